@@ -1,0 +1,156 @@
+/* physc: the driver. Parses options like a C compiler, runs the front end
+ * and the checks, and hands the checked model to the back end. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+#include "sema.h"
+
+#ifndef PHYSC_VERSION
+#define PHYSC_VERSION "0.1.0"
+#endif
+
+static const char usage[] =
+    "usage: physc [options] model.phys\n"
+    "       physc repl [model.phys]\n"
+    "\n"
+    "Checks a .phys model and compiles it to a native program that trains,\n"
+    "evaluates and simulates it.\n"
+    "\n"
+    "options:\n"
+    "  --check            run the front end and the semantic checks only\n"
+    "  --dump-ast         print the syntax tree and stop\n"
+    "  -o FILE            name of the program to write (default: the model's file name\n"
+    "                     without .phys)\n"
+    "  -O0 -O1 -O2 -O3    optimisation level of the generated code (default -O2)\n"
+    "  --emit=KIND        write llvm (IR text), asm or obj instead of a program\n"
+    "  -c                 same as --emit=obj\n"
+    "  --stdlib DIR       where 'import' finds library modules (default: PHYSC_STDLIB,\n"
+    "                     else " PHYSC_STDLIB_DIR ")\n"
+    "  --max-errors N     stop after N errors (default 20; 0 = no limit)\n"
+    "  --help             show this help\n"
+    "  --version          show the version\n"
+    "\n"
+    "Errors are reported as file:line:col: error: message, with the source line\n"
+    "and a caret. Exit status: 0 success, 1 errors in the model, 2 bad usage.\n";
+
+typedef struct options {
+    const char *input;
+    const char *output;
+    const char *emit;
+    const char *stdlib;
+    int check_only;
+    int dump_ast;
+    int opt_level;
+    int max_errors;
+} options;
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "physc: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see physc --help)\n");
+    return 2;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->opt_level = 2;
+    o->max_errors = 20;
+    o->stdlib = getenv("PHYSC_STDLIB");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            exit(0);
+        } else if (!strcmp(a, "--version")) {
+            printf("physc %s (LLVM 19 back end)\n", PHYSC_VERSION);
+            exit(0);
+        } else if (!strcmp(a, "--check")) {
+            o->check_only = 1;
+        } else if (!strcmp(a, "--dump-ast")) {
+            o->dump_ast = 1;
+        } else if (!strcmp(a, "-o")) {
+            if (++i == argc) return bad_usage("%s needs a file name", a);
+            o->output = argv[i];
+        } else if (!strcmp(a, "-c")) {
+            o->emit = "obj";
+        } else if (!strncmp(a, "--emit=", 7)) {
+            o->emit = a + 7;
+            if (strcmp(o->emit, "llvm") && strcmp(o->emit, "asm") && strcmp(o->emit, "obj"))
+                return bad_usage("--emit takes llvm, asm or obj, not '%s'", o->emit);
+        } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+            o->opt_level = a[2] - '0';
+        } else if (!strcmp(a, "--stdlib")) {
+            if (++i == argc) return bad_usage("%s needs a directory", a);
+            o->stdlib = argv[i];
+        } else if (!strcmp(a, "--max-errors")) {
+            char *end;
+            if (++i == argc) return bad_usage("%s needs a number", a);
+            long n = strtol(argv[i], &end, 10);
+            if (*end || n < 0 || n > 1000000) return bad_usage("--max-errors takes a count, not '%s'", argv[i]);
+            o->max_errors = (int)n;
+        } else if (a[0] == '-' && a[1]) {
+            return bad_usage("unknown option '%s'", a);
+        } else if (o->input) {
+            return bad_usage("one model at a time ('%s' is a second one)", a);
+        } else {
+            o->input = a;
+        }
+    }
+    if (!o->input) return bad_usage("%s", "no model file given");
+    return 0;
+}
+
+/* An empty model is almost always a mistake (a wrong file, a truncated copy). */
+static int declares_something(const phys_node *program)
+{
+    return program->nkids > 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "repl")) {
+        fputs("physc: error: not supported yet: the REPL (physc repl)\n", stderr);
+        return 2;
+    }
+    options opt;
+    int rc = parse_options(argc, argv, &opt);
+    if (rc) return rc;
+
+    phys_diag diag;
+    phys_diag_init(&diag, stderr);
+    diag.max_errors = opt.max_errors;
+    phys_source *src = phys_source_load(opt.input, &diag);
+    if (!src) return 1;
+
+    phys_parse parse;
+    phys_parse_source(src, &diag, &parse);
+    if (!diag.errors && !declares_something(parse.program))
+        phys_error(&diag, ((phys_loc){src, 1, 1, 1, 1}), "empty model: the file declares nothing");
+    if (opt.dump_ast) {
+        phys_ast_dump(stdout, parse.program);
+        rc = diag.errors ? 1 : 0;
+        goto done;
+    }
+    if (diag.errors) {
+        rc = 1;
+        goto done;
+    }
+
+    phys_sema *sema = phys_sema_create(&diag);
+    if (opt.stdlib) phys_sema_set_library_path(sema, opt.stdlib);
+    phys_sema_check(sema, parse.program);
+    if (!diag.errors && !opt.check_only) {
+        phys_error(&diag, parse.program->kids[0]->loc,
+                   "not supported yet: native code generation (use --check to check the model)");
+    }
+    rc = diag.errors ? 1 : 0;
+    phys_sema_destroy(sema);
+done:
+    phys_parse_free(&parse);
+    phys_source_free(src);
+    return rc;
+}

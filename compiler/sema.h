@@ -1,0 +1,67 @@
+/* The checked model: a symbol table over every declaration, filled by the
+ * checking pass (check.c) and read by the passes after it. One phys_sema
+ * lives as long as a compilation or a REPL session; it accumulates the
+ * declarations of every program checked into it. */
+#ifndef PHYS_SEMA_H
+#define PHYS_SEMA_H
+
+#include "ast.h"
+
+enum { PHYS_MAX_FIELD_INPUTS = 8, PHYS_MAX_DERIVATIVE_ORDER = 4 };
+
+/* Shape of a value: rank 0 scalar, 1 vector, 2 matrix; -1 = size unknown. */
+typedef struct phys_shape {
+    int rank;
+    int dims[2];
+} phys_shape;
+
+typedef enum phys_symbol_kind {
+    SYM_CONST, SYM_PARAM, SYM_LET, SYM_DOMAIN, SYM_REGION, SYM_FIELD, SYM_STATE,
+    SYM_FORCE, SYM_ENERGY, SYM_PARTICLES, SYM_ATTRIBUTE, SYM_SPINS, SYM_COUPLING,
+    SYM_TERM, SYM_KIND_COUNT
+} phys_symbol_kind;
+
+typedef struct phys_symbol phys_symbol;
+struct phys_symbol {
+    const char *name;
+    phys_symbol_kind kind;
+    const phys_node *decl;        /* the declaration (for a coordinate: its N_COORD) */
+    phys_shape shape;             /* of the value (fields: of the output) */
+    int n_inputs;                 /* fields, lets, energies: formals; domains: coordinates */
+    const char *inputs[PHYS_MAX_FIELD_INPUTS];
+    const phys_node *input_nodes[PHYS_MAX_FIELD_INPUTS];
+    const phys_symbol *owner;     /* attribute: its particle set; region: its domain */
+    const phys_node *network;     /* fields: the network constructor call */
+    int max_order;                /* fields: highest derivative order used */
+    int folded;                   /* consts: 1 once value is known, -1 while folding */
+    double value;                 /* consts: the folded scalar value */
+    int replaced;                 /* REPL: a newer definition took the name */
+};
+
+typedef struct phys_sema phys_sema;
+
+phys_sema *phys_sema_create(phys_diag *diag);
+void phys_sema_destroy(phys_sema *sema);
+/* In a REPL a definition may replace an earlier one of the same name. */
+void phys_sema_allow_redefinition(phys_sema *sema, int allow);
+/* Where `import name` looks for name.phys. */
+void phys_sema_set_library_path(phys_sema *sema, const char *dir);
+
+/* Checks a parsed program and adds its declarations. Returns the number of
+ * errors it reported. */
+int phys_sema_check(phys_sema *sema, const phys_node *program);
+
+phys_symbol *phys_sema_lookup(phys_sema *sema, const char *name);
+int phys_sema_symbol_count(const phys_sema *sema);
+phys_symbol *phys_sema_symbol_at(phys_sema *sema, int i);
+const char *phys_symbol_kind_name(phys_symbol_kind kind);
+
+/* Folds a compile-time constant scalar; returns 0 (and reports nothing) if
+ * the expression is not constant. */
+int phys_sema_fold(phys_sema *sema, const phys_node *expr, double *out);
+
+/* The closest name to `name` among symbols, coordinates in `extra` and
+ * built-ins, within a small edit distance; NULL if none is close. */
+const char *phys_sema_suggest(phys_sema *sema, const char *name, const char *const *extra, int n_extra);
+
+#endif
