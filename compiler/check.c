@@ -69,6 +69,7 @@ typedef struct {
     const char *context;          /* what is being checked, for messages */
     int in_field_body;            /* network constructors allowed */
     int allow_ddt;
+    int region_depth;             /* named regions through named regions */
 } checker;
 
 static const local *find_local(const checker *c, const char *name)
@@ -1193,7 +1194,13 @@ static const phys_symbol *bind_region(checker *c, const phys_node *region)
     const phys_symbol *dom = phys_sema_lookup(c->sema, dname->name);
     if (dom && dom->kind == SYM_REGION) {
         const phys_node *inner = dom->decl->kids[0];
+        if (c->region_depth > 32) {
+            phys_error(c->diag, dname->loc, "region '%s' is defined in terms of itself", dname->name);
+            return NULL;
+        }
+        c->region_depth++;
         const phys_symbol *base = bind_region(c, inner);
+        c->region_depth--;
         if (!base) return NULL;
         dom = base;
     } else if (!dom) {
@@ -1298,13 +1305,23 @@ static void check_weight(checker *c, const phys_node *w)
         phys_error(c->diag, w->loc, "a loss weight must not be negative");
 }
 
+/* True when a region (directly or through named regions) holds some
+ * coordinate fixed: a face, a union of faces, or the whole boundary. */
+static int region_fixes(checker *c, const phys_node *region, int depth)
+{
+    if (region->kids[1] || region->op == 'b') return 1;
+    const phys_symbol *named = phys_sema_lookup(c->sema, region->kids[0]->name);
+    if (named && named->kind == SYM_REGION && depth < 32) return region_fixes(c, named->decl->kids[0], depth + 1);
+    return 0;
+}
+
 static void check_condition(checker *c, const phys_node *d)
 {
     int saved = c->n_locals;
     const phys_node *region = d->kids[0];
     const phys_symbol *dom = bind_region(c, region);
     if (dom) {
-        int fixes = region->kids[1] != NULL || region->op == 'b';
+        int fixes = region_fixes(c, region, 0);
         if (d->op == 'i' && !fixes)
             phys_error(c->diag, d->loc, "an initial condition holds at one time: add 'at t = 0' "
                        "(with your domain's time coordinate)");

@@ -81,7 +81,7 @@ static phys_node *list1(struct phys_scan_extra *px, phys_loc loc, phys_node *fir
 %type <node> opt_type names state_item state_list binder binders quantity quantities groups
 %type <node> start opt_to opt_every opt_temperature opt_sweeps opt_over opt_data_body
 %type <node> dotted reduce condition_head
-%type <text> opt_name
+%type <text> opt_name keyword_name
 %type <number> condition_kind sym_kind
 
 %left KW_OR
@@ -431,6 +431,21 @@ args
 arg
     : expr                   { $$ = $1; }
     | IDENT '=' expr         { $$ = named(px, MAKE(N_NAMED_ARG, @1, 1, $3), $1); }
+    | keyword_name '=' expr  { $$ = named(px, MAKE(N_NAMED_ARG, @1, 1, $3), $1); }
+    ;
+
+/* Keywords that read naturally as argument names (adaptive(every = 100),
+ * newton(..., force = F)); none can start an expression, so no ambiguity. */
+keyword_name
+    : KW_EVERY               { $$ = "every"; }
+    | KW_WEIGHT              { $$ = "weight"; }
+    | KW_TEMPERATURE         { $$ = "temperature"; }
+    | KW_SWEEPS              { $$ = "sweeps"; }
+    | KW_SAMPLE              { $$ = "sample"; }
+    | KW_FORCE               { $$ = "force"; }
+    | KW_ENERGY              { $$ = "energy"; }
+    | KW_FROM                { $$ = "from"; }
+    | KW_TO                  { $$ = "to"; }
     ;
 
 expr_list
