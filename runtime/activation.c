@@ -5,6 +5,22 @@
 #include <math.h>
 #include <string.h>
 
+/* The batch kernel is compiled for several x86-64 levels and picked at load
+ * time. glibc (>= 2.35) ships vector variants of tanh in libmvec; declaring
+ * them, as <math.h> itself does under -ffast-math, lets the tanh loop of the
+ * batch kernel vectorise (tanh never sets errno, so const is truthful). */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define ACT_BATCH_KERNEL \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && \
+    !defined(__FAST_MATH__)
+__attribute__((simd("notinbranch"), const, nothrow)) double tanh(double);
+__attribute__((simd("notinbranch"), const, nothrow)) float tanhf(float);
+#endif
+#else
+#define ACT_BATCH_KERNEL
+#endif
+
 static const char *const activation_names[PHYSRT_ACT_COUNT] = {
     "identity", "tanh", "sigmoid", "softplus", "gelu", "silu", "sin", "relu"
 };

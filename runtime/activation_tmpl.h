@@ -116,6 +116,7 @@ int SFX(physrt_activation_derivs)(physrt_activation act, REAL z, int max_order, 
     return PHYSRT_OK;
 }
 
+ACT_BATCH_KERNEL
 int SFX(physrt_activation_eval)(physrt_activation act, int max_order, int n,
                                  const REAL *z, REAL *const *out)
 {

@@ -9,7 +9,7 @@
  * higher z streams vanish: a^alpha = s^(|alpha|)(z^0) prod_i W[:, i]^alpha_i. */
 
 /* z[j][t] = bias_j + sum_i W[j][i] in[i][t] for t < np (rows strided). */
-static void SFX(layer_product)(const REAL *restrict W, const REAL *bias, int n_in,
+MLP_INLINE void SFX(layer_product)(const REAL *restrict W, const REAL *bias, int n_in,
                                int n_out, const REAL *in, size_t in_stride,
                                REAL *z, size_t z_stride, int np)
 {
@@ -28,7 +28,7 @@ static void SFX(layer_product)(const REAL *restrict W, const REAL *bias, int n_i
 
 /* s(z) and s^(k)(z), k = 1..n_orders, for units of layer l at points
  * [p0, p0+np): computed once per (layer, point) and kept for the reverse. */
-static void SFX(layer_activation)(EVAL *ev, int l, int p0, int np)
+MLP_INLINE void SFX(layer_activation)(EVAL *ev, int l, int p0, int np)
 {
     const size_t P = (size_t)ev->max_points;
     const int w = ev->geo.n_out[l];
@@ -42,7 +42,7 @@ static void SFX(layer_activation)(EVAL *ev, int l, int p0, int np)
     }
 }
 
-static void SFX(forward_first_layer)(EVAL *ev, int p0, int np)
+MLP_INLINE void SFX(forward_first_layer)(EVAL *ev, int p0, int np)
 {
     const size_t P = (size_t)ev->max_points;
     const int w = ev->geo.n_out[0];
@@ -61,7 +61,7 @@ static void SFX(forward_first_layer)(EVAL *ev, int p0, int np)
     }
 }
 
-static void SFX(forward_hidden_layer)(EVAL *ev, int l, int p0, int np)
+MLP_INLINE void SFX(forward_hidden_layer)(EVAL *ev, int l, int p0, int np)
 {
     const size_t P = (size_t)ev->max_points;
     const int w = ev->geo.n_out[l], n_in = ev->geo.n_in[l];
@@ -110,7 +110,7 @@ static void SFX(forward_hidden_layer)(EVAL *ev, int l, int p0, int np)
 }
 
 /* Part c of the points, tile by tile through every layer. */
-static void SFX(forward_part)(void *ctx, int c, int n_parts)
+MLP_HOT_KERNEL static void SFX(forward_part)(void *ctx, int c, int n_parts)
 {
     EVAL *ev = ctx;
     const int n = ev->n_points, n_in = ev->geo.n_inputs, n_out = ev->geo.n_outputs;

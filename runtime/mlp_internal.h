@@ -6,6 +6,22 @@
 #include "jet_plan_internal.h"
 #include "physrt.h"
 
+/* The per-part kernels are compiled for several x86-64 levels and picked at
+ * load time (GNU ifunc), so one portable library still uses AVX2/AVX-512
+ * and FMA where the CPU has them; fp-contract lets FMAs form (ISO C mode
+ * turns contraction off otherwise). Results are deterministic for a given
+ * machine; across ISA levels they differ at round-off level. Helpers are
+ * force-inlined so they are compiled for the kernel's ISA level. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define MLP_HOT_KERNEL                                                        \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), \
+                   optimize("fp-contract=fast")))
+#define MLP_INLINE static inline __attribute__((always_inline))
+#else
+#define MLP_HOT_KERNEL
+#define MLP_INLINE static inline
+#endif
+
 /* Points are processed in tiles of this many so that the streams of one
  * tile stay in cache while they pass through every layer. */
 #define MLP_TILE 128
@@ -61,11 +77,17 @@ void mlp_geometry_free(mlp_geometry *geo);
 MLP_EVAL_STRUCT(float, physrt_mlp_eval_f32);
 MLP_EVAL_STRUCT(double, physrt_mlp_eval_f64);
 
-/* Point range [begin, end) of part c of n points split into n_parts. */
+/* Point range [begin, end) of part c of n points split into n_parts. Parts
+ * start on multiples of MLP_TILE, so tiles sit at the same points whatever
+ * the thread count and every point's results are bitwise independent of it
+ * (vectorised and scalar remainder code would otherwise round differently). */
 static inline void mlp_part_range(int n, int n_parts, int c, int *begin, int *end)
 {
-    *begin = (int)((long long)n * c / n_parts);
-    *end = (int)((long long)n * (c + 1) / n_parts);
+    const long long n_tiles = (n + MLP_TILE - 1) / MLP_TILE;
+    long long b = MLP_TILE * (n_tiles * c / n_parts);
+    long long e = MLP_TILE * (n_tiles * (c + 1) / n_parts);
+    *begin = (int)(b < n ? b : n);
+    *end = (int)(e < n ? e : n);
 }
 
 #endif

@@ -12,7 +12,7 @@
 /* Sum of x[t] * y[t], t < n, in a fixed order that vectorises: LANES
  * independent partial sums, combined at the end. */
 #define DOT_LANES 16
-static REAL SFX(dot)(const REAL *restrict x, const REAL *restrict y, int n)
+MLP_INLINE REAL SFX(dot)(const REAL *restrict x, const REAL *restrict y, int n)
 {
     REAL acc[DOT_LANES] = {0};
     int t = 0;
@@ -24,7 +24,7 @@ static REAL SFX(dot)(const REAL *restrict x, const REAL *restrict y, int n)
     return s;
 }
 
-static REAL SFX(sum)(const REAL *restrict x, int n)
+MLP_INLINE REAL SFX(sum)(const REAL *restrict x, int n)
 {
     REAL acc[DOT_LANES] = {0};
     int t = 0;
@@ -37,7 +37,7 @@ static REAL SFX(sum)(const REAL *restrict x, int n)
 }
 
 /* zbar of every stream of layer l (l >= 1) from abar, for one tile. */
-static void SFX(reverse_activation)(const EVAL *ev, int l, int p0, int np,
+MLP_INLINE void SFX(reverse_activation)(const EVAL *ev, int l, int p0, int np,
                                     const REAL *abar, REAL *zbar)
 {
     const size_t P = (size_t)ev->max_points, T = MLP_TILE;
@@ -111,7 +111,7 @@ static void SFX(reverse_activation)(const EVAL *ev, int l, int p0, int np,
 }
 
 /* Hidden/output layer l >= 1: gradients of W_l, b_l and abar of layer l-1. */
-static void SFX(reverse_hidden_layer)(const EVAL *ev, int l, int p0, int np,
+MLP_INLINE void SFX(reverse_hidden_layer)(const EVAL *ev, int l, int p0, int np,
                                       const REAL *abar, REAL *zbar, REAL *abar_prev,
                                       REAL *grad)
 {
@@ -150,7 +150,7 @@ static void SFX(reverse_hidden_layer)(const EVAL *ev, int l, int p0, int np,
 }
 
 /* First layer: z streams are W columns (constant) or zero. */
-static void SFX(reverse_first_layer)(const EVAL *ev, int p0, int np, const REAL *abar,
+MLP_INLINE void SFX(reverse_first_layer)(const EVAL *ev, int p0, int np, const REAL *abar,
                                      REAL *zbar0, REAL *grad)
 {
     const size_t P = (size_t)ev->max_points, T = MLP_TILE;
@@ -191,7 +191,7 @@ static void SFX(reverse_first_layer)(const EVAL *ev, int p0, int np, const REAL 
     }
 }
 
-static void SFX(backward_part)(void *ctx, int c, int n_parts)
+MLP_HOT_KERNEL static void SFX(backward_part)(void *ctx, int c, int n_parts)
 {
     const EVAL *ev = ctx;
     const int n = ev->n_points, n_out = ev->geo.n_outputs, S = ev->n_streams;

@@ -179,7 +179,10 @@ int physrt_mlp_init_f32(const physrt_mlp_desc *desc, uint64_t seed, float *param
  * (every stream of every layer is kept for the reverse sweep), so forward and
  * backward never allocate. It copies the descriptor and the plan. If pool is
  * non-NULL (it must outlive the object), points are split into
- * physrt_pool_n_threads(pool) fixed contiguous chunks. */
+ * physrt_pool_n_threads(pool) fixed contiguous chunks aligned to tiles of
+ * 128 points. Forward results are bitwise independent of the thread count;
+ * on x86-64 the kernels use the best of AVX-512 / AVX2+FMA / SSE2 the CPU
+ * has, so results may differ at round-off level between machines. */
 typedef struct physrt_mlp_eval_f32 physrt_mlp_eval_f32;
 typedef struct physrt_mlp_eval_f64 physrt_mlp_eval_f64;
 
@@ -207,7 +210,8 @@ int physrt_mlp_forward_f64(physrt_mlp_eval_f64 *ev, const double *params,
 /* Reverse sweep after a forward call with the same params: out_adjoint is
  * d loss / d out in the forward output layout; d loss / d params is ADDED to
  * param_grad (n_params entries). Gradients are bitwise reproducible for a
- * fixed thread count (fixed chunks, fixed reduction order). */
+ * fixed thread count (fixed chunks, fixed reduction order); between thread
+ * counts they agree to round-off (the sum over points is split differently). */
 int physrt_mlp_backward_f32(physrt_mlp_eval_f32 *ev, const float *params,
                             const float *out_adjoint, float *param_grad);
 int physrt_mlp_backward_f64(physrt_mlp_eval_f64 *ev, const double *params,
