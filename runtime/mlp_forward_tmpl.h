@@ -9,21 +9,11 @@
  * higher z streams vanish: a^alpha = s^(|alpha|)(z^0) prod_i W[:, i]^alpha_i. */
 
 /* z[j][t] = bias_j + sum_i W[j][i] in[i][t] for t < np (rows strided). */
-MLP_INLINE void SFX(layer_product)(const REAL *restrict W, const REAL *bias, int n_in,
-                               int n_out, const REAL *in, size_t in_stride,
-                               REAL *z, size_t z_stride, int np)
+MLP_INLINE void SFX(layer_product)(const REAL *W, const REAL *bias, int n_in, int n_out,
+                                   const REAL *in, size_t in_stride, REAL *z, size_t z_stride,
+                                   int np)
 {
-    for (int j = 0; j < n_out; j++) {
-        REAL *restrict zr = z + (size_t)j * z_stride;
-        REAL b = bias ? bias[j] : 0;
-        for (int t = 0; t < np; t++) zr[t] = b;
-        const REAL *restrict w = W + (size_t)j * n_in;
-        for (int i = 0; i < n_in; i++) {
-            const REAL *restrict ar = in + (size_t)i * in_stride;
-            const REAL wi = w[i];
-            for (int t = 0; t < np; t++) zr[t] += wi * ar[t];
-        }
-    }
+    SFX(block_product)(W, (size_t)n_in, 1, bias, n_out, n_in, in, in_stride, z, z_stride, np);
 }
 
 /* s(z) and s^(k)(z), k = 1..n_orders, for units of layer l at points

@@ -121,32 +121,12 @@ MLP_INLINE void SFX(reverse_hidden_layer)(const EVAL *ev, int l, int p0, int np,
     REAL *dW = grad + ev->geo.w_off[l], *db = grad + ev->geo.b_off[l];
     const REAL *A_prev = ev->a[l - 1];
     SFX(reverse_activation)(ev, l, p0, np, abar, zbar);
-    for (int j = 0; j < w; j++) {
-        db[j] += SFX(sum)(zbar + (size_t)j * T, np);
-        for (int i = 0; i < n_in; i++) {
-            REAL g = 0;
-            for (int s = 0; s < S; s++)
-                g += SFX(dot)(zbar + ((size_t)s * w + j) * T,
-                              A_prev + ((size_t)s * n_in + i) * P + p0, np);
-            dW[(size_t)j * n_in + i] += g;
-        }
-    }
-    /* abar_prev^s[i] = sum_j W[j][i] zbar^s[j] */
-    for (int s = 0; s < S; s++) {
-        for (int i = 0; i < n_in; i++) {
-            REAL *restrict ap = abar_prev + ((size_t)s * n_in + i) * T;
-            for (int t = 0; t < np; t++) ap[t] = 0;
-        }
-        for (int j = 0; j < w; j++) {
-            const REAL *restrict zb = zbar + ((size_t)s * w + j) * T;
-            const REAL *wr = W + (size_t)j * n_in;
-            for (int i = 0; i < n_in; i++) {
-                REAL *restrict ap = abar_prev + ((size_t)s * n_in + i) * T;
-                const REAL wji = wr[i];
-                for (int t = 0; t < np; t++) ap[t] += wji * zb[t];
-            }
-        }
-    }
+    for (int j = 0; j < w; j++) db[j] += SFX(sum)(zbar + (size_t)j * T, np);
+    SFX(block_outer)(S, w, n_in, zbar, T, A_prev + p0, P, np, dW);
+    /* abar_prev^s = W^T zbar^s */
+    for (int s = 0; s < S; s++)
+        SFX(block_product)(W, 1, (size_t)n_in, NULL, n_in, w, zbar + (size_t)s * w * T, T,
+                           abar_prev + (size_t)s * n_in * T, T, np);
 }
 
 /* First layer: z streams are W columns (constant) or zero. */

@@ -1,0 +1,174 @@
+/* physmodel.h - the contract between the code physc generates for a model
+ * and the runtime's model driver (train / params / eval verbs).
+ *
+ * physc lowers a checked model to one object file that defines
+ *
+ *     const physm_model *physm_model_get(void);
+ *
+ * returning a descriptor with static storage: the model's networks, its
+ * trainable constants, its loss terms (equations, conditions, data) and its
+ * training schedule. The descriptor carries the only model-specific code:
+ * for each loss term, pointwise functions that compute the inputs of each
+ * network evaluation from a point, the residuals from the networks'
+ * derivative streams, and the vector-Jacobian product of the residuals. The
+ * runtime does everything else: sampling, the networks' Taylor-mode streams
+ * and reverse sweep (physrt.h), the loss, optimizers, data files,
+ * checkpoints, progress.
+ *
+ * Conventions: "points" of a term are rows of n_coords numbers (row-major,
+ * n x n_coords). Every pointwise function handles a batch of n points and
+ * exists for float64 (_f64) and float32 (_f32). Parameters ("params") are the
+ * model's trainable constants only, in declaration order; network weights
+ * never reach generated code.
+ */
+#ifndef PHYSMODEL_H
+#define PHYSMODEL_H
+
+#include "physrt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PHYSM_ABI_VERSION 1
+
+/* A network-backed field: an MLP from n_inputs to n_outputs. */
+typedef struct {
+    const char *name;
+    int n_inputs;
+    const char *const *input_names;   /* n_inputs */
+    int n_outputs;
+    int n_hidden;
+    const int *hidden_widths;         /* n_hidden */
+    physrt_activation activation;     /* hidden layers; the output layer is linear */
+} physm_field;
+
+/* A trainable physical constant. */
+typedef struct {
+    const char *name;
+    double init;
+} physm_param;
+
+/* One evaluation of a field at every point of a term, with the derivative
+ * streams the term's residuals use. streams is n_streams x n_inputs
+ * multi-indices of the field's inputs (row-major); the value stream
+ * {0, ..., 0} is always listed first. */
+typedef struct {
+    int field;
+    int n_streams;
+    const int *streams;
+} physm_probe;
+
+/* Coordinates held fixed on one face of a box: coords[k] = values[k]. */
+typedef struct {
+    int n_fixed;
+    const int *coords;
+    const double *values;
+} physm_face;
+
+typedef enum { PHYSM_EQUATION, PHYSM_INITIAL, PHYSM_BOUNDARY, PHYSM_DATA } physm_term_kind;
+typedef enum { PHYSM_SAMPLE_UNIFORM, PHYSM_SAMPLE_SOBOL, PHYSM_SAMPLE_LHS, PHYSM_SAMPLE_GRID } physm_sampler;
+
+/* Pointwise functions of a term (T = double or float):
+ *
+ * inputs(n, points, params, probe_inputs): for each probe k, write the
+ *   field's inputs at each point into probe_inputs[k] (n x n_inputs of that
+ *   field, row-major: what physrt_mlp_forward takes).
+ *
+ * residual(n, points, params, streams, r): streams holds one pointer per
+ *   (probe, stream, output) triple, probe-major, then stream (in the probe's
+ *   order), then output; each points at n values. Writes the residuals
+ *   r[j * n + p] for j < n_residuals.
+ *
+ * residual_vjp(n, points, params, streams, dr, dstreams, dparams): given
+ *   dr = d loss / d r (same layout as r), WRITES d loss / d stream values
+ *   through dstreams (same pointer layout as streams) and ADDS d loss /
+ *   d params (summed over points) to dparams. */
+typedef void (*physm_inputs_f64)(int n, const double *points, const double *params,
+                                 double *const *probe_inputs);
+typedef void (*physm_inputs_f32)(int n, const float *points, const float *params,
+                                 float *const *probe_inputs);
+typedef void (*physm_residual_f64)(int n, const double *points, const double *params,
+                                   const double *const *streams, double *r);
+typedef void (*physm_residual_f32)(int n, const float *points, const float *params,
+                                   const float *const *streams, float *r);
+typedef void (*physm_residual_vjp_f64)(int n, const double *points, const double *params,
+                                       const double *const *streams, const double *dr,
+                                       double *const *dstreams, double *dparams);
+typedef void (*physm_residual_vjp_f32)(int n, const float *points, const float *params,
+                                       const float *const *streams, const float *dr,
+                                       float *const *dstreams, float *dparams);
+
+/* A loss term: weight * mean over points and residuals of r^2. */
+typedef struct {
+    const char *name;                 /* the model's name for it, or e.g. "initial@12" */
+    physm_term_kind kind;
+    double weight;
+    int n_coords;                     /* numbers per point */
+    const char *const *coord_names;   /* n_coords */
+
+    /* Sampled terms (not PHYSM_DATA): points in the box [lo, hi]; with
+     * faces, on their union (points split evenly across faces, the rest of
+     * the coordinates sampled in the box). */
+    const double *lo, *hi;            /* n_coords */
+    int n_faces;
+    const physm_face *faces;
+    int n_points;
+    physm_sampler sampler;
+
+    /* Data terms: each row of the CSV file gives a point; columns[k] is the
+     * header name of the column read into coordinate k. The path is as the
+     * model wrote it, resolved against the model file's directory. */
+    const char *data_file;
+    const char *const *columns;       /* n_coords */
+
+    int n_probes;
+    const physm_probe *probes;
+    int n_residuals;
+    physm_inputs_f64 inputs_f64;
+    physm_inputs_f32 inputs_f32;
+    physm_residual_f64 residual_f64;
+    physm_residual_f32 residual_f32;
+    physm_residual_vjp_f64 residual_vjp_f64;
+    physm_residual_vjp_f32 residual_vjp_f32;
+} physm_term;
+
+typedef enum { PHYSM_ADAM, PHYSM_LBFGS } physm_optimizer;
+
+/* One stage of the training schedule, run in order. */
+typedef struct {
+    physm_optimizer optimizer;
+    long steps;                       /* Adam steps or L-BFGS iterations */
+    physrt_adam_options adam;         /* PHYSM_ADAM */
+    physrt_lbfgs_options lbfgs;       /* PHYSM_LBFGS (max_iterations = steps) */
+} physm_stage;
+
+typedef struct {
+    int abi_version;                  /* PHYSM_ABI_VERSION */
+    const char *name;                 /* from 'model NAME' (or the file name) */
+    const char *source_path;          /* the .phys file as given to physc */
+    const char *source_dir;           /* its directory, absolute: data paths resolve here */
+    uint64_t structure_hash;          /* changes whenever sizes or names change:
+                                         checkpoints of another structure are refused */
+    int n_fields;
+    const physm_field *fields;
+    int n_params;
+    const physm_param *params;
+    int n_terms;
+    const physm_term *terms;
+    int n_stages;
+    const physm_stage *stages;
+} physm_model;
+
+/* Defined by the generated object file. */
+const physm_model *physm_model_get(void);
+
+/* The runtime's entry point for a compiled model: parses argv (verbs train,
+ * params, eval, --help) and runs it. Returns the process exit status. */
+int physm_main(const physm_model *model, int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PHYSMODEL_H */
