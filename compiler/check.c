@@ -659,7 +659,9 @@ static value check_builtin_call(checker *c, const phys_node *call, const phys_bu
                    phys_builtin_class_name(b->cls));
         return error_value;
     }
-    if (nargs < b->min_args || nargs > b->max_args) {
+    /* d(u, x, x, x, x, x): check_d says the order is too high, which is the real problem */
+    int high_order = b->cls == B_DERIVATIVE && !strcmp(name, "d") && nargs > b->max_args;
+    if (!high_order && (nargs < b->min_args || nargs > b->max_args)) {
         if (b->min_args == b->max_args)
             phys_error(c->diag, call->loc, "%s() takes %d argument%s, got %d", name, b->min_args,
                        b->min_args == 1 ? "" : "s", nargs);
@@ -764,6 +766,11 @@ static value check_call(checker *c, const phys_node *call)
     const phys_symbol *sym = f.sym;
     if ((f.kind != V_FIELD && f.kind != V_FUNCTION && !(f.kind == V_NUMBER && sym)) || !sym) {
         phys_error(c->diag, callee->loc, "this is not a function or field and cannot be called");
+        return error_value;
+    }
+    if (sym->kind != SYM_FIELD && sym->kind != SYM_LET && sym->kind != SYM_ENERGY && sym->kind != SYM_FORCE) {
+        phys_error(c->diag, callee->loc, "'%s' is a %s, not a function, and cannot be called", sym->name,
+                   phys_symbol_kind_name(sym->kind));
         return error_value;
     }
     if (nargs != sym->n_inputs) {
@@ -1320,6 +1327,12 @@ static void check_condition(checker *c, const phys_node *d)
     int saved = c->n_locals;
     const phys_node *region = d->kids[0];
     const phys_symbol *dom = bind_region(c, region);
+    if (!dom) { /* its coordinates are unbound: checking the constraints would only cascade */
+        check_sample(c, d->kids[1]);
+        check_weight(c, d->kids[2]);
+        c->n_locals = saved;
+        return;
+    }
     if (dom) {
         int fixes = region_fixes(c, region, 0);
         if (d->op == 'i' && !fixes)
@@ -1847,7 +1860,9 @@ static void check_decl(checker *c, const phys_node *d)
         if (v.kind != V_NUMBER || !sym || sym->decl != d) break;
         if (v.shape.rank == 0) {
             double x;
-            need_constant(c, d->kids[1], "the value of a const", &x);
+            char what[96];
+            snprintf(what, sizeof what, "the value of const %.60s", d->name);
+            need_constant(c, d->kids[1], what, &x);
         } else if (d->kids[1]->kind == N_VECTOR) {
             check_number_list(c, d->kids[1], "a const's value");
         }
