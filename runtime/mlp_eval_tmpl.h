@@ -48,7 +48,10 @@ EVAL *SFX(physrt_mlp_eval_create)(const physrt_mlp_desc *desc, const physrt_jet_
     }
     ev->plan = physrt_jet_plan_clone(plan);
     ev->pool = pool;
-    ev->n_parts = physrt_pool_n_threads(pool);
+    /* several parts per thread, claimed dynamically, so a thread that is
+     * descheduled (shared machines) does not hold up the others; results
+     * stay keyed by part, hence deterministic for a fixed thread count */
+    ev->n_parts = physrt_pool_n_threads(pool) > 1 ? 4 * physrt_pool_n_threads(pool) : 1;
     ev->max_points = max_points;
     ev->n_streams = plan->n_streams;
     ev->n_orders = plan->max_order + 1;

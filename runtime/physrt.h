@@ -179,8 +179,8 @@ int physrt_mlp_init_f32(const physrt_mlp_desc *desc, uint64_t seed, float *param
  * (every stream of every layer is kept for the reverse sweep), so forward and
  * backward never allocate. It copies the descriptor and the plan. If pool is
  * non-NULL (it must outlive the object), points are split into
- * physrt_pool_n_threads(pool) fixed contiguous chunks aligned to tiles of
- * 128 points. Forward results are bitwise independent of the thread count;
+ * 4 * physrt_pool_n_threads(pool) fixed contiguous chunks aligned to tiles
+ * of 128 points, which the threads claim dynamically. Forward results are bitwise independent of the thread count;
  * on x86-64 the kernels use the best of AVX-512 / AVX2+FMA / SSE2 the CPU
  * has, so results may differ at round-off level between machines. */
 typedef struct physrt_mlp_eval_f32 physrt_mlp_eval_f32;

@@ -1,0 +1,166 @@
+/* model_layout.c - validating a model descriptor and laying out the vector
+ * of everything trainable (network weights of every field, then the
+ * trainable constants); fresh initialisation; seeds; the clock. */
+#define _POSIX_C_SOURCE 200809L
+#include "model_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double physm_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t physm_derive_seed(uint64_t seed, uint64_t purpose, uint64_t index)
+{
+    uint64_t x = seed;
+    uint64_t a = splitmix64(&x);
+    x = a ^ (purpose * 0xD6E8FEB86659FD93ull);
+    uint64_t b = splitmix64(&x);
+    x = b ^ (index * 0xA0761D6478BD642Full);
+    return splitmix64(&x);
+}
+
+static int model_error(const physm_layout *lay, const char *what, const char *name)
+{
+    fprintf(stderr, "%s: error: invalid model descriptor (a compiler bug): %s%s%s%s\n",
+            lay->prog, what, name ? " ('" : "", name ? name : "", name ? "')" : "");
+    return -1;
+}
+
+static int check_term(physm_layout *lay, const physm_term *t)
+{
+    const physm_model *m = lay->model;
+    if (!t->name) return model_error(lay, "a term has no name", NULL);
+    if (t->n_coords < 1 || !t->coord_names) return model_error(lay, "term without coordinates", t->name);
+    if (!(t->weight >= 0)) return model_error(lay, "negative or NaN term weight", t->name);
+    if (t->kind == PHYSM_DATA) {
+        if (!t->data_file || !t->columns) return model_error(lay, "data term without file or columns", t->name);
+    } else {
+        if (t->n_points < 1) return model_error(lay, "sampled term without points", t->name);
+        if (!t->lo || !t->hi) return model_error(lay, "sampled term without a box", t->name);
+        for (int k = 0; k < t->n_coords; k++)
+            if (!(t->lo[k] <= t->hi[k])) return model_error(lay, "empty box", t->name);
+        if (t->n_faces < 0 || (t->n_faces > 0 && !t->faces))
+            return model_error(lay, "bad faces", t->name);
+        for (int f = 0; f < t->n_faces; f++)
+            for (int k = 0; k < t->faces[f].n_fixed; k++)
+                if (t->faces[f].coords[k] < 0 || t->faces[f].coords[k] >= t->n_coords)
+                    return model_error(lay, "face holds an unknown coordinate", t->name);
+        if (t->sampler == PHYSM_SAMPLE_SOBOL && t->n_coords > PHYSRT_SOBOL_MAX_DIM)
+            return model_error(lay, "too many coordinates for Sobol sampling", t->name);
+    }
+    if (t->n_probes < 0 || (t->n_probes > 0 && !t->probes) || t->n_residuals < 1)
+        return model_error(lay, "bad probes or residual count", t->name);
+    if (!t->inputs_f64 || !t->inputs_f32 || !t->residual_f64 || !t->residual_f32 ||
+        !t->residual_vjp_f64 || !t->residual_vjp_f32)
+        return model_error(lay, "missing pointwise function", t->name);
+    for (int p = 0; p < t->n_probes; p++) {
+        const physm_probe *pr = &t->probes[p];
+        if (pr->field < 0 || pr->field >= m->n_fields)
+            return model_error(lay, "probe of an unknown field", t->name);
+        const int ni = m->fields[pr->field].n_inputs;
+        if (pr->n_streams < 1 || !pr->streams) return model_error(lay, "probe without streams", t->name);
+        for (int s = 0; s < pr->n_streams; s++) {
+            int order = 0;
+            for (int i = 0; i < ni; i++) {
+                if (pr->streams[s * ni + i] < 0) return model_error(lay, "negative derivative order", t->name);
+                order += pr->streams[s * ni + i];
+            }
+            if (order > PHYSRT_MAX_ORDER) return model_error(lay, "derivative of order above 4", t->name);
+            for (int s2 = 0; s2 < s; s2++)
+                if (!memcmp(pr->streams + s * ni, pr->streams + s2 * ni, (size_t)ni * sizeof(int)))
+                    return model_error(lay, "probe lists a stream twice", t->name);
+        }
+    }
+    return 0;
+}
+
+int physm_layout_init(physm_layout *lay, const physm_model *m, const char *prog)
+{
+    memset(lay, 0, sizeof *lay);
+    lay->model = m;
+    lay->prog = prog;
+    if (!m) return model_error(lay, "no model", NULL);
+    if (m->abi_version != PHYSM_ABI_VERSION) {
+        fprintf(stderr, "%s: error: the model was compiled for runtime ABI %d, this runtime has ABI %d\n",
+                prog, m->abi_version, PHYSM_ABI_VERSION);
+        return -1;
+    }
+    if (!m->name || m->n_fields < 0 || m->n_params < 0 || m->n_terms < 0 || m->n_stages < 0)
+        return model_error(lay, "bad counts", NULL);
+    lay->descs = calloc((size_t)m->n_fields + 1, sizeof *lay->descs);
+    lay->offset = calloc((size_t)m->n_fields + 1, sizeof *lay->offset);
+    if (!lay->descs || !lay->offset) {
+        physm_layout_free(lay);
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        return -1;
+    }
+    size_t off = 0;
+    for (int f = 0; f < m->n_fields; f++) {
+        const physm_field *fd = &m->fields[f];
+        physrt_mlp_desc d = {fd->n_inputs, fd->n_outputs, fd->n_hidden, fd->hidden_widths,
+                             fd->activation, PHYSRT_ACT_IDENTITY};
+        if (!fd->name || !fd->input_names || physrt_mlp_validate(&d) != PHYSRT_OK) {
+            physm_layout_free(lay);
+            return model_error(lay, "invalid network", fd->name);
+        }
+        lay->descs[f] = d;
+        lay->offset[f] = off;
+        off += physrt_mlp_n_params(&d);
+    }
+    lay->offset[m->n_fields] = off;
+    lay->n_weights = off;
+    lay->n_theta = off + (size_t)m->n_params;
+    for (int p = 0; p < m->n_params; p++)
+        if (!m->params[p].name) {
+            physm_layout_free(lay);
+            return model_error(lay, "parameter without a name", NULL);
+        }
+    for (int t = 0; t < m->n_terms; t++)
+        if (check_term(lay, &m->terms[t])) {
+            physm_layout_free(lay);
+            return -1;
+        }
+    for (int s = 0; s < m->n_stages; s++)
+        if (m->stages[s].steps < 0 ||
+            (m->stages[s].optimizer != PHYSM_ADAM && m->stages[s].optimizer != PHYSM_LBFGS)) {
+            physm_layout_free(lay);
+            return model_error(lay, "bad training stage", NULL);
+        }
+    return 0;
+}
+
+void physm_layout_free(physm_layout *lay)
+{
+    free(lay->descs);
+    free(lay->offset);
+    lay->descs = NULL;
+    lay->offset = NULL;
+}
+
+int physm_layout_fresh(const physm_layout *lay, uint64_t seed, double *theta)
+{
+    const physm_model *m = lay->model;
+    for (int f = 0; f < m->n_fields; f++)
+        if (physrt_mlp_init_f64(&lay->descs[f], physm_derive_seed(seed, PHYSM_SEED_FIELD, (uint64_t)f),
+                                theta + lay->offset[f]) != PHYSRT_OK) {
+            fprintf(stderr, "%s: error: cannot initialise the network of field '%s'\n", lay->prog,
+                    m->fields[f].name);
+            return -1;
+        }
+    for (int p = 0; p < m->n_params; p++) theta[lay->n_weights + (size_t)p] = m->params[p].init;
+    return 0;
+}
