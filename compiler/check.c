@@ -131,7 +131,11 @@ static int need_count(checker *c, const phys_node *e, const char *what, long min
 {
     double v;
     if (!need_constant(c, e, what, &v)) return 0;
-    if (v != floor(v) || v < (double)min || v > 1e9) {
+    if (v == floor(v) && v > 1e9) {
+        phys_error(c->diag, e->loc, "%s is too large: at most 1000000000, got %g", what, v);
+        return 0;
+    }
+    if (v != floor(v) || v < (double)min) {
         phys_error(c->diag, e->loc, "%s must be a whole number %s %ld, got %g", what,
                    min == 0 ? "at least" : "of at least", min, v);
         return 0;
