@@ -4,7 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llvm-c/Core.h>
+
 #include "ast.h"
+#include "codegen.h"
+#include "emit.h"
+#include "lower.h"
 #include "sema.h"
 
 #ifndef PHYSC_VERSION
@@ -110,6 +115,47 @@ static int declares_something(const phys_node *program)
     return program->nkids > 0;
 }
 
+/* The output name: -o, else the model file's name without .phys, with the
+ * extension of what is emitted. */
+static char *output_name(const options *o)
+{
+    const char *base = strrchr(o->input, '/');
+    base = base ? base + 1 : o->input;
+    size_t len = strlen(base);
+    if (len > 5 && !strcmp(base + len - 5, ".phys")) len -= 5;
+    const char *ext = !o->emit ? "" : !strcmp(o->emit, "llvm") ? ".ll" : !strcmp(o->emit, "asm") ? ".s" : ".o";
+    char *name = malloc(len + strlen(ext) + 1);
+    if (!name) exit(70);
+    memcpy(name, base, len);
+    strcpy(name + len, ext);
+    return name;
+}
+
+/* Lowers the checked model, generates LLVM IR and writes what was asked. */
+static int compile(const options *opt, phys_sema *sema, const phys_node *program, phys_diag *diag)
+{
+    lw_model *model = phys_lower(sema, program, opt->input, diag);
+    if (!model) return 1;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef module = phys_codegen(ctx, model);
+    char *output = opt->output ? NULL : output_name(opt);
+    phys_emit_options eo = {
+        .kind = !opt->emit ? EMIT_EXECUTABLE
+                : !strcmp(opt->emit, "llvm") ? EMIT_LLVM_IR
+                : !strcmp(opt->emit, "asm") ? EMIT_ASSEMBLY : EMIT_OBJECT,
+        .opt_level = opt->opt_level,
+        .output = opt->output ? opt->output : output,
+        .runtime_lib = getenv("PHYSC_RUNTIME") ? getenv("PHYSC_RUNTIME") : PHYSC_RUNTIME_LIB,
+        .link_flags = PHYSC_LINK_FLAGS,
+    };
+    int rc = phys_emit(module, &eo);
+    free(output);
+    LLVMDisposeModule(module);
+    LLVMContextDispose(ctx);
+    phys_lower_free(model);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "repl")) {
@@ -143,11 +189,8 @@ int main(int argc, char **argv)
     phys_sema *sema = phys_sema_create(&diag);
     if (opt.stdlib) phys_sema_set_library_path(sema, opt.stdlib);
     phys_sema_check(sema, parse.program);
-    if (!diag.errors && !opt.check_only) {
-        phys_error(&diag, parse.program->kids[0]->loc,
-                   "not supported yet: native code generation (use --check to check the model)");
-    }
-    rc = diag.errors ? 1 : 0;
+    if (!diag.errors && !opt.check_only) rc = compile(&opt, sema, parse.program, &diag);
+    if (diag.errors) rc = 1;
     phys_sema_destroy(sema);
 done:
     phys_parse_free(&parse);

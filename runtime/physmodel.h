@@ -32,6 +32,9 @@ extern "C" {
 
 #define PHYSM_ABI_VERSION 1
 
+typedef void (*physm_residual_f64)(int n, const double *points, const double *params,
+                                   const double *const *streams, double *r);
+
 /* A network-backed field: an MLP from n_inputs to n_outputs. */
 typedef struct {
     const char *name;
@@ -41,6 +44,20 @@ typedef struct {
     int n_hidden;
     const int *hidden_widths;         /* n_hidden */
     physrt_activation activation;     /* hidden layers; the output layer is linear */
+
+    /* A hard-constrained field is a transform of its network, e.g.
+     * u = -sin(pi x) + t (1 - x^2) net(x, t). For such a field n_derivs > 0
+     * and eval_f64 gives the field's value and derivatives (every
+     * multi-index of order <= 2, listed in derivs, value first) from the
+     * network's streams: x is n x n_inputs; streams[s * n_outputs + o]
+     * points at n values of network stream net_streams[s], output o; it
+     * writes out[(d * n_outputs + o) * n + p]. n_derivs == 0: the field is
+     * its network. */
+    int n_derivs;
+    const int *derivs;                /* n_derivs x n_inputs */
+    int n_net_streams;
+    const int *net_streams;           /* n_net_streams x n_inputs, value first */
+    physm_residual_f64 eval_f64;      /* (n, x, params, streams, out) */
 } physm_field;
 
 /* A trainable physical constant. */
@@ -88,8 +105,6 @@ typedef void (*physm_inputs_f64)(int n, const double *points, const double *para
                                  double *const *probe_inputs);
 typedef void (*physm_inputs_f32)(int n, const float *points, const float *params,
                                  float *const *probe_inputs);
-typedef void (*physm_residual_f64)(int n, const double *points, const double *params,
-                                   const double *const *streams, double *r);
 typedef void (*physm_residual_f32)(int n, const float *points, const float *params,
                                    const float *const *streams, float *r);
 typedef void (*physm_residual_vjp_f64)(int n, const double *points, const double *params,

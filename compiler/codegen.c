@@ -1,0 +1,651 @@
+/* Code generation: a lowered model becomes an LLVM module holding the
+ * model descriptor of runtime/physmodel.h as constant data, the pointwise
+ * functions of every loss term (inputs, residual, residual VJP; float64 and
+ * float32), and main(). Residual DAGs are emitted as straight-line loop
+ * bodies; the VJP is the DAG's own reverse sweep (dag_reverse), so forward
+ * values and adjoints share one DAG and common subexpressions. */
+#include "codegen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Core.h>
+
+#include "physmodel.h"
+
+typedef struct {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef i32, i64, f64, ptr, real; /* real: f64 or f32, for the function being built */
+    const lw_model *m;
+    phys_dag *dag;
+} gen;
+
+/* ------------------------------------------------------------ functions */
+
+static LLVMValueRef declare_fn(gen *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n)
+{
+    LLVMValueRef f = LLVMGetNamedFunction(g->mod, name);
+    if (!f) f = LLVMAddFunction(g->mod, name, LLVMFunctionType(ret, params, (unsigned)n, 0));
+    return f;
+}
+
+static LLVMValueRef call1(gen *g, const char *base, LLVMValueRef x)
+{
+    /* llvm.* intrinsics carry the type in the name; libm calls take an f suffix for float */
+    char name[64];
+    int is_f32 = g->real != g->f64;
+    if (!strncmp(base, "llvm.", 5)) snprintf(name, sizeof name, "%s.%s", base, is_f32 ? "f32" : "f64");
+    else snprintf(name, sizeof name, "%s%s", base, is_f32 ? "f" : "");
+    LLVMTypeRef t = g->real;
+    LLVMValueRef f = declare_fn(g, name, t, &t, 1);
+    return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, &x, 1, "");
+}
+
+static LLVMValueRef call2(gen *g, const char *base, LLVMValueRef x, LLVMValueRef y)
+{
+    char name[64];
+    int is_f32 = g->real != g->f64;
+    if (!strncmp(base, "llvm.", 5)) snprintf(name, sizeof name, "%s.%s", base, is_f32 ? "f32" : "f64");
+    else snprintf(name, sizeof name, "%s%s", base, is_f32 ? "f" : "");
+    LLVMTypeRef ts[2] = {g->real, g->real};
+    LLVMValueRef f = declare_fn(g, name, g->real, ts, 2);
+    LLVMValueRef args[2] = {x, y};
+    return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 2, "");
+}
+
+static LLVMValueRef real_const(gen *g, double v)
+{
+    return LLVMConstReal(g->real, v);
+}
+
+static LLVMValueRef bool_to_real(gen *g, LLVMValueRef bit)
+{
+    return LLVMBuildUIToFP(g->b, bit, g->real, "");
+}
+
+static LLVMValueRef sigmoid(gen *g, LLVMValueRef x)
+{
+    LLVMValueRef e = call1(g, "llvm.exp", LLVMBuildFNeg(g->b, x, ""));
+    return LLVMBuildFDiv(g->b, real_const(g, 1.0), LLVMBuildFAdd(g->b, real_const(g, 1.0), e, ""), "");
+}
+
+/* Leaves are supplied by the caller through `leaf`. */
+typedef LLVMValueRef (*leaf_fn)(gen *g, void *ctx, const dag_node *n);
+
+static LLVMValueRef emit_node(gen *g, const dag_node *n, LLVMValueRef *val, leaf_fn leaf, void *ctx)
+{
+    LLVMBuilderRef b = g->b;
+    LLVMValueRef x = n->a >= 0 ? val[n->a] : NULL, y = n->b >= 0 ? val[n->b] : NULL;
+    LLVMValueRef zero = real_const(g, 0.0), one = real_const(g, 1.0);
+    switch (n->op) {
+    case X_CONST: return real_const(g, n->value);
+    case X_COORD: case X_PARAM: case X_STREAM: case X_SEED: return leaf(g, ctx, n);
+    case X_INPUT: case X_NET: return zero; /* substituted away before code generation */
+    case X_ADD: return LLVMBuildFAdd(b, x, y, "");
+    case X_SUB: return LLVMBuildFSub(b, x, y, "");
+    case X_MUL: return LLVMBuildFMul(b, x, y, "");
+    case X_DIV: return LLVMBuildFDiv(b, x, y, "");
+    case X_NEG: return LLVMBuildFNeg(b, x, "");
+    case X_POW: return call2(g, "llvm.pow", x, y);
+    case X_POWI: {
+        if (n->index == 2) return LLVMBuildFMul(b, x, x, "");
+        char name[32];
+        snprintf(name, sizeof name, "llvm.powi.%s.i32", g->real == g->f64 ? "f64" : "f32");
+        LLVMTypeRef ts[2] = {g->real, g->i32};
+        LLVMValueRef f = declare_fn(g, name, g->real, ts, 2);
+        LLVMValueRef args[2] = {x, LLVMConstInt(g->i32, (unsigned long long)(long long)n->index, 1)};
+        return LLVMBuildCall2(b, LLVMGlobalGetValueType(f), f, args, 2, "");
+    }
+    case X_SIN: return call1(g, "llvm.sin", x);
+    case X_COS: return call1(g, "llvm.cos", x);
+    case X_TAN: return call1(g, "tan", x);
+    case X_ASIN: return call1(g, "asin", x);
+    case X_ACOS: return call1(g, "acos", x);
+    case X_ATAN: return call1(g, "atan", x);
+    case X_ATAN2: return call2(g, "atan2", x, y);
+    case X_SINH: return call1(g, "sinh", x);
+    case X_COSH: return call1(g, "cosh", x);
+    case X_TANH: return call1(g, "tanh", x);
+    case X_EXP: return call1(g, "llvm.exp", x);
+    case X_LOG: return call1(g, "llvm.log", x);
+    case X_SQRT: return call1(g, "llvm.sqrt", x);
+    case X_ABS: return call1(g, "llvm.fabs", x);
+    case X_SIGN: {
+        LLVMValueRef pos = bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOGT, x, zero, ""));
+        LLVMValueRef neg = bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOLT, x, zero, ""));
+        return LLVMBuildFSub(b, pos, neg, "");
+    }
+    case X_ERF: return call1(g, "erf", x);
+    case X_SIGMOID: return sigmoid(g, x);
+    case X_SOFTPLUS: { /* log1p(exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)) */
+        LLVMValueRef ax = call1(g, "llvm.fabs", x);
+        LLVMValueRef t = call1(g, "log1p", call1(g, "llvm.exp", LLVMBuildFNeg(b, ax, "")));
+        return LLVMBuildFAdd(b, call2(g, "llvm.maxnum", x, zero), t, "");
+    }
+    case X_GELU: {
+        LLVMValueRef e = call1(g, "erf", LLVMBuildFMul(b, x, real_const(g, 0.70710678118654752), ""));
+        return LLVMBuildFMul(b, LLVMBuildFMul(b, real_const(g, 0.5), x, ""), LLVMBuildFAdd(b, one, e, ""), "");
+    }
+    case X_SILU: return LLVMBuildFMul(b, x, sigmoid(g, x), "");
+    case X_RELU: return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, zero, ""), x, zero, "");
+    case X_STEP: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOGT, x, zero, ""));
+    case X_MIN: return call2(g, "llvm.minnum", x, y);
+    case X_MAX: return call2(g, "llvm.maxnum", x, y);
+    case X_LT: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOLT, x, y, ""));
+    case X_LE: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOLE, x, y, ""));
+    case X_GT: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOGT, x, y, ""));
+    case X_GE: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOGE, x, y, ""));
+    case X_NE: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealUNE, x, y, ""));
+    case X_AND:
+        return bool_to_real(g, LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealUNE, x, zero, ""),
+                                            LLVMBuildFCmp(b, LLVMRealUNE, y, zero, ""), ""));
+    case X_OR:
+        return bool_to_real(g, LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealUNE, x, zero, ""),
+                                           LLVMBuildFCmp(b, LLVMRealUNE, y, zero, ""), ""));
+    case X_NOT: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOEQ, x, zero, ""));
+    case X_SELECT:
+        return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNE, x, zero, ""), y, val[n->c], "");
+    default: return zero;
+    }
+}
+
+/* Marks every node the roots depend on. */
+static void mark_needed(const phys_dag *dag, int root, char *needed)
+{
+    if (root < 0 || needed[root]) return;
+    needed[root] = 1;
+    const dag_node *n = dag_at(dag, root);
+    mark_needed(dag, n->a, needed);
+    mark_needed(dag, n->b, needed);
+    mark_needed(dag, n->c, needed);
+}
+
+/* ---------------------------------------------------------- loop bodies */
+
+typedef struct {
+    LLVMValueRef n, points, params, streams, dr, i;
+    int n_coords;
+    LLVMValueRef *param_values;   /* hoisted loads, per param (NULL until used) */
+    LLVMValueRef *stream_ptrs;    /* hoisted, per slot */
+    LLVMBasicBlockRef entry_end;  /* where hoisted loads go */
+} loop_ctx;
+
+static LLVMValueRef gep(gen *g, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef index)
+{
+    return LLVMBuildGEP2(g->b, elem, base, &index, 1, "");
+}
+
+static LLVMValueRef leaf_value(gen *g, void *vctx, const dag_node *n)
+{
+    loop_ctx *lc = vctx;
+    LLVMBuilderRef b = g->b;
+    switch (n->op) {
+    case X_COORD: {
+        LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, lc->i, LLVMConstInt(g->i64, (unsigned)lc->n_coords, 0), ""),
+                                        LLVMConstInt(g->i64, (unsigned)n->index, 0), "");
+        return LLVMBuildLoad2(b, g->real, gep(g, g->real, lc->points, idx), "");
+    }
+    case X_PARAM:
+        return lc->param_values[n->index];
+    case X_STREAM:
+        return LLVMBuildLoad2(b, g->real, gep(g, g->real, lc->stream_ptrs[n->index], lc->i), "");
+    case X_SEED: {
+        LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMConstInt(g->i64, (unsigned)n->index, 0), lc->n, ""), lc->i, "");
+        return LLVMBuildLoad2(b, g->real, gep(g, g->real, lc->dr, idx), "");
+    }
+    default:
+        return real_const(g, 0.0);
+    }
+}
+
+/* What a loop writes: node value to base[row * n + i] (row >= 0), or to
+ * base[i * stride + col] (stride > 0), or added into an accumulator. */
+typedef struct {
+    int node;                 /* -1 = zero */
+    LLVMValueRef base;        /* pointer, hoisted */
+    int row;
+    int stride, col;
+    LLVMValueRef accumulator; /* alloca: sum over points */
+} store_spec;
+
+/* Builds: for (i = 0; i < n; i++) { nodes...; stores... } in the current
+ * function, whose entry block the builder is at the end of. */
+static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *stores, int n_stores)
+{
+    LLVMBuilderRef b = g->b;
+    LLVMBasicBlockRef entry = LLVMGetInsertBlock(b);
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(g->ctx, fn, "body");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->ctx, fn, "done");
+    LLVMValueRef any = LLVMBuildICmp(b, LLVMIntSGT, lc->n, LLVMConstInt(g->i64, 0, 0), "");
+    LLVMBuildCondBr(b, any, body, done);
+
+    LLVMPositionBuilderAtEnd(b, body);
+    LLVMValueRef i = LLVMBuildPhi(b, g->i64, "i");
+    lc->i = i;
+    int size = dag_size(g->dag);
+    char *needed = calloc((size_t)size, 1);
+    LLVMValueRef *val = calloc((size_t)size, sizeof *val);
+    if (!needed || !val) exit(70);
+    for (int s = 0; s < n_stores; s++) mark_needed(g->dag, stores[s].node, needed);
+    for (int id = 0; id < size; id++)
+        if (needed[id]) val[id] = emit_node(g, dag_at(g->dag, id), val, leaf_value, lc);
+    for (int s = 0; s < n_stores; s++) {
+        const store_spec *st = &stores[s];
+        LLVMValueRef v = st->node >= 0 ? val[st->node] : real_const(g, 0.0);
+        if (st->accumulator) {
+            LLVMValueRef old = LLVMBuildLoad2(b, g->real, st->accumulator, "");
+            LLVMBuildStore(b, LLVMBuildFAdd(b, old, v, ""), st->accumulator);
+        } else if (st->stride > 0) {
+            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, i, LLVMConstInt(g->i64, (unsigned)st->stride, 0), ""),
+                                            LLVMConstInt(g->i64, (unsigned)st->col, 0), "");
+            LLVMBuildStore(b, v, gep(g, g->real, st->base, idx));
+        } else {
+            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMConstInt(g->i64, (unsigned)st->row, 0), lc->n, ""), i, "");
+            LLVMBuildStore(b, v, gep(g, g->real, st->base, idx));
+        }
+    }
+    LLVMValueRef next = LLVMBuildAdd(b, i, LLVMConstInt(g->i64, 1, 0), "");
+    LLVMBasicBlockRef body_end = LLVMGetInsertBlock(b);
+    LLVMValueRef more = LLVMBuildICmp(b, LLVMIntSLT, next, lc->n, "");
+    LLVMBuildCondBr(b, more, body, done);
+    LLVMValueRef incoming[2] = {LLVMConstInt(g->i64, 0, 0), next};
+    LLVMBasicBlockRef from[2] = {entry, body_end};
+    LLVMAddIncoming(i, incoming, from, 2);
+    LLVMPositionBuilderAtEnd(b, done);
+    free(needed);
+    free(val);
+}
+
+static LLVMValueRef load_ptr(gen *g, LLVMValueRef array, int index)
+{
+    return LLVMBuildLoad2(g->b, g->ptr, gep(g, g->ptr, array, LLVMConstInt(g->i64, (unsigned)index, 0)), "");
+}
+
+/* Entry block of a pointwise function: n widened to i64, params hoisted. */
+static void begin_function(gen *g, LLVMValueRef fn, loop_ctx *lc, int n_coords, LLVMValueRef params)
+{
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(g->ctx, fn, "entry");
+    LLVMPositionBuilderAtEnd(g->b, entry);
+    lc->n = LLVMBuildSExt(g->b, LLVMGetParam(fn, 0), g->i64, "n");
+    lc->points = LLVMGetParam(fn, 1);
+    lc->params = params;
+    lc->n_coords = n_coords;
+    lc->param_values = calloc((size_t)g->m->n_params + 1, sizeof *lc->param_values);
+    if (!lc->param_values) exit(70);
+    for (int k = 0; k < g->m->n_params; k++)
+        lc->param_values[k] = LLVMBuildLoad2(g->b, g->real, gep(g, g->real, params, LLVMConstInt(g->i64, (unsigned)k, 0)), "");
+}
+
+static LLVMValueRef new_function(gen *g, const char *name, int n_ptr_params)
+{
+    LLVMTypeRef params[8] = {g->i32};
+    for (int i = 1; i <= n_ptr_params; i++) params[i] = g->ptr;
+    LLVMValueRef fn = LLVMAddFunction(g->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), params,
+                                                                      (unsigned)(n_ptr_params + 1), 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    return fn;
+}
+
+static LLVMValueRef gen_inputs(gen *g, const lw_term *t, int term_index, const char *suffix)
+{
+    char name[64];
+    snprintf(name, sizeof name, "term%d_inputs_%s", term_index, suffix);
+    LLVMValueRef fn = new_function(g, name, 3);
+    loop_ctx lc = {0};
+    begin_function(g, fn, &lc, t->n_coords, LLVMGetParam(fn, 2));
+    int n_stores = 0;
+    for (int k = 0; k < t->n_probes; k++) n_stores += g->m->fields[t->probes[k].field].n_inputs;
+    store_spec *stores = calloc((size_t)n_stores + 1, sizeof *stores);
+    if (!stores) exit(70);
+    int s = 0;
+    for (int k = 0; k < t->n_probes; k++) {
+        const lw_field *f = &g->m->fields[t->probes[k].field];
+        LLVMValueRef base = load_ptr(g, LLVMGetParam(fn, 3), k);
+        for (int in = 0; in < f->n_inputs; in++) {
+            stores[s].node = t->probes[k].inputs[in];
+            stores[s].base = base;
+            stores[s].stride = f->n_inputs;
+            stores[s].col = in;
+            s++;
+        }
+    }
+    emit_loop(g, &lc, fn, stores, n_stores);
+    LLVMBuildRetVoid(g->b);
+    free(stores);
+    free(lc.param_values);
+    return fn;
+}
+
+/* Position in the runtime's pointer layout (probe-major, stream, output) of
+ * the lowered slot s. */
+static int slot_position(const gen *g, const lw_term *t, int s)
+{
+    const lw_slot *sl = &t->slots[s];
+    int pos = 0;
+    for (int k = 0; k < sl->probe; k++) {
+        const lw_probe *p = &t->probes[k];
+        pos += p->n_streams * g->m->fields[p->field].n_outputs;
+    }
+    return pos + sl->stream * g->m->fields[t->probes[sl->probe].field].n_outputs + sl->output;
+}
+
+static int layout_size(const gen *g, const lw_term *t)
+{
+    int n = 0;
+    for (int k = 0; k < t->n_probes; k++) n += t->probes[k].n_streams * g->m->fields[t->probes[k].field].n_outputs;
+    return n;
+}
+
+static LLVMValueRef gen_residual(gen *g, const lw_term *t, int term_index, const char *suffix)
+{
+    char name[64];
+    if (term_index >= 0) snprintf(name, sizeof name, "term%d_residual_%s", term_index, suffix);
+    else snprintf(name, sizeof name, "field%d_eval_%s", -1 - term_index, suffix);
+    LLVMValueRef fn = new_function(g, name, 4);
+    loop_ctx lc = {0};
+    begin_function(g, fn, &lc, t->n_coords, LLVMGetParam(fn, 2));
+    lc.stream_ptrs = calloc((size_t)t->n_slots + 1, sizeof *lc.stream_ptrs);
+    if (!lc.stream_ptrs) exit(70);
+    for (int s = 0; s < t->n_slots; s++) lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 3), slot_position(g, t, s));
+    store_spec *stores = calloc((size_t)t->n_residuals + 1, sizeof *stores);
+    if (!stores) exit(70);
+    for (int j = 0; j < t->n_residuals; j++) {
+        stores[j].node = t->residuals[j];
+        stores[j].base = LLVMGetParam(fn, 4);
+        stores[j].row = j;
+    }
+    emit_loop(g, &lc, fn, stores, t->n_residuals);
+    LLVMBuildRetVoid(g->b);
+    free(stores);
+    free(lc.param_values);
+    free(lc.stream_ptrs);
+    return fn;
+}
+
+static LLVMValueRef gen_vjp(gen *g, const lw_term *t, int term_index, const char *suffix, const int *adjoint)
+{
+    char name[64];
+    snprintf(name, sizeof name, "term%d_vjp_%s", term_index, suffix);
+    LLVMValueRef fn = new_function(g, name, 6);
+    loop_ctx lc = {0};
+    begin_function(g, fn, &lc, t->n_coords, LLVMGetParam(fn, 2));
+    lc.dr = LLVMGetParam(fn, 4);
+    lc.stream_ptrs = calloc((size_t)t->n_slots + 1, sizeof *lc.stream_ptrs);
+    if (!lc.stream_ptrs) exit(70);
+    for (int s = 0; s < t->n_slots; s++) lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 3), slot_position(g, t, s));
+
+    int n_layout = layout_size(g, t);
+    int n_stores = n_layout + g->m->n_params;
+    store_spec *stores = calloc((size_t)n_stores + 1, sizeof *stores);
+    LLVMValueRef *acc = calloc((size_t)g->m->n_params + 1, sizeof *acc);
+    if (!stores || !acc) exit(70);
+    /* every pointer of the layout is written: adjoint of its slot, or zero */
+    for (int pos = 0; pos < n_layout; pos++) {
+        stores[pos].node = -1;
+        stores[pos].base = load_ptr(g, LLVMGetParam(fn, 5), pos);
+        stores[pos].row = 0;
+    }
+    for (int s = 0; s < t->n_slots; s++) {
+        int leaf = dag_leaf(g->dag, X_STREAM, s);
+        stores[slot_position(g, t, s)].node = leaf < dag_size(g->dag) ? adjoint[leaf] : -1;
+    }
+    int n_acc = 0;
+    for (int k = 0; k < g->m->n_params; k++) {
+        int leaf = dag_leaf(g->dag, X_PARAM, k);
+        if (adjoint[leaf] < 0) continue;
+        acc[k] = LLVMBuildAlloca(g->b, g->real, "");
+        LLVMBuildStore(g->b, real_const(g, 0.0), acc[k]);
+        stores[n_layout + n_acc].node = adjoint[leaf];
+        stores[n_layout + n_acc].accumulator = acc[k];
+        n_acc++;
+    }
+    emit_loop(g, &lc, fn, stores, n_layout + n_acc);
+    for (int k = 0; k < g->m->n_params; k++) {
+        if (!acc[k]) continue;
+        LLVMValueRef dst = gep(g, g->real, LLVMGetParam(fn, 6), LLVMConstInt(g->i64, (unsigned)k, 0));
+        LLVMValueRef sum = LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->real, dst, ""),
+                                         LLVMBuildLoad2(g->b, g->real, acc[k], ""), "");
+        LLVMBuildStore(g->b, sum, dst);
+    }
+    LLVMBuildRetVoid(g->b);
+    free(stores);
+    free(acc);
+    free(lc.param_values);
+    free(lc.stream_ptrs);
+    return fn;
+}
+
+/* ----------------------------------------------------------- descriptor */
+
+static LLVMValueRef global_const(gen *g, LLVMValueRef init, const char *name)
+{
+    LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+    return gv;
+}
+
+static LLVMValueRef cstring(gen *g, const char *s)
+{
+    if (!s) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef str = LLVMConstStringInContext(g->ctx, s, (unsigned)strlen(s), 0);
+    return global_const(g, str, "str");
+}
+
+static LLVMValueRef int_array(gen *g, const int *v, int n)
+{
+    if (n == 0) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef *el = malloc(sizeof *el * (size_t)n);
+    if (!el) exit(70);
+    for (int i = 0; i < n; i++) el[i] = LLVMConstInt(g->i32, (unsigned long long)(long long)v[i], 1);
+    LLVMValueRef arr = global_const(g, LLVMConstArray2(g->i32, el, (uint64_t)n), "ints");
+    free(el);
+    return arr;
+}
+
+static LLVMValueRef double_array(gen *g, const double *v, int n)
+{
+    if (n == 0) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef *el = malloc(sizeof *el * (size_t)n);
+    if (!el) exit(70);
+    for (int i = 0; i < n; i++) el[i] = LLVMConstReal(g->f64, v[i]);
+    LLVMValueRef arr = global_const(g, LLVMConstArray2(g->f64, el, (uint64_t)n), "doubles");
+    free(el);
+    return arr;
+}
+
+static LLVMValueRef string_array(gen *g, const char *const *v, int n)
+{
+    if (n == 0) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef *el = malloc(sizeof *el * (size_t)n);
+    if (!el) exit(70);
+    for (int i = 0; i < n; i++) el[i] = cstring(g, v[i]);
+    LLVMValueRef arr = global_const(g, LLVMConstArray2(g->ptr, el, (uint64_t)n), "names");
+    free(el);
+    return arr;
+}
+
+static LLVMValueRef struct_array(gen *g, LLVMTypeRef type, LLVMValueRef *el, int n, const char *name)
+{
+    if (n == 0) return LLVMConstPointerNull(g->ptr);
+    return global_const(g, LLVMConstArray2(type, el, (uint64_t)n), name);
+}
+
+#define I32(v) LLVMConstInt(g->i32, (unsigned long long)(long long)(v), 1)
+#define I64(v) LLVMConstInt(g->i64, (unsigned long long)(long long)(v), 1)
+#define F64(v) LLVMConstReal(g->f64, (v))
+#define STRUCT(type, ...) \
+    LLVMConstNamedStruct((type), (LLVMValueRef[]){__VA_ARGS__}, \
+                         sizeof((LLVMValueRef[]){__VA_ARGS__}) / sizeof(LLVMValueRef))
+
+static LLVMTypeRef named_struct(gen *g, const char *name, LLVMTypeRef *fields, int n)
+{
+    LLVMTypeRef t = LLVMStructCreateNamed(g->ctx, name);
+    LLVMStructSetBody(t, fields, (unsigned)n, 0);
+    return t;
+}
+
+static void gen_descriptor(gen *g)
+{
+    const lw_model *m = g->m;
+    LLVMTypeRef P = g->ptr, I = g->i32, L = g->i64, D = g->f64;
+    /* Mirrors of the structs in physmodel.h / physrt.h (natural alignment
+     * gives the C layout). */
+    LLVMTypeRef field_t = named_struct(g, "physm_field", (LLVMTypeRef[]){P, I, P, I, I, P, I, I, P, I, P, P}, 12);
+    LLVMTypeRef param_t = named_struct(g, "physm_param", (LLVMTypeRef[]){P, D}, 2);
+    LLVMTypeRef probe_t = named_struct(g, "physm_probe", (LLVMTypeRef[]){I, I, P}, 3);
+    LLVMTypeRef face_t = named_struct(g, "physm_face", (LLVMTypeRef[]){I, P, P}, 3);
+    LLVMTypeRef term_t = named_struct(g, "physm_term",
+                                      (LLVMTypeRef[]){P, I, D, I, P, P, P, I, P, I, I, P, P, I, P, I, P, P, P, P, P, P},
+                                      22);
+    LLVMTypeRef sched_t = named_struct(g, "physrt_lr_schedule", (LLVMTypeRef[]){I, D, D, L, D, L}, 6);
+    LLVMTypeRef adam_t = named_struct(g, "physrt_adam_options", (LLVMTypeRef[]){D, D, D, sched_t}, 4);
+    LLVMTypeRef lbfgs_t = named_struct(g, "physrt_lbfgs_options", (LLVMTypeRef[]){I, I, L, D, D, D, D}, 7);
+    LLVMTypeRef stage_t = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, adam_t, lbfgs_t}, 4);
+    LLVMTypeRef model_t = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P}, 13);
+
+    LLVMValueRef *fields = calloc((size_t)m->n_fields + 1, sizeof *fields);
+    LLVMValueRef *params = calloc((size_t)m->n_params + 1, sizeof *params);
+    LLVMValueRef *terms = calloc((size_t)m->n_terms + 1, sizeof *terms);
+    LLVMValueRef *stages = calloc((size_t)m->n_stages + 1, sizeof *stages);
+    if (!fields || !params || !terms || !stages) exit(70);
+    for (int i = 0; i < m->n_fields; i++) {
+        const lw_field *f = &m->fields[i];
+        LLVMValueRef eval = LLVMConstPointerNull(P), derivs = eval, net_streams = eval;
+        int n_derivs = 0, n_net = 0;
+        if (f->eval) { /* hard-constrained: value and derivatives through the transform */
+            char name[64];
+            snprintf(name, sizeof name, "field%d", i);
+            g->real = g->f64;
+            eval = gen_residual(g, f->eval, -1 - i, "f64");
+            int flat[(1 + DAG_MAX_INPUTS + DAG_MAX_INPUTS * (DAG_MAX_INPUTS + 1) / 2) * DAG_MAX_INPUTS];
+            for (int d = 0; d < f->n_derivs; d++)
+                for (int k = 0; k < f->n_inputs; k++) flat[d * f->n_inputs + k] = f->derivs[d][k];
+            n_derivs = f->n_derivs;
+            derivs = int_array(g, flat, n_derivs * f->n_inputs);
+            const lw_probe *p = &f->eval->probes[0];
+            int streams[64 * DAG_MAX_INPUTS];
+            for (int s = 0; s < p->n_streams; s++)
+                for (int k = 0; k < f->n_inputs; k++) streams[s * f->n_inputs + k] = p->streams[s][k];
+            n_net = p->n_streams;
+            net_streams = int_array(g, streams, n_net * f->n_inputs);
+        }
+        fields[i] = STRUCT(field_t, cstring(g, f->name), I32(f->n_inputs), string_array(g, f->inputs, f->n_inputs),
+                           I32(f->n_outputs), I32(f->n_hidden), int_array(g, f->hidden, f->n_hidden), I32(f->activation),
+                           I32(n_derivs), derivs, I32(n_net), net_streams, eval);
+    }
+    for (int i = 0; i < m->n_params; i++) params[i] = STRUCT(param_t, cstring(g, m->param_names[i]), F64(m->param_inits[i]));
+
+    for (int ti = 0; ti < m->n_terms; ti++) {
+        const lw_term *t = &m->terms[ti];
+        /* the VJP: one reverse sweep over the residual DAG, seeded by dr */
+        int *seeds = malloc(sizeof(int) * (size_t)(t->n_residuals + 1));
+        if (!seeds) exit(70);
+        for (int j = 0; j < t->n_residuals; j++) seeds[j] = dag_leaf(g->dag, X_SEED, j);
+        for (int s = 0; s < t->n_slots; s++) dag_leaf(g->dag, X_STREAM, s); /* exist before the sweep */
+        for (int k = 0; k < m->n_params; k++) dag_leaf(g->dag, X_PARAM, k);
+        int *adjoint = malloc(sizeof(int) * (size_t)dag_size(g->dag));
+        if (!adjoint) exit(70);
+        dag_reverse(g->dag, t->n_residuals, t->residuals, seeds, adjoint);
+
+        LLVMValueRef fns[6];
+        const char *suffix[2] = {"f64", "f32"};
+        for (int prec = 0; prec < 2; prec++) {
+            g->real = prec == 0 ? g->f64 : LLVMFloatTypeInContext(g->ctx);
+            fns[0 + prec] = gen_inputs(g, t, ti, suffix[prec]);
+            fns[2 + prec] = gen_residual(g, t, ti, suffix[prec]);
+            fns[4 + prec] = gen_vjp(g, t, ti, suffix[prec], adjoint);
+        }
+        free(adjoint);
+        free(seeds);
+
+        LLVMValueRef *probes = calloc((size_t)t->n_probes + 1, sizeof *probes);
+        LLVMValueRef *faces = calloc((size_t)t->n_faces + 1, sizeof *faces);
+        if (!probes || !faces) exit(70);
+        for (int k = 0; k < t->n_probes; k++) {
+            const lw_probe *p = &t->probes[k];
+            int n_in = m->fields[p->field].n_inputs;
+            int *flat = malloc(sizeof(int) * (size_t)(p->n_streams * n_in + 1));
+            if (!flat) exit(70);
+            for (int s = 0; s < p->n_streams; s++)
+                for (int i = 0; i < n_in; i++) flat[s * n_in + i] = p->streams[s][i];
+            probes[k] = STRUCT(probe_t, I32(p->field), I32(p->n_streams), int_array(g, flat, p->n_streams * n_in));
+            free(flat);
+        }
+        for (int k = 0; k < t->n_faces; k++) {
+            const lw_face *f = &t->faces[k];
+            faces[k] = STRUCT(face_t, I32(f->n_fixed), int_array(g, f->coords, f->n_fixed),
+                              double_array(g, f->values, f->n_fixed));
+        }
+        int sampled = t->kind != PHYSM_DATA;
+        terms[ti] = STRUCT(term_t, cstring(g, t->name), I32(t->kind), F64(t->weight), I32(t->n_coords),
+                           string_array(g, t->coords, t->n_coords),
+                           sampled ? double_array(g, t->lo, t->n_coords) : LLVMConstPointerNull(P),
+                           sampled ? double_array(g, t->hi, t->n_coords) : LLVMConstPointerNull(P),
+                           I32(t->n_faces), struct_array(g, face_t, faces, t->n_faces, "faces"), I32(t->n_points),
+                           I32(t->sampler), cstring(g, t->data_file),
+                           sampled ? LLVMConstPointerNull(P) : string_array(g, t->coords, t->n_coords),
+                           I32(t->n_probes), struct_array(g, probe_t, probes, t->n_probes, "probes"),
+                           I32(t->n_residuals), fns[0], fns[1], fns[2], fns[3], fns[4], fns[5]);
+        free(probes);
+        free(faces);
+    }
+    for (int i = 0; i < m->n_stages; i++) {
+        const lw_stage *s = &m->stages[i];
+        LLVMValueRef sched = STRUCT(sched_t, I32(s->schedule), F64(s->lr), F64(s->decay_rate), I64(s->decay_steps),
+                                    F64(s->lr_min), I64(s->steps));
+        LLVMValueRef adam = STRUCT(adam_t, F64(s->beta1), F64(s->beta2), F64(s->eps), sched);
+        LLVMValueRef lbfgs = STRUCT(lbfgs_t, I32(s->history), I32(s->steps > 2147483647L ? 2147483647L : s->steps),
+                                    I64(s->max_evaluations), F64(s->grad_tol), F64(s->rel_f_tol), F64(1e-4), F64(0.9));
+        stages[i] = STRUCT(stage_t, I32(s->optimizer), I64(s->steps), adam, lbfgs);
+    }
+    LLVMValueRef model = STRUCT(model_t, I32(PHYSM_ABI_VERSION), cstring(g, m->name), cstring(g, m->source_path),
+                                cstring(g, m->source_dir), I64(m->structure_hash), I32(m->n_fields),
+                                struct_array(g, field_t, fields, m->n_fields, "fields"), I32(m->n_params),
+                                struct_array(g, param_t, params, m->n_params, "params"), I32(m->n_terms),
+                                struct_array(g, term_t, terms, m->n_terms, "terms"), I32(m->n_stages),
+                                struct_array(g, stage_t, stages, m->n_stages, "stages"));
+    LLVMValueRef model_global = global_const(g, model, "physm_model_descriptor");
+    free(fields);
+    free(params);
+    free(terms);
+    free(stages);
+
+    /* const physm_model *physm_model_get(void) */
+    LLVMValueRef get = LLVMAddFunction(g->mod, "physm_model_get", LLVMFunctionType(P, NULL, 0, 0));
+    LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, get, "entry"));
+    LLVMBuildRet(g->b, model_global);
+
+    /* int main(int argc, char **argv) { return physm_main(physm_model_get(), argc, argv); } */
+    LLVMValueRef main_fn = LLVMAddFunction(g->mod, "main", LLVMFunctionType(I, (LLVMTypeRef[]){I, P}, 2, 0));
+    /* weak: a test harness linking the object may bring its own main */
+    LLVMSetLinkage(main_fn, LLVMWeakAnyLinkage);
+    LLVMValueRef physm_main = declare_fn(g, "physm_main", I, (LLVMTypeRef[]){P, I, P}, 3);
+    LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, main_fn, "entry"));
+    LLVMValueRef args[3] = {model_global, LLVMGetParam(main_fn, 0), LLVMGetParam(main_fn, 1)};
+    LLVMBuildRet(g->b, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(physm_main), physm_main, args, 3, ""));
+}
+
+LLVMModuleRef phys_codegen(LLVMContextRef ctx, const lw_model *m)
+{
+    gen g;
+    memset(&g, 0, sizeof g);
+    g.ctx = ctx;
+    g.m = m;
+    g.dag = m->dag;
+    g.mod = LLVMModuleCreateWithNameInContext(m->name, ctx);
+    g.b = LLVMCreateBuilderInContext(ctx);
+    g.i32 = LLVMInt32TypeInContext(ctx);
+    g.i64 = LLVMInt64TypeInContext(ctx);
+    g.f64 = LLVMDoubleTypeInContext(ctx);
+    g.ptr = LLVMPointerTypeInContext(ctx, 0);
+    g.real = g.f64;
+    LLVMSetSourceFileName(g.mod, m->source_path, strlen(m->source_path));
+    gen_descriptor(&g);
+    LLVMDisposeBuilder(g.b);
+    return g.mod;
+}

@@ -1,0 +1,21 @@
+/* Emission: optimise a module with the new pass manager and write it as
+ * LLVM IR, assembly, an object file, or a linked executable. */
+#ifndef PHYS_EMIT_H
+#define PHYS_EMIT_H
+
+#include <llvm-c/Types.h>
+
+typedef enum { EMIT_EXECUTABLE, EMIT_OBJECT, EMIT_ASSEMBLY, EMIT_LLVM_IR } phys_emit_kind;
+
+typedef struct phys_emit_options {
+    phys_emit_kind kind;
+    int opt_level;            /* 0..3 */
+    const char *output;       /* file to write */
+    const char *runtime_lib;  /* libphysrt.a to link */
+    const char *link_flags;   /* extra flags for the C compiler when linking */
+} phys_emit_options;
+
+/* Returns 0 on success; on failure prints `physc: error: ...` and returns 1. */
+int phys_emit(LLVMModuleRef module, const phys_emit_options *options);
+
+#endif

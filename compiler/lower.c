@@ -1,0 +1,1104 @@
+#define _DEFAULT_SOURCE /* realpath */
+/* The lowering pass: checked AST -> lw_model (see lower.h). Every
+ * expression becomes a small tensor (scalar, vector or matrix) of DAG nodes;
+ * a field evaluated somewhere becomes a probe of its network, and each
+ * derivative of it a stream of that probe, obtained by differentiating the
+ * field's body (its hard-constraint transform around the network) with
+ * dag_diff and substituting the probe's inputs. */
+#include "lower.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sema_internal.h"
+#include "physmodel.h"
+
+enum { MAX_ELEMENTS = 64, MAX_BINDINGS = 128, MAX_STREAMS_PER_PROBE = 64 };
+
+typedef struct {
+    int rank;          /* 0, 1 or 2; -1 = failed (already reported) */
+    int dims[2];
+    int n;
+    int el[MAX_ELEMENTS];
+} tensor;
+
+typedef struct {
+    const char *name;
+    tensor value;
+} binding;
+
+typedef struct {
+    phys_sema *sema;
+    phys_diag *diag;
+    lw_model *m;
+    phys_dag *dag;
+    lw_term *term;                 /* where probes go; NULL in field bodies */
+    const lw_field *field;         /* the field whose body is lowered */
+    binding bindings[MAX_BINDINGS];
+    int n_bindings;
+    int depth;
+} lctx;
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fputs("physc: out of memory\n", stderr);
+        exit(70);
+    }
+    return p;
+}
+
+static tensor failed(void)
+{
+    tensor t;
+    memset(&t, 0, sizeof t);
+    t.rank = -1;
+    return t;
+}
+
+static tensor scalar_of(int node)
+{
+    tensor t;
+    memset(&t, 0, sizeof t);
+    t.n = 1;
+    t.el[0] = node;
+    return t;
+}
+
+static tensor unsupported(lctx *c, const phys_node *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static tensor unsupported(lctx *c, const phys_node *at, const char *fmt, ...)
+{
+    char what[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    phys_error(c->diag, at->loc, "not supported yet: %s", what);
+    return failed();
+}
+
+static const binding *find_binding(const lctx *c, const char *name)
+{
+    for (int i = c->n_bindings - 1; i >= 0; i--)
+        if (!strcmp(c->bindings[i].name, name)) return &c->bindings[i];
+    return NULL;
+}
+
+static int bind(lctx *c, const phys_node *at, const char *name, tensor value)
+{
+    if (c->n_bindings == MAX_BINDINGS) {
+        unsupported(c, at, "more than %d nested names", MAX_BINDINGS);
+        return 0;
+    }
+    c->bindings[c->n_bindings].name = name;
+    c->bindings[c->n_bindings].value = value;
+    c->n_bindings++;
+    return 1;
+}
+
+static tensor lower_expr(lctx *c, const phys_node *e);
+
+/* ---------------------------------------------------------------- probes */
+
+static int field_index(const lctx *c, const phys_symbol *sym)
+{
+    for (int i = 0; i < c->m->n_fields; i++)
+        if (c->m->fields[i].sym == sym) return i;
+    return -1;
+}
+
+static int find_probe(lctx *c, int field, const int *inputs)
+{
+    lw_term *t = c->term;
+    const lw_field *f = &c->m->fields[field];
+    for (int i = 0; i < t->n_probes; i++)
+        if (t->probes[i].field == field && !memcmp(t->probes[i].inputs, inputs, sizeof(int) * (size_t)f->n_inputs))
+            return i;
+    t->probes = realloc(t->probes, sizeof *t->probes * (size_t)(t->n_probes + 1));
+    if (!t->probes) exit(70);
+    lw_probe *p = &t->probes[t->n_probes];
+    memset(p, 0, sizeof *p);
+    p->field = field;
+    memcpy(p->inputs, inputs, sizeof(int) * (size_t)f->n_inputs);
+    p->n_streams = 1; /* the value stream, always first */
+    return t->n_probes++;
+}
+
+typedef struct {
+    lctx *c;
+    int probe;
+    int overflow;
+} probe_ref;
+
+/* dag_substitute callback: the network stream alpha of the probe becomes a
+ * stream slot of the term. */
+static int stream_leaf(void *ctx, const unsigned char *alpha, int output)
+{
+    probe_ref *ref = ctx;
+    lw_term *t = ref->c->term;
+    lw_probe *p = &t->probes[ref->probe];
+    int s = 0;
+    while (s < p->n_streams && memcmp(p->streams[s], alpha, DAG_MAX_INPUTS)) s++;
+    if (s == p->n_streams) {
+        if (p->n_streams == MAX_STREAMS_PER_PROBE) {
+            ref->overflow = 1;
+            s = 0;
+        } else {
+            memcpy(p->streams[p->n_streams++], alpha, DAG_MAX_INPUTS);
+        }
+    }
+    int slot = 0;
+    while (slot < t->n_slots &&
+           !(t->slots[slot].probe == ref->probe && t->slots[slot].stream == s && t->slots[slot].output == output))
+        slot++;
+    if (slot == t->n_slots) {
+        t->slots = realloc(t->slots, sizeof *t->slots * (size_t)(t->n_slots + 1));
+        if (!t->slots) exit(70);
+        t->slots[slot].probe = ref->probe;
+        t->slots[slot].stream = s;
+        t->slots[slot].output = output;
+        t->n_slots++;
+    }
+    return dag_leaf(ref->c->dag, X_STREAM, slot);
+}
+
+/* Field `f` (with derivative variables vars[0..n_vars)) at the given input
+ * nodes: one element per output. */
+static tensor field_at(lctx *c, const phys_node *at, const phys_symbol *sym, const int *inputs, const int *vars,
+                       int n_vars)
+{
+    int fi = field_index(c, sym);
+    if (fi < 0) return failed(); /* its declaration failed to lower: reported there */
+    if (!c->term) return unsupported(c, at, "a field used inside the definition of another field");
+    const lw_field *f = &c->m->fields[fi];
+    probe_ref ref = {c, find_probe(c, fi, inputs), 0};
+    tensor out;
+    memset(&out, 0, sizeof out);
+    out.rank = f->n_outputs > 1;
+    out.dims[0] = f->n_outputs > 1 ? f->n_outputs : 0;
+    out.n = f->n_outputs;
+    for (int o = 0; o < f->n_outputs; o++) {
+        int node = f->body[o];
+        int too_high = 0;
+        for (int k = 0; k < n_vars; k++) node = dag_diff(c->dag, node, vars[k], &too_high);
+        if (too_high) return unsupported(c, at, "derivatives of order above %d", DAG_MAX_ORDER);
+        out.el[o] = dag_substitute(c->dag, node, inputs, stream_leaf, &ref);
+    }
+    if (ref.overflow) return unsupported(c, at, "more than %d derivative streams of one field", MAX_STREAMS_PER_PROBE);
+    return out;
+}
+
+/* The inputs of a field where it is used bare: bound names of its inputs. */
+static int bound_inputs(lctx *c, const phys_node *at, const phys_symbol *sym, int *inputs)
+{
+    for (int i = 0; i < sym->n_inputs; i++) {
+        const binding *b = find_binding(c, sym->inputs[i]);
+        if (!b || b->value.rank != 0) {
+            unsupported(c, at, "field %s used where its input '%s' is not a coordinate", sym->name, sym->inputs[i]);
+            return 0;
+        }
+        inputs[i] = b->value.el[0];
+    }
+    return 1;
+}
+
+static int input_position(const phys_symbol *sym, const char *name)
+{
+    for (int i = 0; i < sym->n_inputs; i++)
+        if (!strcmp(sym->inputs[i], name)) return i;
+    return -1;
+}
+
+/* ------------------------------------------------------------ arithmetic */
+
+static tensor map2(lctx *c, const phys_node *at, dag_op op, tensor a, tensor b)
+{
+    if (a.rank < 0 || b.rank < 0) return failed();
+    if (a.n == 1 && b.n > 1) {
+        tensor r = b;
+        for (int i = 0; i < b.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[0], b.el[i]);
+        return r;
+    }
+    if (b.n == 1) {
+        tensor r = a;
+        for (int i = 0; i < a.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[i], b.el[0]);
+        return r;
+    }
+    if (a.n != b.n) return unsupported(c, at, "operands of different sizes");
+    tensor r = a;
+    for (int i = 0; i < a.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[i], b.el[i]);
+    return r;
+}
+
+static tensor map1(lctx *c, dag_op op, tensor a)
+{
+    if (a.rank < 0) return a;
+    for (int i = 0; i < a.n; i++) a.el[i] = dag_unary(c->dag, op, a.el[i]);
+    return a;
+}
+
+static tensor need_scalar(lctx *c, const phys_node *at, tensor t)
+{
+    if (t.rank < 0) return t;
+    if (t.n != 1) return unsupported(c, at, "a vector where a scalar is needed");
+    return t;
+}
+
+static dag_op math_op(const char *name)
+{
+    static const struct { const char *name; dag_op op; } ops[] = {
+        {"sin", X_SIN}, {"cos", X_COS}, {"tan", X_TAN}, {"asin", X_ASIN}, {"acos", X_ACOS},
+        {"atan", X_ATAN}, {"atan2", X_ATAN2}, {"sinh", X_SINH}, {"cosh", X_COSH}, {"tanh", X_TANH},
+        {"exp", X_EXP}, {"log", X_LOG}, {"sqrt", X_SQRT}, {"abs", X_ABS}, {"sign", X_SIGN},
+        {"erf", X_ERF}, {"sigmoid", X_SIGMOID}, {"softplus", X_SOFTPLUS}, {"gelu", X_GELU},
+        {"silu", X_SILU}, {"relu", X_RELU}, {"pow", X_POW}, {"min", X_MIN}, {"max", X_MAX},
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (!strcmp(ops[i].name, name)) return ops[i].op;
+    return X_OP_COUNT;
+}
+
+/* ------------------------------------------------------------------ calls */
+
+static const phys_node *named_arg(const phys_node *call, const char *name)
+{
+    for (int i = 1; i < call->nkids; i++)
+        if (call->kids[i]->kind == N_NAMED_ARG && !strcmp(call->kids[i]->name, name)) return call->kids[i]->kids[0];
+    return NULL;
+}
+
+/* d(u, x, ...), grad(u), laplace(u), div(u), hessian(u), at the inputs given
+ * (args) or where u's inputs are bound. */
+static tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_node *const *args, int n_args,
+                               const phys_node *at)
+{
+    const char *op = op_call->kids[0]->name;
+    const phys_node *target = op_call->kids[1];
+    const phys_symbol *sym = phys_sema_lookup(c->sema, target->name);
+    if (!sym) return failed();
+    if (!strcmp(op, "ddt")) return unsupported(c, op_call, "time derivatives of states (ddt), the dynamics back end");
+    if (sym->kind != SYM_FIELD)
+        return unsupported(c, op_call, "%s() of the %s %s", op, phys_symbol_kind_name(sym->kind), sym->name);
+    if (op_call->nkids == 3 && strcmp(op, "d"))
+        return unsupported(c, op_call, "%s() with respect to particle positions or states", op);
+    int inputs[DAG_MAX_INPUTS];
+    if (args) {
+        if (n_args != sym->n_inputs) return failed();
+        for (int i = 0; i < n_args; i++) {
+            tensor a = need_scalar(c, args[i], lower_expr(c, args[i]));
+            if (a.rank < 0) return a;
+            inputs[i] = a.el[0];
+        }
+    } else if (!bound_inputs(c, at, sym, inputs)) {
+        return failed();
+    }
+    int n = sym->n_inputs;
+    if (!strcmp(op, "d")) {
+        int vars[DAG_MAX_ORDER + 1];
+        int n_vars = op_call->nkids - 2;
+        for (int k = 0; k < n_vars; k++) vars[k] = input_position(sym, op_call->kids[k + 2]->name);
+        return field_at(c, op_call, sym, inputs, vars, n_vars);
+    }
+    tensor out;
+    memset(&out, 0, sizeof out);
+    if (!strcmp(op, "grad")) {
+        out.rank = 1, out.dims[0] = n, out.n = n;
+        for (int i = 0; i < n; i++) {
+            tensor t = field_at(c, op_call, sym, inputs, &i, 1);
+            if (t.rank < 0) return t;
+            out.el[i] = t.el[0];
+        }
+        return out;
+    }
+    if (!strcmp(op, "laplace") || !strcmp(op, "div")) {
+        int sum = dag_const(c->dag, 0.0);
+        for (int i = 0; i < n; i++) {
+            int vars[2] = {i, i};
+            tensor t = field_at(c, op_call, sym, inputs, vars, !strcmp(op, "laplace") ? 2 : 1);
+            if (t.rank < 0) return t;
+            sum = dag_binary(c->dag, X_ADD, sum, t.el[!strcmp(op, "div") ? i : 0]);
+        }
+        return scalar_of(sum);
+    }
+    /* hessian */
+    if (n * n > MAX_ELEMENTS) return unsupported(c, op_call, "a Hessian with more than %d entries", MAX_ELEMENTS);
+    out.rank = 2, out.dims[0] = out.dims[1] = n, out.n = n * n;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int vars[2] = {i, j};
+            tensor t = field_at(c, op_call, sym, inputs, vars, 2);
+            if (t.rank < 0) return t;
+            out.el[i * n + j] = t.el[0];
+        }
+    return out;
+}
+
+static tensor lower_let_call(lctx *c, const phys_symbol *sym, const phys_node *call)
+{
+    if (++c->depth > 64) {
+        c->depth--;
+        return unsupported(c, call, "functions nested more than 64 deep (a recursive let?)");
+    }
+    tensor args[DAG_MAX_INPUTS];
+    for (int i = 0; i < sym->n_inputs; i++) {
+        args[i] = lower_expr(c, call->kids[i + 1]);
+        if (args[i].rank < 0) {
+            c->depth--;
+            return args[i];
+        }
+    }
+    int saved = c->n_bindings;
+    for (int i = 0; i < sym->n_inputs; i++)
+        if (!bind(c, call, sym->inputs[i], args[i])) {
+            c->depth--;
+            return failed();
+        }
+    tensor r = lower_expr(c, sym->decl->kids[1]);
+    c->n_bindings = saved;
+    c->depth--;
+    return r;
+}
+
+static tensor lower_network(lctx *c, const phys_node *call)
+{
+    if (!c->field) return unsupported(c, call, "a network outside a field");
+    tensor out;
+    memset(&out, 0, sizeof out);
+    unsigned char zero[DAG_MAX_INPUTS] = {0};
+    int n = c->field->n_outputs;
+    out.rank = n > 1, out.dims[0] = n > 1 ? n : 0, out.n = n;
+    for (int o = 0; o < n; o++) out.el[o] = dag_net(c->dag, zero, o);
+    return out;
+}
+
+static tensor lower_call(lctx *c, const phys_node *e)
+{
+    const phys_node *callee = e->kids[0];
+    int nargs = e->nkids - 1;
+    if (callee->kind == N_CALL && callee->kids[0]->kind == N_NAME && phys_builtin_find(callee->kids[0]->name, B_DERIVATIVE) &&
+        !phys_sema_lookup(c->sema, callee->kids[0]->name))
+        return lower_derivative(c, callee, (const phys_node *const *)e->kids + 1, nargs, e);
+    if (callee->kind != N_NAME) return unsupported(c, e, "calling this kind of expression");
+    const char *name = callee->name;
+    const binding *bound = find_binding(c, name);
+    const phys_symbol *sym = bound ? NULL : phys_sema_lookup(c->sema, name);
+    if (sym && sym->kind == SYM_FIELD) {
+        int inputs[DAG_MAX_INPUTS];
+        for (int i = 0; i < nargs && i < DAG_MAX_INPUTS; i++) {
+            tensor a = need_scalar(c, e->kids[i + 1], lower_expr(c, e->kids[i + 1]));
+            if (a.rank < 0) return a;
+            inputs[i] = a.el[0];
+        }
+        return field_at(c, e, sym, inputs, NULL, 0);
+    }
+    if (sym && sym->kind == SYM_LET) return lower_let_call(c, sym, e);
+    if (sym) return unsupported(c, e, "calling the %s %s", phys_symbol_kind_name(sym->kind), name);
+    if (phys_builtin_find(name, B_NETWORK)) {
+        if (strcmp(name, "mlp")) return unsupported(c, e, "%s() networks (only mlp)", name);
+        return lower_network(c, e);
+    }
+    if (phys_builtin_find(name, B_DERIVATIVE)) return lower_derivative(c, e, NULL, 0, e);
+    dag_op op = math_op(name);
+    if (op != X_OP_COUNT) {
+        tensor a = lower_expr(c, e->kids[1]);
+        if (nargs == 2) return map2(c, e, op, a, need_scalar(c, e->kids[2], lower_expr(c, e->kids[2])));
+        return map1(c, op, a);
+    }
+    if (!strcmp(name, "dot") || !strcmp(name, "norm")) {
+        tensor a = lower_expr(c, e->kids[1]);
+        tensor b = nargs == 2 ? lower_expr(c, e->kids[2]) : a;
+        if (a.rank < 0 || b.rank < 0) return failed();
+        if (a.n != b.n) return unsupported(c, e, "dot() of vectors of different lengths");
+        int sum = dag_const(c->dag, 0.0);
+        for (int i = 0; i < a.n; i++) sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, a.el[i], b.el[i]));
+        return scalar_of(!strcmp(name, "norm") ? dag_unary(c->dag, X_SQRT, sum) : sum);
+    }
+    if (!strcmp(name, "cross")) {
+        tensor a = lower_expr(c, e->kids[1]), b = lower_expr(c, e->kids[2]);
+        if (a.rank < 0 || b.rank < 0) return failed();
+        if (a.n != 3 || b.n != 3) return unsupported(c, e, "cross() of vectors that are not 3-vectors");
+        tensor r = a;
+        for (int i = 0; i < 3; i++) {
+            int j = (i + 1) % 3, k = (i + 2) % 3;
+            r.el[i] = dag_binary(c->dag, X_SUB, dag_binary(c->dag, X_MUL, a.el[j], b.el[k]),
+                                 dag_binary(c->dag, X_MUL, a.el[k], b.el[j]));
+        }
+        return r;
+    }
+    return unsupported(c, e, "%s() in this back end", name);
+}
+
+/* ------------------------------------------------------------ expressions */
+
+static tensor lower_name(lctx *c, const phys_node *e)
+{
+    const binding *b = find_binding(c, e->name);
+    if (b) return b->value;
+    const phys_symbol *sym = phys_sema_lookup(c->sema, e->name);
+    if (!sym) {
+        double v;
+        if (phys_sema_fold(c->sema, e, &v)) return scalar_of(dag_const(c->dag, v)); /* pi, e */
+        return unsupported(c, e, "the name '%s' here", e->name);
+    }
+    switch (sym->kind) {
+    case SYM_CONST: {
+        const phys_node *value = sym->decl->kids[1];
+        double v;
+        if (phys_sema_fold(c->sema, e, &v)) return scalar_of(dag_const(c->dag, v));
+        if (value->kind == N_VECTOR && value->nkids <= MAX_ELEMENTS) {
+            tensor t;
+            memset(&t, 0, sizeof t);
+            t.rank = 1, t.dims[0] = t.n = value->nkids;
+            for (int i = 0; i < value->nkids; i++) {
+                if (!phys_sema_fold(c->sema, value->kids[i], &v)) return unsupported(c, e, "this constant");
+                t.el[i] = dag_const(c->dag, v);
+            }
+            return t;
+        }
+        return unsupported(c, e, "the constant %s", sym->name);
+    }
+    case SYM_PARAM: {
+        if (sym->shape.rank != 0) return unsupported(c, e, "vector-valued trainable parameters");
+        for (int i = 0; i < c->m->n_params; i++)
+            if (!strcmp(c->m->param_names[i], sym->name)) return scalar_of(dag_leaf(c->dag, X_PARAM, i));
+        return failed();
+    }
+    case SYM_LET:
+        if (sym->n_inputs) return failed();
+        if (++c->depth > 64) {
+            c->depth--;
+            return unsupported(c, e, "definitions nested more than 64 deep");
+        }
+        {
+            tensor t = lower_expr(c, sym->decl->kids[1]);
+            c->depth--;
+            return t;
+        }
+    case SYM_FIELD: {
+        int inputs[DAG_MAX_INPUTS];
+        if (!bound_inputs(c, e, sym, inputs)) return failed();
+        return field_at(c, e, sym, inputs, NULL, 0);
+    }
+    default:
+        return unsupported(c, e, "the %s %s in this back end", phys_symbol_kind_name(sym->kind), sym->name);
+    }
+}
+
+static tensor lower_expr(lctx *c, const phys_node *e)
+{
+    switch (e->kind) {
+    case N_NUMBER:
+        return scalar_of(dag_const(c->dag, e->number));
+    case N_NAME:
+        return lower_name(c, e);
+    case N_BINARY: {
+        tensor a = lower_expr(c, e->kids[0]), b = lower_expr(c, e->kids[1]);
+        static const dag_op ops[128] = {['+'] = X_ADD, ['-'] = X_SUB, ['*'] = X_MUL, ['/'] = X_DIV, ['^'] = X_POW};
+        return map2(c, e, ops[e->op & 127], a, b);
+    }
+    case N_NEGATE:
+        return map1(c, X_NEG, lower_expr(c, e->kids[0]));
+    case N_NOT:
+        return map1(c, X_NOT, need_scalar(c, e, lower_expr(c, e->kids[0])));
+    case N_COMPARE:
+    case N_LOGIC: {
+        tensor a = need_scalar(c, e, lower_expr(c, e->kids[0]));
+        tensor b = need_scalar(c, e, lower_expr(c, e->kids[1]));
+        dag_op op = X_OP_COUNT;
+        switch (e->op) {
+        case '<': op = X_LT; break;
+        case 'L': op = X_LE; break;
+        case '>': op = X_GT; break;
+        case 'G': op = X_GE; break;
+        case 'N': op = X_NE; break;
+        case '&': op = X_AND; break;
+        case '|': op = X_OR; break;
+        }
+        return map2(c, e, op, a, b);
+    }
+    case N_IF: {
+        tensor cond = need_scalar(c, e, lower_expr(c, e->kids[0]));
+        tensor a = lower_expr(c, e->kids[1]), b = lower_expr(c, e->kids[2]);
+        if (cond.rank < 0 || a.rank < 0 || b.rank < 0) return failed();
+        if (a.n != b.n) return unsupported(c, e, "if() branches of different sizes");
+        for (int i = 0; i < a.n; i++) a.el[i] = dag_select(c->dag, cond.el[0], a.el[i], b.el[i]);
+        return a;
+    }
+    case N_VECTOR: {
+        if (e->nkids > MAX_ELEMENTS) return unsupported(c, e, "vectors of more than %d elements", MAX_ELEMENTS);
+        tensor t;
+        memset(&t, 0, sizeof t);
+        t.rank = 1, t.dims[0] = t.n = e->nkids;
+        for (int i = 0; i < e->nkids; i++) {
+            tensor x = need_scalar(c, e->kids[i], lower_expr(c, e->kids[i]));
+            if (x.rank < 0) return x;
+            t.el[i] = x.el[0];
+        }
+        return t;
+    }
+    case N_INDEX: {
+        tensor base = lower_expr(c, e->kids[0]);
+        if (base.rank < 0) return base;
+        int flat = 0;
+        for (int i = 1; i < e->nkids; i++) {
+            double k;
+            if (!phys_sema_fold(c->sema, e->kids[i], &k)) return unsupported(c, e->kids[i], "indices that are not constants");
+            flat = flat * (base.rank == 2 && i == 2 ? base.dims[1] : 1) + (int)k;
+        }
+        if (e->nkids - 1 != base.rank || flat < 0 || flat >= base.n) return unsupported(c, e, "this indexing");
+        return scalar_of(base.el[flat]);
+    }
+    case N_CALL:
+        return lower_call(c, e);
+    case N_REDUCE:
+        return unsupported(c, e, "sums over indices (sum, sum_pairs, prod)");
+    default:
+        return unsupported(c, e, "this expression");
+    }
+}
+
+/* ---------------------------------------------------------------- model */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* A field whose body is not just its network gets an evaluator for its
+ * value and every derivative of order <= 2 (see physm_field). */
+static int lower_field_eval(lctx *c, int fi)
+{
+    lw_field *f = &c->m->fields[fi];
+    unsigned char zero[DAG_MAX_INPUTS] = {0};
+    int plain = 1;
+    for (int o = 0; o < f->n_outputs; o++)
+        if (f->body[o] != dag_net(c->dag, zero, o)) plain = 0;
+    if (plain) return 1;
+    lw_term *t = xcalloc(1, sizeof *t);
+    t->name = f->name;
+    t->n_coords = f->n_inputs;
+    for (int i = 0; i < f->n_inputs; i++) t->coords[i] = f->inputs[i];
+    f->eval = t;
+    int n = f->n_inputs;
+    /* value, d/dx_i, d2/dx_i dx_j (i <= j) */
+    int list[1 + DAG_MAX_INPUTS + DAG_MAX_INPUTS * (DAG_MAX_INPUTS + 1) / 2][2];
+    int count = 0;
+    list[count][0] = -1, list[count][1] = -1, count++;
+    for (int i = 0; i < n; i++) list[count][0] = i, list[count][1] = -1, count++;
+    for (int i = 0; i < n; i++)
+        for (int j = i; j < n; j++) list[count][0] = i, list[count][1] = j, count++;
+    int inputs[DAG_MAX_INPUTS];
+    for (int i = 0; i < n; i++) inputs[i] = dag_leaf(c->dag, X_COORD, i);
+    lw_term *saved = c->term;
+    c->term = t;
+    f->n_derivs = count;
+    t->residuals = xcalloc((size_t)(count * f->n_outputs), sizeof(int));
+    for (int k = 0; k < count; k++) {
+        memset(f->derivs[k], 0, DAG_MAX_INPUTS);
+        int vk[2], nv = 0;
+        for (int q = 0; q < 2; q++)
+            if (list[k][q] >= 0) vk[nv++] = list[k][q], f->derivs[k][list[k][q]]++;
+        tensor v = field_at(c, f->sym->decl, f->sym, inputs, vk, nv);
+        if (v.rank < 0) {
+            c->term = saved;
+            return 0;
+        }
+        for (int o = 0; o < f->n_outputs; o++) t->residuals[t->n_residuals++] = v.el[o];
+    }
+    c->term = saved;
+    return 1;
+}
+
+static int lower_field(lctx *c, const phys_symbol *sym)
+{
+    lw_model *m = c->m;
+    const phys_node *net = sym->network;
+    if (!net) return 0;
+    if (strcmp(net->kids[0]->name, "mlp")) {
+        unsupported(c, net, "%s() networks; the back end runs mlp(...)", net->kids[0]->name);
+        return 0;
+    }
+    for (int i = 0; i < sym->n_inputs; i++) {
+        const phys_symbol *g = phys_sema_lookup(c->sema, sym->inputs[i]);
+        if (g && g->kind != SYM_STATE) {
+            unsupported(c, sym->input_nodes[i], "fields of a %s", phys_symbol_kind_name(g->kind));
+            return 0;
+        }
+    }
+    m->fields = realloc(m->fields, sizeof *m->fields * (size_t)(m->n_fields + 1));
+    if (!m->fields) exit(70);
+    lw_field *f = &m->fields[m->n_fields];
+    memset(f, 0, sizeof *f);
+    f->name = sym->name;
+    f->sym = sym;
+    f->n_inputs = sym->n_inputs;
+    for (int i = 0; i < sym->n_inputs; i++) f->inputs[i] = sym->inputs[i];
+    f->n_outputs = sym->shape.rank == 1 ? sym->shape.dims[0] : 1;
+    if (f->n_outputs < 1 || f->n_outputs > 16) {
+        unsupported(c, sym->decl, "fields with more than 16 outputs");
+        return 0;
+    }
+    const phys_node *hidden = named_arg(net, "hidden");
+    f->n_hidden = hidden ? hidden->nkids : 0;
+    if (f->n_hidden > 64) {
+        unsupported(c, hidden, "more than 64 hidden layers");
+        return 0;
+    }
+    for (int i = 0; i < f->n_hidden; i++) {
+        double w = 0;
+        phys_sema_fold(c->sema, hidden->kids[i], &w);
+        f->hidden[i] = (int)w;
+    }
+    const phys_node *act = named_arg(net, "activation");
+    physrt_activation a = PHYSRT_ACT_TANH;
+    if (act && physrt_activation_parse(act->name, &a) != PHYSRT_OK) a = PHYSRT_ACT_TANH;
+    f->activation = (int)a;
+    const phys_node *init = named_arg(net, "init");
+    if (init && strcmp(init->name, "xavier")) {
+        unsupported(c, init, "init = %s (the runtime initialises with xavier)", init->name);
+        return 0;
+    }
+
+    /* The body: formals are X_INPUT leaves, the network X_NET leaves. */
+    c->field = f;
+    c->term = NULL;
+    c->n_bindings = 0;
+    for (int i = 0; i < f->n_inputs; i++) bind(c, sym->input_nodes[i], f->inputs[i], scalar_of(dag_leaf(c->dag, X_INPUT, i)));
+    tensor body = lower_expr(c, sym->decl->kids[2]);
+    c->field = NULL;
+    c->n_bindings = 0;
+    if (body.rank < 0) return 0;
+    if (body.n != f->n_outputs) {
+        unsupported(c, sym->decl, "a field body whose size differs from its network's outputs");
+        return 0;
+    }
+    memcpy(f->body, body.el, sizeof(int) * (size_t)body.n);
+    m->n_fields++;
+    return lower_field_eval(c, m->n_fields - 1);
+}
+
+static lw_term *new_term(lctx *c, const char *name, int kind, const phys_node *decl)
+{
+    lw_model *m = c->m;
+    m->terms = realloc(m->terms, sizeof *m->terms * (size_t)(m->n_terms + 1));
+    if (!m->terms) exit(70);
+    lw_term *t = &m->terms[m->n_terms++];
+    memset(t, 0, sizeof *t);
+    if (name) {
+        t->name = name;
+    } else { /* unnamed terms are named by kind and line, as progress shows them */
+        static const char *const kinds[] = {"equation", "initial", "boundary", "data"};
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s@%d", kinds[kind], decl->loc.first_line);
+        t->name = phys_arena_strdup(c->sema->arena, buf, strlen(buf));
+    }
+    t->kind = kind;
+    t->weight = 1.0;
+    return t;
+}
+
+static void add_residuals(lw_term *t, tensor r)
+{
+    t->residuals = realloc(t->residuals, sizeof(int) * (size_t)(t->n_residuals + r.n));
+    if (!t->residuals) exit(70);
+    for (int i = 0; i < r.n; i++) t->residuals[t->n_residuals++] = r.el[i];
+}
+
+static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const phys_symbol *dom)
+{
+    for (int i = 0; i < list->nkids; i++) {
+        const phys_node *k = list->kids[i];
+        if (!k->kids[1]) { /* periodic(u, x) */
+            const phys_node *call = k->kids[0];
+            if (call->kind != N_CALL || strcmp(call->kids[0]->name, "periodic") || !dom) {
+                unsupported(c, call, "this constraint form");
+                return 0;
+            }
+            const phys_symbol *f = phys_sema_lookup(c->sema, call->kids[1]->name);
+            const char *x = call->kids[2]->name;
+            int inputs_lo[DAG_MAX_INPUTS], inputs_hi[DAG_MAX_INPUTS];
+            if (!bound_inputs(c, call, f, inputs_lo)) return 0;
+            memcpy(inputs_hi, inputs_lo, sizeof inputs_lo);
+            int pos = input_position(f, x), coord = -1;
+            for (int j = 0; j < dom->n_inputs; j++)
+                if (!strcmp(dom->inputs[j], x)) coord = j;
+            if (coord < 0) {
+                unsupported(c, call, "periodic() in an input that is not a coordinate of the domain");
+                return 0;
+            }
+            inputs_lo[pos] = dag_const(c->dag, t->lo[coord]);
+            inputs_hi[pos] = dag_const(c->dag, t->hi[coord]);
+            tensor a = field_at(c, call, f, inputs_lo, NULL, 0), b = field_at(c, call, f, inputs_hi, NULL, 0);
+            tensor r = map2(c, call, X_SUB, a, b);
+            if (r.rank < 0) return 0;
+            add_residuals(t, r);
+            continue;
+        }
+        tensor r = map2(c, k, X_SUB, lower_expr(c, k->kids[0]), lower_expr(c, k->kids[1]));
+        if (r.rank < 0) return 0;
+        add_residuals(t, r);
+    }
+    return 1;
+}
+
+static int sampler_of(lctx *c, const phys_node *method)
+{
+    if (!method) return PHYSM_SAMPLE_UNIFORM;
+    const char *name = method->kind == N_CALL ? method->kids[0]->name : method->name;
+    if (!strcmp(name, "uniform")) return PHYSM_SAMPLE_UNIFORM;
+    if (!strcmp(name, "sobol")) return PHYSM_SAMPLE_SOBOL;
+    if (!strcmp(name, "lhs")) return PHYSM_SAMPLE_LHS;
+    if (!strcmp(name, "grid")) return PHYSM_SAMPLE_GRID;
+    unsupported(c, method, "%s sampling", name);
+    return -1;
+}
+
+static int lower_condition(lctx *c, const phys_node *d)
+{
+    const phys_node *region = d->kids[0];
+    const phys_symbol *dom = phys_sema_lookup(c->sema, region->kids[0]->name);
+    const phys_node *fixes = region->kids[1];
+    int whole_boundary = region->op == 'b';
+    if (dom && dom->kind == SYM_REGION) {
+        const phys_node *inner = dom->decl->kids[0];
+        if (fixes || inner->kids[2]) {
+            unsupported(c, region, "regions built on named regions");
+            return 0;
+        }
+        fixes = inner->kids[1];
+        whole_boundary = inner->op == 'b';
+        dom = phys_sema_lookup(c->sema, inner->kids[0]->name);
+        region = inner;
+    }
+    if (!dom || dom->kind != SYM_DOMAIN) {
+        unsupported(c, region, "this region");
+        return 0;
+    }
+    if (region->kids[2]) {
+        unsupported(c, region->kids[2], "'where' regions");
+        return 0;
+    }
+    static const int kinds[] = {['e'] = PHYSM_EQUATION, ['i'] = PHYSM_INITIAL, ['b'] = PHYSM_BOUNDARY};
+    lw_term *t = new_term(c, d->name, kinds[d->op], d);
+    t->n_coords = dom->n_inputs;
+    for (int i = 0; i < dom->n_inputs; i++) {
+        t->coords[i] = dom->inputs[i];
+        phys_sema_fold(c->sema, dom->input_nodes[i]->kids[0], &t->lo[i]);
+        phys_sema_fold(c->sema, dom->input_nodes[i]->kids[1], &t->hi[i]);
+    }
+    if (whole_boundary) {
+        t->n_faces = 2 * t->n_coords;
+        t->faces = xcalloc((size_t)t->n_faces, sizeof *t->faces);
+        for (int i = 0; i < t->n_coords; i++)
+            for (int side = 0; side < 2; side++) {
+                lw_face *f = &t->faces[2 * i + side];
+                f->n_fixed = 1;
+                f->coords[0] = i;
+                f->values[0] = side ? t->hi[i] : t->lo[i];
+            }
+    } else if (fixes) {
+        t->n_faces = fixes->nkids;
+        t->faces = xcalloc((size_t)t->n_faces, sizeof *t->faces);
+        for (int g = 0; g < fixes->nkids; g++) {
+            const phys_node *group = fixes->kids[g];
+            lw_face *f = &t->faces[g];
+            for (int k = 0; k < group->nkids; k++) {
+                for (int i = 0; i < t->n_coords; i++)
+                    if (!strcmp(t->coords[i], group->kids[k]->name)) f->coords[f->n_fixed] = i;
+                phys_sema_fold(c->sema, group->kids[k]->kids[0], &f->values[f->n_fixed]);
+                f->n_fixed++;
+            }
+        }
+    }
+    const phys_node *sample = d->kids[1];
+    double n = d->op == 'e' ? 1000 : 100;
+    if (sample) phys_sema_fold(c->sema, sample->kids[0], &n);
+    t->n_points = (int)n;
+    t->sampler = sampler_of(c, sample ? sample->kids[1] : NULL);
+    if (t->sampler < 0) return 0;
+    if (d->kids[2]) {
+        if (!phys_sema_fold(c->sema, d->kids[2], &t->weight)) {
+            unsupported(c, d->kids[2], "adaptive loss weights");
+            return 0;
+        }
+    }
+    c->term = t;
+    c->n_bindings = 0;
+    for (int i = 0; i < t->n_coords; i++) bind(c, d, t->coords[i], scalar_of(dag_leaf(c->dag, X_COORD, i)));
+    int ok = lower_constraints(c, t, d->kids[3], dom);
+    c->term = NULL;
+    c->n_bindings = 0;
+    return ok;
+}
+
+static int lower_data(lctx *c, const phys_node *d)
+{
+    lw_term *t = new_term(c, d->name, PHYSM_DATA, d);
+    const phys_node *cols = d->kids[1];
+    if (cols->nkids > LW_MAX_COORDS) {
+        unsupported(c, cols, "more than %d data columns", LW_MAX_COORDS);
+        return 0;
+    }
+    t->data_file = d->kids[0]->name;
+    t->n_coords = cols->nkids;
+    for (int i = 0; i < cols->nkids; i++) t->coords[i] = cols->kids[i]->name;
+    if (d->kids[2] && !phys_sema_fold(c->sema, d->kids[2], &t->weight)) {
+        unsupported(c, d->kids[2], "adaptive loss weights");
+        return 0;
+    }
+    c->term = t;
+    c->n_bindings = 0;
+    for (int i = 0; i < t->n_coords; i++) {
+        const phys_symbol *s = phys_sema_lookup(c->sema, t->coords[i]);
+        if (s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE)) {
+            unsupported(c, cols->kids[i], "data columns of states or particle attributes (the dynamics back end)");
+            return 0;
+        }
+        if (!s || s->kind != SYM_FIELD) bind(c, d, t->coords[i], scalar_of(dag_leaf(c->dag, X_COORD, i)));
+    }
+    int ok = 1;
+    if (d->kids[3]) {
+        ok = lower_constraints(c, t, d->kids[3], NULL);
+    } else {
+        for (int i = 0; i < t->n_coords && ok; i++) {
+            const phys_symbol *f = phys_sema_lookup(c->sema, t->coords[i]);
+            if (!f || f->kind != SYM_FIELD) continue;
+            int inputs[DAG_MAX_INPUTS];
+            if (!bound_inputs(c, cols->kids[i], f, inputs)) return 0;
+            tensor value = field_at(c, cols->kids[i], f, inputs, NULL, 0);
+            if (value.rank < 0) return 0;
+            if (value.n != 1) {
+                unsupported(c, cols->kids[i], "observations of vector-valued fields in one column");
+                return 0;
+            }
+            tensor r = scalar_of(dag_binary(c->dag, X_SUB, value.el[0], dag_leaf(c->dag, X_COORD, i)));
+            add_residuals(t, r);
+        }
+    }
+    c->term = NULL;
+    c->n_bindings = 0;
+    return ok;
+}
+
+static void default_stage(lw_stage *s, int optimizer)
+{
+    /* The defaults of physrt_adam_default_options / physrt_lbfgs_default_options. */
+    memset(s, 0, sizeof *s);
+    s->optimizer = optimizer;
+    s->steps = 1000;
+    s->lr = 1e-3;
+    s->beta1 = 0.9;
+    s->beta2 = 0.999;
+    s->eps = 1e-8;
+    s->schedule = PHYSRT_LR_CONSTANT;
+    s->decay_rate = 1.0;
+    s->decay_steps = 1;
+    s->history = 10;
+    s->grad_tol = 1e-10;
+}
+
+static double arg_or(lctx *c, const phys_node *call, const char *name, double fallback)
+{
+    const phys_node *a = named_arg(call, name);
+    double v;
+    if (a && phys_sema_fold(c->sema, a, &v)) return v;
+    return fallback;
+}
+
+static int lower_train(lctx *c, const phys_node *d)
+{
+    lw_model *m = c->m;
+    for (int i = 0; i < d->nkids; i++) {
+        const phys_node *call = d->kids[i];
+        const char *name = call->kids[0]->name;
+        m->stages = realloc(m->stages, sizeof *m->stages * (size_t)(m->n_stages + 1));
+        if (!m->stages) exit(70);
+        lw_stage *s = &m->stages[m->n_stages++];
+        default_stage(s, !strcmp(name, "adam") ? PHYSM_ADAM : PHYSM_LBFGS);
+        s->steps = (long)arg_or(c, call, "steps", 1000);
+        if (s->optimizer == PHYSM_ADAM) {
+            s->lr = arg_or(c, call, "lr", s->lr);
+            s->beta1 = arg_or(c, call, "beta1", s->beta1);
+            s->beta2 = arg_or(c, call, "beta2", s->beta2);
+            s->eps = arg_or(c, call, "eps", s->eps);
+            if (named_arg(call, "resample")) {
+                unsupported(c, named_arg(call, "resample"), "resampling during training");
+                return 0;
+            }
+            const phys_node *sched = named_arg(call, "schedule");
+            if (sched) {
+                const char *sn = sched->kind == N_CALL ? sched->kids[0]->name : sched->name;
+                if (!strcmp(sn, "exponential") || !strcmp(sn, "step")) {
+                    s->schedule = !strcmp(sn, "step") ? PHYSRT_LR_STEP : PHYSRT_LR_EXPONENTIAL;
+                    s->decay_rate = arg_or(c, sched, !strcmp(sn, "step") ? "factor" : "rate", 1.0);
+                    s->decay_steps = (long)arg_or(c, sched, "every", 1);
+                } else if (!strcmp(sn, "cosine")) {
+                    s->schedule = PHYSRT_LR_COSINE;
+                    s->lr_min = arg_or(c, sched, "min_lr", 0.0);
+                }
+            }
+        } else {
+            s->history = (int)arg_or(c, call, "history", s->history);
+            s->grad_tol = arg_or(c, call, "tolerance_grad", s->grad_tol);
+            s->rel_f_tol = arg_or(c, call, "tolerance_change", s->rel_f_tol);
+            s->max_evaluations = (long)arg_or(c, call, "max_evaluations", 0);
+        }
+    }
+    return 1;
+}
+
+/* Declarations this back end cannot run yet, named so the user knows. */
+static const char *unsupported_decl(const phys_node *d)
+{
+    switch (d->kind) {
+    case N_STATE: return "states and dynamics (the simulation back end)";
+    case N_DYNAMICS: return "dynamics (the simulation back end)";
+    case N_FORCE: return "forces (the simulation back end)";
+    case N_ENERGY: return "energies of particles and spins";
+    case N_PARTICLES: return "particles";
+    case N_SPINS: return "spins";
+    case N_COUPLING: return "couplings";
+    case N_SIMULATE: return "simulate";
+    case N_RECALL: return "recall";
+    case N_OUTPUT: return "output declarations (use ./model eval)";
+    case N_PRINT: return "print in a compiled model (use physc repl)";
+    case N_SYMMETRY: return "symmetry declarations (checked, but no runtime check yet)";
+    case N_CONSERVE: return "conserve statements (checked, but no drift report yet)";
+    case N_LOSS_WEIGHT:
+        return d->kids[0]->kind == N_NAME && !strcmp(d->kids[0]->name, "adaptive") ? "adaptive loss weights" : NULL;
+    default: return NULL;
+    }
+}
+
+static const char *directory_of(phys_arena *arena, const char *path)
+{
+    char resolved[PATH_MAX];
+    const char *base = realpath(path, resolved) ? resolved : path;
+    const char *slash = strrchr(base, '/');
+    if (!slash) return ".";
+    return phys_arena_strdup(arena, base, slash == base ? 1 : (size_t)(slash - base));
+}
+
+lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *source_path, phys_diag *diag)
+{
+    lw_model *m = xcalloc(1, sizeof *m);
+    m->dag = dag_create();
+    int errors = diag->errors;
+    lctx *c = xcalloc(1, sizeof *c);
+    c->sema = sema;
+    c->diag = diag;
+    c->m = m;
+    c->dag = m->dag;
+    m->source_path = source_path;
+    m->source_dir = directory_of(sema->arena, source_path);
+    const char *base = strrchr(source_path, '/');
+    base = base ? base + 1 : source_path;
+    size_t len = strlen(base);
+    if (len > 5 && !strcmp(base + len - 5, ".phys")) len -= 5;
+    m->name = phys_arena_strdup(sema->arena, base, len);
+
+    for (int i = 0; i < program->nkids; i++) {
+        const phys_node *d = program->kids[i];
+        const char *what = unsupported_decl(d);
+        if (what) phys_error(diag, d->loc, "not supported yet: %s", what);
+        if (d->kind == N_MODEL) m->name = d->name;
+        if (d->kind == N_IMPORT) {
+            /* imported lets are used by inlining; other imported declarations
+             * would need lowering of their own */
+        }
+    }
+    /* Parameters and fields, in declaration order. */
+    for (int i = 0; i < phys_sema_symbol_count(sema); i++) {
+        const phys_symbol *s = phys_sema_symbol_at(sema, i);
+        if (s->replaced) continue;
+        if (s->kind == SYM_PARAM) {
+            if (s->shape.rank != 0) {
+                phys_error(diag, s->decl->loc, "not supported yet: vector-valued trainable parameters");
+                continue;
+            }
+            m->param_names = realloc(m->param_names, sizeof *m->param_names * (size_t)(m->n_params + 1));
+            m->param_inits = realloc(m->param_inits, sizeof *m->param_inits * (size_t)(m->n_params + 1));
+            if (!m->param_names || !m->param_inits) exit(70);
+            m->param_names[m->n_params] = s->name;
+            m->param_inits[m->n_params] = 0;
+            phys_sema_fold(sema, s->decl->kids[1], &m->param_inits[m->n_params]);
+            m->n_params++;
+        }
+    }
+    for (int i = 0; i < phys_sema_symbol_count(sema); i++) {
+        const phys_symbol *s = phys_sema_symbol_at(sema, i);
+        if (!s->replaced && s->kind == SYM_FIELD) lower_field(c, s);
+    }
+    for (int i = 0; i < program->nkids && !phys_diag_full(diag); i++) {
+        const phys_node *d = program->kids[i];
+        if (d->kind == N_CONDITION) lower_condition(c, d);
+        else if (d->kind == N_DATA) lower_data(c, d);
+        else if (d->kind == N_TRAIN) lower_train(c, d);
+    }
+    /* loss weight NAME = w applies after the terms exist */
+    for (int i = 0; i < program->nkids; i++) {
+        const phys_node *d = program->kids[i];
+        if (d->kind != N_LOSS_WEIGHT) continue;
+        for (int t = 0; t < m->n_terms; t++)
+            if (!strcmp(m->terms[t].name, d->name)) phys_sema_fold(sema, d->kids[0], &m->terms[t].weight);
+    }
+    if (m->n_terms == 0 && diag->errors == errors)
+        phys_error(diag, program->kids[0]->loc,
+                   "this model has nothing to train: declare an equation, a condition or data");
+    if (m->n_fields == 0 && diag->errors == errors)
+        phys_error(diag, program->kids[0]->loc, "this model has no field to learn: declare one with 'field'");
+    if (m->n_stages == 0) {
+        m->stages = xcalloc(1, sizeof *m->stages);
+        default_stage(&m->stages[0], PHYSM_ADAM);
+        m->n_stages = 1;
+    }
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < m->n_fields; i++) {
+        const lw_field *f = &m->fields[i];
+        h = fnv(h, f->name, strlen(f->name) + 1);
+        int sizes[3] = {f->n_inputs, f->n_outputs, f->n_hidden};
+        h = fnv(h, sizes, sizeof sizes);
+        h = fnv(h, f->hidden, sizeof(int) * (size_t)f->n_hidden);
+        h = fnv(h, &f->activation, sizeof f->activation);
+    }
+    for (int i = 0; i < m->n_params; i++) h = fnv(h, m->param_names[i], strlen(m->param_names[i]) + 1);
+    m->structure_hash = h;
+    free(c);
+    if (diag->errors != errors) {
+        phys_lower_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void free_term(lw_term *t)
+{
+    free(t->faces);
+    free(t->probes);
+    free(t->slots);
+    free(t->residuals);
+}
+
+void phys_lower_free(lw_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_terms; i++) free_term(&m->terms[i]);
+    for (int i = 0; i < m->n_fields; i++) {
+        if (!m->fields[i].eval) continue;
+        free_term(m->fields[i].eval);
+        free(m->fields[i].eval);
+    }
+    free(m->terms);
+    free(m->fields);
+    free(m->param_names);
+    free(m->param_inits);
+    free(m->stages);
+    dag_destroy(m->dag);
+    free(m);
+}

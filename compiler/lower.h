@@ -1,0 +1,105 @@
+/* The lowering pass: a checked model becomes a lowered model, the shape of
+ * runtime/physmodel.h with every pointwise residual as a scalar DAG. Code
+ * generation (codegen.c) turns this into LLVM IR. Constructs the back end
+ * cannot run yet are reported here as "not supported yet: ...". */
+#ifndef PHYS_LOWER_H
+#define PHYS_LOWER_H
+
+#include <stdint.h>
+
+#include "dag.h"
+#include "sema.h"
+
+enum { LW_MAX_COORDS = 64 };
+
+typedef struct lw_field {
+    const char *name;
+    int n_inputs;
+    const char *inputs[DAG_MAX_INPUTS];
+    int n_outputs;
+    int n_hidden;
+    int hidden[64];
+    int activation;                 /* physrt_activation */
+    int body[16];                   /* per output: DAG over X_INPUT / X_NET */
+    const phys_symbol *sym;
+    /* Hard-constrained fields: value and derivatives of order <= 2 as a
+     * pseudo-term over the field's inputs (residual j = deriv * n_outputs +
+     * output), NULL when the field is its network. */
+    struct lw_term *eval;
+    int n_derivs;
+    unsigned char derivs[1 + DAG_MAX_INPUTS + DAG_MAX_INPUTS * (DAG_MAX_INPUTS + 1) / 2][DAG_MAX_INPUTS];
+} lw_field;
+
+typedef struct lw_probe {
+    int field;
+    int inputs[DAG_MAX_INPUTS];     /* DAG nodes over the term's coordinates */
+    int n_streams;
+    unsigned char streams[64][DAG_MAX_INPUTS];
+} lw_probe;
+
+/* One X_STREAM leaf: which probe, which stream of it, which output. */
+typedef struct lw_slot {
+    int probe, stream, output;
+} lw_slot;
+
+typedef struct lw_face {
+    int n_fixed;
+    int coords[LW_MAX_COORDS];
+    double values[LW_MAX_COORDS];
+} lw_face;
+
+typedef struct lw_term {
+    const char *name;
+    int kind;                       /* physm_term_kind */
+    double weight;
+    int n_coords;
+    const char *coords[LW_MAX_COORDS];
+    double lo[LW_MAX_COORDS], hi[LW_MAX_COORDS];
+    int n_faces;
+    lw_face *faces;
+    int n_points;
+    int sampler;                    /* physm_sampler */
+    const char *data_file;
+    int n_probes;
+    lw_probe *probes;
+    int n_slots;
+    lw_slot *slots;                 /* X_STREAM index -> slot, in creation order */
+    int n_residuals;
+    int *residuals;                 /* DAG nodes */
+} lw_term;
+
+typedef struct lw_stage {
+    int optimizer;                  /* physm_optimizer */
+    long steps;
+    double lr, beta1, beta2, eps;
+    int schedule;                   /* physrt_lr_kind */
+    double decay_rate, lr_min;
+    long decay_steps;
+    int history;
+    long max_evaluations;
+    double grad_tol, rel_f_tol;
+} lw_stage;
+
+typedef struct lw_model {
+    const char *name;
+    const char *source_path;
+    const char *source_dir;
+    uint64_t structure_hash;
+    phys_dag *dag;
+    int n_fields;
+    lw_field *fields;
+    int n_params;
+    const char **param_names;
+    double *param_inits;
+    int n_terms;
+    lw_term *terms;
+    int n_stages;
+    lw_stage *stages;
+} lw_model;
+
+/* Lowers the checked program (already through phys_sema_check without
+ * errors). Returns NULL after reporting errors. */
+lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *source_path, phys_diag *diag);
+void phys_lower_free(lw_model *model);
+
+#endif
