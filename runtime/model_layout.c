@@ -117,6 +117,19 @@ int physm_layout_init(physm_layout *lay, const physm_model *m, const char *prog)
             physm_layout_free(lay);
             return model_error(lay, "invalid network", fd->name);
         }
+        if (fd->n_derivs < 0 ||
+            (fd->n_derivs > 0 && (!fd->derivs || fd->n_net_streams < 1 || !fd->net_streams || !fd->eval_f64))) {
+            physm_layout_free(lay);
+            return model_error(lay, "hard-constrained field without its transform", fd->name);
+        }
+        for (int k = 0; k < fd->n_derivs; k++) {
+            int order = 0;
+            for (int i = 0; i < fd->n_inputs; i++) order += fd->derivs[(size_t)k * fd->n_inputs + i];
+            if ((k == 0) != (order == 0)) {
+                physm_layout_free(lay);
+                return model_error(lay, "a transformed field must list its value first", fd->name);
+            }
+        }
         lay->descs[f] = d;
         lay->offset[f] = off;
         off += physrt_mlp_n_params(&d);

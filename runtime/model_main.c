@@ -1,0 +1,301 @@
+/* model_main.c - physm_main, the command line of a compiled model:
+ * the verbs train, params, eval and help (--help), their options and usage.
+ * The generated object file defines main() as
+ *     return physm_main(physm_model_get(), argc, argv);
+ * so this library never defines main. Exit status: 0 success, 1 runtime
+ * error (data, checkpoint, non-finite loss), 2 bad usage. */
+#define _POSIX_C_SOURCE 200809L
+#include "model_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *kind_name(physm_term_kind k)
+{
+    switch (k) {
+    case PHYSM_EQUATION: return "equation";
+    case PHYSM_INITIAL: return "initial";
+    case PHYSM_BOUNDARY: return "boundary";
+    case PHYSM_DATA: return "data";
+    }
+    return "?";
+}
+
+static const char *sampler_name(physm_sampler s)
+{
+    switch (s) {
+    case PHYSM_SAMPLE_UNIFORM: return "uniform";
+    case PHYSM_SAMPLE_SOBOL: return "sobol";
+    case PHYSM_SAMPLE_LHS: return "lhs";
+    case PHYSM_SAMPLE_GRID: return "grid";
+    }
+    return "?";
+}
+
+static void print_help(const physm_model *m, const char *argv0, FILE *out)
+{
+    fprintf(out,
+            "usage: %s COMMAND [OPTIONS]\n"
+            "\n"
+            "Model '%s'%s%s%s.\n"
+            "\n"
+            "commands:\n"
+            "  train [--steps N] [--seed S] [--threads T] [--checkpoint FILE]\n"
+            "        [--precision f32|f64] [--resume] [--quiet]\n"
+            "      Run the training schedule and save the trained values.\n"
+            "      --steps N       at most N optimizer steps (stages in order)\n"
+            "      --seed S        seed of the initial weights and the sampled points (default 0)\n"
+            "      --threads T     threads to use (default: the number of CPUs)\n"
+            "      --checkpoint F  checkpoint file (default %s.ckpt); saved atomically at the\n"
+            "                      end and every 30 s\n"
+            "      --precision P   f64 (default) or f32; L-BFGS always runs in f64\n"
+            "      --resume        continue from the checkpoint instead of a fresh start\n"
+            "      --quiet         no progress output\n"
+            "  params [--checkpoint FILE]\n"
+            "      Print each trained constant as 'name = value'.\n"
+            "  eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [COLUMN ...]\n"
+            "      Print CSV on a grid (first VAR slowest; a:b:n is n points from a to b,\n"
+            "      VAR=a one point): the variables, every field whose inputs are given,\n"
+            "      then each COLUMN, a derivative such as d(u,x), d(u,x,x) or d(u,x,t).\n"
+            "  help, --help\n"
+            "      This text.\n",
+            argv0, m->name, m->source_path ? " (from " : "", m->source_path ? m->source_path : "",
+            m->source_path ? ")" : "", m->name);
+    fprintf(out, "\nfields:\n");
+    if (m->n_fields == 0) fprintf(out, "  (none)\n");
+    for (int f = 0; f < m->n_fields; f++) {
+        const physm_field *fd = &m->fields[f];
+        fprintf(out, "  %s(", fd->name);
+        for (int i = 0; i < fd->n_inputs; i++) fprintf(out, "%s%s", i ? ", " : "", fd->input_names[i]);
+        fprintf(out, "): mlp %d", fd->n_inputs);
+        for (int h = 0; h < fd->n_hidden; h++) fprintf(out, " -> %d", fd->hidden_widths[h]);
+        const char *act = physrt_activation_name(fd->activation);
+        fprintf(out, " -> %d, %s\n", fd->n_outputs, act ? act : "?");
+    }
+    fprintf(out, "params:\n");
+    if (m->n_params == 0) fprintf(out, "  (none)\n");
+    for (int p = 0; p < m->n_params; p++)
+        fprintf(out, "  %s (initially %.10g)\n", m->params[p].name, m->params[p].init);
+    fprintf(out, "terms:\n");
+    if (m->n_terms == 0) fprintf(out, "  (none)\n");
+    for (int t = 0; t < m->n_terms; t++) {
+        const physm_term *tm = &m->terms[t];
+        fprintf(out, "  %s: %s, weight %g, ", tm->name, kind_name(tm->kind), tm->weight);
+        if (tm->kind == PHYSM_DATA) fprintf(out, "data file %s\n", tm->data_file);
+        else
+            fprintf(out, "%d %s points%s\n", tm->n_points, sampler_name(tm->sampler),
+                    tm->n_faces > 0 ? " on faces" : "");
+    }
+    fprintf(out, "schedule:\n");
+    if (m->n_stages == 0) fprintf(out, "  (none)\n");
+    for (int s = 0; s < m->n_stages; s++) {
+        const physm_stage *st = &m->stages[s];
+        if (st->optimizer == PHYSM_ADAM)
+            fprintf(out, "  adam, %ld steps, lr %g\n", st->steps, st->adam.schedule.lr);
+        else
+            fprintf(out, "  lbfgs, %ld iterations, history %d\n", st->steps, st->lbfgs.history);
+    }
+}
+
+static int usage_error(const char *prog, const char *argv0, const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "%s: error: ", prog);
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\n(run '%s --help' for usage)\n", argv0);
+    return PHYSM_EXIT_USAGE;
+}
+
+/* Option with a value: "--name value" or "--name=value". Returns 1 and sets
+ * *val if argv[*i] is the option, 0 if it is not, -1 if the value is missing. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    size_t ln = strlen(name);
+    if (strncmp(argv[*i], name, ln)) return 0;
+    if (argv[*i][ln] == '=') {
+        *val = argv[*i] + ln + 1;
+        return 1;
+    }
+    if (argv[*i][ln]) return 0;
+    if (*i + 1 >= argc) return -1;
+    *val = argv[++*i];
+    return 1;
+}
+
+static int parse_long(const char *s, long lo, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo) return -1;
+    *out = v;
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+int physm_main(const physm_model *model, int argc, char **argv)
+{
+    const char *argv0 = argc > 0 && argv[0] ? argv[0] : "model";
+    const char *prog = base_name(argv0);
+    physm_layout lay;
+    if (physm_layout_init(&lay, model, prog)) return PHYSM_EXIT_RUNTIME;
+    const physm_model *m = model;
+    int status = PHYSM_EXIT_USAGE;
+    char *default_ckpt = malloc(strlen(m->name) + 6);
+    if (!default_ckpt) {
+        physm_layout_free(&lay);
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        return PHYSM_EXIT_RUNTIME;
+    }
+    strcpy(default_ckpt, m->name);
+    strcat(default_ckpt, ".ckpt");
+
+    if (argc < 2) {
+        fprintf(stderr, "%s: error: no command given (train, params, eval or help)\n", prog);
+        print_help(m, argv0, stderr);
+        goto done;
+    }
+    const char *verb = argv[1];
+    if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+        print_help(m, argv0, stdout);
+        status = PHYSM_EXIT_OK;
+        goto done;
+    }
+    /* --help anywhere after a verb. */
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_help(m, argv0, stdout);
+            status = PHYSM_EXIT_OK;
+            goto done;
+        }
+
+    if (!strcmp(verb, "train")) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        physm_train_options o = {-1, 0, ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2, default_ckpt, 0, 0, 0, 30.0};
+        for (int i = 2; i < argc; i++) {
+            const char *v = NULL;
+            int r;
+            long n;
+            if ((r = opt_value(argc, argv, &i, "--steps", &v))) {
+                if (r < 0 || parse_long(v, 0, &n)) {
+                    status = usage_error(prog, argv0, "train: --steps needs a whole number >= 0%s%s",
+                                         v ? ", not " : "", v ? v : "");
+                    goto done;
+                }
+                o.steps = n;
+            } else if ((r = opt_value(argc, argv, &i, "--seed", &v))) {
+                char *end;
+                errno = 0;
+                unsigned long long s = r > 0 && v[0] != '-' ? strtoull(v, &end, 10) : 0;
+                if (r < 0 || v[0] == '-' || !v[0] || *end || errno) {
+                    status = usage_error(prog, argv0, "train: --seed needs a whole number >= 0%s%s",
+                                         v ? ", not " : "", v ? v : "");
+                    goto done;
+                }
+                o.seed = (uint64_t)s;
+            } else if ((r = opt_value(argc, argv, &i, "--threads", &v))) {
+                if (r < 0 || parse_long(v, 1, &n) || n > 256) {
+                    status = usage_error(prog, argv0, "train: --threads needs a number from 1 to 256%s%s",
+                                         v ? ", not " : "", v ? v : "");
+                    goto done;
+                }
+                o.threads = (int)n;
+            } else if ((r = opt_value(argc, argv, &i, "--checkpoint-interval", &v))) {
+                /* hidden: seconds between periodic checkpoints (tests) */
+                char *end;
+                double s = r > 0 ? strtod(v, &end) : 0;
+                if (r < 0 || !v[0] || *end || !(s >= 0)) {
+                    status = usage_error(prog, argv0, "train: --checkpoint-interval needs seconds >= 0%s%s",
+                                         v ? ", not " : "", v ? v : "");
+                    goto done;
+                }
+                o.checkpoint_interval = s;
+            } else if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
+                if (r < 0 || !v[0]) {
+                    status = usage_error(prog, argv0, "train: --checkpoint needs a file name%s%s", "", "");
+                    goto done;
+                }
+                o.checkpoint = v;
+            } else if ((r = opt_value(argc, argv, &i, "--precision", &v))) {
+                if (r < 0 || (strcmp(v, "f32") && strcmp(v, "f64"))) {
+                    status = usage_error(prog, argv0, "train: --precision is f32 or f64%s%s", v ? ", not " : "",
+                                         v ? v : "");
+                    goto done;
+                }
+                o.f32 = !strcmp(v, "f32");
+            } else if (!strcmp(argv[i], "--resume")) {
+                o.resume = 1;
+            } else if (!strcmp(argv[i], "--quiet")) {
+                o.quiet = 1;
+            } else {
+                status = usage_error(prog, argv0, "train: unknown %s '%s'",
+                                     argv[i][0] == '-' ? "option" : "argument", argv[i]);
+                goto done;
+            }
+        }
+        status = physm_train(&lay, &o);
+    } else if (!strcmp(verb, "params")) {
+        const char *ckpt = default_ckpt;
+        for (int i = 2; i < argc; i++) {
+            const char *v = NULL;
+            int r = opt_value(argc, argv, &i, "--checkpoint", &v);
+            if (r < 0 || (r > 0 && !v[0])) {
+                status = usage_error(prog, argv0, "params: --checkpoint needs a file name%s%s", "", "");
+                goto done;
+            }
+            if (r == 0) {
+                status = usage_error(prog, argv0, "params: unknown %s '%s'",
+                                     argv[i][0] == '-' ? "option" : "argument", argv[i]);
+                goto done;
+            }
+            ckpt = v;
+        }
+        double *theta = calloc(lay.n_theta + 1, sizeof *theta);
+        status = PHYSM_EXIT_RUNTIME;
+        if (!theta) fprintf(stderr, "%s: error: out of memory\n", prog);
+        else if (physm_checkpoint_load(&lay, ckpt, theta, NULL) == 0) {
+            for (int p = 0; p < m->n_params; p++)
+                printf("%s = %.10g\n", m->params[p].name, theta[lay.n_weights + (size_t)p]);
+            if (fflush(stdout) == 0) status = PHYSM_EXIT_OK;
+        }
+        free(theta);
+    } else if (!strcmp(verb, "eval")) {
+        const char *ckpt = default_ckpt;
+        char **rest = calloc((size_t)argc + 1, sizeof *rest);
+        int n_rest = 0;
+        if (!rest) {
+            status = PHYSM_EXIT_RUNTIME;
+            fprintf(stderr, "%s: error: out of memory\n", prog);
+            goto done;
+        }
+        for (int i = 2; i < argc; i++) {
+            const char *v = NULL;
+            int r = opt_value(argc, argv, &i, "--checkpoint", &v);
+            if (r < 0 || (r > 0 && !v[0])) {
+                free(rest);
+                status = usage_error(prog, argv0, "eval: --checkpoint needs a file name%s%s", "", "");
+                goto done;
+            }
+            if (r > 0) ckpt = v;
+            else if (argv[i][0] == '-' && argv[i][1] == '-') {
+                free(rest);
+                status = usage_error(prog, argv0, "eval: unknown option '%s'%s", argv[i], "");
+                goto done;
+            } else rest[n_rest++] = argv[i];
+        }
+        status = physm_grid_eval(&lay, ckpt, n_rest, rest, stdout);
+        free(rest);
+    } else {
+        status = usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, help)", verb, "");
+    }
+done:
+    free(default_ckpt);
+    physm_layout_free(&lay);
+    return status;
+}

@@ -1,0 +1,164 @@
+/* points.c - the points of each loss term, made once before training.
+ *
+ * Sampled terms: n_points in the box [lo, hi] with the term's sampler, or,
+ * with faces, split evenly across the faces (the first n % n_faces faces get
+ * one more) with each face's held coordinates set to their values and the
+ * free coordinates sampled in the box. Samplers:
+ *   uniform  - xoshiro256** from a seed derived from (seed, term, face);
+ *   sobol    - Joe-Kuo Sobol sequence over the free coordinates, the
+ *              all-zero first point skipped (deterministic, seed-free);
+ *   lhs      - Latin hypercube, seeded like uniform;
+ *   grid     - a tensor grid over the free coordinates with k points per
+ *              coordinate (k^d >= n, k minimal), both ends included, of which
+ *              n points are taken at evenly spaced grid indices (all of them
+ *              when k^d == n, e.g. always in one dimension).
+ * Data terms: the CSV file's columns, read once. */
+#include "model_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The grid sampler over dim coordinates (lo/hi per coordinate). */
+static void sample_grid(int n, int dim, const double *lo, const double *hi, double *out)
+{
+    long k = 1;
+    if (dim == 1) k = n;
+    else {
+        k = (long)floor(pow((double)n, 1.0 / dim));
+        if (k < 1) k = 1;
+        for (;;) {   /* smallest k with k^dim >= n */
+            double total = 1;
+            for (int d = 0; d < dim; d++) total *= (double)k;
+            if (total >= n) break;
+            k++;
+        }
+    }
+    double total = 1;
+    for (int d = 0; d < dim; d++) total *= (double)k;
+    for (int p = 0; p < n; p++) {
+        /* grid index: evenly spaced over [0, total) */
+        double gi = n > 1 ? floor((double)p * (total - 1) / (double)(n - 1) + 0.5) : 0;
+        uint64_t idx = (uint64_t)gi;
+        for (int d = dim - 1; d >= 0; d--) {
+            uint64_t i = idx % (uint64_t)k;
+            idx /= (uint64_t)k;
+            double u = k > 1 ? (double)i / (double)(k - 1) : 0.5;
+            out[(size_t)p * dim + d] = k > 1 && i == (uint64_t)(k - 1) ? hi[d] : lo[d] + (hi[d] - lo[d]) * u;
+        }
+    }
+}
+
+/* n points on one face (or the whole box when face is NULL). */
+static int sample_part(const physm_term *t, const physm_face *face, uint64_t seed, int n,
+                       double *out, double *scratch)
+{
+    const int nc = t->n_coords;
+    int free_idx[PHYSRT_SOBOL_MAX_DIM + 64];
+    double lo[PHYSRT_SOBOL_MAX_DIM + 64], hi[PHYSRT_SOBOL_MAX_DIM + 64];
+    int nfree = 0;
+    if (nc > (int)(sizeof lo / sizeof lo[0])) return -1;
+    for (int k = 0; k < nc; k++) {
+        int held = 0;
+        if (face)
+            for (int j = 0; j < face->n_fixed; j++) held |= face->coords[j] == k;
+        if (!held) {
+            free_idx[nfree] = k;
+            lo[nfree] = t->lo[k];
+            hi[nfree] = t->hi[k];
+            nfree++;
+        }
+    }
+    if (nfree > 0 && n > 0) {
+        physrt_rng rng;
+        physrt_rng_seed(&rng, seed);
+        int rc = PHYSRT_OK;
+        switch (t->sampler) {
+        case PHYSM_SAMPLE_SOBOL: {
+            physrt_sobol sob;
+            rc = physrt_sobol_init(&sob, nfree, 1);
+            if (rc == PHYSRT_OK) rc = physrt_sample_sobol_f64(&sob, n, lo, hi, scratch);
+            break;
+        }
+        case PHYSM_SAMPLE_LHS: rc = physrt_sample_lhs_f64(&rng, n, nfree, lo, hi, scratch); break;
+        case PHYSM_SAMPLE_GRID: sample_grid(n, nfree, lo, hi, scratch); break;
+        case PHYSM_SAMPLE_UNIFORM:
+        default: rc = physrt_sample_uniform_f64(&rng, n, nfree, lo, hi, scratch); break;
+        }
+        if (rc != PHYSRT_OK) return -1;
+    }
+    for (int p = 0; p < n; p++) {
+        double *row = out + (size_t)p * nc;
+        for (int k = 0; k < nc; k++) row[k] = 0.5 * (t->lo[k] + t->hi[k]);
+        for (int j = 0; j < nfree; j++) row[free_idx[j]] = scratch[(size_t)p * nfree + j];
+        if (face)
+            for (int j = 0; j < face->n_fixed; j++) row[face->coords[j]] = face->values[j];
+    }
+    return 0;
+}
+
+/* Data paths resolve against the model's directory unless absolute. */
+static char *resolve_path(const physm_model *m, const char *file)
+{
+    size_t lf = strlen(file);
+    if (file[0] == '/' || !m->source_dir || !m->source_dir[0]) {
+        char *p = malloc(lf + 1);
+        if (p) memcpy(p, file, lf + 1);
+        return p;
+    }
+    size_t ld = strlen(m->source_dir);
+    char *p = malloc(ld + lf + 2);
+    if (!p) return NULL;
+    memcpy(p, m->source_dir, ld);
+    size_t k = ld;
+    if (k > 0 && p[k - 1] != '/') p[k++] = '/';
+    memcpy(p + k, file, lf + 1);
+    return p;
+}
+
+int physm_term_points(const physm_layout *lay, int ti, uint64_t seed, double **points, int *n_out)
+{
+    const physm_model *m = lay->model;
+    const physm_term *t = &m->terms[ti];
+    if (t->kind == PHYSM_DATA) {
+        char *path = resolve_path(m, t->data_file);
+        if (!path) {
+            fprintf(stderr, "%s: error: out of memory\n", lay->prog);
+            return -1;
+        }
+        int rc = physm_csv_read(path, t->data_file, t->n_coords, t->columns, points, n_out);
+        free(path);
+        return rc;
+    }
+    const int n = t->n_points, nc = t->n_coords;
+    double *out = malloc((size_t)n * nc * sizeof *out);
+    double *scratch = malloc((size_t)n * nc * sizeof *scratch);
+    if (!out || !scratch) {
+        free(out);
+        free(scratch);
+        fprintf(stderr, "%s: error: out of memory for the %d points of term '%s'\n", lay->prog, n, t->name);
+        return -1;
+    }
+    int rc = 0;
+    const uint64_t tseed = physm_derive_seed(seed, PHYSM_SEED_TERM, (uint64_t)ti);
+    if (t->n_faces == 0) {
+        rc = sample_part(t, NULL, tseed, n, out, scratch);
+    } else {
+        int done = 0;
+        for (int f = 0; f < t->n_faces && rc == 0; f++) {
+            int nf = n / t->n_faces + (f < n % t->n_faces);
+            rc = sample_part(t, &t->faces[f], physm_derive_seed(tseed, PHYSM_SEED_FACE, (uint64_t)f), nf,
+                             out + (size_t)done * nc, scratch);
+            done += nf;
+        }
+    }
+    free(scratch);
+    if (rc) {
+        free(out);
+        fprintf(stderr, "%s: error: cannot sample the points of term '%s'\n", lay->prog, t->name);
+        return -1;
+    }
+    *points = out;
+    *n_out = n;
+    return 0;
+}

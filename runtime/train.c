@@ -1,0 +1,338 @@
+/* train.c - the train verb: runs the model's training schedule.
+ *
+ * Everything trainable is one vector theta (model_layout.c). The points of
+ * every term are drawn once from the seed; the loss (loss.c) owns all
+ * workspace, so a training step never allocates. Adam stages step in the
+ * chosen precision (float32 on a float copy of theta); L-BFGS stages always
+ * run in float64. --steps caps the optimizer steps of this run (stages in
+ * order until they are used; an L-BFGS stage counts its iterations).
+ *
+ * The schedule position (steps done) is saved in the checkpoint; --resume
+ * loads the values and continues the schedule from there. Adam's moments are
+ * not saved: a resumed Adam stage restarts its moments and its learning-rate
+ * schedule. A non-finite loss or gradient stops training with an error that
+ * names the step and the term; the checkpoint on disk is left as it was. */
+#define _POSIX_C_SOURCE 200809L
+#include "model_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const physm_layout *lay;
+    const physm_train_options *opts;
+    physm_loss_f64 *loss64;
+    physm_loss_f32 *loss32;
+    double *theta, *grad, *best;
+    float *theta32, *grad32;
+    double *term_loss, *best_term_loss, *bad_term_loss;
+    physm_progress progress;
+    long pos;                     /* schedule position (steps done) */
+    long saved_pos;               /* position of the last checkpoint written; -1: none */
+    double last_save;
+    /* L-BFGS stage state */
+    long evals;
+    double best_f;
+    int bad_seen;
+    double bad_f;
+} trainer;
+
+static int all_finite(const double *v, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += v[i] * 0;   /* NaN or inf anywhere makes s NaN */
+    return s == 0;
+}
+
+static int all_finite32(const float *v, size_t n)
+{
+    float s = 0;
+    for (size_t i = 0; i < n; i++) s += v[i] * 0;
+    return s == 0;
+}
+
+static void sync_to_f64(trainer *tr)
+{
+    if (!tr->opts->f32) return;
+    for (size_t i = 0; i < tr->lay->n_theta; i++) tr->theta[i] = tr->theta32[i];
+}
+
+static void sync_to_f32(trainer *tr)
+{
+    if (!tr->opts->f32) return;
+    for (size_t i = 0; i < tr->lay->n_theta; i++) tr->theta32[i] = (float)tr->theta[i];
+}
+
+static int save(trainer *tr, const double *theta, long pos, double loss)
+{
+    physm_ckpt_info info = {pos, loss};
+    physm_progress_break(&tr->progress);
+    if (physm_checkpoint_save(tr->lay, tr->opts->checkpoint, theta, &info)) return -1;
+    tr->saved_pos = pos;
+    tr->last_save = physm_now();
+    return 0;
+}
+
+/* Explain a non-finite loss or gradient at the current step. */
+static void report_not_finite(trainer *tr, long step, const char *stage, double f, const double *term_loss,
+                              int grad_bad)
+{
+    const physm_model *m = tr->lay->model;
+    const char *prog = tr->lay->prog;
+    physm_progress_break(&tr->progress);
+    int t_bad = -1;
+    for (int t = 0; t < m->n_terms && t_bad < 0; t++)
+        if (!isfinite(term_loss[t])) t_bad = t;
+    if (t_bad >= 0)
+        fprintf(stderr, "%s: error: the loss is not finite at step %ld (%s): term '%s' = %g\n", prog, step,
+                stage, m->terms[t_bad].name, term_loss[t_bad]);
+    else if (!isfinite(f))
+        fprintf(stderr, "%s: error: the loss is not finite at step %ld (%s): the sum of the terms overflows\n",
+                prog, step, stage);
+    else
+        fprintf(stderr, "%s: error: the gradient is not finite at step %ld (%s; loss %g)\n", prog, step,
+                stage, f);
+    (void)grad_bad;
+    if (tr->saved_pos >= 0)
+        fprintf(stderr, "%s: training stopped; %s keeps the last good state (step %ld)\n", prog,
+                tr->opts->checkpoint, tr->saved_pos);
+    else
+        fprintf(stderr, "%s: training stopped; no checkpoint was written by this run\n", prog);
+}
+
+static int periodic_save_due(const trainer *tr)
+{
+    return physm_now() - tr->last_save >= tr->opts->checkpoint_interval;
+}
+
+/* n Adam steps; returns 0 or -1 (error reported). */
+static int run_adam(trainer *tr, physrt_adam *adam, long n)
+{
+    const size_t nt = tr->lay->n_theta;
+    for (long i = 0; i < n; i++) {
+        double f;
+        int bad;
+        if (tr->opts->f32) {
+            f = physm_loss_eval_f32(tr->loss32, tr->theta32, tr->grad32, tr->term_loss);
+            bad = !isfinite(f) || !all_finite32(tr->grad32, nt);
+            if (!bad) physrt_adam_step_f32(adam, tr->theta32, tr->grad32);
+        } else {
+            f = physm_loss_eval_f64(tr->loss64, tr->theta, tr->grad, tr->term_loss);
+            bad = !isfinite(f) || !all_finite(tr->grad, nt);
+            if (!bad) physrt_adam_step_f64(adam, tr->theta, tr->grad);
+        }
+        if (bad) {
+            report_not_finite(tr, tr->pos + 1, "adam", f, tr->term_loss, 1);
+            return -1;
+        }
+        tr->pos++;
+        physm_progress_update(&tr->progress, tr->pos, "adam", f, tr->term_loss);
+        if (periodic_save_due(tr)) {
+            sync_to_f64(tr);
+            if (save(tr, tr->theta, tr->pos, f)) return -1;
+        }
+    }
+    return 0;
+}
+
+static double lbfgs_objective(void *ctx, const double *x, double *g)
+{
+    trainer *tr = ctx;
+    const physm_model *m = tr->lay->model;
+    const size_t nt = tr->lay->n_theta;
+    double f = physm_loss_eval_f64(tr->loss64, x, g, tr->term_loss);
+    tr->evals++;
+    if (isfinite(f) && all_finite(g, nt)) {
+        if (f < tr->best_f) {
+            tr->best_f = f;
+            memcpy(tr->best, x, nt * sizeof *x);
+            memcpy(tr->best_term_loss, tr->term_loss, (size_t)m->n_terms * sizeof(double));
+        }
+    } else if (!tr->bad_seen) {
+        tr->bad_seen = 1;
+        tr->bad_f = f;
+        memcpy(tr->bad_term_loss, tr->term_loss, (size_t)m->n_terms * sizeof(double));
+    }
+    if (tr->best_f < INFINITY) {
+        char stage[48];
+        snprintf(stage, sizeof stage, "lbfgs (eval %ld)", tr->evals);
+        physm_progress_update(&tr->progress, tr->pos, stage, tr->best_f, tr->best_term_loss);
+        if (periodic_save_due(tr)) save(tr, tr->best, tr->pos, tr->best_f);
+    }
+    return f;
+}
+
+/* One L-BFGS stage of at most n iterations; *used gets the iterations run,
+ * *finished whether the stage ended by itself (not by the iteration cap). */
+static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int *finished)
+{
+    const physm_model *m = tr->lay->model;
+    physrt_lbfgs_options o = st->lbfgs;
+    o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
+    tr->evals = 0;
+    tr->best_f = INFINITY;
+    tr->bad_seen = 0;
+    physrt_lbfgs_report rep;
+    memset(&rep, 0, sizeof rep);
+    int rc = physrt_lbfgs_minimize((int)tr->lay->n_theta, tr->theta, lbfgs_objective, tr, &o, &rep);
+    if (rc != PHYSRT_OK || rep.reason == PHYSRT_LBFGS_INVALID) {
+        physm_progress_break(&tr->progress);
+        fprintf(stderr, "%s: error: L-BFGS could not run (out of memory or invalid options)\n", tr->lay->prog);
+        return -1;
+    }
+    if (rep.reason == PHYSRT_LBFGS_NOT_FINITE || !isfinite(rep.f)) {
+        report_not_finite(tr, tr->pos + 1, "lbfgs", tr->bad_seen ? tr->bad_f : rep.f,
+                          tr->bad_seen ? tr->bad_term_loss : tr->term_loss, 1);
+        return -1;
+    }
+    *used = rep.iterations;
+    *finished = rep.reason != PHYSRT_LBFGS_MAX_ITERATIONS;
+    if (!tr->opts->quiet) {
+        physm_progress_break(&tr->progress);
+        fprintf(stderr, "lbfgs: %d iterations, %ld evaluations, loss %.6e: %s\n", rep.iterations,
+                rep.evaluations, rep.f, physrt_lbfgs_reason_string(rep.reason));
+    }
+    (void)m;
+    return 0;
+}
+
+static void trainer_free(trainer *tr)
+{
+    physm_loss_destroy_f64(tr->loss64);
+    physm_loss_destroy_f32(tr->loss32);
+    free(tr->theta);
+    free(tr->grad);
+    free(tr->best);
+    free(tr->theta32);
+    free(tr->grad32);
+    free(tr->term_loss);
+    free(tr->best_term_loss);
+    free(tr->bad_term_loss);
+}
+
+int physm_train(const physm_layout *lay, const physm_train_options *opts)
+{
+    const physm_model *m = lay->model;
+    const char *prog = lay->prog;
+    const size_t nt = lay->n_theta;
+    int status = PHYSM_EXIT_RUNTIME;
+    trainer tr;
+    memset(&tr, 0, sizeof tr);
+    tr.lay = lay;
+    tr.opts = opts;
+    tr.saved_pos = -1;
+    physrt_pool *pool = NULL;
+    physrt_adam **adams = calloc((size_t)m->n_stages + 1, sizeof *adams);
+    double **points = calloc((size_t)m->n_terms + 1, sizeof *points);
+    int *n_points = calloc((size_t)m->n_terms + 1, sizeof *n_points);
+    tr.theta = calloc(nt + 1, sizeof(double));
+    tr.grad = calloc(nt + 1, sizeof(double));
+    tr.best = calloc(nt + 1, sizeof(double));
+    tr.term_loss = calloc((size_t)m->n_terms + 1, sizeof(double));
+    tr.best_term_loss = calloc((size_t)m->n_terms + 1, sizeof(double));
+    tr.bad_term_loss = calloc((size_t)m->n_terms + 1, sizeof(double));
+    if (opts->f32) {
+        tr.theta32 = calloc(nt + 1, sizeof(float));
+        tr.grad32 = calloc(nt + 1, sizeof(float));
+    }
+    if (!adams || !points || !n_points || !tr.theta || !tr.grad || !tr.best || !tr.term_loss ||
+        !tr.best_term_loss || !tr.bad_term_loss || (opts->f32 && (!tr.theta32 || !tr.grad32))) {
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        goto done;
+    }
+
+    /* Starting values. */
+    long start = 0;
+    if (opts->resume) {
+        physm_ckpt_info info;
+        if (physm_checkpoint_load(lay, opts->checkpoint, tr.theta, &info)) goto done;
+        start = info.steps_done < 0 ? 0 : info.steps_done;
+        tr.saved_pos = start;
+    } else if (physm_layout_fresh(lay, opts->seed, tr.theta)) {
+        goto done;
+    }
+    sync_to_f32(&tr);
+
+    /* Points, once. */
+    for (int t = 0; t < m->n_terms; t++)
+        if (physm_term_points(lay, t, opts->seed, &points[t], &n_points[t])) goto done;
+
+    pool = physrt_pool_create(opts->threads);
+    if (!pool) {
+        fprintf(stderr, "%s: error: cannot start %d threads\n", prog, opts->threads);
+        goto done;
+    }
+    /* The float64 loss always exists: L-BFGS runs in float64 whatever the precision. */
+    tr.loss64 = physm_loss_create_f64(lay, points, n_points, pool);
+    if (!tr.loss64) goto done;
+    if (opts->f32) {
+        tr.loss32 = physm_loss_create_f32(lay, points, n_points, pool);
+        if (!tr.loss32) goto done;
+    }
+    for (int s = 0; s < m->n_stages; s++)
+        if (m->stages[s].optimizer == PHYSM_ADAM) {
+            adams[s] = physrt_adam_create(nt, &m->stages[s].adam);
+            if (!adams[s]) {
+                fprintf(stderr, "%s: error: invalid Adam options in stage %d (or out of memory)\n", prog, s + 1);
+                goto done;
+            }
+        }
+
+    /* Plan: schedule positions [start, start + budget). */
+    long schedule = 0;
+    for (int s = 0; s < m->n_stages; s++) schedule += m->stages[s].steps;
+    long budget = schedule > start ? schedule - start : 0;
+    if (opts->steps >= 0 && opts->steps < budget) budget = opts->steps;
+    tr.pos = start;
+    physm_progress_init(&tr.progress, m, stderr, opts->quiet, start, start + budget);
+    tr.last_save = physm_now();
+
+    long stage_begin = 0, run = 0;
+    for (int s = 0; s < m->n_stages && run < budget; s++) {
+        const physm_stage *st = &m->stages[s];
+        const long stage_end = stage_begin + st->steps;
+        if (tr.pos < stage_end) {
+            long todo = stage_end - tr.pos;
+            if (todo > budget - run) todo = budget - run;
+            if (st->optimizer == PHYSM_ADAM) {
+                if (run_adam(&tr, adams[s], todo)) goto done;
+                run += todo;
+                sync_to_f64(&tr);
+            } else {
+                long used = 0;
+                int finished = 0;
+                sync_to_f64(&tr);
+                if (run_lbfgs(&tr, st, todo, &used, &finished)) goto done;
+                sync_to_f32(&tr);
+                run += used;
+                tr.pos = finished ? stage_end : tr.pos + used;
+            }
+        }
+        stage_begin = stage_end;
+    }
+
+    /* Final loss in the training precision, checkpoint, summary. */
+    double f = opts->f32 ? physm_loss_eval_f32(tr.loss32, tr.theta32, NULL, tr.term_loss)
+                         : physm_loss_eval_f64(tr.loss64, tr.theta, NULL, tr.term_loss);
+    if (!isfinite(f)) {
+        report_not_finite(&tr, tr.pos, "final", f, tr.term_loss, 0);
+        goto done;
+    }
+    sync_to_f64(&tr);
+    if (save(&tr, tr.theta, tr.pos, f)) goto done;
+    physm_progress_summary(&tr.progress, run, f, tr.term_loss, opts->checkpoint);
+    status = PHYSM_EXIT_OK;
+done:
+    physm_progress_break(&tr.progress);
+    if (adams)
+        for (int s = 0; s < m->n_stages; s++) physrt_adam_destroy(adams[s]);
+    free(adams);
+    if (points)
+        for (int t = 0; t < m->n_terms; t++) free(points[t]);
+    free(points);
+    free(n_points);
+    trainer_free(&tr);
+    physrt_pool_destroy(pool);
+    return status;
+}
