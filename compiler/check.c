@@ -1006,7 +1006,7 @@ static phys_symbol *declare(checker *c, const phys_node *at, const char *name, p
     phys_symbol *old = phys_sema_lookup(c->sema, name);
     if (old) {
         if (c->sema->allow_redefinition && old->kind == kind) {
-            old->replaced = 1;
+            old->replaced = c->sema->n_symbols + 1; /* by the symbol about to be added */
         } else {
             phys_error(c->diag, at->loc, "'%s' is already defined (as a %s)", name,
                        phys_symbol_kind_name(old->kind));

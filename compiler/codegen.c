@@ -288,10 +288,8 @@ static LLVMValueRef new_function(gen *g, const char *name, int n_ptr_params)
     return fn;
 }
 
-static LLVMValueRef gen_inputs(gen *g, const lw_term *t, int term_index, const char *suffix)
+static LLVMValueRef gen_inputs(gen *g, const lw_term *t, const char *name)
 {
-    char name[64];
-    snprintf(name, sizeof name, "term%d_inputs_%s", term_index, suffix);
     LLVMValueRef fn = new_function(g, name, 3);
     loop_ctx lc = {0};
     begin_function(g, fn, &lc, t->n_coords, LLVMGetParam(fn, 2));
@@ -338,11 +336,8 @@ static int layout_size(const gen *g, const lw_term *t)
     return n;
 }
 
-static LLVMValueRef gen_residual(gen *g, const lw_term *t, int term_index, const char *suffix)
+static LLVMValueRef gen_residual(gen *g, const lw_term *t, const char *name)
 {
-    char name[64];
-    if (term_index >= 0) snprintf(name, sizeof name, "term%d_residual_%s", term_index, suffix);
-    else snprintf(name, sizeof name, "field%d_eval_%s", -1 - term_index, suffix);
     LLVMValueRef fn = new_function(g, name, 4);
     loop_ctx lc = {0};
     begin_function(g, fn, &lc, t->n_coords, LLVMGetParam(fn, 2));
@@ -364,10 +359,8 @@ static LLVMValueRef gen_residual(gen *g, const lw_term *t, int term_index, const
     return fn;
 }
 
-static LLVMValueRef gen_vjp(gen *g, const lw_term *t, int term_index, const char *suffix, const int *adjoint)
+static LLVMValueRef gen_vjp(gen *g, const lw_term *t, const char *name, const int *adjoint)
 {
-    char name[64];
-    snprintf(name, sizeof name, "term%d_vjp_%s", term_index, suffix);
     LLVMValueRef fn = new_function(g, name, 6);
     loop_ctx lc = {0};
     begin_function(g, fn, &lc, t->n_coords, LLVMGetParam(fn, 2));
@@ -489,7 +482,7 @@ static LLVMTypeRef named_struct(gen *g, const char *name, LLVMTypeRef *fields, i
     return t;
 }
 
-static void gen_descriptor(gen *g)
+static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
 {
     const lw_model *m = g->m;
     LLVMTypeRef P = g->ptr, I = g->i32, L = g->i64, D = g->f64;
@@ -519,9 +512,9 @@ static void gen_descriptor(gen *g)
         int n_derivs = 0, n_net = 0;
         if (f->eval) { /* hard-constrained: value and derivatives through the transform */
             char name[64];
-            snprintf(name, sizeof name, "field%d", i);
+            snprintf(name, sizeof name, "field%d_eval_f64", i);
             g->real = g->f64;
-            eval = gen_residual(g, f->eval, -1 - i, "f64");
+            eval = gen_residual(g, f->eval, name);
             int flat[(1 + DAG_MAX_INPUTS + DAG_MAX_INPUTS * (DAG_MAX_INPUTS + 1) / 2) * DAG_MAX_INPUTS];
             for (int d = 0; d < f->n_derivs; d++)
                 for (int k = 0; k < f->n_inputs; k++) flat[d * f->n_inputs + k] = f->derivs[d][k];
@@ -555,10 +548,14 @@ static void gen_descriptor(gen *g)
         LLVMValueRef fns[6];
         const char *suffix[2] = {"f64", "f32"};
         for (int prec = 0; prec < 2; prec++) {
+            char name[64];
             g->real = prec == 0 ? g->f64 : LLVMFloatTypeInContext(g->ctx);
-            fns[0 + prec] = gen_inputs(g, t, ti, suffix[prec]);
-            fns[2 + prec] = gen_residual(g, t, ti, suffix[prec]);
-            fns[4 + prec] = gen_vjp(g, t, ti, suffix[prec], adjoint);
+            snprintf(name, sizeof name, "term%d_inputs_%s", ti, suffix[prec]);
+            fns[0 + prec] = gen_inputs(g, t, name);
+            snprintf(name, sizeof name, "term%d_residual_%s", ti, suffix[prec]);
+            fns[2 + prec] = gen_residual(g, t, name);
+            snprintf(name, sizeof name, "term%d_vjp_%s", ti, suffix[prec]);
+            fns[4 + prec] = gen_vjp(g, t, name, adjoint);
         }
         free(adjoint);
         free(seeds);
@@ -616,10 +613,11 @@ static void gen_descriptor(gen *g)
     free(stages);
 
     /* const physm_model *physm_model_get(void) */
-    LLVMValueRef get = LLVMAddFunction(g->mod, "physm_model_get", LLVMFunctionType(P, NULL, 0, 0));
+    LLVMValueRef get = LLVMAddFunction(g->mod, get_symbol, LLVMFunctionType(P, NULL, 0, 0));
     LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, get, "entry"));
     LLVMBuildRet(g->b, model_global);
 
+    if (!with_main) return;
     /* int main(int argc, char **argv) { return physm_main(physm_model_get(), argc, argv); } */
     LLVMValueRef main_fn = LLVMAddFunction(g->mod, "main", LLVMFunctionType(I, (LLVMTypeRef[]){I, P}, 2, 0));
     /* weak: a test harness linking the object may bring its own main */
@@ -630,22 +628,40 @@ static void gen_descriptor(gen *g)
     LLVMBuildRet(g->b, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(physm_main), physm_main, args, 3, ""));
 }
 
-LLVMModuleRef phys_codegen(LLVMContextRef ctx, const lw_model *m)
+static void gen_init(gen *g, LLVMContextRef ctx, const lw_model *m, const char *module_name)
+{
+    memset(g, 0, sizeof *g);
+    g->ctx = ctx;
+    g->m = m;
+    g->dag = m->dag;
+    g->mod = LLVMModuleCreateWithNameInContext(module_name, ctx);
+    g->b = LLVMCreateBuilderInContext(ctx);
+    g->i32 = LLVMInt32TypeInContext(ctx);
+    g->i64 = LLVMInt64TypeInContext(ctx);
+    g->f64 = LLVMDoubleTypeInContext(ctx);
+    g->ptr = LLVMPointerTypeInContext(ctx, 0);
+    g->real = g->f64;
+}
+
+LLVMModuleRef phys_codegen(LLVMContextRef ctx, const lw_model *m, const char *get_symbol, int with_main)
 {
     gen g;
-    memset(&g, 0, sizeof g);
-    g.ctx = ctx;
-    g.m = m;
-    g.dag = m->dag;
-    g.mod = LLVMModuleCreateWithNameInContext(m->name, ctx);
-    g.b = LLVMCreateBuilderInContext(ctx);
-    g.i32 = LLVMInt32TypeInContext(ctx);
-    g.i64 = LLVMInt64TypeInContext(ctx);
-    g.f64 = LLVMDoubleTypeInContext(ctx);
-    g.ptr = LLVMPointerTypeInContext(ctx, 0);
-    g.real = g.f64;
+    gen_init(&g, ctx, m, m->name);
     LLVMSetSourceFileName(g.mod, m->source_path, strlen(m->source_path));
-    gen_descriptor(&g);
+    gen_descriptor(&g, get_symbol, with_main);
+    LLVMDisposeBuilder(g.b);
+    return g.mod;
+}
+
+LLVMModuleRef phys_codegen_print(LLVMContextRef ctx, const lw_model *m, const lw_term *t, const char *prefix)
+{
+    gen g;
+    char name[128];
+    gen_init(&g, ctx, m, prefix);
+    snprintf(name, sizeof name, "%s_inputs", prefix);
+    LLVMSetLinkage(gen_inputs(&g, t, name), LLVMExternalLinkage);
+    snprintf(name, sizeof name, "%s_residual", prefix);
+    LLVMSetLinkage(gen_residual(&g, t, name), LLVMExternalLinkage);
     LLVMDisposeBuilder(g.b);
     return g.mod;
 }

@@ -6,7 +6,13 @@
 
 #include "lower.h"
 
-/* Builds the module in ctx; the caller owns it. */
-LLVMModuleRef phys_codegen(LLVMContextRef ctx, const lw_model *model);
+/* Builds the module in ctx (the caller owns it): the descriptor, returned
+ * by a function named get_symbol (physm_model_get for a program), its
+ * pointwise functions, and main when with_main. */
+LLVMModuleRef phys_codegen(LLVMContextRef ctx, const lw_model *model, const char *get_symbol, int with_main);
+
+/* For the REPL: PREFIX_inputs and PREFIX_residual (float64, with the
+ * signatures of physm_inputs_f64 / physm_residual_f64) of a print term. */
+LLVMModuleRef phys_codegen_print(LLVMContextRef ctx, const lw_model *model, const lw_term *term, const char *prefix);
 
 #endif

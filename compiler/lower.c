@@ -985,7 +985,8 @@ static const char *directory_of(phys_arena *arena, const char *path)
     return phys_arena_strdup(arena, base, slash == base ? 1 : (size_t)(slash - base));
 }
 
-lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *source_path, phys_diag *diag)
+lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *source_path, phys_diag *diag,
+                     int session)
 {
     lw_model *m = xcalloc(1, sizeof *m);
     m->dag = dag_create();
@@ -1005,7 +1006,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
 
     for (int i = 0; i < program->nkids; i++) {
         const phys_node *d = program->kids[i];
-        const char *what = unsupported_decl(d);
+        const char *what = session && d->kind == N_PRINT ? NULL : unsupported_decl(d);
         if (what) phys_error(diag, d->loc, "not supported yet: %s", what);
         if (d->kind == N_MODEL) m->name = d->name;
         if (d->kind == N_IMPORT) {
@@ -1048,10 +1049,10 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         for (int t = 0; t < m->n_terms; t++)
             if (!strcmp(m->terms[t].name, d->name)) phys_sema_fold(sema, d->kids[0], &m->terms[t].weight);
     }
-    if (m->n_terms == 0 && diag->errors == errors)
+    if (m->n_terms == 0 && diag->errors == errors && !session)
         phys_error(diag, program->kids[0]->loc,
                    "this model has nothing to train: declare an equation, a condition or data");
-    if (m->n_fields == 0 && diag->errors == errors)
+    if (m->n_fields == 0 && diag->errors == errors && !session)
         phys_error(diag, program->kids[0]->loc, "this model has no field to learn: declare one with 'field'");
     if (m->n_stages == 0) {
         m->stages = xcalloc(1, sizeof *m->stages);
@@ -1083,6 +1084,40 @@ static void free_term(lw_term *t)
     free(t->probes);
     free(t->slots);
     free(t->residuals);
+}
+
+void phys_lower_free_term(lw_term *t)
+{
+    if (!t) return;
+    free_term(t);
+    free(t);
+}
+
+lw_term *phys_lower_print(lw_model *m, phys_sema *sema, const phys_node *print, phys_diag *diag, phys_shape *shapes)
+{
+    int errors = diag->errors;
+    lctx *c = xcalloc(1, sizeof *c);
+    c->sema = sema;
+    c->diag = diag;
+    c->m = m;
+    c->dag = m->dag;
+    lw_term *t = xcalloc(1, sizeof *t);
+    t->name = "print";
+    c->term = t;
+    for (int i = 0; i < print->nkids; i++) {
+        tensor v = lower_expr(c, print->kids[i]);
+        if (v.rank < 0) break;
+        shapes[i].rank = v.rank;
+        shapes[i].dims[0] = v.dims[0];
+        shapes[i].dims[1] = v.dims[1];
+        add_residuals(t, v);
+    }
+    free(c);
+    if (diag->errors != errors) {
+        phys_lower_free_term(t);
+        return NULL;
+    }
+    return t;
 }
 
 void phys_lower_free(lw_model *m)

@@ -98,8 +98,18 @@ typedef struct lw_model {
 } lw_model;
 
 /* Lowers the checked program (already through phys_sema_check without
- * errors). Returns NULL after reporting errors. */
-lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *source_path, phys_diag *diag);
+ * errors). Returns NULL after reporting errors. A REPL session (session = 1)
+ * may lower a model with no field or term yet, and ignores print entries. */
+lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *source_path, phys_diag *diag,
+                     int session);
 void phys_lower_free(lw_model *model);
+
+/* The expressions of a print declaration as a term with no coordinates:
+ * evaluated at one point, its residuals are the values of the expressions'
+ * elements in order. shapes[k] receives expression k's shape. Returns NULL
+ * after reporting errors; free with phys_lower_free_term. */
+lw_term *phys_lower_print(lw_model *model, phys_sema *sema, const phys_node *print, phys_diag *diag,
+                          phys_shape *shapes);
+void phys_lower_free_term(lw_term *term);
 
 #endif

@@ -10,6 +10,7 @@
 #include "codegen.h"
 #include "emit.h"
 #include "lower.h"
+#include "repl.h"
 #include "sema.h"
 
 #ifndef PHYSC_VERSION
@@ -18,10 +19,12 @@
 
 static const char usage[] =
     "usage: physc [options] model.phys\n"
-    "       physc repl [model.phys]\n"
+    "       physc repl [--stdlib DIR] [model.phys]\n"
     "\n"
-    "Checks a .phys model and compiles it to a native program that trains,\n"
-    "evaluates and simulates it.\n"
+    "Checks a .phys model and compiles it to a native program that trains\n"
+    "and evaluates it (MODEL train | params | eval | --help). 'physc repl'\n"
+    "evaluates definitions and expressions at once through the LLVM JIT\n"
+    "(type :help there).\n"
     "\n"
     "options:\n"
     "  --check            run the front end and the semantic checks only\n"
@@ -134,10 +137,10 @@ static char *output_name(const options *o)
 /* Lowers the checked model, generates LLVM IR and writes what was asked. */
 static int compile(const options *opt, phys_sema *sema, const phys_node *program, phys_diag *diag)
 {
-    lw_model *model = phys_lower(sema, program, opt->input, diag);
+    lw_model *model = phys_lower(sema, program, opt->input, diag, 0);
     if (!model) return 1;
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef module = phys_codegen(ctx, model);
+    LLVMModuleRef module = phys_codegen(ctx, model, "physm_model_get", 1);
     char *output = opt->output ? NULL : output_name(opt);
     phys_emit_options eo = {
         .kind = !opt->emit ? EMIT_EXECUTABLE
@@ -159,8 +162,17 @@ static int compile(const options *opt, phys_sema *sema, const phys_node *program
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "repl")) {
-        fputs("physc: error: not supported yet: the REPL (physc repl)\n", stderr);
-        return 2;
+        const char *model = NULL, *stdlib = getenv("PHYSC_STDLIB");
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "--stdlib") && i + 1 < argc) stdlib = argv[++i];
+            else if (!strcmp(argv[i], "--help")) {
+                fputs(usage, stdout);
+                return 0;
+            } else if (argv[i][0] == '-') return bad_usage("unknown option '%s' for repl", argv[i]);
+            else if (model) return bad_usage("repl takes one model ('%s' is a second one)", argv[i]);
+            else model = argv[i];
+        }
+        return phys_repl(model, stdlib);
     }
     options opt;
     int rc = parse_options(argc, argv, &opt);

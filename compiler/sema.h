@@ -35,7 +35,7 @@ struct phys_symbol {
     int max_order;                /* fields: highest derivative order used */
     int folded;                   /* consts: 1 once value is known, -1 while folding */
     double value;                 /* consts: the folded scalar value */
-    int replaced;                 /* REPL: a newer definition took the name */
+    int replaced;                 /* REPL: 1 + index of the newer definition that took the name */
 };
 
 typedef struct phys_sema phys_sema;
@@ -50,6 +50,15 @@ void phys_sema_set_library_path(phys_sema *sema, const char *dir);
 /* Checks a parsed program and adds its declarations. Returns the number of
  * errors it reported. */
 int phys_sema_check(phys_sema *sema, const phys_node *program);
+
+/* A REPL entry that fails is undone: mark before checking it, roll back
+ * to the mark after an error. */
+typedef struct phys_sema_mark {
+    int n_symbols, n_modules;
+    const phys_node *dynamics;
+} phys_sema_mark;
+phys_sema_mark phys_sema_get_mark(const phys_sema *sema);
+void phys_sema_rollback(phys_sema *sema, phys_sema_mark mark);
 
 phys_symbol *phys_sema_lookup(phys_sema *sema, const char *name);
 int phys_sema_symbol_count(const phys_sema *sema);

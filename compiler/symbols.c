@@ -51,6 +51,25 @@ const char *phys_symbol_kind_name(phys_symbol_kind kind)
     return kind < SYM_KIND_COUNT ? names[kind] : "?";
 }
 
+phys_sema_mark phys_sema_get_mark(const phys_sema *sema)
+{
+    phys_sema_mark mark = {sema->n_symbols, sema->n_modules, sema->dynamics};
+    return mark;
+}
+
+void phys_sema_rollback(phys_sema *sema, phys_sema_mark mark)
+{
+    for (int i = 0; i < mark.n_symbols; i++)
+        if (sema->symbols[i]->replaced > mark.n_symbols) sema->symbols[i]->replaced = 0;
+    sema->n_symbols = mark.n_symbols; /* their memory stays in the arena until the end */
+    for (int i = mark.n_modules; i < sema->n_modules; i++) {
+        phys_parse_free(&sema->modules[i].parse);
+        phys_source_free(sema->modules[i].source);
+    }
+    sema->n_modules = mark.n_modules;
+    sema->dynamics = mark.dynamics;
+}
+
 phys_symbol *phys_sema_lookup(phys_sema *sema, const char *name)
 {
     /* Newest first, so a REPL redefinition wins. */

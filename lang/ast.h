@@ -114,6 +114,9 @@ typedef struct phys_parse {
 
 /* Parses src; errors go to diag. Returns 0 when no error was reported. */
 int phys_parse_source(const phys_source *src, phys_diag *diag, phys_parse *out);
+/* Parses src as a comma-separated list of expressions (a REPL entry that
+ * is not a declaration): the program holds one N_PRINT. */
+int phys_parse_expressions(const phys_source *src, phys_diag *diag, phys_parse *out);
 void phys_parse_free(phys_parse *parse);
 
 #endif

@@ -42,10 +42,10 @@ static void limit_depth(phys_arena *arena, phys_diag *diag, phys_node *root)
     free(stack);
 }
 
-int phys_parse_source(const phys_source *src, phys_diag *diag, phys_parse *out)
+static int parse(const phys_source *src, phys_diag *diag, phys_parse *out, int start_token)
 {
     int errors_before = diag->errors;
-    struct phys_scan_extra extra = {phys_arena_create(), diag, src, NULL};
+    struct phys_scan_extra extra = {phys_arena_create(), diag, src, NULL, start_token};
     out->arena = extra.arena;
     out->program = NULL;
     if (!extra.arena) return -1;
@@ -63,4 +63,14 @@ int phys_parse_source(const phys_source *src, phys_diag *diag, phys_parse *out)
     limit_depth(extra.arena, diag, extra.program);
     out->program = extra.program;
     return diag->errors > errors_before;
+}
+
+int phys_parse_source(const phys_source *src, phys_diag *diag, phys_parse *out)
+{
+    return parse(src, diag, out, 0);
+}
+
+int phys_parse_expressions(const phys_source *src, phys_diag *diag, phys_parse *out)
+{
+    return parse(src, diag, out, START_EXPRESSIONS);
 }

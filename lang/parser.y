@@ -74,6 +74,7 @@ static phys_node *list1(struct phys_scan_extra *px, phys_loc loc, phys_node *fir
 %token KW_SUM "'sum'" KW_SUM_PAIRS "'sum_pairs'" KW_PROD "'prod'" KW_IF "'if'"
 %token KW_AND "'and'" KW_OR "'or'" KW_NOT "'not'"
 %token EQEQ "'=='" NOTEQ "'!='" LESSEQ "'<='" GREATEREQ "'>='"
+%token START_EXPRESSIONS "start of expressions"  /* never in source: selects the REPL's entry */
 
 %type <node> program decl expr postfix primary arg args opt_args expr_list opt_expr_list
 %type <node> opt_dims formals opt_formals coord coords region opt_at fix fix_group fix_groups
@@ -93,9 +94,17 @@ static phys_node *list1(struct phys_scan_extra *px, phys_loc loc, phys_node *fir
 %precedence UMINUS
 %right '^'
 
-%start program
+%start input
 
 %%
+
+/* A file is a program; a REPL line that is not a declaration is a list of
+ * expressions to evaluate, parsed as a print declaration. */
+input
+    : program
+    | START_EXPRESSIONS expr_list
+                        { px->program = NODE(N_PROGRAM, @2); $2->kind = N_PRINT; ADD(px->program, $2); }
+    ;
 
 program
     : %empty            { $$ = px->program = NODE(N_PROGRAM, @$); }

@@ -9,6 +9,7 @@ struct phys_scan_extra {
     phys_diag *diag;
     const phys_source *src;
     phys_node *program;   /* set by the parser */
+    int start_token;      /* returned once before the input (REPL entries) */
 };
 
 #endif
