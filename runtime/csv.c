@@ -252,8 +252,12 @@ int physm_csv_read(const char *path, const char *display, int n_cols,
         s = e + 1;
     }
     if (!header_line) {
-        fprintf(stderr, "%s:%d: error: the file is empty (expected a header row of column names)\n",
-                display, line > 0 ? line : 1);
+        if (size == 0)
+            fprintf(stderr, "%s:1: error: the file is empty (expected a header row of column names)\n",
+                    display);
+        else
+            fprintf(stderr, "%s:%d: error: no header row (the file holds only blank lines and comments)\n",
+                    display, line);
         goto done;
     }
     if (n_rows == 0) {

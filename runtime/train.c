@@ -106,7 +106,9 @@ static int periodic_save_due(const trainer *tr)
     return physm_now() - tr->last_save >= tr->opts->checkpoint_interval;
 }
 
-/* n Adam steps; returns 0 or -1 (error reported). */
+/* n Adam steps; returns 0 or -1 (error reported). A periodic checkpoint is
+ * taken just before an update, of the values whose loss was just found
+ * finite, so every checkpoint holds a good state. */
 static int run_adam(trainer *tr, physrt_adam *adam, long n)
 {
     const size_t nt = tr->lay->n_theta;
@@ -116,22 +118,22 @@ static int run_adam(trainer *tr, physrt_adam *adam, long n)
         if (tr->opts->f32) {
             f = physm_loss_eval_f32(tr->loss32, tr->theta32, tr->grad32, tr->term_loss);
             bad = !isfinite(f) || !all_finite32(tr->grad32, nt);
-            if (!bad) physrt_adam_step_f32(adam, tr->theta32, tr->grad32);
         } else {
             f = physm_loss_eval_f64(tr->loss64, tr->theta, tr->grad, tr->term_loss);
             bad = !isfinite(f) || !all_finite(tr->grad, nt);
-            if (!bad) physrt_adam_step_f64(adam, tr->theta, tr->grad);
         }
         if (bad) {
             report_not_finite(tr, tr->pos + 1, "adam", f, tr->term_loss, 1);
             return -1;
         }
-        tr->pos++;
-        physm_progress_update(&tr->progress, tr->pos, "adam", f, tr->term_loss);
-        if (periodic_save_due(tr)) {
+        if (i > 0 && periodic_save_due(tr)) {
             sync_to_f64(tr);
             if (save(tr, tr->theta, tr->pos, f)) return -1;
         }
+        if (tr->opts->f32) physrt_adam_step_f32(adam, tr->theta32, tr->grad32);
+        else physrt_adam_step_f64(adam, tr->theta, tr->grad);
+        tr->pos++;
+        physm_progress_update(&tr->progress, tr->pos, "adam", f, tr->term_loss);
     }
     return 0;
 }
