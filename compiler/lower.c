@@ -271,6 +271,59 @@ static const phys_node *named_arg(const phys_node *call, const char *name)
     return NULL;
 }
 
+static int fail_net(void *ctx, const unsigned char *alpha, int output)
+{
+    (void)alpha;
+    (void)output;
+    *(int *)ctx = 1;
+    return 0;
+}
+
+/* d(f, x, ...) of a let function: its body differentiated symbolically with
+ * respect to its formals, then applied to the arguments (or to the names
+ * of the formals where they are bound). Bodies that evaluate fields are not
+ * differentiated this way. */
+static tensor lower_let_derivative(lctx *c, const phys_node *op_call, const phys_symbol *sym,
+                                   const phys_node *const *args, int n_args, const phys_node *at)
+{
+    int actual[DAG_MAX_INPUTS];
+    for (int i = 0; i < sym->n_inputs; i++) {
+        if (args) {
+            if (n_args != sym->n_inputs) return failed();
+            tensor a = need_scalar(c, args[i], lower_expr(c, args[i]));
+            if (a.rank < 0) return a;
+            actual[i] = a.el[0];
+        } else {
+            const binding *b = find_binding(c, sym->inputs[i]);
+            if (!b || b->value.rank != 0)
+                return unsupported(c, at, "d() of function %s where its input '%s' is not bound", sym->name,
+                                   sym->inputs[i]);
+            actual[i] = b->value.el[0];
+        }
+    }
+    if (++c->depth > 64) {
+        c->depth--;
+        return unsupported(c, op_call, "functions nested more than 64 deep");
+    }
+    int saved = c->n_bindings, slots = c->term ? c->term->n_slots : 0, probes = c->term ? c->term->n_probes : 0;
+    for (int i = 0; i < sym->n_inputs; i++)
+        if (!bind(c, op_call, sym->inputs[i], scalar_of(dag_leaf(c->dag, X_INPUT, i)))) return failed();
+    tensor body = lower_expr(c, sym->decl->kids[1]);
+    c->n_bindings = saved;
+    c->depth--;
+    if (body.rank < 0) return body;
+    if (c->term && (c->term->n_slots != slots || c->term->n_probes != probes))
+        return unsupported(c, op_call, "d() of function %s, which evaluates a field: differentiate the field", sym->name);
+    for (int e = 0; e < body.n; e++) {
+        int node = body.el[e], too_high = 0, hit_net = 0;
+        for (int k = 2; k < op_call->nkids; k++)
+            node = dag_diff(c->dag, node, input_position(sym, op_call->kids[k]->name), &too_high);
+        body.el[e] = dag_substitute(c->dag, node, actual, fail_net, &hit_net);
+        if (hit_net) return unsupported(c, op_call, "d() of function %s inside a field definition", sym->name);
+    }
+    return body;
+}
+
 /* d(u, x, ...), grad(u), laplace(u), div(u), hessian(u), at the inputs given
  * (args) or where u's inputs are bound. */
 static tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_node *const *args, int n_args,
@@ -281,6 +334,7 @@ static tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_nod
     const phys_symbol *sym = phys_sema_lookup(c->sema, target->name);
     if (!sym) return failed();
     if (!strcmp(op, "ddt")) return unsupported(c, op_call, "time derivatives of states (ddt), the dynamics back end");
+    if (sym->kind == SYM_LET && !strcmp(op, "d")) return lower_let_derivative(c, op_call, sym, args, n_args, at);
     if (sym->kind != SYM_FIELD)
         return unsupported(c, op_call, "%s() of the %s %s", op, phys_symbol_kind_name(sym->kind), sym->name);
     if (op_call->nkids == 3 && strcmp(op, "d"))

@@ -380,7 +380,9 @@ static void cmd_train(session *s, long steps)
         return;
     }
     if (save_theta(s, s->checkpoint) != 0) return;
-    physm_train_options o = {.steps = steps, .seed = 0, .threads = 0, .checkpoint = s->checkpoint, .resume = 1,
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    physm_train_options o = {.steps = steps, .seed = 0, .threads = cpus > 0 ? (int)cpus : 1,
+                             .checkpoint = s->checkpoint, .resume = 1,
                              .quiet = 0, .checkpoint_interval = 30};
     if (physm_train(&s->layout, &o) != 0) return;
     physm_ckpt_info info;
