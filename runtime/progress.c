@@ -21,6 +21,7 @@ void physm_progress_init(physm_progress *pr, const physm_model *model, FILE *out
     pr->first_step = first_step;
     pr->total_steps = total_steps;
     pr->t_start = pr->t_last = physm_now();
+    if (pr->tty) pr->t_last -= 1;   /* show the first step at once */
     pr->step_last = first_step;
 }
 

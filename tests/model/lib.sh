@@ -24,6 +24,10 @@ run() {
         echo "--- stderr" >&2; head -c 3000 err.txt >&2
         fail "'$*' exited $got, expected $want"
     fi
+    if grep -Eq 'Sanitizer|runtime error:' err.txt; then
+        head -c 3000 err.txt >&2
+        fail "'$*': sanitizer report"
+    fi
 }
 
 # err_has TEXT: stderr of the last run contains TEXT.
