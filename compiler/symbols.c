@@ -212,6 +212,30 @@ int phys_sema_fold(phys_sema *sema, const phys_node *e, double *out)
         case '^': *out = pow(a, b); return 1;
         }
         return 0;
+    case N_COMPARE: /* 1 for true, 0 for false, as if() reads them */
+        if (!phys_sema_fold(sema, e->kids[0], &a) || !phys_sema_fold(sema, e->kids[1], &b))
+            return 0;
+        switch (e->op) {
+        case '<': *out = a < b; return 1;
+        case '>': *out = a > b; return 1;
+        case 'L': *out = a <= b; return 1;
+        case 'G': *out = a >= b; return 1;
+        case 'N': *out = a != b; return 1;
+        case 'E': *out = a == b; return 1;
+        }
+        return 0;
+    case N_LOGIC:
+        if (!phys_sema_fold(sema, e->kids[0], &a) || !phys_sema_fold(sema, e->kids[1], &b))
+            return 0;
+        *out = e->op == '&' ? (a != 0 && b != 0) : (a != 0 || b != 0);
+        return 1;
+    case N_NOT:
+        if (!phys_sema_fold(sema, e->kids[0], &a)) return 0;
+        *out = a == 0;
+        return 1;
+    case N_IF:
+        if (!phys_sema_fold(sema, e->kids[0], &a)) return 0;
+        return phys_sema_fold(sema, e->kids[a != 0 ? 1 : 2], out);
     case N_NAME: {
         phys_symbol *sym = phys_sema_lookup(sema, e->name);
         if (sym && sym->kind == SYM_CONST && sym->shape.rank == 0) {
