@@ -43,9 +43,11 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "\n"
             "commands:\n"
             "  train [--steps N] [--seed S] [--threads T] [--checkpoint FILE]\n"
-            "        [--precision f32|f64] [--resume] [--quiet]\n"
+            "        [--stages A,B,...] [--precision f32|f64] [--resume] [--quiet]\n"
             "      Run the training schedule and save the trained values.\n"
             "      --steps N       at most N optimizer steps (stages in order)\n"
+            "      --stages A,B    the length of each stage of the schedule, in order\n"
+            "                      (0 skips a stage), e.g. a shorter run of Adam then L-BFGS\n"
             "      --seed S        seed of the initial weights and the sampled points (default 0)\n"
             "      --threads T     threads to use (default: the number of CPUs)\n"
             "      --checkpoint F  checkpoint file (default %s.ckpt); saved atomically at the\n"
@@ -178,6 +180,12 @@ int physm_main(const physm_model *model, int argc, char **argv)
     if (!strcmp(verb, "train")) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         physm_train_options o = {-1, 0, ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2, default_ckpt, 0, 0, 0, 30.0};
+        long stage_steps[64];
+        int n_stage_steps = 0;
+        if (m->n_stages > 64) {
+            status = usage_error(prog, argv0, "train: more than 64 stages%s%s", "", "");
+            goto done;
+        }
         for (int i = 2; i < argc; i++) {
             const char *v = NULL;
             int r;
@@ -229,6 +237,24 @@ int physm_main(const physm_model *model, int argc, char **argv)
                     goto done;
                 }
                 o.f32 = !strcmp(v, "f32");
+            } else if ((r = opt_value(argc, argv, &i, "--stages", &v))) {
+                /* the step count of each stage in order, e.g. 3000,300 (0 skips a stage) */
+                n_stage_steps = 0;
+                for (const char *p = r > 0 ? v : ""; r > 0 && *p && n_stage_steps < m->n_stages;) {
+                    char *end;
+                    errno = 0;
+                    long k = strtol(p, &end, 10);
+                    if (end == p || k < 0 || errno || (*end && *end != ',')) break;
+                    stage_steps[n_stage_steps++] = k;
+                    p = *end ? end + 1 : end;
+                }
+                if (r < 0 || n_stage_steps != m->n_stages) {
+                    char count[32];
+                    snprintf(count, sizeof count, "%d", m->n_stages);
+                    status = usage_error(prog, argv0, "train: --stages needs %s whole numbers >= 0, one per stage%s",
+                                         count, ", separated by commas");
+                    goto done;
+                }
             } else if (!strcmp(argv[i], "--resume")) {
                 o.resume = 1;
             } else if (!strcmp(argv[i], "--quiet")) {
@@ -239,7 +265,27 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 goto done;
             }
         }
-        status = physm_train(&lay, &o);
+        if (n_stage_steps) { /* train a copy of the model whose stages have the given lengths */
+            physm_model shorter = *m;
+            physm_stage *stages = calloc((size_t)m->n_stages, sizeof *stages);
+            if (!stages) {
+                status = PHYSM_EXIT_RUNTIME;
+                goto done;
+            }
+            for (int s = 0; s < m->n_stages; s++) {
+                stages[s] = m->stages[s];
+                stages[s].steps = stage_steps[s];
+                stages[s].lbfgs.max_iterations = (int)(stage_steps[s] > 2147483647L ? 2147483647L : stage_steps[s]);
+                if (stage_steps[s] > 0) stages[s].adam.schedule.total_steps = stage_steps[s];
+            }
+            shorter.stages = stages;
+            lay.model = &shorter;
+            status = physm_train(&lay, &o);
+            lay.model = m;
+            free(stages);
+        } else {
+            status = physm_train(&lay, &o);
+        }
     } else if (!strcmp(verb, "params")) {
         const char *ckpt = default_ckpt;
         for (int i = 2; i < argc; i++) {

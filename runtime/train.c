@@ -33,6 +33,7 @@ typedef struct {
     double last_save;
     /* L-BFGS stage state */
     long evals;
+    long lbfgs_cap;               /* iterations this L-BFGS stage may run */
     double best_f;
     int bad_seen;
     double bad_f;
@@ -159,7 +160,10 @@ static double lbfgs_objective(void *ctx, const double *x, double *g)
     if (tr->best_f < INFINITY) {
         char stage[48];
         snprintf(stage, sizeof stage, "lbfgs (eval %ld)", tr->evals);
-        physm_progress_update(&tr->progress, tr->pos, stage, tr->best_f, tr->best_term_loss);
+        /* iterations are not known inside the line search; one evaluation
+         * per iteration is the usual rate, so show that position (for the ETA) */
+        long shown = tr->pos + (tr->evals < tr->lbfgs_cap ? tr->evals : tr->lbfgs_cap);
+        physm_progress_update(&tr->progress, shown, stage, tr->best_f, tr->best_term_loss);
         if (periodic_save_due(tr)) save(tr, tr->best, tr->pos, tr->best_f);
     }
     return f;
@@ -173,6 +177,7 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
     physrt_lbfgs_options o = st->lbfgs;
     o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
     tr->evals = 0;
+    tr->lbfgs_cap = n;
     tr->best_f = INFINITY;
     tr->bad_seen = 0;
     physrt_lbfgs_report rep;
