@@ -50,6 +50,11 @@ static LLVMTargetMachineRef host_machine(int opt_level, char **error)
 /* Runs the C compiler to link object + runtime into an executable. */
 static int link_executable(const char *object, const phys_emit_options *o)
 {
+    if (access(o->runtime_lib, R_OK) != 0) {
+        fprintf(stderr, "physc: error: linking %s: the runtime library %s cannot be read: %s "
+                        "(set PHYSC_RUNTIME to libphysrt.a)\n", o->output, o->runtime_lib, strerror(errno));
+        return 1;
+    }
     const char *cc = getenv("CC");
     if (!cc || !*cc) cc = "cc";
     char *argv[64];

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The compiler driver's conventions: --emit=llvm|asm|obj, -c, -O levels,
+# -o, default output names; examples the back end runs compile, the others
+# are refused with a located "not supported yet" error.
+set -u
+physc=$1 root=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+fail=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+cp "$root/examples/heat.phys" .
+"$physc" --emit=llvm heat.phys && grep -q '^define' heat.ll && grep -q 'physm_model_get' heat.ll && ok "--emit=llvm writes heat.ll" || bad "--emit=llvm"
+"$physc" --emit=asm -O3 heat.phys -o out.s && grep -q 'physm_model_get' out.s && ok "--emit=asm -o out.s" || bad "--emit=asm"
+"$physc" -c heat.phys && [ -s heat.o ] && ok "-c writes heat.o" || bad "-c"
+for o in -O0 -O1 -O2 -O3; do
+  "$physc" $o heat.phys -o heat$o && ./heat$o --help > /dev/null && ok "$o builds a program" || bad "$o"
+done
+"$physc" heat.phys && [ -x heat ] && ok "default output name heat" || bad "default output name"
+for model in oscillator burgers heat poisson poisson_hard; do
+  "$physc" "$root/examples/$model.phys" -o "ex_$model" 2> err.txt && ok "examples/$model.phys compiles" || { bad "examples/$model.phys"; cat err.txt; }
+done
+for model in spring argon nbody hopfield session; do
+  "$physc" --stdlib "$root/stdlib" "$root/examples/$model.phys" -o "ex_$model" 2> err.txt
+  status=$?
+  if [ $status -eq 1 ] && head -n 1 err.txt | grep -qE "^.*$model.phys:[0-9]+:[0-9]+: error: not supported yet: " && [ ! -e "ex_$model" ]; then
+    ok "examples/$model.phys refused: $(head -n 1 err.txt | sed 's/.*error: //')"
+  else
+    bad "examples/$model.phys: status $status, $(head -n 3 err.txt)"
+  fi
+done
+PHYSC_RUNTIME=/nonexistent/libphysrt.a "$physc" heat.phys -o nolib 2> err.txt
+[ $? -eq 1 ] && grep -q "error: linking" err.txt && ok "a missing runtime library is a named error" || bad "missing runtime library"
+printf '%d failed\n' "$fail"
+[ $fail -eq 0 ]
