@@ -1253,9 +1253,11 @@ static const phys_symbol *bind_region(checker *c, const phys_node *region)
         }
     }
     if (region->kids[2]) {
-        value w = check_number(c, region->kids[2]);
-        if (w.kind == V_NUMBER && w.shape.rank != 0)
-            phys_error(c->diag, region->kids[2]->loc, "a 'where' condition is a scalar comparison");
+        const phys_node *cond = region->kids[2];
+        value w = check_number(c, cond);
+        int comparison = cond->kind == N_COMPARE || cond->kind == N_LOGIC || cond->kind == N_NOT;
+        if (w.kind == V_NUMBER && (w.shape.rank != 0 || !comparison))
+            phys_error(c->diag, cond->loc, "a 'where' condition is a comparison, such as x < 0");
     }
     return dom;
 }

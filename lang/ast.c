@@ -96,7 +96,7 @@ static const char *const kind_names[N_NODE_KIND_COUNT] = {
     [N_BINARY] = "binary", [N_NEGATE] = "negate", [N_COMPARE] = "compare",
     [N_LOGIC] = "logic", [N_NOT] = "not", [N_CALL] = "call",
     [N_NAMED_ARG] = "named-arg", [N_INDEX] = "index", [N_VECTOR] = "vector",
-    [N_SET] = "set", [N_RANGE] = "range", [N_REDUCE] = "reduce",
+    [N_SET] = "set", [N_REDUCE] = "reduce",
     [N_BINDER] = "binder", [N_IF] = "if", [N_LIST] = "list",
     [N_PARAMETER] = "parameter", [N_COORD] = "coord", [N_REGION] = "region",
     [N_FIX] = "fix", [N_SAMPLE] = "sample", [N_CONSTRAINT] = "constraint",

@@ -22,7 +22,6 @@ typedef enum phys_node_kind {
     N_INDEX,       /* kids: base, then indices */
     N_VECTOR,      /* [a, b, ...]; kids: elements */
     N_SET,         /* {a, b, ...}; kids: elements */
-    N_RANGE,       /* a:b or a:b:n; kids: from, to [, count] */
     N_REDUCE,      /* op 's' sum, 'p' sum over unordered pairs, 'm' product;
                       kids: N_BINDER..., body */
     N_BINDER,      /* name; kids: optional range/vector it runs over */
@@ -72,7 +71,7 @@ typedef enum phys_node_kind {
                       N_FIX, or N_STRING), output file or nothing, every or nothing */
     N_RECALL,      /* kids: file (N_STRING), temperature or nothing, sweeps or nothing,
                       output file or nothing */
-    N_OUTPUT,      /* kids: file, grid (N_LIST of N_FIX with N_RANGE values),
+    N_OUTPUT,      /* kids: file, grid (N_LIST of N_FIX, e.g. x = linspace(a, b, n)),
                       every or nothing, columns (N_LIST) */
     N_PRINT,       /* kids: expressions (a script's or REPL's evaluation) */
     N_ERROR,       /* placeholder left where the parser recovered */
