@@ -622,9 +622,11 @@ static value check_binary(checker *c, const phys_node *e)
 
 /* ---------------------------------------------------------------- calls */
 
-static value check_args_numbers(checker *c, const phys_node *call)
+/* Checks every argument once; *first receives the first one's value. */
+static value check_args_numbers(checker *c, const phys_node *call, value *first)
 {
     value last = number_value(scalar());
+    *first = error_value;
     for (int i = 1; i < call->nkids; i++) {
         const phys_node *a = call->kids[i];
         if (a->kind == N_NAMED_ARG) {
@@ -633,6 +635,7 @@ static value check_args_numbers(checker *c, const phys_node *call)
             continue;
         }
         value v = check_number(c, a);
+        if (i == 1) *first = v;
         if (v.kind == V_ERROR) last = v;
     }
     return last;
@@ -689,9 +692,10 @@ static value check_builtin_call(checker *c, const phys_node *call, const phys_bu
         return number_value(vector_of((int)n));
     }
     if (b->cls == B_MATH) {
-        value v = check_args_numbers(c, call);
+        value first;
+        value v = check_args_numbers(c, call, &first);
         if (v.kind == V_ERROR) return v;
-        return check_number(c, call->kids[1]); /* elementwise: shape of the first */
+        return first; /* elementwise: shape of the first (checked once: nested calls stay linear) */
     }
     /* vectors and particles */
     if (!strcmp(name, "dist") || !strcmp(name, "disp") || !strcmp(name, "unit")) {

@@ -9,13 +9,15 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "sema_internal.h"
 #include "physmodel.h"
 
-enum { MAX_ELEMENTS = 64, MAX_BINDINGS = 128, MAX_STREAMS_PER_PROBE = 64 };
+enum { MAX_ELEMENTS = 64, MAX_BINDINGS = 128, MAX_STREAMS_PER_PROBE = 64, MAX_NESTING = 4096 };
 
 typedef struct {
     int rank;          /* 0, 1 or 2; -1 = failed (already reported) */
@@ -39,6 +41,10 @@ typedef struct {
     binding bindings[MAX_BINDINGS];
     int n_bindings;
     int depth;
+    int nesting;                   /* lower_expr levels */
+    int too_deep;                  /* reported */
+    uintptr_t stack_base;          /* where lowering started ... */
+    size_t stack_budget;           /* ... and how much stack it may use below that */
 } lctx;
 
 static void *xcalloc(size_t n, size_t size)
@@ -101,6 +107,23 @@ static int bind(lctx *c, const phys_node *at, const char *name, tensor value)
 }
 
 static tensor lower_expr(lctx *c, const phys_node *e);
+
+/* Deep expressions recurse: lowering may use the stack below the caller
+ * but for 2 MiB (half of a stack under 4 MiB) left to the symbolic
+ * derivatives it runs and to its callers, and says so when an expression
+ * needs more. */
+static void set_stack_budget(lctx *c)
+{
+    char here;
+    struct rlimit rl;
+    size_t limit = 8u << 20;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (64u << 20))
+        limit = (size_t)rl.rlim_cur;
+    else if (getrlimit(RLIMIT_STACK, &rl) == 0)
+        limit = 64u << 20;
+    c->stack_base = (uintptr_t)&here;
+    c->stack_budget = limit > (4u << 20) ? limit - (2u << 20) : limit / 2;
+}
 
 /* ---------------------------------------------------------------- probes */
 
@@ -283,7 +306,7 @@ static int fail_net(void *ctx, const unsigned char *alpha, int output)
  * respect to its formals, then applied to the arguments (or to the names
  * of the formals where they are bound). Bodies that evaluate fields are not
  * differentiated this way. */
-static tensor lower_let_derivative(lctx *c, const phys_node *op_call, const phys_symbol *sym,
+static __attribute__((noinline)) tensor lower_let_derivative(lctx *c, const phys_node *op_call, const phys_symbol *sym,
                                    const phys_node *const *args, int n_args, const phys_node *at)
 {
     int actual[DAG_MAX_INPUTS];
@@ -326,7 +349,7 @@ static tensor lower_let_derivative(lctx *c, const phys_node *op_call, const phys
 
 /* d(u, x, ...), grad(u), laplace(u), div(u), hessian(u), at the inputs given
  * (args) or where u's inputs are bound. */
-static tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_node *const *args, int n_args,
+static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_node *const *args, int n_args,
                                const phys_node *at)
 {
     const char *op = op_call->kids[0]->name;
@@ -391,7 +414,7 @@ static tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_nod
     return out;
 }
 
-static tensor lower_let_call(lctx *c, const phys_symbol *sym, const phys_node *call)
+static __attribute__((noinline)) tensor lower_let_call(lctx *c, const phys_symbol *sym, const phys_node *call)
 {
     if (++c->depth > 64) {
         c->depth--;
@@ -417,7 +440,7 @@ static tensor lower_let_call(lctx *c, const phys_symbol *sym, const phys_node *c
     return r;
 }
 
-static tensor lower_network(lctx *c, const phys_node *call)
+static __attribute__((noinline)) tensor lower_network(lctx *c, const phys_node *call)
 {
     if (!c->field) return unsupported(c, call, "a network outside a field");
     tensor out;
@@ -429,33 +452,23 @@ static tensor lower_network(lctx *c, const phys_node *call)
     return out;
 }
 
-static tensor lower_call(lctx *c, const phys_node *e)
+/* A field called with its inputs. */
+static __attribute__((noinline)) tensor lower_field_call(lctx *c, const phys_symbol *sym, const phys_node *e)
 {
-    const phys_node *callee = e->kids[0];
     int nargs = e->nkids - 1;
-    if (callee->kind == N_CALL && callee->kids[0]->kind == N_NAME && phys_builtin_find(callee->kids[0]->name, B_DERIVATIVE) &&
-        !phys_sema_lookup(c->sema, callee->kids[0]->name))
-        return lower_derivative(c, callee, (const phys_node *const *)e->kids + 1, nargs, e);
-    if (callee->kind != N_NAME) return unsupported(c, e, "calling this kind of expression");
-    const char *name = callee->name;
-    const binding *bound = find_binding(c, name);
-    const phys_symbol *sym = bound ? NULL : phys_sema_lookup(c->sema, name);
-    if (sym && sym->kind == SYM_FIELD) {
-        int inputs[DAG_MAX_INPUTS];
-        for (int i = 0; i < nargs && i < DAG_MAX_INPUTS; i++) {
-            tensor a = need_scalar(c, e->kids[i + 1], lower_expr(c, e->kids[i + 1]));
-            if (a.rank < 0) return a;
-            inputs[i] = a.el[0];
-        }
-        return field_at(c, e, sym, inputs, NULL, 0);
+    int inputs[DAG_MAX_INPUTS];
+    for (int i = 0; i < nargs && i < DAG_MAX_INPUTS; i++) {
+        tensor a = need_scalar(c, e->kids[i + 1], lower_expr(c, e->kids[i + 1]));
+        if (a.rank < 0) return a;
+        inputs[i] = a.el[0];
     }
-    if (sym && sym->kind == SYM_LET) return lower_let_call(c, sym, e);
-    if (sym) return unsupported(c, e, "calling the %s %s", phys_symbol_kind_name(sym->kind), name);
-    if (phys_builtin_find(name, B_NETWORK)) {
-        if (strcmp(name, "mlp")) return unsupported(c, e, "%s() networks (only mlp)", name);
-        return lower_network(c, e);
-    }
-    if (phys_builtin_find(name, B_DERIVATIVE)) return lower_derivative(c, e, NULL, 0, e);
+    return field_at(c, e, sym, inputs, NULL, 0);
+}
+
+/* Math and vector built-ins. */
+static __attribute__((noinline)) tensor lower_builtin_call(lctx *c, const char *name, const phys_node *e)
+{
+    int nargs = e->nkids - 1;
     dag_op op = math_op(name);
     if (op != X_OP_COUNT) {
         tensor a = lower_expr(c, e->kids[1]);
@@ -484,6 +497,28 @@ static tensor lower_call(lctx *c, const phys_node *e)
         return r;
     }
     return unsupported(c, e, "%s() in this back end", name);
+}
+
+static tensor lower_call(lctx *c, const phys_node *e)
+{
+    const phys_node *callee = e->kids[0];
+    int nargs = e->nkids - 1;
+    if (callee->kind == N_CALL && callee->kids[0]->kind == N_NAME && phys_builtin_find(callee->kids[0]->name, B_DERIVATIVE) &&
+        !phys_sema_lookup(c->sema, callee->kids[0]->name))
+        return lower_derivative(c, callee, (const phys_node *const *)e->kids + 1, nargs, e);
+    if (callee->kind != N_NAME) return unsupported(c, e, "calling this kind of expression");
+    const char *name = callee->name;
+    const binding *bound = find_binding(c, name);
+    const phys_symbol *sym = bound ? NULL : phys_sema_lookup(c->sema, name);
+    if (sym && sym->kind == SYM_FIELD) return lower_field_call(c, sym, e);
+    if (sym && sym->kind == SYM_LET) return lower_let_call(c, sym, e);
+    if (sym) return unsupported(c, e, "calling the %s %s", phys_symbol_kind_name(sym->kind), name);
+    if (phys_builtin_find(name, B_NETWORK)) {
+        if (strcmp(name, "mlp")) return unsupported(c, e, "%s() networks (only mlp)", name);
+        return lower_network(c, e);
+    }
+    if (phys_builtin_find(name, B_DERIVATIVE)) return lower_derivative(c, e, NULL, 0, e);
+    return lower_builtin_call(c, name, e);
 }
 
 /* ------------------------------------------------------------ expressions */
@@ -542,77 +577,141 @@ static tensor lower_name(lctx *c, const phys_node *e)
     }
 }
 
+/* The cases of lower_expr with tensors of their own, kept out of its frame:
+ * every level of an expression nested 2048 deep costs only the frames of the
+ * case it takes. */
+#define LOWER_CASE static __attribute__((noinline)) tensor
+
+LOWER_CASE lower_binary(lctx *c, const phys_node *e)
+{
+    tensor a = lower_expr(c, e->kids[0]), b = lower_expr(c, e->kids[1]);
+    static const dag_op ops[128] = {['+'] = X_ADD, ['-'] = X_SUB, ['*'] = X_MUL, ['/'] = X_DIV, ['^'] = X_POW};
+    return map2(c, e, ops[e->op & 127], a, b);
+}
+
+LOWER_CASE lower_compare(lctx *c, const phys_node *e)
+{
+    tensor a = need_scalar(c, e, lower_expr(c, e->kids[0]));
+    tensor b = need_scalar(c, e, lower_expr(c, e->kids[1]));
+    dag_op op = X_OP_COUNT;
+    switch (e->op) {
+    case '<': op = X_LT; break;
+    case 'L': op = X_LE; break;
+    case '>': op = X_GT; break;
+    case 'G': op = X_GE; break;
+    case 'N': op = X_NE; break;
+    case '&': op = X_AND; break;
+    case '|': op = X_OR; break;
+    }
+    return map2(c, e, op, a, b);
+}
+
+LOWER_CASE lower_if(lctx *c, const phys_node *e)
+{
+    tensor cond = need_scalar(c, e, lower_expr(c, e->kids[0]));
+    tensor a = lower_expr(c, e->kids[1]), b = lower_expr(c, e->kids[2]);
+    if (cond.rank < 0 || a.rank < 0 || b.rank < 0) return failed();
+    if (a.n != b.n) return unsupported(c, e, "if() branches of different sizes");
+    for (int i = 0; i < a.n; i++) a.el[i] = dag_select(c->dag, cond.el[0], a.el[i], b.el[i]);
+    return a;
+}
+
+LOWER_CASE lower_vector(lctx *c, const phys_node *e)
+{
+    if (e->nkids > MAX_ELEMENTS) return unsupported(c, e, "vectors of more than %d elements", MAX_ELEMENTS);
+    tensor t;
+    memset(&t, 0, sizeof t);
+    t.rank = 1, t.dims[0] = t.n = e->nkids;
+    for (int i = 0; i < e->nkids; i++) {
+        tensor x = need_scalar(c, e->kids[i], lower_expr(c, e->kids[i]));
+        if (x.rank < 0) return x;
+        t.el[i] = x.el[0];
+    }
+    return t;
+}
+
+LOWER_CASE lower_index(lctx *c, const phys_node *e)
+{
+    tensor base = lower_expr(c, e->kids[0]);
+    if (base.rank < 0) return base;
+    int flat = 0;
+    for (int i = 1; i < e->nkids; i++) {
+        double k;
+        if (!phys_sema_fold(c->sema, e->kids[i], &k)) return unsupported(c, e->kids[i], "indices that are not constants");
+        flat = flat * (base.rank == 2 && i == 2 ? base.dims[1] : 1) + (int)k;
+    }
+    if (e->nkids - 1 != base.rank || flat < 0 || flat >= base.n) return unsupported(c, e, "this indexing");
+    return scalar_of(base.el[flat]);
+}
+
+LOWER_CASE lower_call_case(lctx *c, const phys_node *e)
+{
+    return lower_call(c, e);
+}
+
+LOWER_CASE lower_name_case(lctx *c, const phys_node *e)
+{
+    return lower_name(c, e);
+}
+
+LOWER_CASE lower_unary(lctx *c, const phys_node *e)
+{
+    if (e->kind == N_NOT) return map1(c, X_NOT, need_scalar(c, e, lower_expr(c, e->kids[0])));
+    return map1(c, X_NEG, lower_expr(c, e->kids[0]));
+}
+
 static tensor lower_expr(lctx *c, const phys_node *e)
 {
+    /* lets are inlined, so nesting adds up across definitions */
+    char here;
+    if (c->nesting >= MAX_NESTING || (size_t)(c->stack_base - (uintptr_t)&here) > c->stack_budget) {
+        if (!c->too_deep)
+            phys_error(c->diag, e->loc, "expression nested too deeply (counting the let definitions it uses): "
+                                        "split it into several 'let' definitions");
+        c->too_deep = 1;
+        return failed();
+    }
+    c->nesting++;
+    tensor r;
     switch (e->kind) {
     case N_NUMBER:
-        return scalar_of(dag_const(c->dag, e->number));
+        r = scalar_of(dag_const(c->dag, e->number));
+        break;
     case N_NAME:
-        return lower_name(c, e);
-    case N_BINARY: {
-        tensor a = lower_expr(c, e->kids[0]), b = lower_expr(c, e->kids[1]);
-        static const dag_op ops[128] = {['+'] = X_ADD, ['-'] = X_SUB, ['*'] = X_MUL, ['/'] = X_DIV, ['^'] = X_POW};
-        return map2(c, e, ops[e->op & 127], a, b);
-    }
+        r = lower_name_case(c, e);
+        break;
+    case N_BINARY:
+        r = lower_binary(c, e);
+        break;
     case N_NEGATE:
-        return map1(c, X_NEG, lower_expr(c, e->kids[0]));
     case N_NOT:
-        return map1(c, X_NOT, need_scalar(c, e, lower_expr(c, e->kids[0])));
+        r = lower_unary(c, e);
+        break;
     case N_COMPARE:
-    case N_LOGIC: {
-        tensor a = need_scalar(c, e, lower_expr(c, e->kids[0]));
-        tensor b = need_scalar(c, e, lower_expr(c, e->kids[1]));
-        dag_op op = X_OP_COUNT;
-        switch (e->op) {
-        case '<': op = X_LT; break;
-        case 'L': op = X_LE; break;
-        case '>': op = X_GT; break;
-        case 'G': op = X_GE; break;
-        case 'N': op = X_NE; break;
-        case '&': op = X_AND; break;
-        case '|': op = X_OR; break;
-        }
-        return map2(c, e, op, a, b);
-    }
-    case N_IF: {
-        tensor cond = need_scalar(c, e, lower_expr(c, e->kids[0]));
-        tensor a = lower_expr(c, e->kids[1]), b = lower_expr(c, e->kids[2]);
-        if (cond.rank < 0 || a.rank < 0 || b.rank < 0) return failed();
-        if (a.n != b.n) return unsupported(c, e, "if() branches of different sizes");
-        for (int i = 0; i < a.n; i++) a.el[i] = dag_select(c->dag, cond.el[0], a.el[i], b.el[i]);
-        return a;
-    }
-    case N_VECTOR: {
-        if (e->nkids > MAX_ELEMENTS) return unsupported(c, e, "vectors of more than %d elements", MAX_ELEMENTS);
-        tensor t;
-        memset(&t, 0, sizeof t);
-        t.rank = 1, t.dims[0] = t.n = e->nkids;
-        for (int i = 0; i < e->nkids; i++) {
-            tensor x = need_scalar(c, e->kids[i], lower_expr(c, e->kids[i]));
-            if (x.rank < 0) return x;
-            t.el[i] = x.el[0];
-        }
-        return t;
-    }
-    case N_INDEX: {
-        tensor base = lower_expr(c, e->kids[0]);
-        if (base.rank < 0) return base;
-        int flat = 0;
-        for (int i = 1; i < e->nkids; i++) {
-            double k;
-            if (!phys_sema_fold(c->sema, e->kids[i], &k)) return unsupported(c, e->kids[i], "indices that are not constants");
-            flat = flat * (base.rank == 2 && i == 2 ? base.dims[1] : 1) + (int)k;
-        }
-        if (e->nkids - 1 != base.rank || flat < 0 || flat >= base.n) return unsupported(c, e, "this indexing");
-        return scalar_of(base.el[flat]);
-    }
+    case N_LOGIC:
+        r = lower_compare(c, e);
+        break;
+    case N_IF:
+        r = lower_if(c, e);
+        break;
+    case N_VECTOR:
+        r = lower_vector(c, e);
+        break;
+    case N_INDEX:
+        r = lower_index(c, e);
+        break;
     case N_CALL:
-        return lower_call(c, e);
+        r = lower_call_case(c, e);
+        break;
     case N_REDUCE:
-        return unsupported(c, e, "sums over indices (sum, sum_pairs, prod)");
+        r = unsupported(c, e, "sums over indices (sum, sum_pairs, prod)");
+        break;
     default:
-        return unsupported(c, e, "this expression");
+        r = unsupported(c, e, "this expression");
+        break;
     }
+    c->nesting--;
+    return r;
 }
 
 /* ---------------------------------------------------------------- model */
@@ -1050,6 +1149,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     c->diag = diag;
     c->m = m;
     c->dag = m->dag;
+    set_stack_budget(c);
     m->source_path = source_path;
     m->source_dir = directory_of(sema->arena, source_path);
     const char *base = strrchr(source_path, '/');
@@ -1155,6 +1255,7 @@ lw_term *phys_lower_print(lw_model *m, phys_sema *sema, const phys_node *print, 
     c->diag = diag;
     c->m = m;
     c->dag = m->dag;
+    set_stack_budget(c);
     lw_term *t = xcalloc(1, sizeof *t);
     t->name = "print";
     c->term = t;

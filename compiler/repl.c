@@ -193,10 +193,16 @@ static int evaluate(session *s, const phys_node *print, FILE *out, int types_onl
     int rc = -1;
     if (residual) {
         /* each probe: its network at its one input point, with the streams used */
-        double *probe_in[64] = {0}, *net_out[64] = {0};
-        const double *streams[1024];
-        int pos = 0, ok = t->n_probes <= 64;
-        for (int k = 0; ok && k < t->n_probes; k++) probe_in[k] = calloc(8, sizeof(double));
+        int n_ptrs = 0;
+        for (int k = 0; k < t->n_probes; k++)
+            n_ptrs += t->probes[k].n_streams * s->layout.model->fields[t->probes[k].field].n_outputs;
+        double **probe_in = calloc((size_t)t->n_probes + 1, sizeof *probe_in);
+        double **net_out = calloc((size_t)t->n_probes + 1, sizeof *net_out);
+        const double **streams = calloc((size_t)n_ptrs + 1, sizeof *streams);
+        if (!probe_in || !net_out || !streams) exit(70);
+        int pos = 0, ok = 1;
+        for (int k = 0; k < t->n_probes; k++)
+            if (!(probe_in[k] = calloc(8, sizeof(double)))) exit(70);
         double point = 0;
         const double *params = s->theta + s->layout.n_weights;
         if (ok) inputs(1, &point, params, probe_in);
@@ -212,7 +218,7 @@ static int evaluate(session *s, const phys_node *print, FILE *out, int types_onl
             if (!net_out[k] || physrt_mlp_forward_f64(ev, s->theta + s->layout.offset[p->field], 1, probe_in[k], net_out[k])) {
                 ok = 0;
             } else {
-                for (int st = 0; st < p->n_streams && pos + f->n_outputs <= 1024; st++) {
+                for (int st = 0; st < p->n_streams; st++) {
                     int idx = physrt_jet_plan_index(physrt_mlp_eval_plan_f64(ev), flat + st * f->n_inputs);
                     for (int o = 0; o < f->n_outputs; o++) streams[pos++] = net_out[k] + idx * f->n_outputs + o;
                 }
@@ -236,10 +242,13 @@ static int evaluate(session *s, const phys_node *print, FILE *out, int types_onl
             fputs("physc: error: evaluation failed\n", stderr);
         }
         free(values);
-        for (int k = 0; k < t->n_probes && k < 64; k++) {
+        for (int k = 0; k < t->n_probes; k++) {
             free(probe_in[k]);
             free(net_out[k]);
         }
+        free(probe_in);
+        free(net_out);
+        free(streams);
     }
     phys_jit_remove(s->jit, code);
     phys_lower_free_term(t);
@@ -510,6 +519,7 @@ static void session_end(session *s)
     if (s->has_layout) physm_layout_free(&s->layout);
     free(s->theta);
     phys_lower_free(s->model);
+    phys_jit_remove(s->jit, s->model_code); /* the tracker holds the JIT's dylib */
     phys_jit_destroy(s->jit);
     phys_sema_destroy(s->sema);
     for (int i = 0; i < s->n_parses; i++) {
