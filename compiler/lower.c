@@ -1259,15 +1259,21 @@ lw_term *phys_lower_print(lw_model *m, phys_sema *sema, const phys_node *print, 
     lw_term *t = xcalloc(1, sizeof *t);
     t->name = "print";
     c->term = t;
+    int cut_short = 0;
     for (int i = 0; i < print->nkids; i++) {
         tensor v = lower_expr(c, print->kids[i]);
-        if (v.rank < 0) break;
+        if (v.rank < 0) {
+            cut_short = 1;
+            break;
+        }
         shapes[i].rank = v.rank;
         shapes[i].dims[0] = v.dims[0];
         shapes[i].dims[1] = v.dims[1];
         add_residuals(t, v);
     }
     free(c);
+    if (diag->errors == errors && cut_short) /* a failure that said nothing: never print garbage */
+        phys_error(diag, print->loc, "internal error: these expressions could not be evaluated");
     if (diag->errors != errors) {
         phys_lower_free_term(t);
         return NULL;

@@ -388,6 +388,12 @@ static void cmd_train(session *s, long steps)
         fputs("physc: error: :train takes a number of steps >= 1\n", stderr);
         return;
     }
+    long schedule = 0;
+    for (int k = 0; k < s->layout.model->n_stages; k++) schedule += s->layout.model->stages[k].steps;
+    if (s->steps_done >= schedule) { /* "train a little more": run the schedule again from its start */
+        printf("the training schedule (%ld steps) is complete; training again from its first stage\n", schedule);
+        s->steps_done = 0;
+    }
     if (save_theta(s, s->checkpoint) != 0) return;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     physm_train_options o = {.steps = steps, .seed = 0, .threads = cpus > 0 ? (int)cpus : 1,
@@ -563,13 +569,20 @@ static char *read_entry(int interactive)
         entry[len++] = '\n';
         entry[len] = '\0';
         free(line);
-        int in_comment = 0;
+        int in_comment = 0, in_string = 0;
         char last = 0;
         for (size_t i = len - n - 1; i < len; i++) {
             char c = entry[i];
+            if (c == '\n') in_comment = in_string = 0; /* neither spans lines */
+            if (in_string) {
+                if (c == '\\' && entry[i + 1] != '\n') i++;
+                else if (c == '"') in_string = 0;
+                last = c;
+                continue;
+            }
+            if (c == '"' && !in_comment) in_string = 1;
             if (c == '#') in_comment = 1;
-            if (c == '\n') in_comment = 0;
-            if (in_comment) continue;
+            if (in_comment || in_string) continue;
             if (c == '(' || c == '[' || c == '{') depth++;
             if (c == ')' || c == ']' || c == '}') depth--;
             if (!isspace((unsigned char)c)) last = c;
