@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Burgers accuracy against the exact (Cole-Hopf) solution, outside the test
+# suite: compiles examples/burgers.phys, trains its schedule (Adam 5000,
+# L-BFGS 20000 with history 10), then continues with L-BFGS of history 50
+# (the schedule extended in a copy of the model: same fields, so the
+# checkpoint carries over), and prints the relative L2 error on a 256 x 100
+# grid after each phase.
+# Usage: bench/burgers_accuracy.sh [BUILD_DIR] [EXTRA_LBFGS_STEPS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+extra=${2:-20000}
+work=$(mktemp -d)
+cd "$work"
+cp "$root/examples/burgers.phys" .
+"$build/compiler/physc" burgers.phys -o burgers
+time ./burgers train --threads 2 --quiet
+echo "after the example's schedule:"
+./burgers eval x=-1:1:256 t=0:1:100 | "$build/bench/burgers_exact"
+sed "s/lbfgs(steps = 20000)/lbfgs(steps = $((20000 + extra)), history = 50)/" burgers.phys > burgers_more.phys
+"$build/compiler/physc" burgers_more.phys -o burgers_more
+cp burgers.ckpt burgers_more.ckpt
+time ./burgers_more train --resume --threads 2 --quiet
+echo "after $extra more L-BFGS iterations with history 50:"
+./burgers_more eval x=-1:1:256 t=0:1:100 | "$build/bench/burgers_exact"
+echo "(work directory: $work)"
