@@ -19,7 +19,7 @@ echo "after the example's schedule:"
 ./burgers eval x=-1:1:256 t=0:1:100 | "$build/bench/burgers_exact"
 sed "s/lbfgs(steps = 20000)/lbfgs(steps = $((20000 + extra)), history = 50)/" burgers.phys > burgers_more.phys
 "$build/compiler/physc" burgers_more.phys -o burgers_more
-cp burgers.ckpt burgers_more.ckpt
+# same 'model burgers', so it resumes from burgers.ckpt
 time ./burgers_more train --resume --threads 2 --quiet
 echo "after $extra more L-BFGS iterations with history 50:"
 ./burgers_more eval x=-1:1:256 t=0:1:100 | "$build/bench/burgers_exact"
