@@ -8,7 +8,7 @@
 # Usage: bench/burgers_accuracy.sh [BUILD_DIR] [EXTRA_LBFGS_STEPS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)
 extra=${2:-20000}
 work=$(mktemp -d)
 cd "$work"
