@@ -270,9 +270,16 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         fprintf(stderr, "%s: error: cannot start %d threads\n", prog, opts->threads);
         goto done;
     }
-    /* The float64 loss always exists: L-BFGS runs in float64 whatever the precision. */
-    tr.loss64 = physm_loss_create_f64(lay, points, n_points, pool);
-    if (!tr.loss64) goto done;
+    /* L-BFGS runs in float64 whatever the precision, so the float64 loss
+     * exists for a float64 run or a schedule with an L-BFGS stage; a float32
+     * Adam-only run does without its buffers. */
+    int needs_f64 = !opts->f32;
+    for (int s = 0; s < m->n_stages; s++)
+        if (m->stages[s].optimizer == PHYSM_LBFGS && m->stages[s].steps > 0) needs_f64 = 1;
+    if (needs_f64) {
+        tr.loss64 = physm_loss_create_f64(lay, points, n_points, pool);
+        if (!tr.loss64) goto done;
+    }
     if (opts->f32) {
         tr.loss32 = physm_loss_create_f32(lay, points, n_points, pool);
         if (!tr.loss32) goto done;
