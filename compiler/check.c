@@ -1080,6 +1080,17 @@ static void import_module(checker *c, const phys_node *decl)
     s->import_depth--;
 }
 
+/* The names a declaration takes (formals, coordinates) become the symbol's
+ * inputs, at most max of them; returns 1 if there were more. */
+static int take_inputs(phys_symbol *sym, const phys_node *list, int max)
+{
+    for (int i = 0; list && i < list->nkids && i < max; i++) {
+        sym->inputs[sym->n_inputs] = list->kids[i]->name;
+        sym->input_nodes[sym->n_inputs++] = list->kids[i];
+    }
+    return list && list->nkids > max;
+}
+
 static void declare_decl(checker *c, const phys_node *d)
 {
     phys_symbol *sym;
@@ -1098,39 +1109,19 @@ static void declare_decl(checker *c, const phys_node *d)
         if ((sym = declare(c, d, d->name, SYM_PARAM))) sym->shape = dims_shape(c, d->kids[0]);
         break;
     case N_LET:
-        if ((sym = declare(c, d, d->name, SYM_LET))) {
-            const phys_node *formals = d->kids[0];
-            for (int i = 0; formals && i < formals->nkids && i < PHYS_MAX_FIELD_INPUTS; i++) {
-                sym->inputs[sym->n_inputs] = formals->kids[i]->name;
-                sym->input_nodes[sym->n_inputs++] = formals->kids[i];
-            }
-            if (formals && formals->nkids > PHYS_MAX_FIELD_INPUTS)
-                phys_error(c->diag, formals->loc, "at most %d arguments", PHYS_MAX_FIELD_INPUTS);
-        }
+        if ((sym = declare(c, d, d->name, SYM_LET)) && take_inputs(sym, d->kids[0], PHYS_MAX_FIELD_INPUTS))
+            phys_error(c->diag, d->kids[0]->loc, "at most %d arguments", PHYS_MAX_FIELD_INPUTS);
         break;
     case N_DOMAIN:
-        if ((sym = declare(c, d, d->name, SYM_DOMAIN))) {
-            for (int i = 0; i < d->nkids && sym->n_inputs < PHYS_MAX_FIELD_INPUTS; i++) {
-                sym->inputs[sym->n_inputs] = d->kids[i]->name;
-                sym->input_nodes[sym->n_inputs++] = d->kids[i];
-            }
-            if (d->nkids > PHYS_MAX_FIELD_INPUTS)
-                phys_error(c->diag, d->loc, "a domain has at most %d coordinates", PHYS_MAX_FIELD_INPUTS);
-        }
+        if ((sym = declare(c, d, d->name, SYM_DOMAIN)) && take_inputs(sym, d, PHYS_MAX_FIELD_INPUTS))
+            phys_error(c->diag, d->loc, "a domain has at most %d coordinates", PHYS_MAX_FIELD_INPUTS);
         break;
     case N_REGION_DECL:
         declare(c, d, d->name, SYM_REGION);
         break;
     case N_FIELD:
-        if ((sym = declare(c, d, d->name, SYM_FIELD))) {
-            const phys_node *formals = d->kids[0];
-            for (int i = 0; i < formals->nkids && i < PHYS_MAX_FIELD_INPUTS; i++) {
-                sym->inputs[sym->n_inputs] = formals->kids[i]->name;
-                sym->input_nodes[sym->n_inputs++] = formals->kids[i];
-            }
-            if (formals->nkids > PHYS_MAX_FIELD_INPUTS)
-                phys_error(c->diag, formals->loc, "a field has at most %d inputs", PHYS_MAX_FIELD_INPUTS);
-        }
+        if ((sym = declare(c, d, d->name, SYM_FIELD)) && take_inputs(sym, d->kids[0], PHYS_MAX_FIELD_INPUTS))
+            phys_error(c->diag, d->kids[0]->loc, "a field has at most %d inputs", PHYS_MAX_FIELD_INPUTS);
         break;
     case N_CONDITION:
     case N_DATA:
@@ -1142,22 +1133,10 @@ static void declare_decl(checker *c, const phys_node *d)
                 sym->shape = dims_shape(c, d->kids[i]->kids[0]);
         break;
     case N_FORCE:
-        if ((sym = declare(c, d, d->name, SYM_FORCE))) {
-            const phys_node *formals = d->kids[0];
-            for (int i = 0; formals && i < formals->nkids && i < 2; i++) {
-                sym->inputs[sym->n_inputs] = formals->kids[i]->name;
-                sym->input_nodes[sym->n_inputs++] = formals->kids[i];
-            }
-        }
+        if ((sym = declare(c, d, d->name, SYM_FORCE))) take_inputs(sym, d->kids[0], 2);
         break;
     case N_ENERGY:
-        if ((sym = declare(c, d, d->name, SYM_ENERGY))) {
-            const phys_node *formals = d->kids[0];
-            for (int i = 0; i < formals->nkids && i < PHYS_MAX_FIELD_INPUTS; i++) {
-                sym->inputs[sym->n_inputs] = formals->kids[i]->name;
-                sym->input_nodes[sym->n_inputs++] = formals->kids[i];
-            }
-        }
+        if ((sym = declare(c, d, d->name, SYM_ENERGY))) take_inputs(sym, d->kids[0], PHYS_MAX_FIELD_INPUTS);
         break;
     case N_PARTICLES: {
         phys_symbol *set = declare(c, d, d->name, SYM_PARTICLES);
