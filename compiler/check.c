@@ -146,14 +146,6 @@ static int need_count(checker *c, const phys_node *e, const char *what, long min
 
 /* ------------------------------------------------------- network checks */
 
-static const phys_node *named_arg(const phys_node *call, const char *name)
-{
-    for (int i = 1; i < call->nkids; i++)
-        if (call->kids[i]->kind == N_NAMED_ARG && !strcmp(call->kids[i]->name, name))
-            return call->kids[i]->kids[0];
-    return NULL;
-}
-
 static value check_expr(checker *c, const phys_node *e);
 
 /* Named arguments of a constructor: known, given once, required present.
@@ -203,7 +195,7 @@ static void check_constructor_args(checker *c, const phys_node *call, const phys
                        b->name, b->min_args, b->max_args, positional);
     }
     for (int k = 0; b->required && b->required[k]; k++)
-        if (!named_arg(call, b->required[k]))
+        if (!phys_node_named_arg(call, b->required[k]))
             phys_error(c->diag, call->loc, "%s() needs the argument '%s'", b->name, b->required[k]);
 }
 
@@ -285,18 +277,18 @@ static void check_descriptor(checker *c, const phys_node *call)
     if (!b || call->kind != N_CALL) return;
     if (!strcmp(b->name, "acsf")) {
         double rc;
-        const phys_node *cut = named_arg(call, "cutoff");
+        const phys_node *cut = phys_node_named_arg(call, "cutoff");
         if (cut && need_constant(c, cut, "the cutoff", &rc) && rc <= 0)
             phys_error(c->diag, cut->loc, "the cutoff must be positive");
-        const phys_node *radial = named_arg(call, "radial");
-        const phys_node *angular = named_arg(call, "angular");
+        const phys_node *radial = phys_node_named_arg(call, "radial");
+        const phys_node *angular = phys_node_named_arg(call, "angular");
         if (radial) {
             const phys_builtin *r = constructor(c, radial, B_DESCRIPTOR);
             if (r && strcmp(r->name, "g2"))
                 phys_error(c->diag, radial->loc, "radial symmetry functions are g2(eta = ..., rs = ...)");
             else if (r && radial->kind == N_CALL) {
-                check_number_list(c, named_arg(radial, "eta"), "eta");
-                check_number_list(c, named_arg(radial, "rs"), "rs");
+                check_number_list(c, phys_node_named_arg(radial, "eta"), "eta");
+                check_number_list(c, phys_node_named_arg(radial, "rs"), "rs");
             }
         }
         if (angular) {
@@ -305,9 +297,9 @@ static void check_descriptor(checker *c, const phys_node *call)
                 phys_error(c->diag, angular->loc,
                            "angular symmetry functions are g4(eta = ..., zeta = ..., lambda = ...)");
             else if (a && angular->kind == N_CALL) {
-                check_number_list(c, named_arg(angular, "eta"), "eta");
-                check_number_list(c, named_arg(angular, "zeta"), "zeta");
-                const phys_node *lam = named_arg(angular, "lambda");
+                check_number_list(c, phys_node_named_arg(angular, "eta"), "eta");
+                check_number_list(c, phys_node_named_arg(angular, "zeta"), "zeta");
+                const phys_node *lam = phys_node_named_arg(angular, "lambda");
                 check_number_list(c, lam, "lambda");
                 for (int i = 0; lam && lam->kind == N_VECTOR && i < lam->nkids; i++) {
                     double l;
@@ -320,10 +312,10 @@ static void check_descriptor(checker *c, const phys_node *call)
             phys_error(c->diag, call->loc, "acsf() needs radial = g2(...), angular = g4(...) or both");
     } else if (!strcmp(b->name, "message_passing")) {
         long n;
-        const phys_node *layers = named_arg(call, "layers"), *width = named_arg(call, "width");
+        const phys_node *layers = phys_node_named_arg(call, "layers"), *width = phys_node_named_arg(call, "width");
         if (layers) need_count(c, layers, "the number of message-passing layers", 1, &n);
         if (width) need_count(c, width, "the message width", 1, &n);
-        check_activation(c, named_arg(call, "activation"));
+        check_activation(c, phys_node_named_arg(call, "activation"));
     } else {
         phys_error(c->diag, call->loc, "%s() is part of a descriptor: use it inside acsf(...)", b->name);
     }
@@ -334,12 +326,12 @@ static void check_network(checker *c, const phys_node *call)
     const phys_builtin *b = constructor(c, call, B_NETWORK);
     if (!b || call->kind != N_CALL) return;
     if (!strcmp(b->name, "mlp")) {
-        check_widths(c, named_arg(call, "hidden"), "hidden");
-        check_activation(c, named_arg(call, "activation"));
-        const phys_node *outs = named_arg(call, "outputs");
+        check_widths(c, phys_node_named_arg(call, "hidden"), "hidden");
+        check_activation(c, phys_node_named_arg(call, "activation"));
+        const phys_node *outs = phys_node_named_arg(call, "outputs");
         long n;
         if (outs) need_count(c, outs, "the number of outputs", 1, &n);
-        const phys_node *init = named_arg(call, "init");
+        const phys_node *init = phys_node_named_arg(call, "init");
         if (init && (init->kind != N_NAME || (strcmp(init->name, "xavier") && strcmp(init->name, "he"))))
             phys_error(c->diag, init->loc, "init is xavier or he");
     } else { /* atomic(network, descriptor = ...) */
@@ -348,7 +340,7 @@ static void check_network(checker *c, const phys_node *call)
                 if (call->kids[i]->kind == N_CALL) check_network(c, call->kids[i]);
                 else phys_error(c->diag, call->kids[i]->loc, "atomic() wraps a network such as mlp(...)");
             }
-        const phys_node *desc = named_arg(call, "descriptor");
+        const phys_node *desc = phys_node_named_arg(call, "descriptor");
         if (desc) check_descriptor(c, desc);
     }
 }
@@ -400,7 +392,7 @@ static void note_order(const phys_symbol *f, int order, checker *c, const phys_n
     if (order > mf->max_order) mf->max_order = order;
     const phys_node *mlp = inner_mlp(f->network);
     if (order >= 2 && mlp && mlp->kind == N_CALL) {
-        const phys_node *act = named_arg(mlp, "activation");
+        const phys_node *act = phys_node_named_arg(mlp, "activation");
         if (act && act->kind == N_NAME && !strcmp(act->name, "relu"))
             phys_error(c->diag, at->loc,
                        "this order-%d derivative of field %s vanishes almost everywhere: %s uses "
@@ -1402,15 +1394,15 @@ static void check_train(checker *c, const phys_node *d)
         const phys_builtin *b = constructor(c, call, B_OPTIMIZER);
         if (!b || call->kind != N_CALL) continue;
         long n;
-        const phys_node *steps = named_arg(call, "steps");
+        const phys_node *steps = phys_node_named_arg(call, "steps");
         if (steps) need_count(c, steps, "the number of steps", 1, &n);
-        const phys_node *lr = named_arg(call, "lr");
+        const phys_node *lr = phys_node_named_arg(call, "lr");
         double v;
         if (lr && need_constant(c, lr, "the learning rate", &v) && v <= 0)
             phys_error(c->diag, lr->loc, "the learning rate must be positive");
-        const phys_node *hist = named_arg(call, "history");
+        const phys_node *hist = phys_node_named_arg(call, "history");
         if (hist) need_count(c, hist, "the history size", 1, &n);
-        const phys_node *sched = named_arg(call, "schedule");
+        const phys_node *sched = phys_node_named_arg(call, "schedule");
         if (sched) constructor(c, sched, B_SCHEDULE);
         for (int k = 1; k < call->nkids; k++) {
             const phys_node *a = call->kids[k];
@@ -1567,7 +1559,7 @@ static void check_field(checker *c, const phys_node *d)
             phys_error(c->diag, type->loc, "a field's type is scalar or vector[n]");
     } else if (network) {
         const phys_node *mlp = inner_mlp(network);
-        const phys_node *outs = mlp && mlp->kind == N_CALL ? named_arg(mlp, "outputs") : NULL;
+        const phys_node *outs = mlp && mlp->kind == N_CALL ? phys_node_named_arg(mlp, "outputs") : NULL;
         double n;
         if (outs && phys_sema_fold(c->sema, outs, &n) && n > 1) sym->shape = vector_of((int)n);
     }
@@ -1605,7 +1597,7 @@ static int invariant_by_construction(checker *c, const phys_node *e, int depth)
         if (s->kind == SYM_FIELD) {
             const phys_node *net = s->network;
             if (!net || net->kids[0]->kind != N_NAME || strcmp(net->kids[0]->name, "atomic")) return 0;
-            const phys_node *desc = named_arg(net, "descriptor");
+            const phys_node *desc = phys_node_named_arg(net, "descriptor");
             return desc != NULL;
         }
         if (s->kind == SYM_ENERGY || s->kind == SYM_LET)
@@ -1813,7 +1805,7 @@ static void check_simulate(checker *c, const phys_node *d)
     if (b && d->kids[0]->kind == N_CALL) {
         double dt;
         long n;
-        const phys_node *dtn = named_arg(d->kids[0], "dt"), *steps = named_arg(d->kids[0], "steps");
+        const phys_node *dtn = phys_node_named_arg(d->kids[0], "dt"), *steps = phys_node_named_arg(d->kids[0], "steps");
         if (dtn && need_constant(c, dtn, "the time step", &dt) && dt <= 0)
             phys_error(c->diag, dtn->loc, "the time step must be positive");
         if (steps) need_count(c, steps, "the number of steps", 1, &n);

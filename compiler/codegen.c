@@ -31,28 +31,29 @@ static LLVMValueRef declare_fn(gen *g, const char *name, LLVMTypeRef ret, LLVMTy
     return f;
 }
 
-static LLVMValueRef call1(gen *g, const char *base, LLVMValueRef x)
-{
-    /* llvm.* intrinsics carry the type in the name; libm calls take an f suffix for float */
-    char name[64];
-    int is_f32 = g->real != g->f64;
-    if (!strncmp(base, "llvm.", 5)) snprintf(name, sizeof name, "%s.%s", base, is_f32 ? "f32" : "f64");
-    else snprintf(name, sizeof name, "%s%s", base, is_f32 ? "f" : "");
-    LLVMTypeRef t = g->real;
-    LLVMValueRef f = declare_fn(g, name, t, &t, 1);
-    return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, &x, 1, "");
-}
-
-static LLVMValueRef call2(gen *g, const char *base, LLVMValueRef x, LLVMValueRef y)
+/* A scalar math function of n arguments in the current precision:
+ * llvm.* intrinsics carry the type in the name; libm calls take an f suffix
+ * for float. */
+static LLVMValueRef call_math(gen *g, const char *base, LLVMValueRef *args, int n)
 {
     char name[64];
     int is_f32 = g->real != g->f64;
     if (!strncmp(base, "llvm.", 5)) snprintf(name, sizeof name, "%s.%s", base, is_f32 ? "f32" : "f64");
     else snprintf(name, sizeof name, "%s%s", base, is_f32 ? "f" : "");
     LLVMTypeRef ts[2] = {g->real, g->real};
-    LLVMValueRef f = declare_fn(g, name, g->real, ts, 2);
+    LLVMValueRef f = declare_fn(g, name, g->real, ts, n);
+    return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n, "");
+}
+
+static LLVMValueRef call1(gen *g, const char *base, LLVMValueRef x)
+{
+    return call_math(g, base, &x, 1);
+}
+
+static LLVMValueRef call2(gen *g, const char *base, LLVMValueRef x, LLVMValueRef y)
+{
     LLVMValueRef args[2] = {x, y};
-    return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 2, "");
+    return call_math(g, base, args, 2);
 }
 
 static LLVMValueRef real_const(gen *g, double v)

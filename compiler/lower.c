@@ -287,13 +287,6 @@ static dag_op math_op(const char *name)
 
 /* ------------------------------------------------------------------ calls */
 
-static const phys_node *named_arg(const phys_node *call, const char *name)
-{
-    for (int i = 1; i < call->nkids; i++)
-        if (call->kids[i]->kind == N_NAMED_ARG && !strcmp(call->kids[i]->name, name)) return call->kids[i]->kids[0];
-    return NULL;
-}
-
 static int fail_net(void *ctx, const unsigned char *alpha, int output)
 {
     (void)alpha;
@@ -797,7 +790,7 @@ static int lower_field(lctx *c, const phys_symbol *sym)
         unsupported(c, sym->decl, "fields with more than 16 outputs");
         return 0;
     }
-    const phys_node *hidden = named_arg(net, "hidden");
+    const phys_node *hidden = phys_node_named_arg(net, "hidden");
     f->n_hidden = hidden ? hidden->nkids : 0;
     if (f->n_hidden > 64) {
         unsupported(c, hidden, "more than 64 hidden layers");
@@ -808,11 +801,11 @@ static int lower_field(lctx *c, const phys_symbol *sym)
         phys_sema_fold(c->sema, hidden->kids[i], &w);
         f->hidden[i] = (int)w;
     }
-    const phys_node *act = named_arg(net, "activation");
+    const phys_node *act = phys_node_named_arg(net, "activation");
     physrt_activation a = PHYSRT_ACT_TANH;
     if (act && physrt_activation_parse(act->name, &a) != PHYSRT_OK) a = PHYSRT_ACT_TANH;
     f->activation = (int)a;
-    const phys_node *init = named_arg(net, "init");
+    const phys_node *init = phys_node_named_arg(net, "init");
     if (init && strcmp(init->name, "xavier")) {
         unsupported(c, init, "init = %s (the runtime initialises with xavier)", init->name);
         return 0;
@@ -1058,7 +1051,7 @@ static void default_stage(lw_stage *s, int optimizer)
 
 static double arg_or(lctx *c, const phys_node *call, const char *name, double fallback)
 {
-    const phys_node *a = named_arg(call, name);
+    const phys_node *a = phys_node_named_arg(call, name);
     double v;
     if (a && phys_sema_fold(c->sema, a, &v)) return v;
     return fallback;
@@ -1080,11 +1073,11 @@ static int lower_train(lctx *c, const phys_node *d)
             s->beta1 = arg_or(c, call, "beta1", s->beta1);
             s->beta2 = arg_or(c, call, "beta2", s->beta2);
             s->eps = arg_or(c, call, "eps", s->eps);
-            if (named_arg(call, "resample")) {
-                unsupported(c, named_arg(call, "resample"), "resampling during training");
+            if (phys_node_named_arg(call, "resample")) {
+                unsupported(c, phys_node_named_arg(call, "resample"), "resampling during training");
                 return 0;
             }
-            const phys_node *sched = named_arg(call, "schedule");
+            const phys_node *sched = phys_node_named_arg(call, "schedule");
             if (sched) {
                 const char *sn = sched->kind == N_CALL ? sched->kids[0]->name : sched->name;
                 if (!strcmp(sn, "exponential") || !strcmp(sn, "step")) {

@@ -117,6 +117,13 @@ const char *phys_node_kind_name(phys_node_kind kind)
     return kind < N_NODE_KIND_COUNT && kind_names[kind] ? kind_names[kind] : "?";
 }
 
+const phys_node *phys_node_named_arg(const phys_node *call, const char *name)
+{
+    for (int i = 1; i < call->nkids; i++)
+        if (call->kids[i]->kind == N_NAMED_ARG && !strcmp(call->kids[i]->name, name)) return call->kids[i]->kids[0];
+    return NULL;
+}
+
 static void dump(FILE *out, const phys_node *node, int depth)
 {
     fprintf(out, "%*s", 2 * depth, "");

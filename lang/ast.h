@@ -102,6 +102,8 @@ void phys_node_add(phys_arena *arena, phys_node *parent, phys_node *child);
 phys_node *phys_node_make(phys_arena *arena, phys_node_kind kind, phys_loc loc, int nkids, ...);
 
 const char *phys_node_kind_name(phys_node_kind kind);
+/* The value of the named argument `name` of a call, or NULL. */
+const phys_node *phys_node_named_arg(const phys_node *call, const char *name);
 /* Prints the tree, one node a line, indented by depth. */
 void phys_ast_dump(FILE *out, const phys_node *node);
 
