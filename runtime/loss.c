@@ -1,8 +1,10 @@
 /* loss.c - assembling the physics-informed loss of a model over its terms
  * (sampled or data points, network probes with derivative streams,
- * residuals, their VJP and the networks' reverse sweeps), in float64 and
- * float32 from one template (loss_tmpl.h). All workspace is allocated when
- * the loss is created; evaluating it never allocates. */
+ * residuals, their VJP and the networks' reverse sweeps, tile by tile on
+ * every thread), in float64 and float32 from one template (loss_tmpl.h).
+ * All workspace is allocated when the loss is created; evaluating it never
+ * allocates. */
+#include "mlp_tile.h"
 #include "model_internal.h"
 
 #include <stdlib.h>

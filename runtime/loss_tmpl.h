@@ -1,40 +1,66 @@
 /* loss_tmpl.h - the physics-informed loss for one precision; included by
  * loss.c with T (double or float) and SUF (f64 or f32) defined.
  *
- * Per term: the inputs of each probe, one forward jet per probe (its own
- * eval object, so every probe's backward has its forward state), the
- * residuals r, the loss weight * mean(r^2), then dr = 2 weight r / count, the
- * term's VJP into the probes' stream adjoints and the constants' gradient,
- * and one backward per probe into that field's slice of the gradient. */
+ * A term's points are split into parts (several per thread, claimed
+ * dynamically by the pool) on tile boundaries, and each part takes its
+ * points one tile (MLP_TT points) at a time through the whole pipeline:
+ * the probes' inputs, one forward jet per probe (mlp_tile.h), the
+ * residuals r and their squares, then dr = 2 weight r / count, the term's
+ * VJP into the probes' output adjoints and the constants' gradient, and one
+ * reverse sweep per probe. A tile's state stays in cache and nothing grows
+ * with the number of points but the points themselves. Sums over points go
+ * to per-part accumulators that are added in part order at the end, so the
+ * loss and gradient are reproducible for a given thread count. */
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 #define LOSS_T CAT(physm_loss, SUF)
-#define EVAL_T CAT(physrt_mlp_eval, SUF)
+#define NET_T CAT(mlp_tile_net, SUF)
 #define PROBE_T CAT(loss_probe, SUF)
+#define SLOT_T CAT(loss_slot, SUF)
 #define TERM_T CAT(loss_term, SUF)
+#define CALL_T CAT(loss_call, SUF)
 
 typedef struct {
-    int field, n_in, n_out, n_plan;
-    EVAL_T *ev;
-    T *inputs;                    /* n x n_in */
-    T *out, *adj;                 /* n_plan x n_out x n (physrt layout) */
+    int field, n_in, n_out;
+    NET_T *net;
+    int *stream_index;            /* per requested stream: its index in the plan */
 } PROBE_T;
+
+/* What one part needs for one term, carved from the part's arena. */
+typedef struct {
+    T **ws;                       /* per probe: tile workspace */
+    T **inputs;                   /* per probe: MLP_TT x n_in */
+    const T **streams;            /* per (probe, stream, output), into ws */
+    T **dstreams;
+    T *r, *dr;                    /* n_residuals x MLP_TT */
+} SLOT_T;
 
 typedef struct {
     const physm_term *term;
     int n;
+    int n_parts;                  /* parts this term's points are split into */
     T *points;                    /* n x n_coords */
     PROBE_T *probes;
-    T **inputs;                   /* per probe */
-    const T **streams;            /* per (probe, stream, output) */
-    T **dstreams;
-    T *r, *dr;                    /* n_residuals x n */
+    SLOT_T *slots;                /* n_parts */
 } TERM_T;
+
+/* Arguments of the running evaluation, read by the part tasks. */
+typedef struct {
+    LOSS_T *loss;
+    int t;
+    const T *theta;
+    int with_grad;
+} CALL_T;
 
 struct LOSS_T {
     const physm_layout *lay;
+    physrt_pool *pool;
+    int n_parts;
     TERM_T *terms;
+    T **arena;                    /* n_parts */
+    T *part_grad;                 /* n_parts x n_theta */
+    double *part_sum;             /* n_terms x n_parts: sums of r^2 */
 };
 
 void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
@@ -46,44 +72,52 @@ void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
             TERM_T *ts = &loss->terms[t];
             if (ts->probes)
                 for (int p = 0; p < ts->term->n_probes; p++) {
-                    CAT(physrt_mlp_eval_destroy, SUF)(ts->probes[p].ev);
-                    free(ts->probes[p].inputs);
-                    free(ts->probes[p].out);
-                    free(ts->probes[p].adj);
+                    CAT(mlp_tile_net_destroy, SUF)(ts->probes[p].net);
+                    free(ts->probes[p].stream_index);
+                }
+            if (ts->slots)
+                for (int c = 0; c < ts->n_parts; c++) {
+                    free(ts->slots[c].ws);
+                    free(ts->slots[c].inputs);
+                    free(ts->slots[c].streams);
+                    free(ts->slots[c].dstreams);
                 }
             free(ts->probes);
+            free(ts->slots);
             free(ts->points);
-            free(ts->inputs);
-            free(ts->streams);
-            free(ts->dstreams);
-            free(ts->r);
-            free(ts->dr);
         }
+    if (loss->arena)
+        for (int c = 0; c < loss->n_parts; c++) free(loss->arena[c]);
+    free(loss->arena);
     free(loss->terms);
+    free(loss->part_grad);
+    free(loss->part_sum);
     free(loss);
 }
 
-static int CAT(setup_term, SUF)(const physm_layout *lay, TERM_T *ts, const physm_term *term,
-                                const double *points, int n, physrt_pool *pool)
+/* Numbers of one part's arena that term ts needs. */
+static size_t CAT(term_arena, SUF)(const TERM_T *ts)
+{
+    size_t need = 2 * (size_t)ts->term->n_residuals * MLP_TT;
+    for (int p = 0; p < ts->term->n_probes; p++)
+        need += ts->probes[p].net->ws_reals + (size_t)ts->probes[p].n_in * MLP_TT;
+    return need;
+}
+
+static int CAT(setup_term, SUF)(const physm_layout *lay, int n_parts, TERM_T *ts,
+                                const physm_term *term, const double *points, int n)
 {
     const physm_model *m = lay->model;
     ts->term = term;
     ts->n = n;
+    const int n_tiles = (n + MLP_TT - 1) / MLP_TT;
+    ts->n_parts = n_tiles < n_parts ? (n_tiles > 0 ? n_tiles : 1) : n_parts;
     const size_t nn = (size_t)n;
-    ts->points = malloc(nn * term->n_coords * sizeof(T));
+    ts->points = malloc((nn * term->n_coords + 1) * sizeof(T));
     ts->probes = calloc((size_t)term->n_probes + 1, sizeof *ts->probes);
-    ts->inputs = calloc((size_t)term->n_probes + 1, sizeof *ts->inputs);
-    ts->r = malloc(nn * term->n_residuals * sizeof(T));
-    ts->dr = malloc(nn * term->n_residuals * sizeof(T));
-    size_t n_ptr = 0;
-    for (int p = 0; p < term->n_probes; p++)
-        n_ptr += (size_t)term->probes[p].n_streams * m->fields[term->probes[p].field].n_outputs;
-    ts->streams = calloc(n_ptr + 1, sizeof *ts->streams);
-    ts->dstreams = calloc(n_ptr + 1, sizeof *ts->dstreams);
-    if (!ts->points || !ts->probes || !ts->inputs || !ts->r || !ts->dr || !ts->streams || !ts->dstreams)
-        return -1;
+    ts->slots = calloc((size_t)ts->n_parts, sizeof *ts->slots);
+    if (!ts->points || !ts->probes || !ts->slots) return -1;
     for (size_t q = 0; q < nn * term->n_coords; q++) ts->points[q] = (T)points[q];
-    size_t k = 0;
     for (int p = 0; p < term->n_probes; p++) {
         const physm_probe *pr = &term->probes[p];
         PROBE_T *ps = &ts->probes[p];
@@ -93,29 +127,63 @@ static int CAT(setup_term, SUF)(const physm_layout *lay, TERM_T *ts, const physm
         ps->n_out = fd->n_outputs;
         physrt_jet_plan *plan = physrt_jet_plan_create(fd->n_inputs, pr->n_streams, pr->streams);
         if (!plan) return -1;
-        ps->ev = CAT(physrt_mlp_eval_create, SUF)(&lay->descs[pr->field], plan, n, pool);
+        ps->net = CAT(mlp_tile_net_create, SUF)(&lay->descs[pr->field], plan);
         physrt_jet_plan_destroy(plan);
-        if (!ps->ev) return -1;
-        const physrt_jet_plan *eplan = CAT(physrt_mlp_eval_plan, SUF)(ps->ev);
-        ps->n_plan = physrt_jet_plan_n_streams(eplan);
-        const size_t n_vals = (size_t)ps->n_plan * ps->n_out * nn;
-        ps->inputs = calloc(nn * ps->n_in, sizeof(T));
-        ps->out = calloc(n_vals, sizeof(T));
-        ps->adj = calloc(n_vals, sizeof(T));   /* streams no term asks for stay zero */
-        if (!ps->inputs || !ps->out || !ps->adj) return -1;
-        ts->inputs[p] = ps->inputs;
+        if (!ps->net) return -1;
+        ps->stream_index = calloc((size_t)pr->n_streams + 1, sizeof *ps->stream_index);
+        if (!ps->stream_index) return -1;
         for (int s = 0; s < pr->n_streams; s++) {
-            int idx = physrt_jet_plan_index(eplan, pr->streams + (size_t)s * fd->n_inputs);
-            if (idx < 0) return -1;
-            for (int o = 0; o < ps->n_out; o++) {
-                const size_t off = ((size_t)idx * ps->n_out + o) * nn;
-                ts->streams[k] = ps->out + off;
-                ts->dstreams[k] = ps->adj + off;
-                k++;
-            }
+            ps->stream_index[s] = physrt_jet_plan_index(ps->net->plan,
+                                                        pr->streams + (size_t)s * fd->n_inputs);
+            if (ps->stream_index[s] < 0) return -1;
         }
     }
+    size_t n_ptr = 0;
+    for (int p = 0; p < term->n_probes; p++)
+        n_ptr += (size_t)term->probes[p].n_streams * ts->probes[p].n_out;
+    for (int c = 0; c < ts->n_parts; c++) {
+        SLOT_T *sl = &ts->slots[c];
+        sl->ws = calloc((size_t)term->n_probes + 1, sizeof *sl->ws);
+        sl->inputs = calloc((size_t)term->n_probes + 1, sizeof *sl->inputs);
+        sl->streams = calloc(n_ptr + 1, sizeof *sl->streams);
+        sl->dstreams = calloc(n_ptr + 1, sizeof *sl->dstreams);
+        if (!sl->ws || !sl->inputs || !sl->streams || !sl->dstreams) return -1;
+    }
     return 0;
+}
+
+/* Point the part's slots into its arena (the terms run one after another,
+ * so they share it). */
+static void CAT(bind_slots, SUF)(LOSS_T *loss)
+{
+    const physm_model *m = loss->lay->model;
+    for (int t = 0; t < m->n_terms; t++) {
+        TERM_T *ts = &loss->terms[t];
+        const physm_term *term = ts->term;
+        for (int c = 0; c < ts->n_parts; c++) {
+            SLOT_T *sl = &ts->slots[c];
+            T *at = loss->arena[c];
+            size_t k = 0;
+            for (int p = 0; p < term->n_probes; p++) {
+                const PROBE_T *ps = &ts->probes[p];
+                sl->ws[p] = at;
+                at += ps->net->ws_reals;
+                sl->inputs[p] = at;
+                at += (size_t)ps->n_in * MLP_TT;
+                T *out = CAT(mlp_tile_out, SUF)(ps->net, sl->ws[p]);
+                T *adj = CAT(mlp_tile_out_adjoint, SUF)(ps->net, sl->ws[p]);
+                for (int s = 0; s < term->probes[p].n_streams; s++)
+                    for (int o = 0; o < ps->n_out; o++) {
+                        const size_t off = ((size_t)ps->stream_index[s] * ps->n_out + o) * MLP_TT;
+                        sl->streams[k] = out + off;
+                        sl->dstreams[k] = adj + off;
+                        k++;
+                    }
+            }
+            sl->r = at;
+            sl->dr = at + (size_t)term->n_residuals * MLP_TT;
+        }
+    }
 }
 
 LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *points,
@@ -125,16 +193,35 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
     LOSS_T *loss = calloc(1, sizeof *loss);
     if (!loss) goto oom;
     loss->lay = lay;
+    loss->pool = pool;
+    /* several parts per thread, claimed dynamically, so a descheduled thread
+     * (shared machines) does not hold up the others */
+    loss->n_parts = physrt_pool_n_threads(pool) > 1 ? 4 * physrt_pool_n_threads(pool) : 1;
     loss->terms = calloc((size_t)m->n_terms + 1, sizeof *loss->terms);
-    if (!loss->terms) goto oom;
+    loss->arena = calloc((size_t)loss->n_parts, sizeof *loss->arena);
+    loss->part_grad = calloc((size_t)loss->n_parts * lay->n_theta + 1, sizeof(T));
+    loss->part_sum = calloc((size_t)loss->n_parts * m->n_terms + 1, sizeof(double));
+    if (!loss->terms || !loss->arena || !loss->part_grad || !loss->part_sum) goto oom;
     for (int t = 0; t < m->n_terms; t++) loss->terms[t].term = &m->terms[t];
-    for (int t = 0; t < m->n_terms; t++)
-        if (CAT(setup_term, SUF)(lay, &loss->terms[t], &m->terms[t], points[t], n_points[t], pool)) {
+    size_t arena = 0;
+    for (int t = 0; t < m->n_terms; t++) {
+        TERM_T *ts = &loss->terms[t];
+        if (CAT(setup_term, SUF)(lay, loss->n_parts, ts, &m->terms[t], points[t], n_points[t])) {
             fprintf(stderr, "%s: error: cannot set up term '%s' (%d points): out of memory or invalid "
                     "derivative streams\n", lay->prog, m->terms[t].name, n_points[t]);
             CAT(physm_loss_destroy, SUF)(loss);
             return NULL;
         }
+        const size_t need = CAT(term_arena, SUF)(ts);
+        if (need > arena) arena = need;
+    }
+    for (int c = 0; c < loss->n_parts; c++) {
+        const size_t bytes = ((arena + 1) * sizeof(T) + 63) / 64 * 64;
+        loss->arena[c] = aligned_alloc(64, bytes);
+        if (!loss->arena[c]) goto oom;
+        memset(loss->arena[c], 0, bytes);
+    }
+    CAT(bind_slots, SUF)(loss);
     return loss;
 oom:
     fprintf(stderr, "%s: error: out of memory\n", lay->prog);
@@ -142,38 +229,75 @@ oom:
     return NULL;
 }
 
+/* Part c of term call->t, tile by tile. */
+static void CAT(term_part, SUF)(void *ctx, int c, int n_parts)
+{
+    const CALL_T *call = ctx;
+    LOSS_T *loss = call->loss;
+    const physm_layout *lay = loss->lay;
+    const TERM_T *ts = &loss->terms[call->t];
+    const physm_term *term = ts->term;
+    const SLOT_T *sl = &ts->slots[c];
+    const T *theta = call->theta, *params = theta + lay->n_weights;
+    T *grad = loss->part_grad + (size_t)c * lay->n_theta;
+    const int n = ts->n, nc = term->n_coords, nr = term->n_residuals;
+    const size_t count = (size_t)n * nr;
+    const T scale = (T)(2.0 * term->weight / (double)count);
+    const int grad_wanted = call->with_grad && term->weight != 0;
+    const long long n_tiles = (n + MLP_TT - 1) / MLP_TT;
+    const int begin = (int)(MLP_TT * (n_tiles * c / n_parts));
+    const int end_t = (int)(MLP_TT * (n_tiles * (c + 1) / n_parts));
+    const int end = end_t < n ? end_t : n;
+    double sum = 0;
+    for (int p0 = begin; p0 < end; p0 += MLP_TT) {
+        const int np = end - p0 < MLP_TT ? end - p0 : MLP_TT;
+        const T *pts = ts->points + (size_t)p0 * nc;
+        term->CAT(inputs, SUF)(np, pts, params, sl->inputs);
+        for (int p = 0; p < term->n_probes; p++)
+            CAT(mlp_tile_forward, SUF)(ts->probes[p].net, theta + lay->offset[ts->probes[p].field],
+                                       sl->ws[p], np, sl->inputs[p]);
+        term->CAT(residual, SUF)(np, pts, params, sl->streams, sl->r);
+        for (int j = 0; j < nr; j++)
+            for (int q = 0; q < np; q++) {
+                const double rq = (double)sl->r[j * np + q];
+                sum += rq * rq;
+            }
+        if (!grad_wanted) continue;
+        for (int q = 0; q < nr * np; q++) sl->dr[q] = scale * sl->r[q];
+        term->CAT(residual_vjp, SUF)(np, pts, params, (const T *const *)sl->streams, sl->dr,
+                                     sl->dstreams, grad + lay->n_weights);
+        for (int p = 0; p < term->n_probes; p++) {
+            const size_t off = lay->offset[ts->probes[p].field];
+            CAT(mlp_tile_backward, SUF)(ts->probes[p].net, theta + off, sl->ws[p], grad + off);
+        }
+    }
+    loss->part_sum[(size_t)call->t * loss->n_parts + c] = sum;
+}
+
 double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *term_loss)
 {
     const physm_layout *lay = loss->lay;
     const physm_model *m = lay->model;
-    const T *params = theta + lay->n_weights;
-    if (grad) memset(grad, 0, lay->n_theta * sizeof(T));
+    const size_t nt = lay->n_theta;
+    if (grad) memset(loss->part_grad, 0, (size_t)loss->n_parts * nt * sizeof(T));
     double total = 0;
     for (int t = 0; t < m->n_terms; t++) {
         TERM_T *ts = &loss->terms[t];
-        const physm_term *term = ts->term;
-        const int n = ts->n;
-        term->CAT(inputs, SUF)(n, ts->points, params, ts->inputs);
-        for (int p = 0; p < term->n_probes; p++) {
-            PROBE_T *ps = &ts->probes[p];
-            CAT(physrt_mlp_forward, SUF)(ps->ev, theta + lay->offset[ps->field], n, ps->inputs, ps->out);
-        }
-        term->CAT(residual, SUF)(n, ts->points, params, ts->streams, ts->r);
-        const size_t count = (size_t)n * term->n_residuals;
+        CALL_T call = {loss, t, theta, grad != NULL};
+        physrt_pool_run(loss->pool, ts->n_parts, CAT(term_part, SUF), &call);
         double sum = 0;
-        for (size_t q = 0; q < count; q++) sum += (double)ts->r[q] * (double)ts->r[q];
-        const double lt = term->weight * sum / (double)count;
+        for (int c = 0; c < ts->n_parts; c++) sum += loss->part_sum[(size_t)t * loss->n_parts + c];
+        const size_t count = (size_t)ts->n * ts->term->n_residuals;
+        const double lt = ts->term->weight * sum / (double)count;
         term_loss[t] = lt;
         total += lt;
-        if (!grad || term->weight == 0) continue;
-        const T scale = (T)(2.0 * term->weight / (double)count);
-        for (size_t q = 0; q < count; q++) ts->dr[q] = scale * ts->r[q];
-        term->CAT(residual_vjp, SUF)(n, ts->points, params, ts->streams, ts->dr, ts->dstreams,
-                                     grad + lay->n_weights);
-        for (int p = 0; p < term->n_probes; p++) {
-            PROBE_T *ps = &ts->probes[p];
-            CAT(physrt_mlp_backward, SUF)(ps->ev, theta + lay->offset[ps->field], ps->adj,
-                                         grad + lay->offset[ps->field]);
+    }
+    if (grad) {
+        /* fixed reduction order: part 0, 1, ... */
+        memcpy(grad, loss->part_grad, nt * sizeof(T));
+        for (int c = 1; c < loss->n_parts; c++) {
+            const T *g = loss->part_grad + (size_t)c * nt;
+            for (size_t q = 0; q < nt; q++) grad[q] += g[q];
         }
     }
     return total;
@@ -182,6 +306,8 @@ double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *
 #undef CAT_
 #undef CAT
 #undef LOSS_T
-#undef EVAL_T
+#undef NET_T
 #undef PROBE_T
+#undef SLOT_T
 #undef TERM_T
+#undef CALL_T
