@@ -1,6 +1,7 @@
 /* model_internal.h - declarations shared by the files of the model driver
  * (model_main.c, model_layout.c, csv.c, points.c, loss.c, checkpoint.c,
- * progress.c, train.c, grid_eval.c). Not part of the public API.
+ * progress.c, train.c, grid_eval.c, term_eval.c, simulate.c). Not part of
+ * the public API.
  *
  * Every function reports its own errors on stderr, naming the cause, and
  * returns 0 on success or -1 on failure; no function keeps global state. */
@@ -64,6 +65,31 @@ int physm_csv_read(const char *path, const char *display, int n_cols,
 int physm_term_points(const physm_layout *lay, int t, uint64_t seed,
                       double **points, int *n);
 
+/* A data path as the model wrote it, resolved against the model's directory
+ * (model->source_dir) unless absolute: a new string (caller frees), NULL
+ * when out of memory. */
+char *physm_resolve_path(const physm_model *model, const char *file);
+
+/* ------------------------------------------------------------------------ */
+/* term_eval.c                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* The float64 residuals of one term (a loss term or a dynamics pseudo-term)
+ * at given points, without the loss: the probes' inputs, one forward jet per
+ * probe, the residual function. All workspace is allocated at creation;
+ * evaluating never allocates. Single-threaded. */
+typedef struct physm_term_eval physm_term_eval;
+
+/* NULL (error reported) when out of memory or the probes' streams are
+ * invalid. max_points >= 1. */
+physm_term_eval *physm_term_eval_create(const physm_layout *lay, const physm_term *term, int max_points);
+void physm_term_eval_destroy(physm_term_eval *ev);
+/* theta: the model's full parameter vector (physm_layout). points: n x
+ * n_coords, 0 <= n <= max_points. Writes out[j * n + p] for j <
+ * n_residuals. Returns 0, or -1 (nothing reported) if n is out of range. */
+int physm_term_eval_run(physm_term_eval *ev, const double *theta, const double *points, int n,
+                        double *out);
+
 /* ------------------------------------------------------------------------ */
 /* loss.c                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -123,6 +149,10 @@ void physm_progress_init(physm_progress *pr, const physm_model *model, FILE *out
 /* Report step (schedule position just completed) with its losses; rate-limited. */
 void physm_progress_update(physm_progress *pr, long step, const char *stage,
                            double loss, const double *term_loss);
+/* Report step of a run without losses (a simulation): "what: step k/N,
+ * steps/s, ETA"; on a terminal like physm_progress_update, otherwise a
+ * plain line every 2 seconds (a short run prints none). */
+void physm_progress_steps(physm_progress *pr, long step, const char *what);
 /* Ends a \r line (before an error or the summary). */
 void physm_progress_break(physm_progress *pr);
 /* The final summary line (printed unless quiet). */
@@ -144,6 +174,22 @@ typedef struct {
 } physm_train_options;
 
 int physm_train(const physm_layout *lay, const physm_train_options *opts);
+
+typedef struct {
+    const char *name;             /* the simulate declaration; NULL: the first one */
+    const char *checkpoint;
+    int untrained;                /* fresh values from seed instead of the checkpoint */
+    uint64_t seed;
+    int integrator;               /* physm_integrator, or -1: the declaration's */
+    double dt;                    /* 0: the declaration's */
+    long steps, every;            /* 0: the declaration's */
+    double tolerance;             /* 0: the declaration's */
+    const char *from, *to;        /* NULL: the declaration's */
+    int quiet;
+} physm_simulate_options;
+
+/* The simulate verb (simulate.c); returns an exit status. */
+int physm_simulate(const physm_layout *lay, const physm_simulate_options *opts);
 
 /* eval: args are the VAR=... and COLUMN arguments in order. */
 int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,

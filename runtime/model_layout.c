@@ -1,9 +1,11 @@
 /* model_layout.c - validating a model descriptor and laying out the vector
  * of everything trainable (network weights of every field, then the
- * trainable constants); fresh initialisation; seeds; the clock. */
+ * trainable constants); fresh initialisation; seeds; the clock. A model may
+ * have no fields and no terms (an analytic simulation). */
 #define _POSIX_C_SOURCE 200809L
 #include "model_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,33 +42,11 @@ static int model_error(const physm_layout *lay, const char *what, const char *na
     return -1;
 }
 
-static int check_term(physm_layout *lay, const physm_term *t)
+static int check_probes(physm_layout *lay, const physm_term *t)
 {
     const physm_model *m = lay->model;
-    if (!t->name) return model_error(lay, "a term has no name", NULL);
-    if (t->n_coords < 1 || !t->coord_names) return model_error(lay, "term without coordinates", t->name);
-    if (!(t->weight >= 0)) return model_error(lay, "negative or NaN term weight", t->name);
-    if (t->kind == PHYSM_DATA) {
-        if (!t->data_file || !t->columns) return model_error(lay, "data term without file or columns", t->name);
-    } else {
-        if (t->n_points < 1) return model_error(lay, "sampled term without points", t->name);
-        if (!t->lo || !t->hi) return model_error(lay, "sampled term without a box", t->name);
-        for (int k = 0; k < t->n_coords; k++)
-            if (!(t->lo[k] <= t->hi[k])) return model_error(lay, "empty box", t->name);
-        if (t->n_faces < 0 || (t->n_faces > 0 && !t->faces))
-            return model_error(lay, "bad faces", t->name);
-        for (int f = 0; f < t->n_faces; f++)
-            for (int k = 0; k < t->faces[f].n_fixed; k++)
-                if (t->faces[f].coords[k] < 0 || t->faces[f].coords[k] >= t->n_coords)
-                    return model_error(lay, "face holds an unknown coordinate", t->name);
-        if (t->sampler == PHYSM_SAMPLE_SOBOL && t->n_coords > PHYSRT_SOBOL_MAX_DIM)
-            return model_error(lay, "too many coordinates for Sobol sampling", t->name);
-    }
     if (t->n_probes < 0 || (t->n_probes > 0 && !t->probes) || t->n_residuals < 1)
         return model_error(lay, "bad probes or residual count", t->name);
-    if (!t->inputs_f64 || !t->inputs_f32 || !t->residual_f64 || !t->residual_f32 ||
-        !t->residual_vjp_f64 || !t->residual_vjp_f32)
-        return model_error(lay, "missing pointwise function", t->name);
     for (int p = 0; p < t->n_probes; p++) {
         const physm_probe *pr = &t->probes[p];
         if (pr->field < 0 || pr->field >= m->n_fields)
@@ -84,6 +64,86 @@ static int check_term(physm_layout *lay, const physm_term *t)
                 if (!memcmp(pr->streams + s * ni, pr->streams + s2 * ni, (size_t)ni * sizeof(int)))
                     return model_error(lay, "probe lists a stream twice", t->name);
         }
+    }
+    return 0;
+}
+
+static int check_term(physm_layout *lay, const physm_term *t)
+{
+    if (!t->name) return model_error(lay, "a term has no name", NULL);
+    if (t->n_coords < 1 || !t->coord_names) return model_error(lay, "term without coordinates", t->name);
+    if (!(t->weight >= 0)) return model_error(lay, "negative or NaN term weight", t->name);
+    if (t->kind == PHYSM_DATA) {
+        if (!t->data_file || !t->columns) return model_error(lay, "data term without file or columns", t->name);
+        if (t->pair_rows && (t->n_coords % 2 || t->time_column < 0 || t->time_column >= t->n_coords / 2))
+            return model_error(lay, "trajectory data term with an odd coordinate count or a bad time column",
+                               t->name);
+    } else {
+        if (t->pair_rows) return model_error(lay, "row pairs in a sampled term", t->name);
+        if (t->n_points < 1) return model_error(lay, "sampled term without points", t->name);
+        if (!t->lo || !t->hi) return model_error(lay, "sampled term without a box", t->name);
+        for (int k = 0; k < t->n_coords; k++)
+            if (!(t->lo[k] <= t->hi[k])) return model_error(lay, "empty box", t->name);
+        if (t->n_faces < 0 || (t->n_faces > 0 && !t->faces))
+            return model_error(lay, "bad faces", t->name);
+        for (int f = 0; f < t->n_faces; f++)
+            for (int k = 0; k < t->faces[f].n_fixed; k++)
+                if (t->faces[f].coords[k] < 0 || t->faces[f].coords[k] >= t->n_coords)
+                    return model_error(lay, "face holds an unknown coordinate", t->name);
+        if (t->sampler == PHYSM_SAMPLE_SOBOL && t->n_coords > PHYSRT_SOBOL_MAX_DIM)
+            return model_error(lay, "too many coordinates for Sobol sampling", t->name);
+    }
+    if (check_probes(lay, t)) return -1;
+    if (!t->inputs_f64 || !t->inputs_f32 || !t->residual_f64 || !t->residual_f32 ||
+        !t->residual_vjp_f64 || !t->residual_vjp_f32)
+        return model_error(lay, "missing pointwise function", t->name);
+    return 0;
+}
+
+/* A dynamics pseudo-term (rhs, energy, momentum): evaluated in float64 on
+ * states only (term_eval.c), so only its probes, inputs and residuals. */
+static int check_pseudo(physm_layout *lay, const physm_term *t, const char *what, int n_coords,
+                        int n_residuals)
+{
+    if (!t->name) return model_error(lay, "a dynamics term has no name", what);
+    if (t->n_coords != n_coords) return model_error(lay, "dynamics term not over the state", t->name);
+    if (check_probes(lay, t)) return -1;
+    if (t->n_residuals != n_residuals) return model_error(lay, "dynamics term with a wrong residual count", t->name);
+    if (!t->residual_f64 || (t->n_probes > 0 && !t->inputs_f64))
+        return model_error(lay, "missing pointwise function", t->name);
+    return 0;
+}
+
+static int check_dynamics(physm_layout *lay)
+{
+    const physm_model *m = lay->model;
+    const physm_dynamics *d = m->dynamics;
+    if (!d) return m->n_simulations > 0 ? model_error(lay, "simulations without dynamics", NULL) : 0;
+    if (d->kind != PHYSM_DYN_HAMILTONIAN && d->kind != PHYSM_DYN_NEWTON && d->kind != PHYSM_DYN_EXPLICIT)
+        return model_error(lay, "unknown kind of dynamics", NULL);
+    if (d->n_state < 1 || d->n_aux < 0 || !d->names) return model_error(lay, "dynamics without a state", NULL);
+    for (int k = 0; k < d->n_state + d->n_aux; k++)
+        if (!d->names[k]) return model_error(lay, "a state component has no name", NULL);
+    if (d->kind == PHYSM_DYN_EXPLICIT ? d->n_half != 0 : (d->n_half < 1 || d->n_state != 2 * d->n_half))
+        return model_error(lay, "positions and momenta do not split the state in halves", NULL);
+    if (d->dim < 0 || (d->momentum && d->dim < 1)) return model_error(lay, "bad particle dimension", NULL);
+    const int nc = d->n_state + d->n_aux;
+    if (!d->rhs) return model_error(lay, "dynamics without a right-hand side", NULL);
+    if (check_pseudo(lay, d->rhs, "rhs", nc, d->n_state)) return -1;
+    if (d->energy && check_pseudo(lay, d->energy, "energy", nc, 1)) return -1;
+    if (d->momentum && check_pseudo(lay, d->momentum, "momentum", nc, d->dim + 1)) return -1;
+    if (m->n_simulations < 0 || (m->n_simulations > 0 && !m->simulations))
+        return model_error(lay, "bad simulation count", NULL);
+    for (int s = 0; s < m->n_simulations; s++) {
+        const physm_simulation *sim = &m->simulations[s];
+        if (!sim->name) return model_error(lay, "a simulation has no name", NULL);
+        if (sim->integrator != PHYSM_INT_LEAPFROG && sim->integrator != PHYSM_INT_MIDPOINT &&
+            sim->integrator != PHYSM_INT_RK4)
+            return model_error(lay, "unknown integrator", sim->name);
+        if (!(sim->dt > 0 && sim->dt < INFINITY) || sim->steps < 1 || sim->every < 1 ||
+            !(sim->tolerance >= 0 && sim->tolerance < INFINITY))
+            return model_error(lay, "bad time step, step count, output interval or tolerance", sim->name);
+        if (!sim->start && !sim->start_file) return model_error(lay, "simulation without a start", sim->name);
     }
     return 0;
 }
@@ -147,6 +207,10 @@ int physm_layout_init(physm_layout *lay, const physm_model *m, const char *prog)
             physm_layout_free(lay);
             return -1;
         }
+    if (check_dynamics(lay)) {
+        physm_layout_free(lay);
+        return -1;
+    }
     for (int s = 0; s < m->n_stages; s++)
         if (m->stages[s].steps < 0 ||
             (m->stages[s].optimizer != PHYSM_ADAM && m->stages[s].optimizer != PHYSM_LBFGS)) {

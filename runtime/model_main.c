@@ -1,5 +1,6 @@
 /* model_main.c - physm_main, the command line of a compiled model:
- * the verbs train, params, eval and help (--help), their options and usage.
+ * the verbs train, params, eval, simulate and help (--help), their options
+ * and usage.
  * The generated object file defines main() as
  *     return physm_main(physm_model_get(), argc, argv);
  * so this library never defines main. Exit status: 0 success, 1 runtime
@@ -8,6 +9,7 @@
 #include "model_internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,10 +63,29 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "      Print CSV on a grid (first VAR slowest; a:b:n is n points from a to b,\n"
             "      VAR=a one point): the variables, every field whose inputs are given,\n"
             "      then each COLUMN, a derivative such as d(u,x), d(u,x,x) or d(u,x,t).\n"
+            "  simulate [NAME] [--checkpoint FILE] [--untrained] [--seed S]\n"
+            "           [--integrator leapfrog|verlet|midpoint|rk4] [--dt H] [--steps N] [--every K]\n"
+            "           [--from FILE] [--to FILE] [--tolerance T] [--quiet]\n"
+            "      Integrate the model's dynamics (all start states together) and write CSV:\n"
+            "      trajectory,step,t, the state, then energy and P_x.. when the model defines them.\n"
+            "      Prints the integrator, time taken and the energy/momentum drift on stdout.\n"
+            "      Defaults come from the simulate declaration NAME (else the first one).\n"
+            "      --checkpoint F  trained values (default %s.ckpt); needed when the model\n"
+            "                      has trainable values, unless --untrained\n"
+            "      --untrained     fresh initial values from --seed S (default 0)\n"
+            "      --integrator I  leapfrog (= verlet, Stormer-Verlet), midpoint (implicit) or rk4\n"
+            "      --dt H, --steps N  time step and step count\n"
+            "      --every K       write every K-th step (and the first and last)\n"
+            "      --from FILE     start states: CSV with the state names as columns, one\n"
+            "                      trajectory per row\n"
+            "      --to FILE       output CSV (default: the declaration's, or MODEL_simulate.csv)\n"
+            "      --tolerance T   of the implicit stages: no component changes by more\n"
+            "                      than T (1 + |value|) (default: the declaration's, or 1e-12)\n"
+            "      --quiet         no progress and no report\n"
             "  help, --help\n"
             "      This text.\n",
             argv0, m->name, m->source_path ? " (from " : "", m->source_path ? m->source_path : "",
-            m->source_path ? ")" : "", m->name);
+            m->source_path ? ")" : "", m->name, m->name);
     fprintf(out, "\nfields:\n");
     if (m->n_fields == 0) fprintf(out, "  (none)\n");
     for (int f = 0; f < m->n_fields; f++) {
@@ -89,6 +110,30 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
         else
             fprintf(out, "%d %s points%s\n", tm->n_points, sampler_name(tm->sampler),
                     tm->n_faces > 0 ? " on faces" : "");
+    }
+    if (m->dynamics) {
+        const physm_dynamics *d = m->dynamics;
+        static const char *const kinds[] = {"hamiltonian", "newtonian", "explicit"};
+        fprintf(out, "dynamics: %s%s, state", (unsigned)d->kind < 3 ? kinds[d->kind] : "?",
+                d->separable ? " (separable)" : "");
+        for (int k = 0; k < d->n_state; k++) fprintf(out, " %s", d->names[k]);
+        if (d->n_aux > 0) {
+            fprintf(out, "; constant");
+            for (int k = d->n_state; k < d->n_state + d->n_aux; k++) fprintf(out, " %s", d->names[k]);
+        }
+        fprintf(out, "%s%s\n", d->energy ? "; energy" : "", d->momentum ? "; momentum" : "");
+        if (d->conserve_energy || d->conserve_momentum)
+            fprintf(out, "  conserve %s%s%s\n", d->conserve_energy ? "energy" : "",
+                    d->conserve_energy && d->conserve_momentum ? ", " : "", d->conserve_momentum ? "momentum" : "");
+        fprintf(out, "simulations:\n");
+        if (m->n_simulations == 0) fprintf(out, "  (none)\n");
+        static const char *const ints[] = {"leapfrog", "midpoint", "rk4"};
+        for (int i = 0; i < m->n_simulations; i++) {
+            const physm_simulation *sm = &m->simulations[i];
+            fprintf(out, "  %s: %s, dt %g, %ld steps, every %ld, from %s, to %s\n", sm->name,
+                    (unsigned)sm->integrator < 3 ? ints[sm->integrator] : "?", sm->dt, sm->steps, sm->every,
+                    sm->start_file ? sm->start_file : "given values", sm->out_file ? sm->out_file : "(default)");
+        }
     }
     fprintf(out, "schedule:\n");
     if (m->n_stages == 0) fprintf(out, "  (none)\n");
@@ -141,6 +186,83 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
+static int parse_seed(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long s = v[0] != '-' ? strtoull(v, &end, 10) : 0;
+    if (v[0] == '-' || !v[0] || *end || errno) return -1;
+    *out = (uint64_t)s;
+    return 0;
+}
+
+static int parse_positive(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !(v > 0) || v == HUGE_VAL) return -1;
+    *out = v;
+    return 0;
+}
+
+static int simulate_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
+                         int argc, char **argv)
+{
+    physm_simulate_options o = {.checkpoint = default_ckpt, .integrator = -1};
+    for (int i = 2; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
+            if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --checkpoint needs a file name%s%s", "", "");
+            o.checkpoint = v;
+        } else if ((r = opt_value(argc, argv, &i, "--seed", &v))) {
+            if (r < 0 || parse_seed(v, &o.seed))
+                return usage_error(prog, argv0, "simulate: --seed needs a whole number >= 0%s%s", v ? ", not " : "",
+                                   v ? v : "");
+        } else if ((r = opt_value(argc, argv, &i, "--integrator", &v))) {
+            if (r > 0 && (!strcmp(v, "leapfrog") || !strcmp(v, "verlet"))) o.integrator = PHYSM_INT_LEAPFROG;
+            else if (r > 0 && !strcmp(v, "midpoint")) o.integrator = PHYSM_INT_MIDPOINT;
+            else if (r > 0 && !strcmp(v, "rk4")) o.integrator = PHYSM_INT_RK4;
+            else
+                return usage_error(prog, argv0, "simulate: --integrator is leapfrog, verlet, midpoint or rk4%s%s",
+                                   v ? ", not " : "", v ? v : "");
+        } else if ((r = opt_value(argc, argv, &i, "--dt", &v))) {
+            if (r < 0 || parse_positive(v, &o.dt))
+                return usage_error(prog, argv0, "simulate: --dt needs a finite number > 0%s%s", v ? ", not " : "",
+                                   v ? v : "");
+        } else if ((r = opt_value(argc, argv, &i, "--tolerance", &v))) {
+            if (r < 0 || parse_positive(v, &o.tolerance))
+                return usage_error(prog, argv0, "simulate: --tolerance needs a finite number > 0%s%s",
+                                   v ? ", not " : "", v ? v : "");
+        } else if ((r = opt_value(argc, argv, &i, "--steps", &v))) {
+            if (r < 0 || parse_long(v, 1, &o.steps))
+                return usage_error(prog, argv0, "simulate: --steps needs a whole number >= 1%s%s", v ? ", not " : "",
+                                   v ? v : "");
+        } else if ((r = opt_value(argc, argv, &i, "--every", &v))) {
+            if (r < 0 || parse_long(v, 1, &o.every))
+                return usage_error(prog, argv0, "simulate: --every needs a whole number >= 1%s%s", v ? ", not " : "",
+                                   v ? v : "");
+        } else if ((r = opt_value(argc, argv, &i, "--from", &v))) {
+            if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --from needs a file name%s%s", "", "");
+            o.from = v;
+        } else if ((r = opt_value(argc, argv, &i, "--to", &v))) {
+            if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --to needs a file name%s%s", "", "");
+            o.to = v;
+        } else if (!strcmp(argv[i], "--untrained")) {
+            o.untrained = 1;
+        } else if (!strcmp(argv[i], "--quiet")) {
+            o.quiet = 1;
+        } else if (argv[i][0] != '-' && !o.name) {
+            o.name = argv[i];
+        } else {
+            return usage_error(prog, argv0, "simulate: unknown %s '%s'", argv[i][0] == '-' ? "option" : "argument",
+                               argv[i]);
+        }
+    }
+    return physm_simulate(lay, &o);
+}
+
 int physm_main(const physm_model *model, int argc, char **argv)
 {
     const char *argv0 = argc > 0 && argv[0] ? argv[0] : "model";
@@ -159,7 +281,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
     strcat(default_ckpt, ".ckpt");
 
     if (argc < 2) {
-        fprintf(stderr, "%s: error: no command given (train, params, eval or help)\n", prog);
+        fprintf(stderr, "%s: error: no command given (train, params, eval, simulate or help)\n", prog);
         print_help(m, argv0, stderr);
         goto done;
     }
@@ -198,15 +320,11 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 }
                 o.steps = n;
             } else if ((r = opt_value(argc, argv, &i, "--seed", &v))) {
-                char *end;
-                errno = 0;
-                unsigned long long s = r > 0 && v[0] != '-' ? strtoull(v, &end, 10) : 0;
-                if (r < 0 || v[0] == '-' || !v[0] || *end || errno) {
+                if (r < 0 || parse_seed(v, &o.seed)) {
                     status = usage_error(prog, argv0, "train: --seed needs a whole number >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
                     goto done;
                 }
-                o.seed = (uint64_t)s;
             } else if ((r = opt_value(argc, argv, &i, "--threads", &v))) {
                 if (r < 0 || parse_long(v, 1, &n) || n > 256) {
                     status = usage_error(prog, argv0, "train: --threads needs a number from 1 to 256%s%s",
@@ -305,7 +423,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
         double *theta = calloc(lay.n_theta + 1, sizeof *theta);
         status = PHYSM_EXIT_RUNTIME;
         if (!theta) fprintf(stderr, "%s: error: out of memory\n", prog);
-        else if (physm_checkpoint_load(&lay, ckpt, theta, NULL) == 0) {
+        else if (lay.n_theta == 0 || physm_checkpoint_load(&lay, ckpt, theta, NULL) == 0) {
             for (int p = 0; p < m->n_params; p++)
                 printf("%s = %.10g\n", m->params[p].name, theta[lay.n_weights + (size_t)p]);
             if (fflush(stdout) == 0) status = PHYSM_EXIT_OK;
@@ -337,8 +455,11 @@ int physm_main(const physm_model *model, int argc, char **argv)
         }
         status = physm_grid_eval(&lay, ckpt, n_rest, rest, stdout);
         free(rest);
+    } else if (!strcmp(verb, "simulate")) {
+        status = simulate_verb(&lay, prog, argv0, default_ckpt, argc, argv);
     } else {
-        status = usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, help)", verb, "");
+        status = usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, help)",
+                             verb, "");
     }
 done:
     free(default_ckpt);

@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define PHYSM_ABI_VERSION 1
+#define PHYSM_ABI_VERSION 2
 
 typedef void (*physm_residual_f64)(int n, const double *points, const double *params,
                                    const double *const *streams, double *r);
@@ -135,7 +135,16 @@ typedef struct {
      * header name of the column read into coordinate k. The path is as the
      * model wrote it, resolved against the model file's directory. */
     const char *data_file;
-    const char *const *columns;       /* n_coords */
+    const char *const *columns;       /* n_coords (n_coords / 2 with pair_rows) */
+
+    /* Trajectory data (trajectory(t)): a point is a pair of consecutive rows
+     * of one trajectory. Coordinates [0, n_coords / 2) come from row k,
+     * [n_coords / 2, n_coords) from row k + 1, both read through columns.
+     * Rows belong to one trajectory while the time column (columns[
+     * time_column]) increases; a row whose time does not increase starts the
+     * next trajectory. */
+    int pair_rows;
+    int time_column;
 
     int n_probes;
     const physm_probe *probes;
@@ -147,6 +156,65 @@ typedef struct {
     physm_residual_vjp_f64 residual_vjp_f64;
     physm_residual_vjp_f32 residual_vjp_f32;
 } physm_term;
+
+/* ------------------------------------------------------------ dynamics */
+
+typedef enum { PHYSM_DYN_HAMILTONIAN, PHYSM_DYN_NEWTON, PHYSM_DYN_EXPLICIT } physm_dynamics_kind;
+
+/* The model's equations of motion ds/dt = f(s). A state point is n_state
+ * evolving numbers followed by n_aux numbers that stay constant along a
+ * trajectory (particle masses, charges); names lists all n_state + n_aux
+ * (CSV column names: "q", "q_0" for element 0 of a vector state, "r_3_x"
+ * for axis x of attribute r of particle 3, "m_3" for a scalar attribute).
+ *
+ * Hamiltonian and Newtonian dynamics: n_state == 2 * n_half, components
+ * [0, n_half) are positions (q, or r of every particle), [n_half, n_state)
+ * the conjugate momenta or velocities, in the same order. Explicit
+ * dynamics: n_half == 0. separable: d(positions)/dt depends on the momenta
+ * only and d(momenta)/dt on the positions only (Newtonian dynamics), so a
+ * leapfrog step needs no iteration.
+ *
+ * The pseudo-terms take points of n_state + n_aux coordinates (their
+ * weight, sampling and data fields are unused):
+ *   rhs:      n_state residuals, ds/dt;
+ *   energy:   one residual, the model's energy (H; T + V for a conservative
+ *             force), NULL when the model has none;
+ *   momentum: dim + 1 residuals, total momentum sum_i m_i v_i, then
+ *             sum_i m_i |v_i| (the scale drifts are measured against); NULL
+ *             without particles. */
+typedef struct {
+    physm_dynamics_kind kind;
+    int n_state, n_aux;
+    const char *const *names;         /* n_state + n_aux */
+    int n_half;
+    int separable;
+    int dim;                          /* particles: axes of a position; else 0 */
+    const physm_term *rhs;
+    const physm_term *energy;
+    const physm_term *momentum;
+    int conserve_energy, conserve_momentum; /* the model's conserve claims */
+} physm_dynamics;
+
+typedef enum { PHYSM_INT_LEAPFROG, PHYSM_INT_MIDPOINT, PHYSM_INT_RK4 } physm_integrator;
+
+/* A simulate declaration: integrate from start for steps steps of dt,
+ * writing every every-th state. leapfrog (also spelled verlet) is
+ * Stormer-Verlet, generalised to non-separable H by fixed-point iteration
+ * of its implicit stages; midpoint is the implicit midpoint rule; both are
+ * symplectic. Implicit stages iterate until no component changes by more
+ * than tolerance * (1 + |value|). */
+typedef struct {
+    const char *name;                 /* the declaration's name, or "simulate@LINE" */
+    physm_integrator integrator;
+    double dt;
+    long steps;
+    long every;                       /* >= 1 */
+    double tolerance;
+    const double *start;              /* n_state + n_aux values, or NULL: start_file */
+    const char *start_file;           /* CSV with names as header, one trajectory per row;
+                                         resolved against source_dir */
+    const char *out_file;             /* resolved against the working directory; never NULL */
+} physm_simulation;
 
 typedef enum { PHYSM_ADAM, PHYSM_LBFGS } physm_optimizer;
 
@@ -173,6 +241,9 @@ typedef struct {
     const physm_term *terms;
     int n_stages;
     const physm_stage *stages;
+    const physm_dynamics *dynamics;   /* NULL: no dynamics */
+    int n_simulations;
+    const physm_simulation *simulations;
 } physm_model;
 
 /* Defined by the generated object file. */

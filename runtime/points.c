@@ -12,7 +12,11 @@
  *              coordinate (k^d >= n, k minimal), both ends included, of which
  *              n points are taken at evenly spaced grid indices (all of them
  *              when k^d == n, e.g. always in one dimension).
- * Data terms: the CSV file's columns, read once. */
+ * Data terms: the CSV file's columns, read once. Trajectory data terms
+ * (pair_rows): the n_coords / 2 columns of every row; a point is a pair of
+ * consecutive rows of one trajectory (row k, then row k + 1); a row whose
+ * time (column time_column) does not strictly increase starts a new
+ * trajectory. */
 #include "model_internal.h"
 
 #include <math.h>
@@ -98,7 +102,7 @@ static int sample_part(const physm_term *t, const physm_face *face, uint64_t see
 }
 
 /* Data paths resolve against the model's directory unless absolute. */
-static char *resolve_path(const physm_model *m, const char *file)
+char *physm_resolve_path(const physm_model *m, const char *file)
 {
     size_t lf = strlen(file);
     if (file[0] == '/' || !m->source_dir || !m->source_dir[0]) {
@@ -116,18 +120,58 @@ static char *resolve_path(const physm_model *m, const char *file)
     return p;
 }
 
+/* Rows (n x half, time in column time_column) to pairs of consecutive rows
+ * of one trajectory, in place of *values. */
+static int pair_rows(const physm_layout *lay, const physm_term *t, double **values, int *n)
+{
+    const int half = t->n_coords / 2, tc = t->time_column;
+    const double *rows = *values;
+    int n_pairs = 0;
+    for (int k = 0; k + 1 < *n; k++)
+        if (rows[(size_t)(k + 1) * half + tc] > rows[(size_t)k * half + tc]) n_pairs++;
+    if (n_pairs == 0) {
+        free(*values);
+        *values = NULL;
+        fprintf(stderr, "%s: error: no two consecutive rows of one trajectory in the %d row%s (a trajectory's "
+                "time, column '%s', must increase from row to row; a row whose time does not increase "
+                "starts the next trajectory)\n", t->data_file, *n, *n == 1 ? "" : "s", t->columns[tc]);
+        return -1;
+    }
+    double *pts = malloc((size_t)n_pairs * t->n_coords * sizeof *pts);
+    if (!pts) {
+        free(*values);
+        *values = NULL;
+        fprintf(stderr, "%s: error: out of memory for the %d row pairs of term '%s'\n", lay->prog, n_pairs,
+                t->name);
+        return -1;
+    }
+    int j = 0;
+    for (int k = 0; k + 1 < *n; k++)
+        if (rows[(size_t)(k + 1) * half + tc] > rows[(size_t)k * half + tc]) {
+            memcpy(pts + (size_t)j * t->n_coords, rows + (size_t)k * half, (size_t)half * sizeof *pts);
+            memcpy(pts + (size_t)j * t->n_coords + half, rows + (size_t)(k + 1) * half, (size_t)half * sizeof *pts);
+            j++;
+        }
+    free(*values);
+    *values = pts;
+    *n = n_pairs;
+    return 0;
+}
+
 int physm_term_points(const physm_layout *lay, int ti, uint64_t seed, double **points, int *n_out)
 {
     const physm_model *m = lay->model;
     const physm_term *t = &m->terms[ti];
     if (t->kind == PHYSM_DATA) {
-        char *path = resolve_path(m, t->data_file);
+        char *path = physm_resolve_path(m, t->data_file);
         if (!path) {
             fprintf(stderr, "%s: error: out of memory\n", lay->prog);
             return -1;
         }
-        int rc = physm_csv_read(path, t->data_file, t->n_coords, t->columns, points, n_out);
+        const int n_cols = t->pair_rows ? t->n_coords / 2 : t->n_coords;
+        int rc = physm_csv_read(path, t->data_file, n_cols, t->columns, points, n_out);
         free(path);
+        if (rc == 0 && t->pair_rows) rc = pair_rows(lay, t, points, n_out);
         return rc;
     }
     const int n = t->n_points, nc = t->n_coords;

@@ -1,4 +1,4 @@
-/* progress.c - training progress on stderr.
+/* progress.c - training (and simulation) progress on stderr.
  *
  * On a terminal: one line rewritten in place (\r) at most 10 times a second
  * with the step, total loss, each term's loss by name, steps/s and ETA.
@@ -53,22 +53,42 @@ static void print_line(physm_progress *pr, long step, const char *stage, double 
     pr->line_open = pr->tty;
 }
 
-void physm_progress_update(physm_progress *pr, long step, const char *stage, double loss,
-                           const double *term_loss)
+/* Whether a report of step is due now (and if so, note it as the last). */
+static int report_due(physm_progress *pr, long step, double now, int by_steps)
 {
-    if (pr->quiet) return;
-    const double now = physm_now();
+    if (pr->quiet) return 0;
     if (pr->tty) {
-        if (now - pr->t_last < 0.1 && step < pr->total_steps) return;
+        if (now - pr->t_last < 0.1 && step < pr->total_steps) return 0;
     } else {
         const long tenth = (pr->total_steps - pr->first_step) / 10;
         const int time_due = now - pr->t_last >= 2.0;
-        const int step_due = tenth > 0 && step - pr->step_last >= tenth;
-        if (!time_due && !step_due) return;
+        const int step_due = by_steps && tenth > 0 && step - pr->step_last >= tenth;
+        if (!time_due && !step_due) return 0;
     }
     pr->t_last = now;
     pr->step_last = step;
-    print_line(pr, step, stage, loss, term_loss, now);
+    return 1;
+}
+
+void physm_progress_update(physm_progress *pr, long step, const char *stage, double loss,
+                           const double *term_loss)
+{
+    const double now = physm_now();
+    if (report_due(pr, step, now, 1)) print_line(pr, step, stage, loss, term_loss, now);
+}
+
+void physm_progress_steps(physm_progress *pr, long step, const char *what)
+{
+    const double now = physm_now();
+    if (!report_due(pr, step, now, 0)) return;
+    const double dt = now - pr->t_start;
+    const double rate = dt > 0 ? (step - pr->first_step) / dt : 0;
+    char eta[32];
+    format_duration(eta, sizeof eta, rate > 0 ? (pr->total_steps - step) / rate : -1);
+    fprintf(pr->out, "%s%s: step %ld/%ld  %.1f steps/s  ETA %s%s", pr->tty ? "\r" : "", what, step,
+            pr->total_steps, rate, eta, pr->tty ? "\033[K" : "\n");
+    fflush(pr->out);
+    pr->line_open = pr->tty;
 }
 
 void physm_progress_break(physm_progress *pr)

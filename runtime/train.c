@@ -224,6 +224,11 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     const char *prog = lay->prog;
     const size_t nt = lay->n_theta;
     int status = PHYSM_EXIT_RUNTIME;
+    if (m->n_terms == 0) {
+        fprintf(stderr, "%s: error: nothing to train: the model '%s' has no loss terms (equations, conditions "
+                "or data)\n", prog, m->name);
+        return PHYSM_EXIT_RUNTIME;
+    }
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.lay = lay;
