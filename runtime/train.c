@@ -224,9 +224,12 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     const char *prog = lay->prog;
     const size_t nt = lay->n_theta;
     int status = PHYSM_EXIT_RUNTIME;
-    if (m->n_terms == 0) {
+    /* Without terms there is nothing to train; --steps 0 still writes the
+     * initial values of a model with fields (to evaluate them). */
+    if (m->n_terms == 0 && !(opts->steps == 0 && nt > 0)) {
         fprintf(stderr, "%s: error: nothing to train: the model '%s' has no loss terms (equations, conditions "
-                "or data)\n", prog, m->name);
+                "or data)%s\n", prog, m->name,
+                nt > 0 ? "; 'train --steps 0' writes the initial values" : "");
         return PHYSM_EXIT_RUNTIME;
     }
     trainer tr;

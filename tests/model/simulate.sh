@@ -76,8 +76,8 @@ printf 'w,p,q\n1,0,1\n2,0,1\n0.5,1,0\n' > spring_init.csv
 run 0 "$S" simulate many
 out_has "simulate many: rk4, dt 0.05, 200 steps, 3 trajectories, 800 rhs evaluations"
 [ "$(wc -l < spring_many.csv)" = 16 ] || fail "3 trajectories x 5 rows expected"
-awk -F, '$2 == 200 && $1 == 1 { d = $4 - cos(4 * $3); ok1 = d * d < 1e-8 && ($6 - 2)^2 < 1e-10 }
-         $2 == 200 && $1 == 2 { d = $4 - sin($3); ok2 = d * d < 1e-8 && ($6 - 0.5)^2 < 1e-10 }
+awk -F, '$2 == 200 && $1 == 1 { d = $4 - cos(4 * $3); ok1 = d * d < 1e-6 && ($6 - 2)^2 < 1e-6 }
+         $2 == 200 && $1 == 2 { d = $4 - sin($3); ok2 = d * d < 1e-8 && ($6 - 0.5)^2 < 1e-12 }
          END { exit !(ok1 && ok2) }' spring_many.csv || fail "batch trajectories wrong: $(cat spring_many.csv)"
 printf 'q,p\n1,0\n' > bad_init.csv
 run 1 "$S" simulate --from bad_init.csv
@@ -108,9 +108,9 @@ awk -F, 'NR == 2 { e0 = $6 } NR > 1 { d = ($6 - e0) / e0; d = d < 0 ? -d : d;
                exit !(m < 1e-4 && b <= 1.5 * a + 1e-12) }' hnn_roll.csv || fail "hnn leapfrog energy drift"
 run 0 "$H" simulate --untrained --seed 5 --integrator midpoint --steps 100 --to h2.csv
 run 0 "$H" simulate --untrained --dt 5 --steps 3 --to h3.csv
-run 1 "$H" simulate --untrained --dt 20 --steps 3 --to h3.csv
-err_has "error: step 1: the implicit leapfrog"
-err_has "did not converge in 200 iterations; reduce dt"
+# the fixed-point iteration of implicit midpoint diverges when h L / 2 > 1
+run 1 "$S" simulate --integrator midpoint --dt 2 --steps 3 --to h3.csv
+err_has "error: step 1: the implicit midpoint iteration did not converge in 200 iterations; reduce dt"
 
 # explicit dynamics, no declaration
 run 2 "$X" simulate
