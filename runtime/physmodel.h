@@ -209,7 +209,7 @@ typedef struct {
     double dt;
     long steps;
     long every;                       /* >= 1 */
-    double tolerance;
+    double tolerance;                 /* 0: the runtime's default, 1e-12 */
     const double *start;              /* n_state + n_aux values, or NULL: start_file */
     const char *start_file;           /* CSV with names as header, one trajectory per row;
                                          resolved against source_dir */
@@ -250,7 +250,7 @@ typedef struct {
 const physm_model *physm_model_get(void);
 
 /* The runtime's entry point for a compiled model: parses argv (verbs train,
- * params, eval, --help) and runs it. Returns the process exit status. */
+ * params, eval, simulate, --help) and runs it. Returns the process exit status. */
 int physm_main(const physm_model *model, int argc, char **argv);
 
 #ifdef __cplusplus
