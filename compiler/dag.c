@@ -398,95 +398,134 @@ static int *memo_slot(memo_map *m, int id)
     return &m->memo[id];
 }
 
-static int diff_rec(phys_dag *d, int id, int input, int *too_high, memo_map *m)
+static int is_leaf(dag_op op)
 {
-    int *slot = memo_slot(m, id);
+    return op <= X_NET;
+}
+
+typedef struct {
+    dag_leaf_fn leaf;
+    void *ctx;
+    memo_map memo;
+} walk;
+
+static int diff_rec(phys_dag *d, int id, walk *w)
+{
+    int *slot = memo_slot(&w->memo, id);
     if (*slot != -2) return *slot;
     dag_node n = d->nodes[id];
     int result;
-    if (n.op == X_INPUT) {
-        result = dag_const(d, n.index == input ? 1.0 : 0.0);
-    } else if (n.op == X_NET) {
-        int order = 0;
-        for (int i = 0; i < DAG_MAX_INPUTS; i++) order += n.alpha[i];
-        if (order >= DAG_MAX_ORDER) {
-            *too_high = 1;
-            result = dag_const(d, 0.0);
-        } else {
-            unsigned char alpha[DAG_MAX_INPUTS];
-            memcpy(alpha, n.alpha, sizeof alpha);
-            alpha[input]++;
-            result = dag_net(d, alpha, n.index);
-        }
+    if (n.op == X_CONST) {
+        result = dag_const(d, 0.0);
+    } else if (is_leaf(n.op)) {
+        result = w->leaf(w->ctx, &n);
     } else if (n.op == X_SELECT) { /* select(c, a, b)' = select(c, a', b') */
-        int da = diff_rec(d, n.b, input, too_high, m), db = diff_rec(d, n.c, input, too_high, m);
+        int da = diff_rec(d, n.b, w), db = diff_rec(d, n.c, w);
         result = dag_select(d, n.a, da, db);
     } else {
         int child[3], partial[3];
         int k = partials(d, id, child, partial);
         result = dag_const(d, 0.0);
         for (int i = 0; i < k; i++) {
-            int dc = diff_rec(d, child[i], input, too_high, m);
+            int dc = diff_rec(d, child[i], w);
             if (dag_is_const(d, dc, 0.0)) continue;
             result = dag_binary(d, X_ADD, result, dag_binary(d, X_MUL, partial[i], dc));
         }
     }
-    *memo_slot(m, id) = result;
+    *memo_slot(&w->memo, id) = result;
     return result;
+}
+
+int dag_diff_by(phys_dag *d, int node, dag_leaf_fn leaf_derivative, void *ctx)
+{
+    walk w = {leaf_derivative, ctx, {NULL, 0}};
+    int r = diff_rec(d, node, &w);
+    free(w.memo.memo);
+    return r;
+}
+
+typedef struct {
+    phys_dag *dag;
+    int input;
+    int *too_high;
+} body_diff;
+
+/* d(leaf)/d X_INPUT(input) in a field body: X_NET leaves step up one order. */
+static int body_leaf_derivative(void *ctx, const dag_node *leaf)
+{
+    body_diff *b = ctx;
+    if (leaf->op == X_INPUT) return dag_const(b->dag, leaf->index == b->input ? 1.0 : 0.0);
+    if (leaf->op != X_NET) return dag_const(b->dag, 0.0);
+    int order = 0;
+    for (int i = 0; i < DAG_MAX_INPUTS; i++) order += leaf->alpha[i];
+    if (order >= DAG_MAX_ORDER) {
+        *b->too_high = 1;
+        return dag_const(b->dag, 0.0);
+    }
+    unsigned char alpha[DAG_MAX_INPUTS];
+    memcpy(alpha, leaf->alpha, sizeof alpha);
+    alpha[b->input]++;
+    return dag_net(b->dag, alpha, leaf->index);
 }
 
 int dag_diff(phys_dag *d, int node, int input, int *too_high)
 {
-    memo_map m = {NULL, 0};
-    int r = diff_rec(d, node, input, too_high, &m);
-    free(m.memo);
-    return r;
+    body_diff b = {d, input, too_high};
+    return dag_diff_by(d, node, body_leaf_derivative, &b);
 }
 
-static int subst_rec(phys_dag *d, int id, const int *inputs, dag_net_fn net, void *ctx, memo_map *m)
+static int rewrite_rec(phys_dag *d, int id, walk *w)
 {
-    int *slot = memo_slot(m, id);
+    int *slot = memo_slot(&w->memo, id);
     if (*slot != -2) return *slot;
     dag_node n = d->nodes[id];
     int r;
-    switch (n.op) {
-    case X_INPUT:
-        r = inputs[n.index];
-        break;
-    case X_NET:
-        r = net(ctx, n.alpha, n.index);
-        break;
-    case X_CONST:
-    case X_COORD:
-    case X_PARAM:
-    case X_STREAM:
-    case X_SEED:
+    if (n.op == X_CONST) {
         r = id;
-        break;
-    case X_SELECT:
-        r = dag_select(d, subst_rec(d, n.a, inputs, net, ctx, m), subst_rec(d, n.b, inputs, net, ctx, m),
-                       subst_rec(d, n.c, inputs, net, ctx, m));
-        break;
-    case X_POWI:
-        r = dag_powi(d, subst_rec(d, n.a, inputs, net, ctx, m), n.index);
-        break;
-    default:
-        if (n.b >= 0)
-            r = dag_binary(d, n.op, subst_rec(d, n.a, inputs, net, ctx, m), subst_rec(d, n.b, inputs, net, ctx, m));
-        else
-            r = dag_unary(d, n.op, subst_rec(d, n.a, inputs, net, ctx, m));
-        break;
+    } else if (is_leaf(n.op)) {
+        r = w->leaf(w->ctx, &n);
+        if (r < 0) r = id;
+    } else if (n.op == X_SELECT) {
+        int a = rewrite_rec(d, n.a, w), b = rewrite_rec(d, n.b, w);
+        r = dag_select(d, a, b, rewrite_rec(d, n.c, w));
+    } else if (n.op == X_POWI) {
+        r = dag_powi(d, rewrite_rec(d, n.a, w), n.index);
+    } else if (n.b >= 0) {
+        int a = rewrite_rec(d, n.a, w);
+        r = dag_binary(d, n.op, a, rewrite_rec(d, n.b, w));
+    } else {
+        r = dag_unary(d, n.op, rewrite_rec(d, n.a, w));
     }
-    *memo_slot(m, id) = r;
+    *memo_slot(&w->memo, id) = r;
     return r;
+}
+
+int dag_rewrite(phys_dag *d, int node, dag_leaf_fn replace, void *ctx)
+{
+    walk w = {replace, ctx, {NULL, 0}};
+    int r = rewrite_rec(d, node, &w);
+    free(w.memo.memo);
+    return r;
+}
+
+typedef struct {
+    const int *inputs;
+    dag_net_fn net;
+    void *ctx;
+} body_subst;
+
+static int body_leaf_substitute(void *ctx, const dag_node *leaf)
+{
+    body_subst *b = ctx;
+    if (leaf->op == X_INPUT) return b->inputs[leaf->index];
+    if (leaf->op == X_NET) return b->net(b->ctx, leaf->alpha, leaf->index);
+    return -1;
 }
 
 int dag_substitute(phys_dag *d, int node, const int *inputs, dag_net_fn net, void *ctx)
 {
-    memo_map m = {NULL, 0};
-    int r = subst_rec(d, node, inputs, net, ctx, &m);
-    free(m.memo);
-    return r;
+    body_subst b = {inputs, net, ctx};
+    return dag_rewrite(d, node, body_leaf_substitute, &b);
 }
 
 void dag_reverse(phys_dag *d, int n_outputs, const int *outputs, const int *seeds, int *adjoint)

@@ -60,6 +60,15 @@ int dag_select(phys_dag *dag, int cond, int a, int b);
 /* True if the node is the constant v. */
 int dag_is_const(const phys_dag *dag, int id, double v);
 
+/* Forward derivative of node, given the derivative of each leaf (constants
+ * differentiate to 0 without a call): leaf_derivative returns a node. */
+typedef int (*dag_leaf_fn)(void *ctx, const dag_node *leaf);
+int dag_diff_by(phys_dag *dag, int node, dag_leaf_fn leaf_derivative, void *ctx);
+
+/* Rebuilds node with every leaf but constants replaced by replace(ctx, leaf)
+ * (a negative result keeps the leaf). */
+int dag_rewrite(phys_dag *dag, int node, dag_leaf_fn replace, void *ctx);
+
 /* d node / d X_INPUT(input). X_NET leaves differentiate to the stream of one
  * order higher; returns -1 (and sets *too_high) past DAG_MAX_ORDER. */
 int dag_diff(phys_dag *dag, int node, int input, int *too_high);
