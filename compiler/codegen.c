@@ -483,24 +483,139 @@ static LLVMTypeRef named_struct(gen *g, const char *name, LLVMTypeRef *fields, i
     return t;
 }
 
+/* LLVM mirrors of the structs in physmodel.h / physrt.h (natural
+ * alignment gives the C layout). */
+typedef struct {
+    LLVMTypeRef field, param, probe, face, term, sched, adam, lbfgs, stage, dynamics, simulation, model;
+} descriptor_types;
+
+static descriptor_types descriptor_types_of(gen *g)
+{
+    LLVMTypeRef P = g->ptr, I = g->i32, L = g->i64, D = g->f64;
+    descriptor_types t;
+    t.field = named_struct(g, "physm_field", (LLVMTypeRef[]){P, I, P, I, I, P, I, I, P, I, P, P}, 12);
+    t.param = named_struct(g, "physm_param", (LLVMTypeRef[]){P, D}, 2);
+    t.probe = named_struct(g, "physm_probe", (LLVMTypeRef[]){I, I, P}, 3);
+    t.face = named_struct(g, "physm_face", (LLVMTypeRef[]){I, P, P}, 3);
+    t.term = named_struct(g, "physm_term",
+                          (LLVMTypeRef[]){P, I, D, I, P, P, P, I, P, I, I, P, P, I, I, I, P, I, P, P, P, P, P, P}, 24);
+    t.sched = named_struct(g, "physrt_lr_schedule", (LLVMTypeRef[]){I, D, D, L, D, L}, 6);
+    t.adam = named_struct(g, "physrt_adam_options", (LLVMTypeRef[]){D, D, D, t.sched}, 4);
+    t.lbfgs = named_struct(g, "physrt_lbfgs_options", (LLVMTypeRef[]){I, I, L, D, D, D, D}, 7);
+    t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs}, 4);
+    t.dynamics = named_struct(g, "physm_dynamics", (LLVMTypeRef[]){I, I, I, P, I, I, I, P, P, P, I, I}, 12);
+    t.simulation = named_struct(g, "physm_simulation", (LLVMTypeRef[]){P, I, D, L, L, D, P, P, P}, 9);
+    t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P}, 16);
+    return t;
+}
+
+/* A physm_term: its pointwise functions (prefix_inputs_f64, ...) and data. */
+static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *t, const char *prefix)
+{
+    const lw_model *m = g->m;
+    LLVMTypeRef P = g->ptr;
+    /* the VJP: one reverse sweep over the residual DAG, seeded by dr */
+    int *seeds = malloc(sizeof(int) * (size_t)(t->n_residuals + 1));
+    if (!seeds) exit(70);
+    for (int j = 0; j < t->n_residuals; j++) seeds[j] = dag_leaf(g->dag, X_SEED, j);
+    for (int s = 0; s < t->n_slots; s++) dag_leaf(g->dag, X_STREAM, s); /* exist before the sweep */
+    for (int k = 0; k < m->n_params; k++) dag_leaf(g->dag, X_PARAM, k);
+    int *adjoint = malloc(sizeof(int) * (size_t)dag_size(g->dag));
+    if (!adjoint) exit(70);
+    dag_reverse(g->dag, t->n_residuals, t->residuals, seeds, adjoint);
+
+    LLVMValueRef fns[6];
+    const char *suffix[2] = {"f64", "f32"};
+    for (int prec = 0; prec < 2; prec++) {
+        char name[96];
+        g->real = prec == 0 ? g->f64 : LLVMFloatTypeInContext(g->ctx);
+        snprintf(name, sizeof name, "%s_inputs_%s", prefix, suffix[prec]);
+        fns[0 + prec] = gen_inputs(g, t, name);
+        snprintf(name, sizeof name, "%s_residual_%s", prefix, suffix[prec]);
+        fns[2 + prec] = gen_residual(g, t, name);
+        snprintf(name, sizeof name, "%s_vjp_%s", prefix, suffix[prec]);
+        fns[4 + prec] = gen_vjp(g, t, name, adjoint);
+    }
+    free(adjoint);
+    free(seeds);
+
+    LLVMValueRef *probes = calloc((size_t)t->n_probes + 1, sizeof *probes);
+    LLVMValueRef *faces = calloc((size_t)t->n_faces + 1, sizeof *faces);
+    if (!probes || !faces) exit(70);
+    for (int k = 0; k < t->n_probes; k++) {
+        const lw_probe *p = &t->probes[k];
+        int n_in = m->fields[p->field].n_inputs;
+        int *flat = malloc(sizeof(int) * (size_t)(p->n_streams * n_in + 1));
+        if (!flat) exit(70);
+        for (int s = 0; s < p->n_streams; s++)
+            for (int i = 0; i < n_in; i++) flat[s * n_in + i] = p->streams[s][i];
+        probes[k] = STRUCT(ty->probe, I32(p->field), I32(p->n_streams), int_array(g, flat, p->n_streams * n_in));
+        free(flat);
+    }
+    for (int k = 0; k < t->n_faces; k++) {
+        const lw_face *f = &t->faces[k];
+        faces[k] = STRUCT(ty->face, I32(f->n_fixed), int_array(g, f->coords, f->n_fixed),
+                          double_array(g, f->values, f->n_fixed));
+    }
+    int sampled = t->kind != PHYSM_DATA;
+    int n_columns = t->pair_rows ? t->n_coords / 2 : t->n_coords;
+    LLVMValueRef term = STRUCT(ty->term, cstring(g, t->name), I32(t->kind), F64(t->weight), I32(t->n_coords),
+                               string_array(g, t->coords, t->n_coords),
+                               sampled ? double_array(g, t->lo, t->n_coords) : LLVMConstPointerNull(P),
+                               sampled ? double_array(g, t->hi, t->n_coords) : LLVMConstPointerNull(P),
+                               I32(t->n_faces), struct_array(g, ty->face, faces, t->n_faces, "faces"), I32(t->n_points),
+                               I32(t->sampler), cstring(g, t->data_file),
+                               sampled ? LLVMConstPointerNull(P) : string_array(g, t->coords, n_columns),
+                               I32(t->pair_rows), I32(t->time_column), I32(t->n_probes),
+                               struct_array(g, ty->probe, probes, t->n_probes, "probes"), I32(t->n_residuals), fns[0],
+                               fns[1], fns[2], fns[3], fns[4], fns[5]);
+    free(probes);
+    free(faces);
+    return term;
+}
+
+/* A pseudo-term of the dynamics, as a pointer to its own constant. */
+static LLVMValueRef gen_pseudo_term(gen *g, const descriptor_types *ty, const lw_term *t, const char *prefix)
+{
+    if (!t) return LLVMConstPointerNull(g->ptr);
+    return global_const(g, gen_term(g, ty, t, prefix), prefix);
+}
+
+static LLVMValueRef gen_dynamics(gen *g, const descriptor_types *ty)
+{
+    const lw_dynamics *d = g->m->dynamics;
+    if (!d) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef dyn = STRUCT(ty->dynamics, I32(d->kind), I32(d->n_state), I32(d->n_aux),
+                              string_array(g, d->names, d->n_state + d->n_aux), I32(d->n_half), I32(d->separable),
+                              I32(d->dim), gen_pseudo_term(g, ty, d->rhs, "dynamics_rhs"),
+                              gen_pseudo_term(g, ty, d->energy, "dynamics_energy"),
+                              gen_pseudo_term(g, ty, d->momentum, "dynamics_momentum"), I32(d->conserve_energy),
+                              I32(d->conserve_momentum));
+    return global_const(g, dyn, "dynamics");
+}
+
+static LLVMValueRef gen_simulations(gen *g, const descriptor_types *ty)
+{
+    const lw_model *m = g->m;
+    LLVMValueRef *sims = calloc((size_t)m->n_simulations + 1, sizeof *sims);
+    if (!sims) exit(70);
+    int n_point = m->dynamics ? m->dynamics->n_state + m->dynamics->n_aux : 0;
+    for (int i = 0; i < m->n_simulations; i++) {
+        const lw_simulation *s = &m->simulations[i];
+        sims[i] = STRUCT(ty->simulation, cstring(g, s->name), I32(s->integrator), F64(s->dt), I64(s->steps),
+                         I64(s->every), F64(s->tolerance), s->start ? double_array(g, s->start, n_point) : LLVMConstPointerNull(g->ptr),
+                         cstring(g, s->start_file), cstring(g, s->out_file));
+    }
+    LLVMValueRef arr = struct_array(g, ty->simulation, sims, m->n_simulations, "simulations");
+    free(sims);
+    return arr;
+}
+
 static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
 {
     const lw_model *m = g->m;
-    LLVMTypeRef P = g->ptr, I = g->i32, L = g->i64, D = g->f64;
-    /* Mirrors of the structs in physmodel.h / physrt.h (natural alignment
-     * gives the C layout). */
-    LLVMTypeRef field_t = named_struct(g, "physm_field", (LLVMTypeRef[]){P, I, P, I, I, P, I, I, P, I, P, P}, 12);
-    LLVMTypeRef param_t = named_struct(g, "physm_param", (LLVMTypeRef[]){P, D}, 2);
-    LLVMTypeRef probe_t = named_struct(g, "physm_probe", (LLVMTypeRef[]){I, I, P}, 3);
-    LLVMTypeRef face_t = named_struct(g, "physm_face", (LLVMTypeRef[]){I, P, P}, 3);
-    LLVMTypeRef term_t = named_struct(g, "physm_term",
-                                      (LLVMTypeRef[]){P, I, D, I, P, P, P, I, P, I, I, P, P, I, P, I, P, P, P, P, P, P},
-                                      22);
-    LLVMTypeRef sched_t = named_struct(g, "physrt_lr_schedule", (LLVMTypeRef[]){I, D, D, L, D, L}, 6);
-    LLVMTypeRef adam_t = named_struct(g, "physrt_adam_options", (LLVMTypeRef[]){D, D, D, sched_t}, 4);
-    LLVMTypeRef lbfgs_t = named_struct(g, "physrt_lbfgs_options", (LLVMTypeRef[]){I, I, L, D, D, D, D}, 7);
-    LLVMTypeRef stage_t = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, adam_t, lbfgs_t}, 4);
-    LLVMTypeRef model_t = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P}, 13);
+    LLVMTypeRef P = g->ptr, I = g->i32;
+    descriptor_types ty = descriptor_types_of(g);
 
     LLVMValueRef *fields = calloc((size_t)m->n_fields + 1, sizeof *fields);
     LLVMValueRef *params = calloc((size_t)m->n_params + 1, sizeof *params);
@@ -528,85 +643,32 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
             n_net = p->n_streams;
             net_streams = int_array(g, streams, n_net * f->n_inputs);
         }
-        fields[i] = STRUCT(field_t, cstring(g, f->name), I32(f->n_inputs), string_array(g, f->inputs, f->n_inputs),
+        fields[i] = STRUCT(ty.field, cstring(g, f->name), I32(f->n_inputs), string_array(g, f->inputs, f->n_inputs),
                            I32(f->n_outputs), I32(f->n_hidden), int_array(g, f->hidden, f->n_hidden), I32(f->activation),
                            I32(n_derivs), derivs, I32(n_net), net_streams, eval);
     }
-    for (int i = 0; i < m->n_params; i++) params[i] = STRUCT(param_t, cstring(g, m->param_names[i]), F64(m->param_inits[i]));
-
+    for (int i = 0; i < m->n_params; i++) params[i] = STRUCT(ty.param, cstring(g, m->param_names[i]), F64(m->param_inits[i]));
     for (int ti = 0; ti < m->n_terms; ti++) {
-        const lw_term *t = &m->terms[ti];
-        /* the VJP: one reverse sweep over the residual DAG, seeded by dr */
-        int *seeds = malloc(sizeof(int) * (size_t)(t->n_residuals + 1));
-        if (!seeds) exit(70);
-        for (int j = 0; j < t->n_residuals; j++) seeds[j] = dag_leaf(g->dag, X_SEED, j);
-        for (int s = 0; s < t->n_slots; s++) dag_leaf(g->dag, X_STREAM, s); /* exist before the sweep */
-        for (int k = 0; k < m->n_params; k++) dag_leaf(g->dag, X_PARAM, k);
-        int *adjoint = malloc(sizeof(int) * (size_t)dag_size(g->dag));
-        if (!adjoint) exit(70);
-        dag_reverse(g->dag, t->n_residuals, t->residuals, seeds, adjoint);
-
-        LLVMValueRef fns[6];
-        const char *suffix[2] = {"f64", "f32"};
-        for (int prec = 0; prec < 2; prec++) {
-            char name[64];
-            g->real = prec == 0 ? g->f64 : LLVMFloatTypeInContext(g->ctx);
-            snprintf(name, sizeof name, "term%d_inputs_%s", ti, suffix[prec]);
-            fns[0 + prec] = gen_inputs(g, t, name);
-            snprintf(name, sizeof name, "term%d_residual_%s", ti, suffix[prec]);
-            fns[2 + prec] = gen_residual(g, t, name);
-            snprintf(name, sizeof name, "term%d_vjp_%s", ti, suffix[prec]);
-            fns[4 + prec] = gen_vjp(g, t, name, adjoint);
-        }
-        free(adjoint);
-        free(seeds);
-
-        LLVMValueRef *probes = calloc((size_t)t->n_probes + 1, sizeof *probes);
-        LLVMValueRef *faces = calloc((size_t)t->n_faces + 1, sizeof *faces);
-        if (!probes || !faces) exit(70);
-        for (int k = 0; k < t->n_probes; k++) {
-            const lw_probe *p = &t->probes[k];
-            int n_in = m->fields[p->field].n_inputs;
-            int *flat = malloc(sizeof(int) * (size_t)(p->n_streams * n_in + 1));
-            if (!flat) exit(70);
-            for (int s = 0; s < p->n_streams; s++)
-                for (int i = 0; i < n_in; i++) flat[s * n_in + i] = p->streams[s][i];
-            probes[k] = STRUCT(probe_t, I32(p->field), I32(p->n_streams), int_array(g, flat, p->n_streams * n_in));
-            free(flat);
-        }
-        for (int k = 0; k < t->n_faces; k++) {
-            const lw_face *f = &t->faces[k];
-            faces[k] = STRUCT(face_t, I32(f->n_fixed), int_array(g, f->coords, f->n_fixed),
-                              double_array(g, f->values, f->n_fixed));
-        }
-        int sampled = t->kind != PHYSM_DATA;
-        terms[ti] = STRUCT(term_t, cstring(g, t->name), I32(t->kind), F64(t->weight), I32(t->n_coords),
-                           string_array(g, t->coords, t->n_coords),
-                           sampled ? double_array(g, t->lo, t->n_coords) : LLVMConstPointerNull(P),
-                           sampled ? double_array(g, t->hi, t->n_coords) : LLVMConstPointerNull(P),
-                           I32(t->n_faces), struct_array(g, face_t, faces, t->n_faces, "faces"), I32(t->n_points),
-                           I32(t->sampler), cstring(g, t->data_file),
-                           sampled ? LLVMConstPointerNull(P) : string_array(g, t->coords, t->n_coords),
-                           I32(t->n_probes), struct_array(g, probe_t, probes, t->n_probes, "probes"),
-                           I32(t->n_residuals), fns[0], fns[1], fns[2], fns[3], fns[4], fns[5]);
-        free(probes);
-        free(faces);
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "term%d", ti);
+        terms[ti] = gen_term(g, &ty, &m->terms[ti], prefix);
     }
     for (int i = 0; i < m->n_stages; i++) {
         const lw_stage *s = &m->stages[i];
-        LLVMValueRef sched = STRUCT(sched_t, I32(s->schedule), F64(s->lr), F64(s->decay_rate), I64(s->decay_steps),
+        LLVMValueRef sched = STRUCT(ty.sched, I32(s->schedule), F64(s->lr), F64(s->decay_rate), I64(s->decay_steps),
                                     F64(s->lr_min), I64(s->steps));
-        LLVMValueRef adam = STRUCT(adam_t, F64(s->beta1), F64(s->beta2), F64(s->eps), sched);
-        LLVMValueRef lbfgs = STRUCT(lbfgs_t, I32(s->history), I32(s->steps > 2147483647L ? 2147483647L : s->steps),
+        LLVMValueRef adam = STRUCT(ty.adam, F64(s->beta1), F64(s->beta2), F64(s->eps), sched);
+        LLVMValueRef lbfgs = STRUCT(ty.lbfgs, I32(s->history), I32(s->steps > 2147483647L ? 2147483647L : s->steps),
                                     I64(s->max_evaluations), F64(s->grad_tol), F64(s->rel_f_tol), F64(1e-4), F64(0.9));
-        stages[i] = STRUCT(stage_t, I32(s->optimizer), I64(s->steps), adam, lbfgs);
+        stages[i] = STRUCT(ty.stage, I32(s->optimizer), I64(s->steps), adam, lbfgs);
     }
-    LLVMValueRef model = STRUCT(model_t, I32(PHYSM_ABI_VERSION), cstring(g, m->name), cstring(g, m->source_path),
+    LLVMValueRef model = STRUCT(ty.model, I32(PHYSM_ABI_VERSION), cstring(g, m->name), cstring(g, m->source_path),
                                 cstring(g, m->source_dir), I64(m->structure_hash), I32(m->n_fields),
-                                struct_array(g, field_t, fields, m->n_fields, "fields"), I32(m->n_params),
-                                struct_array(g, param_t, params, m->n_params, "params"), I32(m->n_terms),
-                                struct_array(g, term_t, terms, m->n_terms, "terms"), I32(m->n_stages),
-                                struct_array(g, stage_t, stages, m->n_stages, "stages"));
+                                struct_array(g, ty.field, fields, m->n_fields, "fields"), I32(m->n_params),
+                                struct_array(g, ty.param, params, m->n_params, "params"), I32(m->n_terms),
+                                struct_array(g, ty.term, terms, m->n_terms, "terms"), I32(m->n_stages),
+                                struct_array(g, ty.stage, stages, m->n_stages, "stages"), gen_dynamics(g, &ty),
+                                I32(m->n_simulations), gen_simulations(g, &ty));
     LLVMValueRef model_global = global_const(g, model, "physm_model_descriptor");
     free(fields);
     free(params);

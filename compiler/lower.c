@@ -31,10 +31,33 @@ typedef struct {
     tensor value;
 } binding;
 
+/* Where the model's state lives in a state point (physm_dynamics): states
+ * in declaration order, or per particle attribute; masses and other
+ * attributes that do not move are aux, after the evolving numbers. */
+typedef struct {
+    const phys_symbol *sym;        /* a state or a particle attribute */
+    int offset, count;             /* into the point (aux parts after the state) */
+    int aux;
+} state_part;
+
+typedef struct {
+    const phys_node *decl;         /* the dynamics declaration, NULL: none */
+    int kind;                      /* physm_dynamics_kind */
+    int n_parts;
+    state_part parts[64];
+    int n_state, n_aux, n_half;
+    int n_particles, dim;
+    const phys_symbol *set, *pos, *vel;
+    const char **names;            /* n_state + n_aux */
+} dyn_layout;
+
 typedef struct {
     phys_sema *sema;
     phys_diag *diag;
     lw_model *m;
+    dyn_layout dyn;
+    int n_placeholders;            /* X_INPUT leaves standing for values while differentiating */
+    int prune;                     /* the current term may hold probes nothing uses */
     phys_dag *dag;
     lw_term *term;                 /* where probes go; NULL in field bodies */
     const lw_field *field;         /* the field whose body is lowered */
@@ -151,6 +174,37 @@ static int find_probe(lctx *c, int field, const int *inputs)
     return t->n_probes++;
 }
 
+/* The stream slot (probe, stream alpha, output) of the current term as an
+ * X_STREAM leaf, registering the stream and the slot on first use. */
+static int stream_slot(lctx *c, int probe, const unsigned char *alpha, int output, int *overflow)
+{
+    lw_term *t = c->term;
+    lw_probe *p = &t->probes[probe];
+    int s = 0;
+    while (s < p->n_streams && memcmp(p->streams[s], alpha, DAG_MAX_INPUTS)) s++;
+    if (s == p->n_streams) {
+        if (p->n_streams == MAX_STREAMS_PER_PROBE) {
+            *overflow = 1;
+            s = 0;
+        } else {
+            memcpy(p->streams[p->n_streams++], alpha, DAG_MAX_INPUTS);
+        }
+    }
+    int slot = 0;
+    while (slot < t->n_slots &&
+           !(t->slots[slot].probe == probe && t->slots[slot].stream == s && t->slots[slot].output == output))
+        slot++;
+    if (slot == t->n_slots) {
+        t->slots = realloc(t->slots, sizeof *t->slots * (size_t)(t->n_slots + 1));
+        if (!t->slots) exit(70);
+        t->slots[slot].probe = probe;
+        t->slots[slot].stream = s;
+        t->slots[slot].output = output;
+        t->n_slots++;
+    }
+    return dag_leaf(c->dag, X_STREAM, slot);
+}
+
 typedef struct {
     lctx *c;
     int probe;
@@ -162,31 +216,7 @@ typedef struct {
 static int stream_leaf(void *ctx, const unsigned char *alpha, int output)
 {
     probe_ref *ref = ctx;
-    lw_term *t = ref->c->term;
-    lw_probe *p = &t->probes[ref->probe];
-    int s = 0;
-    while (s < p->n_streams && memcmp(p->streams[s], alpha, DAG_MAX_INPUTS)) s++;
-    if (s == p->n_streams) {
-        if (p->n_streams == MAX_STREAMS_PER_PROBE) {
-            ref->overflow = 1;
-            s = 0;
-        } else {
-            memcpy(p->streams[p->n_streams++], alpha, DAG_MAX_INPUTS);
-        }
-    }
-    int slot = 0;
-    while (slot < t->n_slots &&
-           !(t->slots[slot].probe == ref->probe && t->slots[slot].stream == s && t->slots[slot].output == output))
-        slot++;
-    if (slot == t->n_slots) {
-        t->slots = realloc(t->slots, sizeof *t->slots * (size_t)(t->n_slots + 1));
-        if (!t->slots) exit(70);
-        t->slots[slot].probe = ref->probe;
-        t->slots[slot].stream = s;
-        t->slots[slot].output = output;
-        t->n_slots++;
-    }
-    return dag_leaf(ref->c->dag, X_STREAM, slot);
+    return stream_slot(ref->c, ref->probe, alpha, output, &ref->overflow);
 }
 
 /* Field `f` (with derivative variables vars[0..n_vars)) at the given input
@@ -216,24 +246,225 @@ static tensor field_at(lctx *c, const phys_node *at, const phys_symbol *sym, con
 }
 
 /* The inputs of a field where it is used bare: bound names of its inputs. */
+/* How many network inputs formal i of a field takes: a vector state gives
+ * one per element. */
+static int formal_width(lctx *c, const phys_symbol *sym, int i)
+{
+    const phys_symbol *g = sym->kind == SYM_FIELD ? phys_sema_lookup(c->sema, sym->inputs[i]) : NULL;
+    return g && g->kind == SYM_STATE && g->shape.rank == 1 ? g->shape.dims[0] : 1;
+}
+
 static int bound_inputs(lctx *c, const phys_node *at, const phys_symbol *sym, int *inputs)
 {
+    int n = 0;
     for (int i = 0; i < sym->n_inputs; i++) {
         const binding *b = find_binding(c, sym->inputs[i]);
-        if (!b || b->value.rank != 0) {
+        int width = formal_width(c, sym, i);
+        if (!b || b->value.n != width || (width == 1 && b->value.rank != 0) || n + width > DAG_MAX_INPUTS) {
             unsupported(c, at, "field %s used where its input '%s' is not a coordinate", sym->name, sym->inputs[i]);
             return 0;
         }
-        inputs[i] = b->value.el[0];
+        memcpy(inputs + n, b->value.el, sizeof(int) * (size_t)width);
+        n += width;
     }
     return 1;
 }
 
-static int input_position(const phys_symbol *sym, const char *name)
+static int input_position(lctx *c, const phys_symbol *sym, const char *name)
 {
-    for (int i = 0; i < sym->n_inputs; i++)
-        if (!strcmp(sym->inputs[i], name)) return i;
+    int n = 0;
+    for (int i = 0; i < sym->n_inputs; i++) {
+        if (!strcmp(sym->inputs[i], name)) return n;
+        n += formal_width(c, sym, i);
+    }
     return -1;
+}
+
+/* --------------------------------------------- derivatives through probes */
+
+/* Gradients with respect to states and particle positions (dH/dp, -grad(V,
+ * r)) differentiate expressions that evaluate fields at points depending on
+ * those values. The values are first bound to placeholder leaves; the
+ * expression is differentiated with the chain rule through each probe
+ * (d stream / d x = sum_k stream(alpha + e_k) * d input_k / d x); then the
+ * placeholders are replaced by the real values, which re-probes the fields
+ * there. Probes left without use are pruned when the term is done. */
+
+enum { PLACEHOLDER_BASE = 1 << 20 };
+
+static int placeholder(lctx *c)
+{
+    c->prune = 1;
+    return dag_leaf(c->dag, X_INPUT, PLACEHOLDER_BASE + c->n_placeholders++);
+}
+
+static int total_diff(lctx *c, int node, int var, int *bad);
+
+typedef struct {
+    lctx *c;
+    dag_node var;
+    int *bad;
+} chain_ctx;
+
+static int chain_leaf(void *ctx, const dag_node *leaf)
+{
+    chain_ctx *k = ctx;
+    lctx *c = k->c;
+    if (leaf->op != X_STREAM) return dag_const(c->dag, leaf->op == k->var.op && leaf->index == k->var.index);
+    lw_slot s = c->term->slots[leaf->index];
+    int n_in = c->m->fields[c->term->probes[s.probe].field].n_inputs;
+    unsigned char alpha[DAG_MAX_INPUTS];
+    memcpy(alpha, c->term->probes[s.probe].streams[s.stream], DAG_MAX_INPUTS);
+    int order = 0;
+    for (int i = 0; i < DAG_MAX_INPUTS; i++) order += alpha[i];
+    int sum = dag_const(c->dag, 0.0);
+    for (int i = 0; i < n_in; i++) {
+        int d_input = total_diff(c, c->term->probes[s.probe].inputs[i], dag_leaf(c->dag, k->var.op, k->var.index), k->bad);
+        if (dag_is_const(c->dag, d_input, 0.0)) continue;
+        if (order >= DAG_MAX_ORDER) {
+            *k->bad = 1;
+            continue;
+        }
+        alpha[i]++;
+        int higher = stream_slot(c, s.probe, alpha, s.output, k->bad);
+        alpha[i]--;
+        sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, d_input, higher));
+    }
+    return sum;
+}
+
+/* d node / d var, var a leaf (a placeholder or a coordinate); *bad is set
+ * past the derivative order the runtime computes. */
+static int total_diff(lctx *c, int node, int var, int *bad)
+{
+    chain_ctx k = {c, *dag_at(c->dag, var), bad};
+    return dag_diff_by(c->dag, node, chain_leaf, &k);
+}
+
+typedef struct {
+    lctx *c;
+    int n;
+    const int *from, *to;          /* placeholder leaves and their values */
+    int bad;
+} rebind_ctx;
+
+static int rebind_leaf(void *ctx, const dag_node *leaf)
+{
+    rebind_ctx *r = ctx;
+    lctx *c = r->c;
+    if (leaf->op == X_INPUT) {
+        for (int i = 0; i < r->n; i++)
+            if (dag_at(c->dag, r->from[i])->index == leaf->index) return r->to[i];
+        return -1;
+    }
+    if (leaf->op != X_STREAM) return -1;
+    lw_slot s = c->term->slots[leaf->index];
+    int field = c->term->probes[s.probe].field;
+    int n_in = c->m->fields[field].n_inputs, inputs[DAG_MAX_INPUTS], changed = 0;
+    for (int i = 0; i < n_in; i++) {
+        int old = c->term->probes[s.probe].inputs[i];
+        inputs[i] = dag_rewrite(c->dag, old, rebind_leaf, r);
+        changed |= inputs[i] != old;
+    }
+    if (!changed) return -1;
+    unsigned char alpha[DAG_MAX_INPUTS];
+    memcpy(alpha, c->term->probes[s.probe].streams[s.stream], DAG_MAX_INPUTS);
+    return stream_slot(c, find_probe(c, field, inputs), alpha, s.output, &r->bad);
+}
+
+/* node with the placeholders from[k] replaced by to[k]. */
+static int rebind_placeholders(lctx *c, int node, int n, const int *from, const int *to, int *bad)
+{
+    rebind_ctx r = {c, n, from, to, 0};
+    int out = dag_rewrite(c->dag, node, rebind_leaf, &r);
+    *bad |= r.bad;
+    return out;
+}
+
+static void mark_slots(lctx *c, int node, char *seen, int *slot_map)
+{
+    if (seen[node]) return;
+    seen[node] = 1;
+    const dag_node *n = dag_at(c->dag, node);
+    if (n->op == X_STREAM) {
+        if (slot_map[n->index] >= 0) return;
+        slot_map[n->index] = 1;
+        const lw_probe *p = &c->term->probes[c->term->slots[n->index].probe];
+        for (int i = 0; i < c->m->fields[p->field].n_inputs; i++) mark_slots(c, p->inputs[i], seen, slot_map);
+        return;
+    }
+    int kids[3] = {n->a, n->b, n->c};
+    for (int k = 0; k < 3; k++)
+        if (kids[k] >= 0 && n->op > X_NET) mark_slots(c, kids[k], seen, slot_map);
+}
+
+typedef struct {
+    lctx *c;
+    const int *slot_map;
+} slot_rename;
+
+static int rename_slot(void *ctx, const dag_node *leaf)
+{
+    slot_rename *r = ctx;
+    if (leaf->op != X_STREAM) return -1;
+    return dag_leaf(r->c->dag, X_STREAM, r->slot_map[leaf->index]);
+}
+
+/* Drops the probes, streams and slots the residuals do not reach (left by
+ * placeholders), renumbering what stays. */
+static void prune_term(lctx *c, lw_term *t)
+{
+    if (!c->prune) return;
+    c->prune = 0;
+    lw_term *saved = c->term;
+    c->term = t;
+    int size = dag_size(c->dag);
+    char *seen = xcalloc((size_t)size, 1);
+    int *slot_map = xcalloc((size_t)t->n_slots + 1, sizeof(int));
+    int *probe_map = xcalloc((size_t)t->n_probes + 1, sizeof(int));
+    for (int i = 0; i < t->n_slots; i++) slot_map[i] = -1;
+    for (int j = 0; j < t->n_residuals; j++) mark_slots(c, t->residuals[j], seen, slot_map);
+    /* kept probes, and within each the value stream and the streams used */
+    for (int p = 0; p < t->n_probes; p++) probe_map[p] = -1;
+    for (int i = 0; i < t->n_slots; i++)
+        if (slot_map[i] >= 0) probe_map[t->slots[i].probe] = 1;
+    int n_probes = 0;
+    int (*stream_map)[MAX_STREAMS_PER_PROBE] = xcalloc((size_t)t->n_probes + 1, sizeof *stream_map);
+    for (int p = 0; p < t->n_probes; p++) {
+        if (probe_map[p] < 0) continue;
+        lw_probe *probe = &t->probes[p];
+        char used[MAX_STREAMS_PER_PROBE] = {1};
+        for (int i = 0; i < t->n_slots; i++)
+            if (slot_map[i] >= 0 && t->slots[i].probe == p) used[t->slots[i].stream] = 1;
+        int n_streams = 0;
+        for (int st = 0; st < probe->n_streams; st++) {
+            stream_map[p][st] = used[st] ? n_streams : -1;
+            if (used[st]) memmove(probe->streams[n_streams++], probe->streams[st], DAG_MAX_INPUTS);
+        }
+        probe->n_streams = n_streams;
+        probe_map[p] = n_probes;
+        if (n_probes != p) t->probes[n_probes] = *probe;
+        n_probes++;
+    }
+    int n_slots = 0;
+    for (int i = 0; i < t->n_slots; i++) {
+        if (slot_map[i] < 0) continue;
+        lw_slot s = t->slots[i];
+        t->slots[n_slots] = (lw_slot){probe_map[s.probe], stream_map[s.probe][s.stream], s.output};
+        slot_map[i] = n_slots++;
+    }
+    t->n_probes = n_probes;
+    t->n_slots = n_slots;
+    slot_rename r = {c, slot_map};
+    for (int j = 0; j < t->n_residuals; j++) t->residuals[j] = dag_rewrite(c->dag, t->residuals[j], rename_slot, &r);
+    for (int p = 0; p < t->n_probes; p++)
+        for (int i = 0; i < c->m->fields[t->probes[p].field].n_inputs; i++)
+            t->probes[p].inputs[i] = dag_rewrite(c->dag, t->probes[p].inputs[i], rename_slot, &r);
+    free(stream_map);
+    free(probe_map);
+    free(slot_map);
+    free(seen);
+    c->term = saved;
 }
 
 /* ------------------------------------------------------------ arithmetic */
@@ -333,7 +564,7 @@ static __attribute__((noinline)) tensor lower_let_derivative(lctx *c, const phys
     for (int e = 0; e < body.n; e++) {
         int node = body.el[e], too_high = 0, hit_net = 0;
         for (int k = 2; k < op_call->nkids; k++)
-            node = dag_diff(c->dag, node, input_position(sym, op_call->kids[k]->name), &too_high);
+            node = dag_diff(c->dag, node, input_position(c, sym, op_call->kids[k]->name), &too_high);
         body.el[e] = dag_substitute(c->dag, node, actual, fail_net, &hit_net);
         if (hit_net) return unsupported(c, op_call, "d() of function %s inside a field definition", sym->name);
     }
@@ -342,6 +573,10 @@ static __attribute__((noinline)) tensor lower_let_derivative(lctx *c, const phys
 
 /* d(u, x, ...), grad(u), laplace(u), div(u), hessian(u), at the inputs given
  * (args) or where u's inputs are bound. */
+static tensor lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state);
+static int wrt_state(lctx *c, const char *name);
+static tensor gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name);
+
 static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_node *const *args, int n_args,
                                const phys_node *at)
 {
@@ -349,7 +584,10 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
     const phys_node *target = op_call->kids[1];
     const phys_symbol *sym = phys_sema_lookup(c->sema, target->name);
     if (!sym) return failed();
-    if (!strcmp(op, "ddt")) return unsupported(c, op_call, "time derivatives of states (ddt), the dynamics back end");
+    if (!strcmp(op, "ddt")) return lower_ddt(c, op_call, sym);
+    if (!args && op_call->nkids == 3 && wrt_state(c, op_call->kids[2]->name) &&
+        (!strcmp(op, "grad") || !strcmp(op, "d") || sym->kind != SYM_FIELD))
+        return gradient_wrt(c, op_call, sym, op_call->kids[2]->name);
     if (sym->kind == SYM_LET && !strcmp(op, "d")) return lower_let_derivative(c, op_call, sym, args, n_args, at);
     if (sym->kind != SYM_FIELD)
         return unsupported(c, op_call, "%s() of the %s %s", op, phys_symbol_kind_name(sym->kind), sym->name);
@@ -370,7 +608,7 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
     if (!strcmp(op, "d")) {
         int vars[DAG_MAX_ORDER + 1];
         int n_vars = op_call->nkids - 2;
-        for (int k = 0; k < n_vars; k++) vars[k] = input_position(sym, op_call->kids[k + 2]->name);
+        for (int k = 0; k < n_vars; k++) vars[k] = input_position(c, sym, op_call->kids[k + 2]->name);
         return field_at(c, op_call, sym, inputs, vars, n_vars);
     }
     tensor out;
@@ -407,6 +645,12 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
     return out;
 }
 
+static int is_particle_set(lctx *c, const phys_node *e)
+{
+    const phys_symbol *s = e->kind == N_NAME && !find_binding(c, e->name) ? phys_sema_lookup(c->sema, e->name) : NULL;
+    return s && s->kind == SYM_PARTICLES;
+}
+
 static __attribute__((noinline)) tensor lower_let_call(lctx *c, const phys_symbol *sym, const phys_node *call)
 {
     if (++c->depth > 64) {
@@ -415,6 +659,10 @@ static __attribute__((noinline)) tensor lower_let_call(lctx *c, const phys_symbo
     }
     tensor args[DAG_MAX_INPUTS];
     for (int i = 0; i < sym->n_inputs; i++) {
+        if (is_particle_set(c, call->kids[i + 1])) { /* its attributes are bound by name */
+            args[i] = scalar_of(dag_const(c->dag, 0.0));
+            continue;
+        }
         args[i] = lower_expr(c, call->kids[i + 1]);
         if (args[i].rank < 0) {
             c->depth--;
@@ -448,15 +696,20 @@ static __attribute__((noinline)) tensor lower_network(lctx *c, const phys_node *
 /* A field called with its inputs. */
 static __attribute__((noinline)) tensor lower_field_call(lctx *c, const phys_symbol *sym, const phys_node *e)
 {
-    int nargs = e->nkids - 1;
+    int nargs = e->nkids - 1, n = 0;
     int inputs[DAG_MAX_INPUTS];
     for (int i = 0; i < nargs && i < DAG_MAX_INPUTS; i++) {
-        tensor a = need_scalar(c, e->kids[i + 1], lower_expr(c, e->kids[i + 1]));
+        int width = formal_width(c, sym, i);
+        tensor a = lower_expr(c, e->kids[i + 1]);
         if (a.rank < 0) return a;
-        inputs[i] = a.el[0];
+        if (a.n != width || n + width > DAG_MAX_INPUTS) return unsupported(c, e->kids[i + 1], "this argument's size");
+        memcpy(inputs + n, a.el, sizeof(int) * (size_t)width);
+        n += width;
     }
     return field_at(c, e, sym, inputs, NULL, 0);
 }
+
+static tensor lower_pair_geometry(lctx *c, const char *name, const phys_node *e);
 
 /* Math and vector built-ins. */
 static __attribute__((noinline)) tensor lower_builtin_call(lctx *c, const char *name, const phys_node *e)
@@ -477,6 +730,7 @@ static __attribute__((noinline)) tensor lower_builtin_call(lctx *c, const char *
         for (int i = 0; i < a.n; i++) sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, a.el[i], b.el[i]));
         return scalar_of(!strcmp(name, "norm") ? dag_unary(c->dag, X_SQRT, sum) : sum);
     }
+    if (!strcmp(name, "dist") || !strcmp(name, "unit") || !strcmp(name, "disp")) return lower_pair_geometry(c, name, e);
     if (!strcmp(name, "cross")) {
         tensor a = lower_expr(c, e->kids[1]), b = lower_expr(c, e->kids[2]);
         if (a.rank < 0 || b.rank < 0) return failed();
@@ -504,7 +758,7 @@ static tensor lower_call(lctx *c, const phys_node *e)
     const binding *bound = find_binding(c, name);
     const phys_symbol *sym = bound ? NULL : phys_sema_lookup(c->sema, name);
     if (sym && sym->kind == SYM_FIELD) return lower_field_call(c, sym, e);
-    if (sym && sym->kind == SYM_LET) return lower_let_call(c, sym, e);
+    if (sym && (sym->kind == SYM_LET || sym->kind == SYM_ENERGY)) return lower_let_call(c, sym, e);
     if (sym) return unsupported(c, e, "calling the %s %s", phys_symbol_kind_name(sym->kind), name);
     if (phys_builtin_find(name, B_NETWORK)) {
         if (strcmp(name, "mlp")) return unsupported(c, e, "%s() networks (only mlp)", name);
@@ -623,6 +877,19 @@ LOWER_CASE lower_vector(lctx *c, const phys_node *e)
     return t;
 }
 
+/* An index: a constant, or a name bound by a sum or a pair force. */
+static int constant_index(lctx *c, const phys_node *e, double *k)
+{
+    if (phys_sema_fold(c->sema, e, k)) return 1;
+    if (e->kind != N_NAME) return 0;
+    const binding *b = find_binding(c, e->name);
+    if (!b || b->value.rank != 0) return 0;
+    const dag_node *n = dag_at(c->dag, b->value.el[0]);
+    if (n->op != X_CONST) return 0;
+    *k = n->value;
+    return 1;
+}
+
 LOWER_CASE lower_index(lctx *c, const phys_node *e)
 {
     tensor base = lower_expr(c, e->kids[0]);
@@ -630,12 +897,14 @@ LOWER_CASE lower_index(lctx *c, const phys_node *e)
     int flat = 0;
     for (int i = 1; i < e->nkids; i++) {
         double k;
-        if (!phys_sema_fold(c->sema, e->kids[i], &k)) return unsupported(c, e->kids[i], "indices that are not constants");
+        if (!constant_index(c, e->kids[i], &k)) return unsupported(c, e->kids[i], "indices that are not constants");
         flat = flat * (base.rank == 2 && i == 2 ? base.dims[1] : 1) + (int)k;
     }
     if (e->nkids - 1 != base.rank || flat < 0 || flat >= base.n) return unsupported(c, e, "this indexing");
     return scalar_of(base.el[flat]);
 }
+
+LOWER_CASE lower_reduce(lctx *c, const phys_node *e);
 
 LOWER_CASE lower_call_case(lctx *c, const phys_node *e)
 {
@@ -697,7 +966,7 @@ static tensor lower_expr(lctx *c, const phys_node *e)
         r = lower_call_case(c, e);
         break;
     case N_REDUCE:
-        r = unsupported(c, e, "sums over indices (sum, sum_pairs, prod)");
+        r = lower_reduce(c, e);
         break;
     default:
         r = unsupported(c, e, "this expression");
@@ -705,6 +974,677 @@ static tensor lower_expr(lctx *c, const phys_node *e)
     }
     c->nesting--;
     return r;
+}
+
+/* -------------------------------------------------------------- dynamics */
+
+static double arg_or(lctx *c, const phys_node *call, const char *name, double fallback);
+static void add_residuals(lw_term *t, tensor r);
+
+static const phys_symbol *first_symbol(lctx *c, phys_symbol_kind kind)
+{
+    for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
+        const phys_symbol *s = phys_sema_symbol_at(c->sema, i);
+        if (s->kind == kind && !s->replaced) return s;
+    }
+    return NULL;
+}
+
+static int particle_count(lctx *c)
+{
+    const phys_symbol *set = first_symbol(c, SYM_PARTICLES);
+    return set && set->shape.rank == 1 ? set->shape.dims[0] : 0;
+}
+
+/* Numbers held by a state or attribute, and the CSV name of number k: "q",
+ * "q_0", "r_3_x", "m_3". */
+static int size_of(const phys_symbol *s)
+{
+    if (s->shape.rank == 0) return 1;
+    if (s->shape.rank == 1) return s->shape.dims[0];
+    return s->shape.dims[0] * s->shape.dims[1];
+}
+
+static const char *component_name(lctx *c, const phys_symbol *s, int k)
+{
+    char buf[160];
+    if (s->shape.rank == 0) return s->name;
+    if (s->kind == SYM_ATTRIBUTE && s->shape.rank == 2) {
+        int dim = s->shape.dims[1];
+        if (dim <= 3) snprintf(buf, sizeof buf, "%s_%d_%c", s->name, k / dim, "xyz"[k % dim]);
+        else snprintf(buf, sizeof buf, "%s_%d_%d", s->name, k / dim, k % dim);
+    } else {
+        snprintf(buf, sizeof buf, "%s_%d", s->name, k);
+    }
+    return phys_arena_strdup(c->sema->arena, buf, strlen(buf));
+}
+
+/* A tensor of the shape of s over nodes[0 .. size_of(s)). */
+static tensor shaped(const phys_symbol *s, const int *nodes)
+{
+    tensor t;
+    memset(&t, 0, sizeof t);
+    t.rank = s->shape.rank;
+    t.dims[0] = s->shape.dims[0];
+    t.dims[1] = s->shape.dims[1];
+    t.n = size_of(s);
+    memcpy(t.el, nodes, sizeof(int) * (size_t)t.n);
+    return t;
+}
+
+static void add_part(dyn_layout *dl, const phys_symbol *s, int aux)
+{
+    state_part *p = &dl->parts[dl->n_parts++];
+    p->sym = s;
+    p->count = size_of(s);
+    p->aux = aux;
+}
+
+/* Lays out the state point of the model's dynamics (see physm_dynamics). */
+static int dyn_init(lctx *c, const phys_node *program)
+{
+    dyn_layout *dl = &c->dyn;
+    memset(dl, 0, sizeof *dl);
+    for (int i = 0; i < program->nkids; i++)
+        if (program->kids[i]->kind == N_DYNAMICS) dl->decl = program->kids[i];
+    if (!dl->decl) return 1;
+    const phys_node *d = dl->decl;
+    dl->kind = d->op == 'h' ? PHYSM_DYN_HAMILTONIAN : d->op == 'n' ? PHYSM_DYN_NEWTON : PHYSM_DYN_EXPLICIT;
+    if (dl->kind == PHYSM_DYN_NEWTON) {
+        const phys_symbol *set = first_symbol(c, SYM_PARTICLES);
+        dl->set = set;
+        dl->n_particles = particle_count(c);
+        for (int i = 0; set && i < phys_sema_symbol_count(c->sema); i++) {
+            const phys_symbol *a = phys_sema_symbol_at(c->sema, i);
+            if (a->kind != SYM_ATTRIBUTE || a->replaced || a->owner != set || a->shape.rank != 2) continue;
+            if (!dl->pos) dl->pos = a;
+            else if (!dl->vel && a->shape.dims[1] == dl->pos->shape.dims[1]) dl->vel = a;
+        }
+        if (!dl->pos || !dl->vel) {
+            unsupported(c, d, "Newtonian dynamics need particles with a position and a velocity of the same "
+                              "dimension (particles p[N] with r[3], v[3])");
+            return 0;
+        }
+        dl->dim = dl->pos->shape.dims[1];
+        add_part(dl, dl->pos, 0);
+        add_part(dl, dl->vel, 0);
+        for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
+            const phys_symbol *a = phys_sema_symbol_at(c->sema, i);
+            if (a->kind == SYM_ATTRIBUTE && !a->replaced && a->owner == set && a != dl->pos && a != dl->vel &&
+                dl->n_parts < 64)
+                add_part(dl, a, 1);
+        }
+    } else {
+        for (int i = 0; i < phys_sema_symbol_count(c->sema) && dl->n_parts < 64; i++) {
+            const phys_symbol *s = phys_sema_symbol_at(c->sema, i);
+            if (s->kind == SYM_STATE && !s->replaced) add_part(dl, s, 0);
+        }
+    }
+    int offset = 0;
+    for (int aux = 0; aux < 2; aux++)
+        for (int k = 0; k < dl->n_parts; k++)
+            if (dl->parts[k].aux == aux) {
+                dl->parts[k].offset = offset;
+                offset += dl->parts[k].count;
+                if (aux) dl->n_aux += dl->parts[k].count;
+                else dl->n_state += dl->parts[k].count;
+            }
+    if (offset > LW_MAX_COORDS / 2) {
+        unsupported(c, d, "a state of more than %d numbers", LW_MAX_COORDS / 2);
+        return 0;
+    }
+    if (dl->kind != PHYSM_DYN_EXPLICIT) dl->n_half = dl->n_state / 2;
+    dl->names = phys_arena_alloc(c->sema->arena, sizeof(char *) * (size_t)(offset + 1));
+    for (int k = 0; k < dl->n_parts; k++)
+        for (int j = 0; j < dl->parts[k].count; j++)
+            dl->names[dl->parts[k].offset + j] = component_name(c, dl->parts[k].sym, j);
+    return 1;
+}
+
+/* Binds every state and attribute name to its numbers in point[]. */
+static int bind_state_point(lctx *c, const phys_node *at, const int *point, int with_aux)
+{
+    for (int k = 0; k < c->dyn.n_parts; k++) {
+        const state_part *p = &c->dyn.parts[k];
+        if (p->aux && !with_aux) continue;
+        if (!bind(c, at, p->sym->name, shaped(p->sym, point + p->offset))) return 0;
+    }
+    return 1;
+}
+
+/* The state point from the names bound here (data columns). */
+static int gather_state(lctx *c, const phys_node *at, int *point, int with_aux)
+{
+    for (int k = 0; k < c->dyn.n_parts; k++) {
+        const state_part *p = &c->dyn.parts[k];
+        if (p->aux && !with_aux) continue;
+        const binding *b = find_binding(c, p->sym->name);
+        if (!b || b->value.n != p->count) {
+            phys_error(c->diag, at->loc, "the dynamics need the value of %s here: list %s among the data columns",
+                       p->sym->name, p->sym->name);
+            return 0;
+        }
+        memcpy(point + p->offset, b->value.el, sizeof(int) * (size_t)p->count);
+    }
+    return 1;
+}
+
+/* The value of a field, function or energy where its inputs are bound by
+ * name (states, attributes). */
+static tensor value_of_symbol(lctx *c, const phys_node *at, const phys_symbol *sym)
+{
+    if (sym->kind == SYM_FIELD) {
+        int inputs[DAG_MAX_INPUTS];
+        if (!bound_inputs(c, at, sym, inputs)) return failed();
+        return field_at(c, at, sym, inputs, NULL, 0);
+    }
+    if (sym->kind != SYM_LET && sym->kind != SYM_ENERGY)
+        return unsupported(c, at, "the %s %s as a function of the state", phys_symbol_kind_name(sym->kind), sym->name);
+    if (++c->depth > 64) {
+        c->depth--;
+        return unsupported(c, at, "functions nested more than 64 deep");
+    }
+    tensor t = lower_expr(c, sym->decl->kids[1]);
+    c->depth--;
+    return t;
+}
+
+static int wrt_state(lctx *c, const char *name)
+{
+    const phys_symbol *s = phys_sema_lookup(c->sema, name);
+    return s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE);
+}
+
+/* d sym / d name (a state or an attribute), where name is bound. */
+static tensor gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name)
+{
+    if (!c->term) return unsupported(c, at, "derivatives with respect to %s outside a term", name);
+    const binding *b = find_binding(c, name);
+    if (!b) return unsupported(c, at, "a derivative with respect to %s where %s has no value", name, name);
+    tensor x = b->value, ph = x;
+    for (int k = 0; k < x.n; k++) ph.el[k] = placeholder(c);
+    int saved = c->n_bindings;
+    if (!bind(c, at, name, ph)) return failed();
+    tensor v = need_scalar(c, at, value_of_symbol(c, at, sym));
+    c->n_bindings = saved;
+    if (v.rank < 0) return v;
+    tensor out = x;
+    int bad = 0;
+    for (int k = 0; k < x.n; k++) {
+        int g = total_diff(c, v.el[0], ph.el[k], &bad);
+        out.el[k] = rebind_placeholders(c, g, x.n, ph.el, x.el, &bad);
+    }
+    if (bad) return unsupported(c, at, "derivatives of order above %d (or more than %d streams of one field)",
+                                DAG_MAX_ORDER, MAX_STREAMS_PER_PROBE);
+    return out;
+}
+
+static tensor lower_pair_geometry(lctx *c, const char *name, const phys_node *e)
+{
+    double i, j;
+    if (e->nkids != 3 || !constant_index(c, e->kids[1], &i) || !constant_index(c, e->kids[2], &j))
+        return unsupported(c, e, "%s() of particles that are not given by constant or summed indices", name);
+    const phys_symbol *pos = c->dyn.pos;
+    const binding *b = pos ? find_binding(c, pos->name) : NULL;
+    if (!b) return unsupported(c, e, "%s() where the particle positions have no value", name);
+    int n = b->value.dims[0], dim = b->value.dims[1];
+    if (i < 0 || j < 0 || i >= n || j >= n) return unsupported(c, e, "particle indices outside 0..%d", n - 1);
+    tensor d;
+    memset(&d, 0, sizeof d);
+    d.rank = 1, d.dims[0] = d.n = dim;
+    int sq = dag_const(c->dag, 0.0);
+    for (int k = 0; k < dim; k++) {
+        d.el[k] = dag_binary(c->dag, X_SUB, b->value.el[(int)i * dim + k], b->value.el[(int)j * dim + k]);
+        sq = dag_binary(c->dag, X_ADD, sq, dag_binary(c->dag, X_MUL, d.el[k], d.el[k]));
+    }
+    if (!strcmp(name, "disp")) return d;
+    int r = dag_unary(c->dag, X_SQRT, sq);
+    if (!strcmp(name, "dist")) return scalar_of(r);
+    for (int k = 0; k < dim; k++) d.el[k] = dag_binary(c->dag, X_DIV, d.el[k], r);
+    return d;
+}
+
+/* sum(i: ...), sum_pairs(i, j: ...), prod(i: ...) with constant ranges,
+ * unrolled. */
+LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
+{
+    int nb = e->nkids - 1, count[4];
+    if (nb > 4) return unsupported(c, e, "sums over more than 4 indices");
+    for (int b = 0; b < nb; b++) {
+        const phys_node *range = e->kids[b]->kids[0];
+        double n = particle_count(c);
+        if (range && !is_particle_set(c, range) && !phys_sema_fold(c->sema, range, &n))
+            return unsupported(c, range, "this index range");
+        count[b] = (int)n;
+    }
+    long total = 1;
+    for (int b = 0; b < nb; b++) total *= count[b] > 0 ? count[b] : 1;
+    if (total > 100000) return unsupported(c, e, "sums of more than 100000 terms");
+    int idx[4] = {0}, first = 1, saved = c->n_bindings;
+    tensor acc = failed();
+    for (long it = 0; it < total && nb > 0 && count[0] > 0; it++) {
+        long rest = it;
+        for (int b = nb - 1; b >= 0; b--) idx[b] = (int)(rest % count[b]), rest /= count[b];
+        if (e->op == 'p' && idx[0] >= idx[1]) continue;
+        c->n_bindings = saved;
+        for (int b = 0; b < nb; b++)
+            if (!bind(c, e, e->kids[b]->name, scalar_of(dag_const(c->dag, idx[b])))) return failed();
+        tensor v = lower_expr(c, e->kids[nb]);
+        c->n_bindings = saved;
+        if (v.rank < 0) return v;
+        acc = first ? v : map2(c, e, e->op == 'm' ? X_MUL : X_ADD, acc, v);
+        first = 0;
+        if (acc.rank < 0) return acc;
+    }
+    if (first) return scalar_of(dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0));
+    return acc;
+}
+
+/* m dv/dt = F: accelerations of every particle (n_particles x dim) at the
+ * state point. A pair force is evaluated once per unordered pair and
+ * applied with opposite signs, so F(i, j) = -F(j, i) holds exactly. */
+static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc)
+{
+    dyn_layout *dl = &c->dyn;
+    const phys_node *args = dl->decl->kids[0], *force = NULL, *mass = NULL;
+    for (int i = 0; args && i < args->nkids; i++) {
+        if (args->kids[i]->kind == N_NAMED_ARG) mass = args->kids[i]->kids[0];
+        else if (!force) force = args->kids[i];
+    }
+    const phys_symbol *f = force ? phys_sema_lookup(c->sema, force->name) : NULL;
+    if (!f) return 0;
+    int n = dl->n_particles, dim = dl->dim, saved = c->n_bindings, ok = 1;
+    if (!bind_state_point(c, at, point, 1)) return 0;
+    int total[LW_MAX_COORDS];
+    for (int k = 0; k < n * dim; k++) total[k] = dag_const(c->dag, 0.0);
+    const phys_node *pair = f->decl->kids[0];
+    if (pair) {
+        for (int i = 0; i < n && ok; i++)
+            for (int j = i + 1; j < n && ok; j++) {
+                int inner = c->n_bindings;
+                bind(c, at, pair->kids[0]->name, scalar_of(dag_const(c->dag, i)));
+                bind(c, at, pair->kids[1]->name, scalar_of(dag_const(c->dag, j)));
+                tensor fij = lower_expr(c, f->decl->kids[1]);
+                c->n_bindings = inner;
+                if (fij.rank < 0 || fij.n != dim) {
+                    if (fij.rank >= 0) unsupported(c, f->decl, "a pair force that is not a %d-vector", dim);
+                    ok = 0;
+                    break;
+                }
+                for (int k = 0; k < dim; k++) {
+                    total[i * dim + k] = dag_binary(c->dag, X_ADD, total[i * dim + k], fij.el[k]);
+                    total[j * dim + k] = dag_binary(c->dag, X_SUB, total[j * dim + k], fij.el[k]);
+                }
+            }
+    } else {
+        tensor all = lower_expr(c, f->decl->kids[1]);
+        if (all.rank >= 0 && all.n != n * dim) unsupported(c, f->decl, "a force that is not %d x %d", n, dim);
+        if (all.rank < 0 || all.n != n * dim) ok = 0;
+        else memcpy(total, all.el, sizeof(int) * (size_t)all.n);
+    }
+    tensor m = mass ? lower_expr(c, mass) : scalar_of(dag_const(c->dag, 1.0));
+    if (ok && m.rank >= 0 && m.n != 1 && m.n != n) {
+        unsupported(c, mass, "a mass that is neither a scalar nor one number per particle");
+        ok = 0;
+    }
+    if (m.rank < 0) ok = 0;
+    for (int i = 0; i < n && ok; i++)
+        for (int k = 0; k < dim; k++)
+            acc[i * dim + k] = dag_binary(c->dag, X_DIV, total[i * dim + k], m.el[m.n == 1 ? 0 : i]);
+    c->n_bindings = saved;
+    return ok;
+}
+
+/* ds/dt at the state point (evolving numbers, then aux). */
+static int dyn_rhs(lctx *c, const phys_node *at, const int *point, int *out)
+{
+    dyn_layout *dl = &c->dyn;
+    int saved = c->n_bindings;
+    if (dl->kind == PHYSM_DYN_NEWTON) {
+        memcpy(out, point + dl->n_half, sizeof(int) * (size_t)dl->n_half);
+        return newton_accel(c, at, point, out + dl->n_half);
+    }
+    if (dl->kind == PHYSM_DYN_EXPLICIT) {
+        if (!bind_state_point(c, at, point, 1)) return 0;
+        const phys_node *eqs = dl->decl->kids[0];
+        int ok = 1;
+        for (int i = 0; i < eqs->nkids && ok; i++) {
+            const phys_node *k = eqs->kids[i];
+            const phys_symbol *s = phys_sema_lookup(c->sema, k->kids[0]->kids[1]->name);
+            tensor v = lower_expr(c, k->kids[1]);
+            if (v.rank < 0) ok = 0;
+            for (int p = 0; ok && p < dl->n_parts; p++) {
+                if (dl->parts[p].sym != s) continue;
+                if (v.n != dl->parts[p].count && v.n != 1) {
+                    unsupported(c, k, "ddt(%s) of a different size than %s", s->name, s->name);
+                    ok = 0;
+                    break;
+                }
+                for (int j = 0; j < dl->parts[p].count; j++) out[dl->parts[p].offset + j] = v.el[v.n == 1 ? 0 : j];
+            }
+        }
+        c->n_bindings = saved;
+        return ok;
+    }
+    /* Hamiltonian: dq/dt = dH/dp, dp/dt = -dH/dq */
+    const phys_symbol *h = phys_sema_lookup(c->sema, dl->decl->kids[0]->name);
+    int ph[LW_MAX_COORDS], bad = 0;
+    for (int k = 0; k < dl->n_state; k++) ph[k] = placeholder(c);
+    if (!h || !bind_state_point(c, at, ph, 0)) return 0;
+    tensor v = need_scalar(c, at, value_of_symbol(c, at, h));
+    c->n_bindings = saved;
+    if (v.rank < 0) return 0;
+    for (int k = 0; k < dl->n_half; k++) {
+        int dq = total_diff(c, v.el[0], ph[dl->n_half + k], &bad);
+        int dp = dag_unary(c->dag, X_NEG, total_diff(c, v.el[0], ph[k], &bad));
+        out[k] = rebind_placeholders(c, dq, dl->n_state, ph, point, &bad);
+        out[dl->n_half + k] = rebind_placeholders(c, dp, dl->n_state, ph, point, &bad);
+    }
+    if (bad) {
+        unsupported(c, at, "a Hamiltonian whose derivatives exceed order %d", DAG_MAX_ORDER);
+        return 0;
+    }
+    return 1;
+}
+
+static tensor lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
+{
+    int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
+    if (!c->dyn.decl || !c->term) return unsupported(c, at, "ddt() here");
+    if (!gather_state(c, at, point, 1) || !dyn_rhs(c, at, point, rhs)) return failed();
+    for (int p = 0; p < c->dyn.n_parts; p++)
+        if (c->dyn.parts[p].sym == state && !c->dyn.parts[p].aux) return shaped(state, rhs + c->dyn.parts[p].offset);
+    return unsupported(c, at, "ddt(%s): %s does not move under the dynamics", state->name, state->name);
+}
+
+/* Does node depend on coordinates [lo, hi) of the current term? */
+static int depends_on(lctx *c, int node, int lo, int hi, char *seen)
+{
+    if (seen[node]) return 0;
+    seen[node] = 1;
+    const dag_node *n = dag_at(c->dag, node);
+    if (n->op == X_COORD) return n->index >= lo && n->index < hi;
+    if (n->op == X_STREAM) {
+        const lw_probe *p = &c->term->probes[c->term->slots[n->index].probe];
+        for (int i = 0; i < c->m->fields[p->field].n_inputs; i++)
+            if (depends_on(c, p->inputs[i], lo, hi, seen)) return 1;
+        return 0;
+    }
+    if (n->op <= X_NET) return 0;
+    return (n->a >= 0 && depends_on(c, n->a, lo, hi, seen)) || (n->b >= 0 && depends_on(c, n->b, lo, hi, seen)) ||
+           (n->c >= 0 && depends_on(c, n->c, lo, hi, seen));
+}
+
+static int any_depends_on(lctx *c, const int *nodes, int n, int lo, int hi)
+{
+    char *seen = xcalloc((size_t)dag_size(c->dag), 1);
+    int hit = 0;
+    for (int i = 0; i < n && !hit; i++) hit = depends_on(c, nodes[i], lo, hi, seen);
+    free(seen);
+    return hit;
+}
+
+/* A pseudo-term over the state point: coordinates are the state's names. */
+static lw_term *state_term(lctx *c, const char *name, int point[])
+{
+    lw_term *t = xcalloc(1, sizeof *t);
+    t->name = name;
+    t->n_coords = c->dyn.n_state + c->dyn.n_aux;
+    for (int k = 0; k < t->n_coords; k++) {
+        t->coords[k] = c->dyn.names[k];
+        point[k] = dag_leaf(c->dag, X_COORD, k);
+    }
+    c->term = t;
+    c->n_bindings = 0;
+    return t;
+}
+
+static void end_state_term(lctx *c, lw_term *t, tensor r)
+{
+    add_residuals(t, r);
+    prune_term(c, t);
+    c->term = NULL;
+    c->n_bindings = 0;
+}
+
+/* The energy of Newtonian dynamics under force F = -grad(V, r): T + V. */
+static const phys_symbol *potential_of(lctx *c)
+{
+    const phys_node *args = c->dyn.decl->kids[0];
+    for (int i = 0; args && i < args->nkids; i++) {
+        if (args->kids[i]->kind == N_NAMED_ARG) continue;
+        const phys_symbol *f = phys_sema_lookup(c->sema, args->kids[i]->name);
+        const phys_node *body = f && !f->decl->kids[0] ? f->decl->kids[1] : NULL;
+        if (!body || body->kind != N_NEGATE) return NULL;
+        const phys_node *g = body->kids[0];
+        if (g->kind != N_CALL || g->kids[0]->kind != N_NAME || strcmp(g->kids[0]->name, "grad") || g->nkids != 3)
+            return NULL;
+        const phys_symbol *v = phys_sema_lookup(c->sema, g->kids[1]->name);
+        if (!v || strcmp(g->kids[2]->name, c->dyn.pos->name)) return NULL;
+        return v;
+    }
+    return NULL;
+}
+
+static int lower_dynamics(lctx *c, const phys_node *program)
+{
+    dyn_layout *dl = &c->dyn;
+    lw_dynamics *dy = xcalloc(1, sizeof *dy);
+    c->m->dynamics = dy;
+    dy->kind = dl->kind;
+    dy->n_state = dl->n_state;
+    dy->n_aux = dl->n_aux;
+    dy->n_half = dl->n_half;
+    dy->dim = dl->dim;
+    dy->names = dl->names;
+    for (int i = 0; i < program->nkids; i++) {
+        const phys_node *d = program->kids[i];
+        if (d->kind != N_CONSERVE) continue;
+        for (int k = 0; k < d->kids[0]->nkids; k++) {
+            const char *q = d->kids[0]->kids[k]->name;
+            if (!strcmp(q, "energy")) dy->conserve_energy = 1;
+            if (!strcmp(q, "momentum")) dy->conserve_momentum = 1;
+        }
+    }
+    int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
+    tensor r;
+    memset(&r, 0, sizeof r);
+
+    dy->rhs = state_term(c, "dynamics", point);
+    if (!dyn_rhs(c, dl->decl, point, rhs)) return 0;
+    if (dl->kind == PHYSM_DYN_NEWTON) {
+        dy->separable = !any_depends_on(c, rhs + dl->n_half, dl->n_half, dl->n_half, dl->n_state);
+    } else if (dl->kind == PHYSM_DYN_HAMILTONIAN) {
+        dy->separable = !any_depends_on(c, rhs, dl->n_half, 0, dl->n_half) &&
+                        !any_depends_on(c, rhs + dl->n_half, dl->n_half, dl->n_half, dl->n_state);
+    }
+    for (int k = 0; k < dl->n_state; k += MAX_ELEMENTS) {
+        r.n = dl->n_state - k < MAX_ELEMENTS ? dl->n_state - k : MAX_ELEMENTS;
+        memcpy(r.el, rhs + k, sizeof(int) * (size_t)r.n);
+        add_residuals(dy->rhs, r);
+    }
+    r.n = 0;
+    end_state_term(c, dy->rhs, r);
+
+    const phys_symbol *v = NULL;
+    if (dl->kind == PHYSM_DYN_HAMILTONIAN) v = phys_sema_lookup(c->sema, dl->decl->kids[0]->name);
+    if (dl->kind == PHYSM_DYN_NEWTON) v = potential_of(c);
+    if (v) {
+        dy->energy = state_term(c, "energy", point);
+        bind_state_point(c, dl->decl, point, 1);
+        tensor e = need_scalar(c, dl->decl, value_of_symbol(c, dl->decl, v));
+        if (e.rank < 0) return 0;
+        if (dl->kind == PHYSM_DYN_NEWTON) { /* + kinetic energy */
+            const phys_node *args = dl->decl->kids[0];
+            const phys_node *mass = phys_node_named_arg(args, "mass");
+            tensor m = mass ? lower_expr(c, mass) : scalar_of(dag_const(c->dag, 1.0));
+            if (m.rank < 0) return 0;
+            for (int i = 0; i < dl->n_particles; i++) {
+                int v2 = dag_const(c->dag, 0.0);
+                for (int k = 0; k < dl->dim; k++) {
+                    int vk = point[dl->n_half + i * dl->dim + k];
+                    v2 = dag_binary(c->dag, X_ADD, v2, dag_binary(c->dag, X_MUL, vk, vk));
+                }
+                int half_m = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), m.el[m.n == 1 ? 0 : i]);
+                e.el[0] = dag_binary(c->dag, X_ADD, e.el[0], dag_binary(c->dag, X_MUL, half_m, v2));
+            }
+        }
+        end_state_term(c, dy->energy, e);
+    }
+    if (dl->kind == PHYSM_DYN_NEWTON) {
+        dy->momentum = state_term(c, "momentum", point);
+        bind_state_point(c, dl->decl, point, 1);
+        const phys_node *mass = phys_node_named_arg(dl->decl->kids[0], "mass");
+        tensor m = mass ? lower_expr(c, mass) : scalar_of(dag_const(c->dag, 1.0));
+        if (m.rank < 0) return 0;
+        tensor pm;
+        memset(&pm, 0, sizeof pm);
+        pm.n = dl->dim + 1;
+        for (int k = 0; k <= dl->dim; k++) pm.el[k] = dag_const(c->dag, 0.0);
+        for (int i = 0; i < dl->n_particles; i++) {
+            int mi = m.el[m.n == 1 ? 0 : i], v2 = dag_const(c->dag, 0.0);
+            for (int k = 0; k < dl->dim; k++) {
+                int vk = point[dl->n_half + i * dl->dim + k];
+                pm.el[k] = dag_binary(c->dag, X_ADD, pm.el[k], dag_binary(c->dag, X_MUL, mi, vk));
+                v2 = dag_binary(c->dag, X_ADD, v2, dag_binary(c->dag, X_MUL, vk, vk));
+            }
+            pm.el[dl->dim] = dag_binary(c->dag, X_ADD, pm.el[dl->dim],
+                                        dag_binary(c->dag, X_MUL, dag_unary(c->dag, X_ABS, mi), dag_unary(c->dag, X_SQRT, v2)));
+        }
+        end_state_term(c, dy->momentum, pm);
+    }
+    return 1;
+}
+
+/* data "f.csv" (t, q, p): trajectory(t): one integrator step from each row
+ * to the next, with both ends observed. Hamiltonian and explicit dynamics:
+ * the implicit midpoint step, (s' - s) / dt = f((s + s') / 2). Newtonian:
+ * the velocity Verlet step, (r' - r) / dt = v + dt a(r) / 2 and
+ * (v' - v) / dt = (a(r) + a(r')) / 2. A zero residual means the integrator
+ * carries each row exactly to the next. */
+static int lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, const int *col_of_name,
+                            const phys_node *cols)
+{
+    dyn_layout *dl = &c->dyn;
+    int tcol = -1;
+    for (int i = 0; i < cols->nkids; i++)
+        if (!strcmp(cols->kids[i]->name, call->kids[1]->name)) tcol = col_of_name[i];
+    t->pair_rows = 1;
+    t->time_column = tcol;
+    t->n_coords = 2 * n_cols;
+    for (int i = 0; i < n_cols; i++) {
+        char buf[200];
+        snprintf(buf, sizeof buf, "%s'", t->coords[i]);
+        t->coords[n_cols + i] = phys_arena_strdup(c->sema->arena, buf, strlen(buf));
+    }
+    int s0[LW_MAX_COORDS], s1[LW_MAX_COORDS], mid[LW_MAX_COORDS], f[LW_MAX_COORDS], f1[LW_MAX_COORDS];
+    if (!gather_state(c, call, s0, 1)) return 0;
+    for (int k = 0; k < dl->n_state + dl->n_aux; k++) { /* the same coordinates in row k + 1 */
+        int coord = dag_at(c->dag, s0[k])->index;
+        s1[k] = dag_leaf(c->dag, X_COORD, n_cols + coord);
+    }
+    int dt = dag_binary(c->dag, X_SUB, dag_leaf(c->dag, X_COORD, n_cols + tcol), dag_leaf(c->dag, X_COORD, tcol));
+    tensor r;
+    memset(&r, 0, sizeof r);
+    int res[LW_MAX_COORDS];
+    if (dl->kind == PHYSM_DYN_NEWTON) {
+        int half = dl->n_half;
+        if (!newton_accel(c, call, s0, f)) return 0;
+        memcpy(mid, s1, sizeof(int) * (size_t)half); /* r' with the aux of row k */
+        memcpy(mid + half, s0 + half, sizeof(int) * (size_t)(dl->n_state + dl->n_aux - half));
+        if (!newton_accel(c, call, mid, f1)) return 0;
+        int half_dt = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), dt);
+        for (int k = 0; k < half; k++) {
+            int dr = dag_binary(c->dag, X_DIV, dag_binary(c->dag, X_SUB, s1[k], s0[k]), dt);
+            int pred = dag_binary(c->dag, X_ADD, s0[half + k], dag_binary(c->dag, X_MUL, half_dt, f[k]));
+            res[k] = dag_binary(c->dag, X_SUB, dr, pred);
+            int dv = dag_binary(c->dag, X_DIV, dag_binary(c->dag, X_SUB, s1[half + k], s0[half + k]), dt);
+            int avg = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), dag_binary(c->dag, X_ADD, f[k], f1[k]));
+            res[half + k] = dag_binary(c->dag, X_SUB, dv, avg);
+        }
+    } else {
+        for (int k = 0; k < dl->n_state; k++)
+            mid[k] = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), dag_binary(c->dag, X_ADD, s0[k], s1[k]));
+        memcpy(mid + dl->n_state, s0 + dl->n_state, sizeof(int) * (size_t)dl->n_aux);
+        if (!dyn_rhs(c, call, mid, f)) return 0;
+        for (int k = 0; k < dl->n_state; k++)
+            res[k] = dag_binary(c->dag, X_SUB, dag_binary(c->dag, X_DIV, dag_binary(c->dag, X_SUB, s1[k], s0[k]), dt), f[k]);
+    }
+    for (int k = 0; k < dl->n_state; k += MAX_ELEMENTS) {
+        r.n = dl->n_state - k < MAX_ELEMENTS ? dl->n_state - k : MAX_ELEMENTS;
+        memcpy(r.el, res + k, sizeof(int) * (size_t)r.n);
+        add_residuals(t, r);
+    }
+    return 1;
+}
+
+static int lower_simulation(lctx *c, const phys_node *d)
+{
+    lw_model *m = c->m;
+    dyn_layout *dl = &c->dyn;
+    m->simulations = realloc(m->simulations, sizeof *m->simulations * (size_t)(m->n_simulations + 1));
+    if (!m->simulations) exit(70);
+    lw_simulation *sim = &m->simulations[m->n_simulations++];
+    memset(sim, 0, sizeof *sim);
+    char buf[256];
+    if (d->name) {
+        sim->name = d->name;
+    } else {
+        snprintf(buf, sizeof buf, "simulate@%d", d->loc.first_line);
+        sim->name = phys_arena_strdup(c->sema->arena, buf, strlen(buf));
+    }
+    const phys_node *call = d->kids[0];
+    const char *integrator = call->kind == N_CALL ? call->kids[0]->name : call->name;
+    sim->integrator = !strcmp(integrator, "midpoint") ? PHYSM_INT_MIDPOINT
+                      : !strcmp(integrator, "rk4")    ? PHYSM_INT_RK4
+                                                      : PHYSM_INT_LEAPFROG;
+    if (sim->integrator == PHYSM_INT_LEAPFROG && dl->kind == PHYSM_DYN_EXPLICIT) {
+        unsupported(c, call, "%s for explicit dynamics, which do not split into positions and momenta "
+                             "(use midpoint or rk4)", integrator);
+        return 0;
+    }
+    sim->dt = arg_or(c, call, "dt", 0.01);
+    sim->steps = (long)arg_or(c, call, "steps", 1000);
+    sim->tolerance = arg_or(c, call, "tolerance", 1e-12);
+    sim->every = 1;
+    if (d->kids[3]) {
+        double every = 1;
+        phys_sema_fold(c->sema, d->kids[3], &every);
+        sim->every = (long)every;
+    }
+    const phys_node *start = d->kids[1];
+    if (start->kind == N_STRING) {
+        sim->start_file = start->name;
+    } else {
+        int n = dl->n_state + dl->n_aux;
+        sim->start = xcalloc((size_t)n, sizeof(double));
+        for (int p = 0; p < dl->n_parts; p++) {
+            const state_part *part = &dl->parts[p];
+            const phys_node *value = NULL;
+            for (int i = 0; i < start->nkids; i++)
+                if (!strcmp(start->kids[i]->name, part->sym->name)) value = start->kids[i]->kids[0];
+            if (!value) {
+                if (part->sym->kind == SYM_ATTRIBUTE) unsupported(c, start, "particle states given in place (start from a CSV file)");
+                else phys_error(c->diag, start->loc, "the start does not give the state %s", part->sym->name);
+                return 0;
+            }
+            if (part->count == 1) {
+                phys_sema_fold(c->sema, value, &sim->start[part->offset]);
+            } else if (value->kind == N_VECTOR && value->nkids == part->count) {
+                for (int k = 0; k < part->count; k++) phys_sema_fold(c->sema, value->kids[k], &sim->start[part->offset + k]);
+            } else {
+                unsupported(c, value, "this start value of %s (write a vector [a, b, ...])", part->sym->name);
+                return 0;
+            }
+        }
+    }
+    if (d->kids[2]) {
+        sim->out_file = d->kids[2]->name;
+    } else {
+        snprintf(buf, sizeof buf, "%s_%s.csv", m->name, d->name ? d->name : "trajectory");
+        sim->out_file = phys_arena_strdup(c->sema->arena, buf, strlen(buf));
+    }
+    return 1;
 }
 
 /* ---------------------------------------------------------------- model */
@@ -783,8 +1723,15 @@ static int lower_field(lctx *c, const phys_symbol *sym)
     memset(f, 0, sizeof *f);
     f->name = sym->name;
     f->sym = sym;
-    f->n_inputs = sym->n_inputs;
-    for (int i = 0; i < sym->n_inputs; i++) f->inputs[i] = sym->inputs[i];
+    for (int i = 0; i < sym->n_inputs; i++) {
+        int width = formal_width(c, sym, i);
+        if (f->n_inputs + width > DAG_MAX_INPUTS) {
+            unsupported(c, sym->decl, "fields of more than %d inputs", DAG_MAX_INPUTS);
+            return 0;
+        }
+        const phys_symbol *g = phys_sema_lookup(c->sema, sym->inputs[i]);
+        for (int k = 0; k < width; k++) f->inputs[f->n_inputs++] = width == 1 ? sym->inputs[i] : component_name(c, g, k);
+    }
     f->n_outputs = sym->shape.rank == 1 ? sym->shape.dims[0] : 1;
     if (f->n_outputs < 1 || f->n_outputs > 16) {
         unsupported(c, sym->decl, "fields with more than 16 outputs");
@@ -815,7 +1762,13 @@ static int lower_field(lctx *c, const phys_symbol *sym)
     c->field = f;
     c->term = NULL;
     c->n_bindings = 0;
-    for (int i = 0; i < f->n_inputs; i++) bind(c, sym->input_nodes[i], f->inputs[i], scalar_of(dag_leaf(c->dag, X_INPUT, i)));
+    for (int i = 0, n = 0; i < sym->n_inputs; i++) {
+        int width = formal_width(c, sym, i), leaves[DAG_MAX_INPUTS];
+        for (int k = 0; k < width; k++) leaves[k] = dag_leaf(c->dag, X_INPUT, n + k);
+        const phys_symbol *g = phys_sema_lookup(c->sema, sym->inputs[i]);
+        bind(c, sym->input_nodes[i], sym->inputs[i], width == 1 ? scalar_of(leaves[0]) : shaped(g, leaves));
+        n += width;
+    }
     tensor body = lower_expr(c, sym->decl->kids[2]);
     c->field = NULL;
     c->n_bindings = 0;
@@ -871,7 +1824,7 @@ static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const p
             int inputs_lo[DAG_MAX_INPUTS], inputs_hi[DAG_MAX_INPUTS];
             if (!bound_inputs(c, call, f, inputs_lo)) return 0;
             memcpy(inputs_hi, inputs_lo, sizeof inputs_lo);
-            int pos = input_position(f, x), coord = -1;
+            int pos = input_position(c, f, x), coord = -1;
             for (int j = 0; j < dom->n_inputs; j++)
                 if (!strcmp(dom->inputs[j], x)) coord = j;
             if (coord < 0) {
@@ -983,37 +1936,54 @@ static int lower_condition(lctx *c, const phys_node *d)
     return ok;
 }
 
+static int is_trajectory(const phys_node *constraints)
+{
+    if (!constraints || constraints->nkids != 1 || constraints->kids[0]->kids[1]) return 0;
+    const phys_node *call = constraints->kids[0]->kids[0];
+    return call->kind == N_CALL && call->kids[0]->kind == N_NAME && !strcmp(call->kids[0]->name, "trajectory");
+}
+
 static int lower_data(lctx *c, const phys_node *d)
 {
     lw_term *t = new_term(c, d->name, PHYSM_DATA, d);
     const phys_node *cols = d->kids[1];
-    if (cols->nkids > LW_MAX_COORDS) {
-        unsupported(c, cols, "more than %d data columns", LW_MAX_COORDS);
-        return 0;
-    }
     t->data_file = d->kids[0]->name;
-    t->n_coords = cols->nkids;
-    for (int i = 0; i < cols->nkids; i++) t->coords[i] = cols->kids[i]->name;
     if (d->kids[2] && !phys_sema_fold(c->sema, d->kids[2], &t->weight)) {
         unsupported(c, d->kids[2], "adaptive loss weights");
         return 0;
     }
     c->term = t;
     c->n_bindings = 0;
-    for (int i = 0; i < t->n_coords; i++) {
-        const phys_symbol *s = phys_sema_lookup(c->sema, t->coords[i]);
-        if (s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE)) {
-            unsupported(c, cols->kids[i], "data columns of states or particle attributes (the dynamics back end)");
+    /* A state or attribute column stands for all its numbers (q_0, r_3_x, ...). */
+    int first_coord[LW_MAX_COORDS];
+    int n = 0;
+    for (int i = 0; i < cols->nkids; i++) {
+        const char *name = cols->kids[i]->name;
+        const phys_symbol *s = phys_sema_lookup(c->sema, name);
+        int count = s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE) ? size_of(s) : 1;
+        if (n + count > LW_MAX_COORDS / 2 || i >= LW_MAX_COORDS) {
+            unsupported(c, cols, "more than %d data columns", LW_MAX_COORDS / 2);
             return 0;
         }
-        if (!s || s->kind != SYM_FIELD) bind(c, d, t->coords[i], scalar_of(dag_leaf(c->dag, X_COORD, i)));
+        first_coord[i] = n;
+        int leaves[LW_MAX_COORDS];
+        for (int k = 0; k < count; k++) {
+            t->coords[n + k] = count == 1 ? name : component_name(c, s, k);
+            leaves[k] = dag_leaf(c->dag, X_COORD, n + k);
+        }
+        if (count > 1 || (s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE))) bind(c, d, name, shaped(s, leaves));
+        else if (!s || s->kind != SYM_FIELD) bind(c, d, name, scalar_of(leaves[0]));
+        n += count;
     }
+    t->n_coords = n;
     int ok = 1;
-    if (d->kids[3]) {
+    if (is_trajectory(d->kids[3])) {
+        ok = lower_trajectory(c, t, d->kids[3]->kids[0]->kids[0], n, first_coord, cols);
+    } else if (d->kids[3]) {
         ok = lower_constraints(c, t, d->kids[3], NULL);
     } else {
-        for (int i = 0; i < t->n_coords && ok; i++) {
-            const phys_symbol *f = phys_sema_lookup(c->sema, t->coords[i]);
+        for (int i = 0; i < cols->nkids && ok; i++) {
+            const phys_symbol *f = phys_sema_lookup(c->sema, cols->kids[i]->name);
             if (!f || f->kind != SYM_FIELD) continue;
             int inputs[DAG_MAX_INPUTS];
             if (!bound_inputs(c, cols->kids[i], f, inputs)) return 0;
@@ -1023,10 +1993,11 @@ static int lower_data(lctx *c, const phys_node *d)
                 unsupported(c, cols->kids[i], "observations of vector-valued fields in one column");
                 return 0;
             }
-            tensor r = scalar_of(dag_binary(c->dag, X_SUB, value.el[0], dag_leaf(c->dag, X_COORD, i)));
+            tensor r = scalar_of(dag_binary(c->dag, X_SUB, value.el[0], dag_leaf(c->dag, X_COORD, first_coord[i])));
             add_residuals(t, r);
         }
     }
+    prune_term(c, t);
     c->term = NULL;
     c->n_bindings = 0;
     return ok;
@@ -1103,19 +2074,12 @@ static int lower_train(lctx *c, const phys_node *d)
 static const char *unsupported_decl(const phys_node *d)
 {
     switch (d->kind) {
-    case N_STATE: return "states and dynamics (the simulation back end)";
-    case N_DYNAMICS: return "dynamics (the simulation back end)";
-    case N_FORCE: return "forces (the simulation back end)";
-    case N_ENERGY: return "energies of particles and spins";
-    case N_PARTICLES: return "particles";
     case N_SPINS: return "spins";
     case N_COUPLING: return "couplings";
-    case N_SIMULATE: return "simulate";
     case N_RECALL: return "recall";
     case N_OUTPUT: return "output declarations (use ./model eval)";
     case N_PRINT: return "print in a compiled model (use physc repl)";
     case N_SYMMETRY: return "symmetry declarations (checked, but no runtime check yet)";
-    case N_CONSERVE: return "conserve statements (checked, but no drift report yet)";
     case N_LOSS_WEIGHT:
         return d->kids[0]->kind == N_NAME && !strcmp(d->kids[0]->name, "adaptive") ? "adaptive loss weights" : NULL;
     default: return NULL;
@@ -1183,11 +2147,16 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         const phys_symbol *s = phys_sema_symbol_at(sema, i);
         if (!s->replaced && s->kind == SYM_FIELD) lower_field(c, s);
     }
+    int dynamics_ok = diag->errors == errors && dyn_init(c, program);
+    if (dynamics_ok && c->dyn.decl && !session) dynamics_ok = lower_dynamics(c, program);
+    c->term = NULL;
+    c->n_bindings = 0;
     for (int i = 0; i < program->nkids && !phys_diag_full(diag); i++) {
         const phys_node *d = program->kids[i];
         if (d->kind == N_CONDITION) lower_condition(c, d);
-        else if (d->kind == N_DATA) lower_data(c, d);
+        else if (d->kind == N_DATA && dynamics_ok) lower_data(c, d);
         else if (d->kind == N_TRAIN) lower_train(c, d);
+        else if (d->kind == N_SIMULATE && dynamics_ok && !session) lower_simulation(c, d);
     }
     /* loss weight NAME = w applies after the terms exist */
     for (int i = 0; i < program->nkids; i++) {
@@ -1196,10 +2165,11 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         for (int t = 0; t < m->n_terms; t++)
             if (!strcmp(m->terms[t].name, d->name)) phys_sema_fold(sema, d->kids[0], &m->terms[t].weight);
     }
-    if (m->n_terms == 0 && diag->errors == errors && !session)
+    if (m->n_terms == 0 && diag->errors == errors && !session && !m->n_simulations)
         phys_error(diag, program->kids[0]->loc,
-                   "this model has nothing to train: declare an equation, a condition or data");
-    if (m->n_fields == 0 && diag->errors == errors && !session)
+                   "this model has nothing to train or simulate: declare an equation, a condition, data or "
+                   "a simulation");
+    if (m->n_fields == 0 && diag->errors == errors && !session && !m->dynamics)
         phys_error(diag, program->kids[0]->loc, "this model has no field to learn: declare one with 'field'");
     if (m->n_stages == 0) {
         m->stages = xcalloc(1, sizeof *m->stages);
@@ -1216,6 +2186,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         h = fnv(h, &f->activation, sizeof f->activation);
     }
     for (int i = 0; i < m->n_params; i++) h = fnv(h, m->param_names[i], strlen(m->param_names[i]) + 1);
+    if (m->dynamics) h = fnv(h, &m->dynamics->n_state, sizeof m->dynamics->n_state);
     m->structure_hash = h;
     free(c);
     if (diag->errors != errors) {
@@ -1283,6 +2254,13 @@ void phys_lower_free(lw_model *m)
         free_term(m->fields[i].eval);
         free(m->fields[i].eval);
     }
+    if (m->dynamics) {
+        lw_term *pseudo[3] = {m->dynamics->rhs, m->dynamics->energy, m->dynamics->momentum};
+        for (int k = 0; k < 3; k++) phys_lower_free_term(pseudo[k]);
+        free(m->dynamics);
+    }
+    for (int i = 0; i < m->n_simulations; i++) free(m->simulations[i].start);
+    free(m->simulations);
     free(m->terms);
     free(m->fields);
     free(m->param_names);

@@ -10,7 +10,7 @@
 #include "dag.h"
 #include "sema.h"
 
-enum { LW_MAX_COORDS = 64 };
+enum { LW_MAX_COORDS = 256 };
 
 typedef struct lw_field {
     const char *name;
@@ -60,6 +60,8 @@ typedef struct lw_term {
     int n_points;
     int sampler;                    /* physm_sampler */
     const char *data_file;
+    int pair_rows;                  /* trajectory data: coords = row k, then row k + 1 */
+    int time_column;
     int n_probes;
     lw_probe *probes;
     int n_slots;
@@ -80,6 +82,24 @@ typedef struct lw_stage {
     double grad_tol, rel_f_tol;
 } lw_stage;
 
+/* The equations of motion (physm_dynamics): pseudo-terms over the state. */
+typedef struct lw_dynamics {
+    int kind;                       /* physm_dynamics_kind */
+    int n_state, n_aux, n_half, separable, dim;
+    const char **names;             /* n_state + n_aux, in the arena */
+    lw_term *rhs, *energy, *momentum;
+    int conserve_energy, conserve_momentum;
+} lw_dynamics;
+
+typedef struct lw_simulation {
+    const char *name;
+    int integrator;                 /* physm_integrator */
+    double dt, tolerance;
+    long steps, every;
+    double *start;                  /* n_state + n_aux values, or NULL */
+    const char *start_file, *out_file;
+} lw_simulation;
+
 typedef struct lw_model {
     const char *name;
     const char *source_path;
@@ -95,6 +115,9 @@ typedef struct lw_model {
     lw_term *terms;
     int n_stages;
     lw_stage *stages;
+    lw_dynamics *dynamics;          /* NULL without dynamics */
+    int n_simulations;
+    lw_simulation *simulations;
 } lw_model;
 
 /* Lowers the checked program (already through phys_sema_check without
