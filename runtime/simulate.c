@@ -35,7 +35,8 @@
  *             (velocity Verlet); separable Hamiltonian dynamics take two.
  *
  * Output CSV: trajectory,step,t,<state names>[,energy][,P_x,P_y[,P_z]] at
- * step 0, every every-th step and the last step, %.17g, written to FILE.tmp
+ * step 0, every every-th step and the last step, %.17g, trajectory by
+ * trajectory (so trajectory(t) data can read it back), written to FILE.tmp
  * and renamed. The energy and momentum (when the model defines them) are
  * measured after every step; the drift report on stdout gives the largest
  * relative change over trajectories and steps and the change at the end. */
@@ -432,18 +433,39 @@ static int measure(sim_state *S, sim_measure *M, long step)
     return 0;
 }
 
-static void write_rows(FILE *out, const sim_state *S, const sim_measure *M, long step)
+/* Output rows are kept until the end and written trajectory by trajectory
+ * (each trajectory's rows in time order), the layout trajectory(t) data
+ * reads back. A row: step, then the state, energy and momentum. */
+typedef struct {
+    double *values;               /* [trajectory][row][column] */
+    long rows, row;               /* rows per trajectory, rows stored */
+    int cols;
+} sim_rows;
+
+static void keep_rows(sim_rows *R, const sim_state *S, const sim_measure *M, long step)
 {
     const int B = S->B, dim = S->d->dim;
-    const double t = (double)step * S->h;
     for (int b = 0; b < B; b++) {
-        fprintf(out, "%d,%ld,%.17g", b, step, t);
-        for (int j = 0; j < S->ns; j++) fprintf(out, ",%.17g", S->s[(size_t)b * S->nc + j]);
-        if (S->energy_ev) fprintf(out, ",%.17g", M->e[b]);
+        double *v = R->values + ((size_t)b * R->rows + R->row) * R->cols;
+        *v++ = (double)step;
+        for (int j = 0; j < S->ns; j++) *v++ = S->s[(size_t)b * S->nc + j];
+        if (S->energy_ev) *v++ = M->e[b];
         if (S->mom_ev)
-            for (int a = 0; a < dim; a++) fprintf(out, ",%.17g", M->pm[(size_t)a * B + b]);
-        fputc('\n', out);
+            for (int a = 0; a < dim; a++) *v++ = M->pm[(size_t)a * B + b];
     }
+    R->row++;
+}
+
+static void write_rows(FILE *out, const sim_rows *R, int B, double h)
+{
+    for (int b = 0; b < B; b++)
+        for (long r = 0; r < R->row; r++) {
+            const double *v = R->values + ((size_t)b * R->rows + r) * R->cols;
+            long step = (long)v[0];
+            fprintf(out, "%d,%ld,%.17g", b, step, (double)step * h);
+            for (int c = 1; c < R->cols; c++) fprintf(out, ",%.17g", v[c]);
+            fputc('\n', out);
+        }
 }
 
 int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
@@ -466,8 +488,10 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
 
     sim_state S;
     sim_measure M;
+    sim_rows R;
     memset(&S, 0, sizeof S);
     memset(&M, 0, sizeof M);
+    memset(&R, 0, sizeof R);
     double *theta = NULL, *start = NULL;
     char *tmp = NULL;
     FILE *out = NULL;
@@ -543,12 +567,21 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
         }
     fputc('\n', out);
 
+    R.rows = su.steps / su.every + 2;
+    R.cols = 1 + S.ns + (S.energy_ev ? 1 : 0) + (S.mom_ev ? d->dim : 0);
+    if ((double)R.rows * B * R.cols * sizeof(double) > (double)(1ul << 31)) {
+        fprintf(stderr, "%s: error: simulate: %ld output rows of %d trajectories would take more than 2 GiB; "
+                        "write fewer (--every)\n", prog, R.rows, B);
+        goto done;
+    }
+    R.values = malloc((size_t)R.rows * (size_t)B * (size_t)R.cols * sizeof *R.values);
+    if (!R.values) goto oom;
     char what[256];
     snprintf(what, sizeof what, "simulate %s", su.name);
     physm_progress_init(&pr, m, stderr, o->quiet, 0, su.steps);
     const double t0 = physm_now();
     if (measure(&S, &M, 0)) goto eval_failed;
-    write_rows(out, &S, &M, 0);
+    keep_rows(&R, &S, &M, 0);
     for (long k = 1; k <= su.steps; k++) {
         S.step = k;
         int rc = su.integrator == PHYSM_INT_RK4 ? step_rk4(&S)
@@ -566,11 +599,12 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
                     goto done;
                 }
         if (measure(&S, &M, k)) goto eval_failed;
-        if (k % su.every == 0 || k == su.steps) write_rows(out, &S, &M, k);
+        if (k % su.every == 0 || k == su.steps) keep_rows(&R, &S, &M, k);
         physm_progress_steps(&pr, k, what);
     }
     const double seconds = physm_now() - t0;
     physm_progress_break(&pr);
+    write_rows(out, &R, B, S.h);
     int werr = ferror(out);
     if (fclose(out) != 0) werr = 1;
     out = NULL;
@@ -627,6 +661,7 @@ done:
     free(M.pm);
     free(M.p0);
     free(M.scale0);
+    free(R.values);
     free(start);
     free(theta);
     free(tmp);
