@@ -107,7 +107,7 @@ void physm_progress_summary(physm_progress *pr, long steps_run, double loss, con
     physm_progress_break(pr);
     const physm_model *m = pr->model;
     const double dt = physm_now() - pr->t_start;
-    fprintf(pr->out, "trained %s: %ld steps in %.2f s (%.1f steps/s), loss %.6e", m->name, steps_run, dt,
+    fprintf(pr->out, "trained %s: %ld steps in %.3f s (%.1f steps/s), loss %.6e", m->name, steps_run, dt,
             dt > 0 ? steps_run / dt : 0.0, loss);
     if (m->n_terms > 0) {
         fprintf(pr->out, " (");
