@@ -1688,6 +1688,11 @@ static int pair_force_antisymmetric(const phys_symbol *f)
     return 0;
 }
 
+int phys_sema_pair_force_antisymmetric(const phys_symbol *force)
+{
+    return force->kind == SYM_FORCE && force->decl->kids[0] && pair_force_antisymmetric(force);
+}
+
 /* A force equivariant under rotation: -grad(E, r) of an invariant E, or a
  * pair force f(dist) * unit(i, j). */
 static int force_equivariant(checker *c, const phys_symbol *f)

@@ -900,6 +900,13 @@ LOWER_CASE lower_index(lctx *c, const phys_node *e)
         if (!constant_index(c, e->kids[i], &k)) return unsupported(c, e->kids[i], "indices that are not constants");
         flat = flat * (base.rank == 2 && i == 2 ? base.dims[1] : 1) + (int)k;
     }
+    if (base.rank == 2 && e->nkids == 2 && flat >= 0 && flat < base.dims[0]) { /* a row: r[i] */
+        tensor row;
+        memset(&row, 0, sizeof row);
+        row.rank = 1, row.dims[0] = row.n = base.dims[1];
+        memcpy(row.el, base.el + flat * base.dims[1], sizeof(int) * (size_t)row.n);
+        return row;
+    }
     if (e->nkids - 1 != base.rank || flat < 0 || flat >= base.n) return unsupported(c, e, "this indexing");
     return scalar_of(base.el[flat]);
 }
@@ -1241,8 +1248,9 @@ LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
 }
 
 /* m dv/dt = F: accelerations of every particle (n_particles x dim) at the
- * state point. A pair force is evaluated once per unordered pair and
- * applied with opposite signs, so F(i, j) = -F(j, i) holds exactly. */
+ * state point. A pair force that is antisymmetric by construction is
+ * evaluated once per unordered pair and applied with opposite signs, so
+ * F(i, j) = -F(j, i) holds exactly in floating point too. */
 static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc)
 {
     dyn_layout *dl = &c->dyn;
@@ -1258,9 +1266,13 @@ static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc
     int total[LW_MAX_COORDS];
     for (int k = 0; k < n * dim; k++) total[k] = dag_const(c->dag, 0.0);
     const phys_node *pair = f->decl->kids[0];
+    /* An antisymmetric pair force is evaluated once per unordered pair;
+     * any other is evaluated for each ordered pair and acts on i only. */
+    int antisymmetric = phys_sema_pair_force_antisymmetric(f);
     if (pair) {
         for (int i = 0; i < n && ok; i++)
-            for (int j = i + 1; j < n && ok; j++) {
+            for (int j = antisymmetric ? i + 1 : 0; j < n && ok; j++) {
+                if (j == i) continue;
                 int inner = c->n_bindings;
                 bind(c, at, pair->kids[0]->name, scalar_of(dag_const(c->dag, i)));
                 bind(c, at, pair->kids[1]->name, scalar_of(dag_const(c->dag, j)));
@@ -1273,7 +1285,7 @@ static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc
                 }
                 for (int k = 0; k < dim; k++) {
                     total[i * dim + k] = dag_binary(c->dag, X_ADD, total[i * dim + k], fij.el[k]);
-                    total[j * dim + k] = dag_binary(c->dag, X_SUB, total[j * dim + k], fij.el[k]);
+                    if (antisymmetric) total[j * dim + k] = dag_binary(c->dag, X_SUB, total[j * dim + k], fij.el[k]);
                 }
             }
     } else {
@@ -2165,10 +2177,10 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         for (int t = 0; t < m->n_terms; t++)
             if (!strcmp(m->terms[t].name, d->name)) phys_sema_fold(sema, d->kids[0], &m->terms[t].weight);
     }
-    if (m->n_terms == 0 && diag->errors == errors && !session && !m->n_simulations)
+    if (m->n_terms == 0 && diag->errors == errors && !session && !m->dynamics)
         phys_error(diag, program->kids[0]->loc,
                    "this model has nothing to train or simulate: declare an equation, a condition, data or "
-                   "a simulation");
+                   "dynamics");
     if (m->n_fields == 0 && diag->errors == errors && !session && !m->dynamics)
         phys_error(diag, program->kids[0]->loc, "this model has no field to learn: declare one with 'field'");
     if (m->n_stages == 0) {

@@ -69,6 +69,10 @@ const char *phys_symbol_kind_name(phys_symbol_kind kind);
  * the expression is not constant. */
 int phys_sema_fold(phys_sema *sema, const phys_node *expr, double *out);
 
+/* True if the pair force F(i, j) is s * unit(i, j) (or disp) with s
+ * unchanged when i and j are exchanged: F(i, j) = -F(j, i) by construction. */
+int phys_sema_pair_force_antisymmetric(const phys_symbol *force);
+
 /* The closest name to `name` among symbols, coordinates in `extra` and
  * built-ins, within a small edit distance; NULL if none is close. */
 const char *phys_sema_suggest(phys_sema *sema, const char *name, const char *const *extra, int n_extra);
