@@ -1611,8 +1611,8 @@ static int lower_simulation(lctx *c, const phys_node *d)
                       : !strcmp(integrator, "rk4")    ? PHYSM_INT_RK4
                                                       : PHYSM_INT_LEAPFROG;
     if (sim->integrator == PHYSM_INT_LEAPFROG && dl->kind == PHYSM_DYN_EXPLICIT) {
-        unsupported(c, call, "%s for explicit dynamics, which do not split into positions and momenta "
-                             "(use midpoint or rk4)", integrator);
+        phys_error(c->diag, call->loc, "%s needs positions and momenta; explicit dynamics do not say which "
+                                       "states are which: use midpoint or rk4", integrator);
         return 0;
     }
     sim->dt = arg_or(c, call, "dt", 0.01);

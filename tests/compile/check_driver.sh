@@ -30,6 +30,40 @@ for model in argon hopfield session; do
     bad "examples/$model.phys: status $status, $(head -n 3 err.txt)"
   fi
 done
+# Dynamics the back end refuses, each with a located error and no program.
+refuse() { # NAME EXPECTED-MESSAGE-PART, model text on stdin
+  cat > "$1.phys"
+  "$physc" "$1.phys" -o "$1" 2> err.txt
+  status=$?
+  if [ $status -eq 1 ] && head -n 1 err.txt | grep -qE "^$1.phys:[0-9]+:[0-9]+: error: .*$2" && [ ! -e "$1" ]; then
+    ok "refused: $(head -n 1 err.txt | sed 's/.*error: //')"
+  else
+    bad "$1: status $status, $(head -n 3 err.txt)"
+  fi
+}
+refuse leapfrog_explicit "leapfrog needs positions and momenta" <<'EOF'
+model m
+state q, p
+dynamics:
+    ddt(q) == p,
+    ddt(p) == -q
+simulate leapfrog(dt = 0.1, steps = 10) from (q = 1, p = 0)
+EOF
+refuse missing_column "the dynamics need the value of p here" <<'EOF'
+model m
+state q, p
+field H(q, p) = mlp(hidden = [4])
+dynamics hamiltonian H
+data "d.csv" (q, dq):
+    ddt(q) == dq
+EOF
+refuse missing_start "the start does not give the state p" <<'EOF'
+model m
+state q, p
+energy H(q, p) = q^2 + p^2
+dynamics hamiltonian H
+simulate midpoint(dt = 0.1, steps = 10) from (q = 1)
+EOF
 PHYSC_RUNTIME=/nonexistent/libphysrt.a "$physc" heat.phys -o nolib 2> err.txt
 [ $? -eq 1 ] && grep -q "error: linking" err.txt && ok "a missing runtime library is a named error" || bad "missing runtime library"
 printf '%d failed\n' "$fail"
