@@ -2198,7 +2198,6 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         h = fnv(h, &f->activation, sizeof f->activation);
     }
     for (int i = 0; i < m->n_params; i++) h = fnv(h, m->param_names[i], strlen(m->param_names[i]) + 1);
-    if (m->dynamics) h = fnv(h, &m->dynamics->n_state, sizeof m->dynamics->n_state);
     m->structure_hash = h;
     free(c);
     if (diag->errors != errors) {
