@@ -141,6 +141,50 @@ static int tile_layout(mlp_geometry *geo, int n_streams, int n_orders, size_t **
     return 0;
 }
 
+/* The entries of mlp_rev_entry for a plan: for a term
+ * a^s += c s^(k)(z^0) prod_j z^{b_j}, zbar^0 gets c abar^s s^(k+1) prod_j z^{b_j}
+ * and zbar^{b_m} gets c abar^s s^(k) prod_{j != m} z^{b_j} for each m. */
+static int rev_entries(const physrt_jet_plan *plan, int **begin_out, mlp_rev_entry **rev_out)
+{
+    const int S = plan->n_streams;
+    const int n_terms = plan->term_begin[S];
+    int *begin = calloc((size_t)S + 1, sizeof *begin);
+    /* the base entry abar^0 s'(z) plus, per term, one entry for zbar^0 and
+     * at most PHYSRT_MAX_ORDER for the blocks */
+    mlp_rev_entry *rev = calloc(1 + (size_t)n_terms * (1 + PHYSRT_MAX_ORDER), sizeof *rev);
+    if (!begin || !rev) {
+        free(begin);
+        free(rev);
+        return -1;
+    }
+    int n = 0;
+    for (int sigma = 0; sigma < S; sigma++) {
+        begin[sigma] = n;
+        if (sigma == 0) rev[n++] = (mlp_rev_entry){.s = 0, .coeff = 1, .d = 1};
+        for (int s = 1; s < S; s++)
+            for (int q = plan->term_begin[s]; q < plan->term_begin[s + 1]; q++) {
+                const jet_term *tm = &plan->terms[q];
+                if (sigma == 0) {
+                    mlp_rev_entry e = {.s = s, .coeff = tm->coeff, .d = tm->k + 1, .n_z = tm->k};
+                    for (int m = 0; m < tm->k; m++) e.z[m] = tm->block[m];
+                    rev[n++] = e;
+                    continue;
+                }
+                for (int m = 0; m < tm->k; m++) {
+                    if (tm->block[m] != sigma) continue;
+                    mlp_rev_entry e = {.s = s, .coeff = tm->coeff, .d = tm->k};
+                    for (int m2 = 0; m2 < tm->k; m2++)
+                        if (m2 != m) e.z[e.n_z++] = tm->block[m2];
+                    rev[n++] = e;
+                }
+            }
+    }
+    begin[S] = n;
+    *begin_out = begin;
+    *rev_out = rev;
+    return 0;
+}
+
 #define REAL float
 #define SFX(name) name##_f32
 #define NET mlp_tile_net_f32

@@ -32,12 +32,27 @@
  *   d[l] [n_orders][w_l][TT]    s^(k)(z), k = 1..n_orders
  *   abar, prev, zbar [S][max_width][TT]  adjoints of the reverse sweep;
  *                               abar first holds the output adjoints */
+/* The reverse sweep through a layer's Faa di Bruno terms, gathered by the
+ * adjoint they feed: zbar^sigma is the sum over its entries of
+ * coeff * abar^s * s^(d)(z^0) * prod_m z^{z[m]}, so each zbar row is summed
+ * in registers and stored once. rev_begin[sigma] .. rev_begin[sigma + 1]
+ * index the entries of stream sigma. */
+typedef struct {
+    int s;                        /* stream of the output adjoint abar^s */
+    int coeff;
+    int d;                        /* derivative order of the activation */
+    int n_z;
+    int z[PHYSRT_MAX_ORDER];      /* streams of the z factors */
+} mlp_rev_entry;
+
 #define MLP_TILE_NET_STRUCT(NAME)                                             \
     struct NAME {                                                             \
         mlp_geometry geo;                                                     \
         physrt_jet_plan *plan;                                                \
         int n_streams;                                                        \
         int n_orders;                                                         \
+        int *rev_begin;                                                       \
+        mlp_rev_entry *rev;                                                   \
         size_t off_xt, off_coef, off_abar, off_prev, off_zbar;                \
         size_t *off_z, *off_a, *off_d;                                        \
         size_t ws_reals;                                                      \

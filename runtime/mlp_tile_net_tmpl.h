@@ -7,6 +7,8 @@ void SFX(mlp_tile_net_destroy)(NET *net)
     free(net->off_z);
     free(net->off_a);
     free(net->off_d);
+    free(net->rev_begin);
+    free(net->rev);
     physrt_jet_plan_destroy(net->plan);
     mlp_geometry_free(&net->geo);
     free(net);
@@ -26,7 +28,8 @@ NET *SFX(mlp_tile_net_create)(const physrt_mlp_desc *desc, const physrt_jet_plan
     net->n_streams = plan->n_streams;
     net->n_orders = plan->max_order + 1;
     size_t offs[5];
-    if (!net->plan || tile_layout(&net->geo, net->n_streams, net->n_orders, &net->off_z,
+    if (!net->plan || rev_entries(net->plan, &net->rev_begin, &net->rev) != 0 ||
+        tile_layout(&net->geo, net->n_streams, net->n_orders, &net->off_z,
                                   &net->off_a, &net->off_d, offs, &net->ws_reals) != 0) {
         SFX(mlp_tile_net_destroy)(net);
         return NULL;

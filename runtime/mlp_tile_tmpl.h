@@ -104,51 +104,33 @@ MLP_HOT_KERNEL void SFX(mlp_tile_forward)(const NET *net, const REAL *params, RE
            (size_t)net->n_streams * net->geo.n_outputs * MLP_TT * sizeof(REAL));
 }
 
-/* zbar of every stream of layer l from abar (see mlp_reverse_tmpl.h). */
+/* zbar of every stream of layer l from abar, row by row from the gathered
+ * entries (mlp_tile.h): each row is summed in registers and stored once. */
 MLP_INLINE void SFX(tile_reverse_activation)(const NET *net, const REAL *ws, int l,
-                                             const REAL *abar, REAL *zbar)
+                                             const REAL *restrict abar, REAL *restrict zbar)
 {
     const int w = net->geo.n_out[l], S = net->n_streams;
-    const REAL *Z = ws + net->off_z[l], *D = ws + net->off_d[l];
-    for (int j = 0; j < w; j++) {
-        /* zbar^0 = d1 abar^0 + contributions of the streams' terms */
-        VEC zb0[NV];
-        {
-            const VEC *ab = CVROW(abar, j), *d1 = CVROW(D, j);
-            for (int v = 0; v < NV; v++) zb0[v] = d1[v] * ab[v];
-        }
-        for (int s = 1; s < S; s++)
-            for (int v = 0; v < NV; v++) VROW(zbar, (size_t)s * w + j)[v] = (VEC){0};
-        for (int s = 1; s < S; s++) {
-            const VEC *ab = CVROW(abar, (size_t)s * w + j);
-            const jet_term *terms = net->plan->terms + net->plan->term_begin[s];
-            const int n_terms = net->plan->term_begin[s + 1] - net->plan->term_begin[s];
-            for (int q = 0; q < n_terms; q++) {
-                const jet_term *tm = &terms[q];
-                const int k = tm->k;
-                const VEC *dk = CVROW(D, (size_t)(k - 1) * w + j);
-                const VEC *dk1 = CVROW(D, (size_t)k * w + j);
-                const VEC *z[PHYSRT_MAX_ORDER];
-                for (int m = 0; m < k; m++) z[m] = CVROW(Z, (size_t)tm->block[m] * w + j);
-                for (int v = 0; v < NV; v++) {
-                    const VEC g = (REAL)tm->coeff * ab[v];
-                    VEC zprod = z[0][v];
-                    for (int m = 1; m < k; m++) zprod *= z[m][v];
-                    zb0[v] += g * dk1[v] * zprod;
-                    /* d/dz^{beta_m}: the product without factor m (rows of
-                     * equal blocks alias, so each is updated in turn) */
-                    for (int m = 0; m < k; m++) {
-                        VEC others = g * dk[v];
-                        for (int m2 = 0; m2 < k; m2++)
-                            if (m2 != m) others *= z[m2][v];
-                        VROW(zbar, (size_t)tm->block[m] * w + j)[v] += others;
-                    }
+    const REAL *restrict Z = ws + net->off_z[l];
+    const REAL *restrict D = ws + net->off_d[l];
+    for (int j = 0; j < w; j++)
+        for (int sigma = 0; sigma < S; sigma++) {
+            VEC acc[NV];
+            for (int v = 0; v < NV; v++) acc[v] = (VEC){0};
+            for (int e = net->rev_begin[sigma]; e < net->rev_begin[sigma + 1]; e++) {
+                const mlp_rev_entry *en = &net->rev[e];
+                const VEC *ab = CVROW(abar, (size_t)en->s * w + j);
+                const VEC *dd = CVROW(D, (size_t)(en->d - 1) * w + j);
+                VEC g[NV];
+                for (int v = 0; v < NV; v++) g[v] = (REAL)en->coeff * ab[v] * dd[v];
+                for (int m = 0; m < en->n_z; m++) {
+                    const VEC *zm = CVROW(Z, (size_t)en->z[m] * w + j);
+                    for (int v = 0; v < NV; v++) g[v] *= zm[v];
                 }
+                for (int v = 0; v < NV; v++) acc[v] += g[v];
             }
+            VEC *out = VROW(zbar, (size_t)sigma * w + j);
+            for (int v = 0; v < NV; v++) out[v] = acc[v];
         }
-        VEC *z0 = VROW(zbar, j);
-        for (int v = 0; v < NV; v++) z0[v] = zb0[v];
-    }
 }
 
 /* Layer l >= 1: gradients of W_l, b_l and abar of layer l - 1. */
