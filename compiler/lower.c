@@ -880,14 +880,12 @@ LOWER_CASE lower_vector(lctx *c, const phys_node *e)
 /* An index: a constant, or a name bound by a sum or a pair force. */
 static int constant_index(lctx *c, const phys_node *e, double *k)
 {
-    if (phys_sema_fold(c->sema, e, k)) return 1;
-    if (e->kind != N_NAME) return 0;
-    const binding *b = find_binding(c, e->name);
-    if (!b || b->value.rank != 0) return 0;
-    const dag_node *n = dag_at(c->dag, b->value.el[0]);
-    if (n->op != X_CONST) return 0;
-    *k = n->value;
-    return 1;
+    if (!phys_sema_fold(c->sema, e, k)) {
+        const binding *b = e->kind == N_NAME ? find_binding(c, e->name) : NULL;
+        if (!b || b->value.rank != 0 || dag_at(c->dag, b->value.el[0])->op != X_CONST) return 0;
+        *k = dag_at(c->dag, b->value.el[0])->value;
+    }
+    return *k >= -1e6 && *k <= 1e6; /* cast to int safely; range checks follow */
 }
 
 LOWER_CASE lower_index(lctx *c, const phys_node *e)
@@ -1087,6 +1085,11 @@ static int dyn_init(lctx *c, const phys_node *program)
             if (s->kind == SYM_STATE && !s->replaced) add_part(dl, s, 0);
         }
     }
+    for (int k = 0; k < dl->n_parts; k++)
+        if (dl->parts[k].count > MAX_ELEMENTS) {
+            unsupported(c, dl->parts[k].sym->decl, "a state or attribute of more than %d numbers", MAX_ELEMENTS);
+            return 0;
+        }
     int offset = 0;
     for (int aux = 0; aux < 2; aux++)
         for (int k = 0; k < dl->n_parts; k++)
@@ -1222,11 +1225,15 @@ LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
         double n = particle_count(c);
         if (range && !is_particle_set(c, range) && !phys_sema_fold(c->sema, range, &n))
             return unsupported(c, range, "this index range");
+        if (!(n >= 0 && n <= 100000)) return unsupported(c, e, "sums of more than 100000 terms");
         count[b] = (int)n;
     }
     long total = 1;
-    for (int b = 0; b < nb; b++) total *= count[b] > 0 ? count[b] : 1;
-    if (total > 100000) return unsupported(c, e, "sums of more than 100000 terms");
+    for (int b = 0; b < nb; b++) {
+        if (count[b] <= 0) return scalar_of(dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0)); /* empty range */
+        total *= count[b];
+        if (total > 100000) return unsupported(c, e, "sums of more than 100000 terms");
+    }
     int idx[4] = {0}, first = 1, saved = c->n_bindings;
     tensor acc = failed();
     for (long it = 0; it < total && nb > 0 && count[0] > 0; it++) {
@@ -1247,6 +1254,21 @@ LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
     return acc;
 }
 
+/* The force and the mass expression of 'dynamics newton(F, mass = m)'. */
+static const phys_node *newton_arg(const lctx *c, int mass)
+{
+    const phys_node *args = c->dyn.decl->kids[0];
+    for (int i = 0; args && i < args->nkids; i++)
+        if ((args->kids[i]->kind == N_NAMED_ARG) == mass) return mass ? args->kids[i]->kids[0] : args->kids[i];
+    return NULL;
+}
+
+static tensor newton_mass(lctx *c)
+{
+    const phys_node *mass = newton_arg(c, 1);
+    return mass ? lower_expr(c, mass) : scalar_of(dag_const(c->dag, 1.0));
+}
+
 /* m dv/dt = F: accelerations of every particle (n_particles x dim) at the
  * state point. A pair force that is antisymmetric by construction is
  * evaluated once per unordered pair and applied with opposite signs, so
@@ -1254,12 +1276,8 @@ LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
 static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc)
 {
     dyn_layout *dl = &c->dyn;
-    const phys_node *args = dl->decl->kids[0], *force = NULL, *mass = NULL;
-    for (int i = 0; args && i < args->nkids; i++) {
-        if (args->kids[i]->kind == N_NAMED_ARG) mass = args->kids[i]->kids[0];
-        else if (!force) force = args->kids[i];
-    }
-    const phys_symbol *f = force ? phys_sema_lookup(c->sema, force->name) : NULL;
+    const phys_node *force = newton_arg(c, 0), *mass = newton_arg(c, 1);
+    const phys_symbol *f = force && force->kind == N_NAME ? phys_sema_lookup(c->sema, force->name) : NULL;
     if (!f) return 0;
     int n = dl->n_particles, dim = dl->dim, saved = c->n_bindings, ok = 1;
     if (!bind_state_point(c, at, point, 1)) return 0;
@@ -1294,7 +1312,7 @@ static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc
         if (all.rank < 0 || all.n != n * dim) ok = 0;
         else memcpy(total, all.el, sizeof(int) * (size_t)all.n);
     }
-    tensor m = mass ? lower_expr(c, mass) : scalar_of(dag_const(c->dag, 1.0));
+    tensor m = newton_mass(c);
     if (ok && m.rank >= 0 && m.n != 1 && m.n != n) {
         unsupported(c, mass, "a mass that is neither a scalar nor one number per particle");
         ok = 0;
@@ -1422,20 +1440,17 @@ static void end_state_term(lctx *c, lw_term *t, tensor r)
 /* The energy of Newtonian dynamics under force F = -grad(V, r): T + V. */
 static const phys_symbol *potential_of(lctx *c)
 {
-    const phys_node *args = c->dyn.decl->kids[0];
-    for (int i = 0; args && i < args->nkids; i++) {
-        if (args->kids[i]->kind == N_NAMED_ARG) continue;
-        const phys_symbol *f = phys_sema_lookup(c->sema, args->kids[i]->name);
-        const phys_node *body = f && !f->decl->kids[0] ? f->decl->kids[1] : NULL;
-        if (!body || body->kind != N_NEGATE) return NULL;
-        const phys_node *g = body->kids[0];
-        if (g->kind != N_CALL || g->kids[0]->kind != N_NAME || strcmp(g->kids[0]->name, "grad") || g->nkids != 3)
-            return NULL;
-        const phys_symbol *v = phys_sema_lookup(c->sema, g->kids[1]->name);
-        if (!v || strcmp(g->kids[2]->name, c->dyn.pos->name)) return NULL;
-        return v;
-    }
-    return NULL;
+    const phys_node *force = newton_arg(c, 0);
+    const phys_symbol *f = force && force->kind == N_NAME ? phys_sema_lookup(c->sema, force->name) : NULL;
+    const phys_node *body = f && f->kind == SYM_FORCE && !f->decl->kids[0] ? f->decl->kids[1] : NULL;
+    if (!body || body->kind != N_NEGATE) return NULL;
+    const phys_node *g = body->kids[0];
+    if (g->kind != N_CALL || g->kids[0]->kind != N_NAME || strcmp(g->kids[0]->name, "grad") || g->nkids != 3 ||
+        g->kids[1]->kind != N_NAME || g->kids[2]->kind != N_NAME)
+        return NULL;
+    const phys_symbol *v = phys_sema_lookup(c->sema, g->kids[1]->name);
+    if (!v || strcmp(g->kids[2]->name, c->dyn.pos->name)) return NULL;
+    return v;
 }
 
 static int lower_dynamics(lctx *c, const phys_node *program)
@@ -1487,9 +1502,7 @@ static int lower_dynamics(lctx *c, const phys_node *program)
         tensor e = need_scalar(c, dl->decl, value_of_symbol(c, dl->decl, v));
         if (e.rank < 0) return 0;
         if (dl->kind == PHYSM_DYN_NEWTON) { /* + kinetic energy */
-            const phys_node *args = dl->decl->kids[0];
-            const phys_node *mass = phys_node_named_arg(args, "mass");
-            tensor m = mass ? lower_expr(c, mass) : scalar_of(dag_const(c->dag, 1.0));
+            tensor m = newton_mass(c);
             if (m.rank < 0) return 0;
             for (int i = 0; i < dl->n_particles; i++) {
                 int v2 = dag_const(c->dag, 0.0);
@@ -1506,8 +1519,7 @@ static int lower_dynamics(lctx *c, const phys_node *program)
     if (dl->kind == PHYSM_DYN_NEWTON) {
         dy->momentum = state_term(c, "momentum", point);
         bind_state_point(c, dl->decl, point, 1);
-        const phys_node *mass = phys_node_named_arg(dl->decl->kids[0], "mass");
-        tensor m = mass ? lower_expr(c, mass) : scalar_of(dag_const(c->dag, 1.0));
+        tensor m = newton_mass(c);
         if (m.rank < 0) return 0;
         tensor pm;
         memset(&pm, 0, sizeof pm);
@@ -1539,8 +1551,12 @@ static int lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_co
 {
     dyn_layout *dl = &c->dyn;
     int tcol = -1;
-    for (int i = 0; i < cols->nkids; i++)
+    for (int i = 0; call->nkids == 2 && call->kids[1]->kind == N_NAME && i < cols->nkids; i++)
         if (!strcmp(cols->kids[i]->name, call->kids[1]->name)) tcol = col_of_name[i];
+    if (tcol < 0) {
+        phys_error(c->diag, call->loc, "trajectory(t) takes the data column that holds the time");
+        return 0;
+    }
     t->pair_rows = 1;
     t->time_column = tcol;
     t->n_coords = 2 * n_cols;
@@ -1973,6 +1989,10 @@ static int lower_data(lctx *c, const phys_node *d)
         const char *name = cols->kids[i]->name;
         const phys_symbol *s = phys_sema_lookup(c->sema, name);
         int count = s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE) ? size_of(s) : 1;
+        if (count > MAX_ELEMENTS) {
+            unsupported(c, cols->kids[i], "a data column of more than %d numbers", MAX_ELEMENTS);
+            return 0;
+        }
         if (n + count > LW_MAX_COORDS / 2 || i >= LW_MAX_COORDS) {
             unsupported(c, cols, "more than %d data columns", LW_MAX_COORDS / 2);
             return 0;
