@@ -54,7 +54,7 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "      --threads T     threads to use (default: the number of CPUs)\n"
             "      --checkpoint F  checkpoint file (default %s.ckpt); saved atomically at the\n"
             "                      end and every 30 s\n"
-            "      --precision P   f64 (default) or f32; L-BFGS always runs in f64\n"
+            "      --precision P   f32 (default) or f64; L-BFGS always runs in f64\n"
             "      --resume        continue from the checkpoint instead of a fresh start\n"
             "      --quiet         no progress output\n"
             "  params [--checkpoint FILE]\n"
@@ -301,7 +301,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
 
     if (!strcmp(verb, "train")) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        physm_train_options o = {-1, 0, ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2, default_ckpt, 0, 0, 0, 30.0};
+        physm_train_options o = {-1, 0, ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2, default_ckpt, 1, 0, 0, 30.0};
         long stage_steps[64];
         int n_stage_steps = 0;
         if (m->n_stages > 64) {
