@@ -39,8 +39,10 @@ MLP_INLINE double hsum1_f64(const vec_f64 *a)
 /* Pairwise butterflies: each level halves the number of vectors and the
  * lanes each partial sum covers (results through pointers: these are
  * always inlined, and vector returns would draw ABI warnings in the
- * non-AVX-512 clones). After all levels, lane L of the one
- * remaining vector holds the sum of acc[bit-reverse(L)]. */
+ * non-AVX-512 clones). After all levels, lane L of the one remaining
+ * vector holds the sum of input bit-reverse(L); taking the inputs in
+ * bit-reversed order puts the sum of acc[q] in lane q, so the sums leave
+ * in one vector store. */
 MLP_INLINE void fold8_f32(vec_f32 *out, vec_f32 a, vec_f32 b)
 {
     *out = MLP_SHUFFLE(mask_f32, a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
@@ -62,18 +64,18 @@ MLP_INLINE void fold1_f32(vec_f32 *out, vec_f32 a, vec_f32 b)
            MLP_SHUFFLE(mask_f32, a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
 }
 
+static const unsigned char bitrev4[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+static const unsigned char bitrev3[8] = {0, 4, 2, 6, 1, 5, 3, 7};
+
 MLP_INLINE void hsum16_f32(const vec_f32 *acc, float *sums)
 {
     vec_f32 l8[8], l4[4], l2[2];
-    for (int i = 0; i < 8; i++) fold8_f32(&l8[i], acc[2 * i], acc[2 * i + 1]);
+    for (int i = 0; i < 8; i++) fold8_f32(&l8[i], acc[bitrev4[2 * i]], acc[bitrev4[2 * i + 1]]);
     for (int i = 0; i < 4; i++) fold4_f32(&l4[i], l8[2 * i], l8[2 * i + 1]);
     for (int i = 0; i < 2; i++) fold2_f32(&l2[i], l4[2 * i], l4[2 * i + 1]);
     vec_f32 all;
     fold1_f32(&all, l2[0], l2[1]);
-    for (int lane = 0; lane < 16; lane++) {
-        const int q = ((lane & 1) << 3) | ((lane & 2) << 1) | ((lane & 4) >> 1) | ((lane & 8) >> 3);
-        sums[q] = all[lane];
-    }
+    memcpy(sums, &all, sizeof all);
 }
 
 MLP_INLINE void fold4_f64(vec_f64 *out, vec_f64 a, vec_f64 b)
@@ -97,14 +99,11 @@ MLP_INLINE void hsum16_f64(const vec_f64 *acc, double *sums)
     for (int half = 0; half < 2; half++) {
         const vec_f64 *a = acc + 8 * half;
         vec_f64 l4[4], l2[2];
-        for (int i = 0; i < 4; i++) fold4_f64(&l4[i], a[2 * i], a[2 * i + 1]);
+        for (int i = 0; i < 4; i++) fold4_f64(&l4[i], a[bitrev3[2 * i]], a[bitrev3[2 * i + 1]]);
         for (int i = 0; i < 2; i++) fold2_f64(&l2[i], l4[2 * i], l4[2 * i + 1]);
         vec_f64 all;
         fold1_f64(&all, l2[0], l2[1]);
-        for (int lane = 0; lane < 8; lane++) {
-            const int q = ((lane & 1) << 2) | (lane & 2) | ((lane & 4) >> 2);
-            sums[8 * half + q] = all[lane];
-        }
+        memcpy(sums + 8 * half, &all, sizeof all);
     }
 }
 

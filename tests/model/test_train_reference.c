@@ -16,7 +16,9 @@
  * reference path gives (1e-7). An error in the optimised path (a wrong
  * stream or term, a dropped tile or part, a race between threads) moves the
  * loss after 200 steps by far more. The same float32 training through the
- * reference path is reported too, to show what float32 alone costs. */
+ * reference path is reported too, to show what float32 alone costs. The
+ * optimised float64 path must follow the reference to 1e-10 (float64
+ * round-off carried through 200 steps). */
 #include "model_internal.h"
 
 #include <math.h>
@@ -229,6 +231,19 @@ int main(void)
         if (step == STEPS) ref_last = f;
         else physrt_adam_step_f64(adam, theta, g);
     }
+    /* the optimised float64 path follows the reference to float64 round-off */
+    physm_loss_f64 *L64 = physm_loss_create_f64(&lay, pts, np, pool);
+    CHECK(L64 != NULL, "float64 loss");
+    physrt_adam_reset(adam);
+    memcpy(theta, theta0, n * sizeof *theta);
+    double opt64_last = 0;
+    for (int step = 0; L64 && step <= STEPS; step++) {
+        const double f = physm_loss_eval_f64(L64, theta, g, tl);
+        if (step == STEPS) opt64_last = f;
+        else physrt_adam_step_f64(adam, theta, g);
+    }
+    physm_loss_destroy_f64(L64);
+
     ref_f32 R32;
     ref_init_f32(&R32, &lay, pts, np);
     physrt_adam_reset(adam);
@@ -248,6 +263,11 @@ int main(void)
     printf("loss after %d Adam steps: optimised f32 %.9g, reference f64 %.9g (relative difference "
            "%.1e); reference path in f32: %.9g (%.1e)\n",
            STEPS, opt_last, ref_last, e_last, ref32_last, e_ref32);
+    const double e64 = fabs(opt64_last - ref_last) / ref_last;
+    printf("optimised f64 after %d steps: %.17g, reference %.17g (relative difference %.1e)\n", STEPS,
+           opt64_last, ref_last, e64);
+    CHECK(e64 <= 1e-10, "after %d steps: optimised f64 loss %.15g vs reference f64 %.15g", STEPS,
+          opt64_last, ref_last);
     CHECK(ref_last < 0.5 * ref_first, "the reference trains: %g -> %g", ref_first, ref_last);
     CHECK(e_first <= 1e-5, "start: optimised f32 loss %.9g vs reference f64 %.9g", opt_first, ref_first);
     CHECK(e_last <= 1e-5, "after %d steps: optimised f32 loss %.9g vs reference f64 %.9g", STEPS,
