@@ -192,43 +192,23 @@ static int evaluate(session *s, const phys_node *print, FILE *out, int types_onl
     physm_residual_f64 residual = inputs ? (physm_residual_f64)phys_jit_lookup(s->jit, name) : NULL;
     int rc = -1;
     if (residual) {
-        /* each probe: its network at its one input point, with the streams used */
-        int n_ptrs = 0;
-        for (int k = 0; k < t->n_probes; k++)
-            n_ptrs += t->probes[k].n_streams * s->layout.model->fields[t->probes[k].field].n_outputs;
-        double **probe_in = calloc((size_t)t->n_probes + 1, sizeof *probe_in);
-        double **net_out = calloc((size_t)t->n_probes + 1, sizeof *net_out);
-        const double **streams = calloc((size_t)n_ptrs + 1, sizeof *streams);
-        if (!probe_in || !net_out || !streams) exit(70);
-        int pos = 0, ok = 1;
-        for (int k = 0; k < t->n_probes; k++)
-            if (!(probe_in[k] = calloc(8, sizeof(double)))) exit(70);
-        double point = 0;
-        const double *params = s->theta + s->layout.n_weights;
-        if (ok) inputs(1, &point, params, probe_in);
-        for (int k = 0; ok && k < t->n_probes; k++) {
-            const lw_probe *p = &t->probes[k];
-            const physm_field *f = &s->layout.model->fields[p->field];
-            int flat[64 * 8];
-            for (int st = 0; st < p->n_streams; st++)
-                for (int i = 0; i < f->n_inputs; i++) flat[st * f->n_inputs + i] = p->streams[st][i];
-            physrt_jet_plan *plan = physrt_jet_plan_create(f->n_inputs, p->n_streams, flat);
-            physrt_mlp_eval_f64 *ev = plan ? physrt_mlp_eval_create_f64(&s->layout.descs[p->field], plan, 1, NULL) : NULL;
-            net_out[k] = ev ? calloc((size_t)physrt_jet_plan_n_streams(plan) * (size_t)f->n_outputs, sizeof(double)) : NULL;
-            if (!net_out[k] || physrt_mlp_forward_f64(ev, s->theta + s->layout.offset[p->field], 1, probe_in[k], net_out[k])) {
-                ok = 0;
-            } else {
-                for (int st = 0; st < p->n_streams; st++) {
-                    int idx = physrt_jet_plan_index(physrt_mlp_eval_plan_f64(ev), flat + st * f->n_inputs);
-                    for (int o = 0; o < f->n_outputs; o++) streams[pos++] = net_out[k] + idx * f->n_outputs + o;
-                }
-            }
-            physrt_mlp_eval_destroy_f64(ev);
-            physrt_jet_plan_destroy(plan);
-        }
+        /* the runtime's term evaluator, at the term's one point */
+        physm_probe *probes = calloc((size_t)t->n_probes + 1, sizeof *probes);
+        int *flat = calloc((size_t)t->n_probes * 64 * DAG_MAX_INPUTS + 1, sizeof *flat);
         double *values = calloc((size_t)t->n_residuals + 1, sizeof *values);
-        if (ok && values) {
-            residual(1, &point, params, streams, values);
+        if (!probes || !flat || !values) exit(70);
+        for (int k = 0; k < t->n_probes; k++) {
+            const lw_probe *p = &t->probes[k];
+            int n_in = s->layout.model->fields[p->field].n_inputs, *streams = flat + (size_t)k * 64 * DAG_MAX_INPUTS;
+            for (int st = 0; st < p->n_streams; st++)
+                for (int i = 0; i < n_in; i++) streams[st * n_in + i] = p->streams[st][i];
+            probes[k] = (physm_probe){p->field, p->n_streams, streams};
+        }
+        physm_term term = {.name = "print", .n_probes = t->n_probes, .probes = probes,
+                           .n_residuals = t->n_residuals, .inputs_f64 = inputs, .residual_f64 = residual};
+        physm_term_eval *ev = physm_term_eval_create(&s->layout, &term, 1);
+        double point = 0;
+        if (ev && physm_term_eval_run(ev, s->theta, &point, 1, values) == 0) {
             int at = 0;
             for (int i = 0; i < print->nkids; i++) {
                 if (i) fputs(", ", out);
@@ -241,14 +221,10 @@ static int evaluate(session *s, const phys_node *print, FILE *out, int types_onl
         } else {
             fputs("physc: error: evaluation failed\n", stderr);
         }
+        physm_term_eval_destroy(ev);
         free(values);
-        for (int k = 0; k < t->n_probes; k++) {
-            free(probe_in[k]);
-            free(net_out[k]);
-        }
-        free(probe_in);
-        free(net_out);
-        free(streams);
+        free(flat);
+        free(probes);
     }
     phys_jit_remove(s->jit, code);
     phys_lower_free_term(t);
