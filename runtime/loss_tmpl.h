@@ -1,15 +1,17 @@
 /* loss_tmpl.h - the physics-informed loss for one precision; included by
  * loss.c with T (double or float) and SUF (f64 or f32) defined.
  *
- * A term's points are split into parts (several per thread, claimed
- * dynamically by the pool) on tile boundaries, and each part takes its
- * points one tile (MLP_TT points) at a time through the whole pipeline:
+ * A term's points are split into parts on tile boundaries (several per
+ * thread, so a descheduled thread does not hold up the others), and the
+ * parts of all terms are the tasks of one parallel run per evaluation,
+ * claimed dynamically, largest terms first. A part takes its points one
+ * tile (MLP_TT points) at a time through the whole pipeline:
  * the probes' inputs, one forward jet per probe (mlp_tile.h), the
  * residuals r and their squares, then dr = 2 weight r / count, the term's
  * VJP into the probes' output adjoints and the constants' gradient, and one
  * reverse sweep per probe. A tile's state stays in cache and nothing grows
  * with the number of points but the points themselves. Sums over points go
- * to per-part accumulators that are added in part order at the end, so the
+ * to per-task accumulators that are added in task order at the end, so the
  * loss and gradient are reproducible for a given thread count. */
 
 #define CAT_(a, b) a##_##b
@@ -27,7 +29,7 @@ typedef struct {
     int *stream_index;            /* per requested stream: its index in the plan */
 } PROBE_T;
 
-/* What one part needs for one term, carved from the part's arena. */
+/* What one part of a term needs, carved from its task's arena. */
 typedef struct {
     T **ws;                       /* per probe: tile workspace */
     T **inputs;                   /* per probe: MLP_TT x n_in */
@@ -45,10 +47,9 @@ typedef struct {
     SLOT_T *slots;                /* n_parts */
 } TERM_T;
 
-/* Arguments of the running evaluation, read by the part tasks. */
+/* Arguments of the running evaluation, read by the tasks. */
 typedef struct {
     LOSS_T *loss;
-    int t;
     const T *theta;
     int with_grad;
 } CALL_T;
@@ -56,11 +57,13 @@ typedef struct {
 struct LOSS_T {
     const physm_layout *lay;
     physrt_pool *pool;
-    int n_parts;
+    int n_parts;                  /* at most, per term */
     TERM_T *terms;
-    T **arena;                    /* n_parts */
-    T *part_grad;                 /* n_parts x n_theta */
-    double *part_sum;             /* n_terms x n_parts: sums of r^2 */
+    int n_tasks;                  /* (term, part) pairs */
+    int *task_term, *task_part;
+    T **arena;                    /* per task */
+    T *task_grad;                 /* n_tasks x n_theta */
+    double *task_sum;             /* n_tasks: sums of r^2 */
 };
 
 void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
@@ -87,15 +90,17 @@ void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
             free(ts->points);
         }
     if (loss->arena)
-        for (int c = 0; c < loss->n_parts; c++) free(loss->arena[c]);
+        for (int k = 0; k < loss->n_tasks; k++) free(loss->arena[k]);
     free(loss->arena);
     free(loss->terms);
-    free(loss->part_grad);
-    free(loss->part_sum);
+    free(loss->task_term);
+    free(loss->task_part);
+    free(loss->task_grad);
+    free(loss->task_sum);
     free(loss);
 }
 
-/* Numbers of one part's arena that term ts needs. */
+/* Numbers of the arena of one of term ts's tasks. */
 static size_t CAT(term_arena, SUF)(const TERM_T *ts)
 {
     size_t need = 2 * (size_t)ts->term->n_residuals * MLP_TT;
@@ -152,38 +157,58 @@ static int CAT(setup_term, SUF)(const physm_layout *lay, int n_parts, TERM_T *ts
     return 0;
 }
 
-/* Point the part's slots into its arena (the terms run one after another,
- * so they share it). */
-static void CAT(bind_slots, SUF)(LOSS_T *loss)
+/* Point a part's slot into its task's arena. */
+static void CAT(bind_slot, SUF)(const TERM_T *ts, SLOT_T *sl, T *at)
+{
+    const physm_term *term = ts->term;
+    size_t k = 0;
+    for (int p = 0; p < term->n_probes; p++) {
+        const PROBE_T *ps = &ts->probes[p];
+        sl->ws[p] = at;
+        at += ps->net->ws_reals;
+        sl->inputs[p] = at;
+        at += (size_t)ps->n_in * MLP_TT;
+        T *out = CAT(mlp_tile_out, SUF)(ps->net, sl->ws[p]);
+        T *adj = CAT(mlp_tile_out_adjoint, SUF)(ps->net, sl->ws[p]);
+        for (int s = 0; s < term->probes[p].n_streams; s++)
+            for (int o = 0; o < ps->n_out; o++) {
+                const size_t off = ((size_t)ps->stream_index[s] * ps->n_out + o) * MLP_TT;
+                sl->streams[k] = out + off;
+                sl->dstreams[k] = adj + off;
+                k++;
+            }
+    }
+    sl->r = at;
+    sl->dr = at + (size_t)term->n_residuals * MLP_TT;
+}
+
+/* The tasks: every (term, part), terms with more points first (then in
+ * model order), so the small terms fill in at the end. */
+static int CAT(plan_tasks, SUF)(LOSS_T *loss)
 {
     const physm_model *m = loss->lay->model;
-    for (int t = 0; t < m->n_terms; t++) {
-        TERM_T *ts = &loss->terms[t];
-        const physm_term *term = ts->term;
-        for (int c = 0; c < ts->n_parts; c++) {
-            SLOT_T *sl = &ts->slots[c];
-            T *at = loss->arena[c];
-            size_t k = 0;
-            for (int p = 0; p < term->n_probes; p++) {
-                const PROBE_T *ps = &ts->probes[p];
-                sl->ws[p] = at;
-                at += ps->net->ws_reals;
-                sl->inputs[p] = at;
-                at += (size_t)ps->n_in * MLP_TT;
-                T *out = CAT(mlp_tile_out, SUF)(ps->net, sl->ws[p]);
-                T *adj = CAT(mlp_tile_out_adjoint, SUF)(ps->net, sl->ws[p]);
-                for (int s = 0; s < term->probes[p].n_streams; s++)
-                    for (int o = 0; o < ps->n_out; o++) {
-                        const size_t off = ((size_t)ps->stream_index[s] * ps->n_out + o) * MLP_TT;
-                        sl->streams[k] = out + off;
-                        sl->dstreams[k] = adj + off;
-                        k++;
-                    }
-            }
-            sl->r = at;
-            sl->dr = at + (size_t)term->n_residuals * MLP_TT;
+    int n = 0;
+    for (int t = 0; t < m->n_terms; t++) n += loss->terms[t].n_parts;
+    loss->n_tasks = n;
+    loss->task_term = calloc((size_t)n + 1, sizeof *loss->task_term);
+    loss->task_part = calloc((size_t)n + 1, sizeof *loss->task_part);
+    if (!loss->task_term || !loss->task_part) return -1;
+    char *done = calloc((size_t)m->n_terms + 1, 1);
+    if (!done) return -1;
+    int k = 0;
+    for (int round = 0; round < m->n_terms; round++) {
+        int best = -1;
+        for (int t = 0; t < m->n_terms; t++)
+            if (!done[t] && (best < 0 || loss->terms[t].n > loss->terms[best].n)) best = t;
+        done[best] = 1;
+        for (int c = 0; c < loss->terms[best].n_parts; c++) {
+            loss->task_term[k] = best;
+            loss->task_part[k] = c;
+            k++;
         }
     }
+    free(done);
+    return 0;
 }
 
 LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *points,
@@ -198,12 +223,8 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
      * (shared machines) does not hold up the others */
     loss->n_parts = physrt_pool_n_threads(pool) > 1 ? 4 * physrt_pool_n_threads(pool) : 1;
     loss->terms = calloc((size_t)m->n_terms + 1, sizeof *loss->terms);
-    loss->arena = calloc((size_t)loss->n_parts, sizeof *loss->arena);
-    loss->part_grad = calloc((size_t)loss->n_parts * lay->n_theta + 1, sizeof(T));
-    loss->part_sum = calloc((size_t)loss->n_parts * m->n_terms + 1, sizeof(double));
-    if (!loss->terms || !loss->arena || !loss->part_grad || !loss->part_sum) goto oom;
+    if (!loss->terms) goto oom;
     for (int t = 0; t < m->n_terms; t++) loss->terms[t].term = &m->terms[t];
-    size_t arena = 0;
     for (int t = 0; t < m->n_terms; t++) {
         TERM_T *ts = &loss->terms[t];
         if (CAT(setup_term, SUF)(lay, loss->n_parts, ts, &m->terms[t], points[t], n_points[t])) {
@@ -212,16 +233,20 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
             CAT(physm_loss_destroy, SUF)(loss);
             return NULL;
         }
-        const size_t need = CAT(term_arena, SUF)(ts);
-        if (need > arena) arena = need;
     }
-    for (int c = 0; c < loss->n_parts; c++) {
-        const size_t bytes = ((arena + 1) * sizeof(T) + 63) / 64 * 64;
-        loss->arena[c] = aligned_alloc(64, bytes);
-        if (!loss->arena[c]) goto oom;
-        memset(loss->arena[c], 0, bytes);
+    if (CAT(plan_tasks, SUF)(loss)) goto oom;
+    loss->arena = calloc((size_t)loss->n_tasks + 1, sizeof *loss->arena);
+    loss->task_grad = calloc((size_t)loss->n_tasks * lay->n_theta + 1, sizeof(T));
+    loss->task_sum = calloc((size_t)loss->n_tasks + 1, sizeof(double));
+    if (!loss->arena || !loss->task_grad || !loss->task_sum) goto oom;
+    for (int k = 0; k < loss->n_tasks; k++) {
+        TERM_T *ts = &loss->terms[loss->task_term[k]];
+        const size_t bytes = ((CAT(term_arena, SUF)(ts) + 1) * sizeof(T) + 63) / 64 * 64;
+        loss->arena[k] = aligned_alloc(64, bytes);
+        if (!loss->arena[k]) goto oom;
+        memset(loss->arena[k], 0, bytes);
+        CAT(bind_slot, SUF)(ts, &ts->slots[loss->task_part[k]], loss->arena[k]);
     }
-    CAT(bind_slots, SUF)(loss);
     return loss;
 oom:
     fprintf(stderr, "%s: error: out of memory\n", lay->prog);
@@ -229,17 +254,19 @@ oom:
     return NULL;
 }
 
-/* Part c of term call->t, tile by tile. */
-static void CAT(term_part, SUF)(void *ctx, int c, int n_parts)
+/* Task k: one part of one term, tile by tile. */
+static void CAT(loss_task, SUF)(void *ctx, int k, int n_tasks)
 {
+    (void)n_tasks;
     const CALL_T *call = ctx;
     LOSS_T *loss = call->loss;
     const physm_layout *lay = loss->lay;
-    const TERM_T *ts = &loss->terms[call->t];
+    const TERM_T *ts = &loss->terms[loss->task_term[k]];
     const physm_term *term = ts->term;
+    const int c = loss->task_part[k], n_parts = ts->n_parts;
     const SLOT_T *sl = &ts->slots[c];
     const T *theta = call->theta, *params = theta + lay->n_weights;
-    T *grad = loss->part_grad + (size_t)c * lay->n_theta;
+    T *grad = loss->task_grad + (size_t)k * lay->n_theta;
     const int n = ts->n, nc = term->n_coords, nr = term->n_residuals;
     const size_t count = (size_t)n * nr;
     const T scale = (T)(2.0 * term->weight / (double)count);
@@ -271,7 +298,7 @@ static void CAT(term_part, SUF)(void *ctx, int c, int n_parts)
             CAT(mlp_tile_backward, SUF)(ts->probes[p].net, theta + off, sl->ws[p], grad + off);
         }
     }
-    loss->part_sum[(size_t)call->t * loss->n_parts + c] = sum;
+    loss->task_sum[k] = sum;
 }
 
 double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *term_loss)
@@ -279,24 +306,23 @@ double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *
     const physm_layout *lay = loss->lay;
     const physm_model *m = lay->model;
     const size_t nt = lay->n_theta;
-    if (grad) memset(loss->part_grad, 0, (size_t)loss->n_parts * nt * sizeof(T));
+    if (grad) memset(loss->task_grad, 0, (size_t)loss->n_tasks * nt * sizeof(T));
+    CALL_T call = {loss, theta, grad != NULL};
+    physrt_pool_run(loss->pool, loss->n_tasks, CAT(loss_task, SUF), &call);
+    /* fixed reduction orders: task 0, 1, ... */
+    for (int t = 0; t < m->n_terms; t++) term_loss[t] = 0;
+    for (int k = 0; k < loss->n_tasks; k++) term_loss[loss->task_term[k]] += loss->task_sum[k];
     double total = 0;
     for (int t = 0; t < m->n_terms; t++) {
-        TERM_T *ts = &loss->terms[t];
-        CALL_T call = {loss, t, theta, grad != NULL};
-        physrt_pool_run(loss->pool, ts->n_parts, CAT(term_part, SUF), &call);
-        double sum = 0;
-        for (int c = 0; c < ts->n_parts; c++) sum += loss->part_sum[(size_t)t * loss->n_parts + c];
+        const TERM_T *ts = &loss->terms[t];
         const size_t count = (size_t)ts->n * ts->term->n_residuals;
-        const double lt = ts->term->weight * sum / (double)count;
-        term_loss[t] = lt;
-        total += lt;
+        term_loss[t] = ts->term->weight * term_loss[t] / (double)count;
+        total += term_loss[t];
     }
     if (grad) {
-        /* fixed reduction order: part 0, 1, ... */
-        memcpy(grad, loss->part_grad, nt * sizeof(T));
-        for (int c = 1; c < loss->n_parts; c++) {
-            const T *g = loss->part_grad + (size_t)c * nt;
+        memcpy(grad, loss->task_grad, nt * sizeof(T));
+        for (int k = 1; k < loss->n_tasks; k++) {
+            const T *g = loss->task_grad + (size_t)k * nt;
             for (size_t q = 0; q < nt; q++) grad[q] += g[q];
         }
     }
