@@ -2,7 +2,8 @@
  * over every trainable value: a model with two fields (one with two
  * outputs and two inputs), a trainable constant, terms with several probes
  * of the same field, derivative streams up to a mixed second order, two
- * residual components, faces and weights; float64 and float32 agree. */
+ * residual components, faces and weights, 150 points (three tiles of the
+ * loss's pipeline, on two threads); float64 and float32 agree. */
 #include "model_internal.h"
 
 #include <math.h>
@@ -117,7 +118,7 @@ static const physm_face faces[] = {{1, fx, at0}, {1, fx, at1}};
 
 static const physm_term terms[] = {
     {.name = "pde", .kind = PHYSM_EQUATION, .weight = 0.5, .n_coords = 2, .coord_names = xt, .lo = lo, .hi = hi,
-     .n_points = 9, .sampler = PHYSM_SAMPLE_LHS, .n_probes = 3, .probes = pde_probes, .n_residuals = 2,
+     .n_points = 150, .sampler = PHYSM_SAMPLE_LHS, .n_probes = 3, .probes = pde_probes, .n_residuals = 2,
      .inputs_f64 = pde_in_f64, .inputs_f32 = pde_in_f32, .residual_f64 = pde_res_f64,
      .residual_f32 = pde_res_f32, .residual_vjp_f64 = pde_vjp_f64, .residual_vjp_f32 = pde_vjp_f32},
     {.name = "edge", .kind = PHYSM_BOUNDARY, .weight = 3.0, .n_coords = 2, .coord_names = xt, .lo = lo, .hi = hi,
