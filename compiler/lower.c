@@ -66,6 +66,7 @@ typedef struct {
     int depth;
     int nesting;                   /* lower_expr levels */
     int too_deep;                  /* reported */
+    int in_rhs;                    /* lowering the dynamics' right-hand side */
     uintptr_t stack_base;          /* where lowering started ... */
     size_t stack_budget;           /* ... and how much stack it may use below that */
 } lctx;
@@ -254,13 +255,21 @@ static int formal_width(lctx *c, const phys_symbol *sym, int i)
     return g && g->kind == SYM_STATE && g->shape.rank == 1 ? g->shape.dims[0] : 1;
 }
 
+/* Is formal i of a field a vector state (q[n], even of one number)? */
+static int formal_is_vector(lctx *c, const phys_symbol *sym, int i)
+{
+    const phys_symbol *g = sym->kind == SYM_FIELD ? phys_sema_lookup(c->sema, sym->inputs[i]) : NULL;
+    return g && g->kind == SYM_STATE && g->shape.rank == 1;
+}
+
 static int bound_inputs(lctx *c, const phys_node *at, const phys_symbol *sym, int *inputs)
 {
     int n = 0;
     for (int i = 0; i < sym->n_inputs; i++) {
         const binding *b = find_binding(c, sym->inputs[i]);
         int width = formal_width(c, sym, i);
-        if (!b || b->value.n != width || (width == 1 && b->value.rank != 0) || n + width > DAG_MAX_INPUTS) {
+        if (!b || b->value.n != width || (!formal_is_vector(c, sym, i) && b->value.rank != 0) ||
+            n + width > DAG_MAX_INPUTS) {
             unsupported(c, at, "field %s used where its input '%s' is not a coordinate", sym->name, sym->inputs[i]);
             return 0;
         }
@@ -593,6 +602,21 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
         return unsupported(c, op_call, "%s() of the %s %s", op, phys_symbol_kind_name(sym->kind), sym->name);
     if (op_call->nkids == 3 && strcmp(op, "d"))
         return unsupported(c, op_call, "%s() with respect to particle positions or states", op);
+    /* a vector state gives several network inputs: only d(V, q), its
+     * gradient, is taken (by gradient_wrt above) */
+    for (int i = 0; i < sym->n_inputs; i++) {
+        if (!formal_is_vector(c, sym, i)) continue;
+        if (strcmp(op, "d"))
+            return unsupported(c, op_call, "%s() of field %s, whose input %s is a vector state (d(%s, %s) is its gradient)",
+                               op, sym->name, sym->inputs[i], sym->name, sym->inputs[i]);
+        for (int k = 2; k < op_call->nkids; k++)
+            if (!strcmp(op_call->kids[k]->name, sym->inputs[i]))
+                return unsupported(c, op_call, op_call->nkids > 3 ? "derivatives of order above 1 with respect to the "
+                                                                    "vector state %s"
+                                                                  : "d() with respect to the vector state %s at given "
+                                                                    "inputs",
+                                   sym->inputs[i]);
+    }
     int inputs[DAG_MAX_INPUTS];
     if (args) {
         if (n_args != sym->n_inputs) return failed();
@@ -1220,11 +1244,25 @@ LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
 {
     int nb = e->nkids - 1, count[4];
     if (nb > 4) return unsupported(c, e, "sums over more than 4 indices");
+    int n_sets = 0;
+    for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
+        const phys_symbol *s = phys_sema_symbol_at(c->sema, i);
+        n_sets += s->kind == SYM_PARTICLES && !s->replaced;
+    }
     for (int b = 0; b < nb; b++) {
         const phys_node *range = e->kids[b]->kids[0];
         double n = particle_count(c);
-        if (range && !is_particle_set(c, range) && !phys_sema_fold(c->sema, range, &n))
+        if (!range && n_sets != 1) { /* an index runs over the particles only when there is one set */
+            phys_error(c->diag, e->kids[b]->loc, "the index %s has no range: write '%s in N'%s", e->kids[b]->name,
+                       e->kids[b]->name, n_sets ? " or name the particles it runs over" : " (the model has no particles)");
+            return failed();
+        }
+        if (range && is_particle_set(c, range)) {
+            const phys_symbol *set = phys_sema_lookup(c->sema, range->name);
+            n = set->shape.rank == 1 ? set->shape.dims[0] : 0;
+        } else if (range && !phys_sema_fold(c->sema, range, &n)) {
             return unsupported(c, range, "this index range");
+        }
         if (!(n >= 0 && n <= 100000)) return unsupported(c, e, "sums of more than 100000 terms");
         count[b] = (int)n;
     }
@@ -1326,7 +1364,17 @@ static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc
 }
 
 /* ds/dt at the state point (evolving numbers, then aux). */
+static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out);
+
 static int dyn_rhs(lctx *c, const phys_node *at, const int *point, int *out)
+{
+    c->in_rhs++;
+    int ok = dyn_rhs_at(c, at, point, out);
+    c->in_rhs--;
+    return ok;
+}
+
+static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out)
 {
     dyn_layout *dl = &c->dyn;
     int saved = c->n_bindings;
@@ -1381,6 +1429,8 @@ static tensor lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
 {
     int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
     if (!c->dyn.decl || !c->term) return unsupported(c, at, "ddt() here");
+    if (c->in_rhs) /* the dynamics would be defined through themselves */
+        return unsupported(c, at, "ddt(%s) inside the dynamics, a force or a Hamiltonian", state->name);
     if (!gather_state(c, at, point, 1) || !dyn_rhs(c, at, point, rhs)) return failed();
     for (int p = 0; p < c->dyn.n_parts; p++)
         if (c->dyn.parts[p].sym == state && !c->dyn.parts[p].aux) return shaped(state, rhs + c->dyn.parts[p].offset);
@@ -1577,10 +1627,12 @@ static int lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_co
     int res[LW_MAX_COORDS];
     if (dl->kind == PHYSM_DYN_NEWTON) {
         int half = dl->n_half;
-        if (!newton_accel(c, call, s0, f)) return 0;
         memcpy(mid, s1, sizeof(int) * (size_t)half); /* r' with the aux of row k */
         memcpy(mid + half, s0 + half, sizeof(int) * (size_t)(dl->n_state + dl->n_aux - half));
-        if (!newton_accel(c, call, mid, f1)) return 0;
+        c->in_rhs++;
+        int ok = newton_accel(c, call, s0, f) && newton_accel(c, call, mid, f1);
+        c->in_rhs--;
+        if (!ok) return 0;
         int half_dt = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), dt);
         for (int k = 0; k < half; k++) {
             int dr = dag_binary(c->dag, X_DIV, dag_binary(c->dag, X_SUB, s1[k], s0[k]), dt);
@@ -1649,19 +1701,32 @@ static int lower_simulation(lctx *c, const phys_node *d)
         for (int p = 0; p < dl->n_parts; p++) {
             const state_part *part = &dl->parts[p];
             const phys_node *value = NULL;
-            for (int i = 0; i < start->nkids; i++)
-                if (!strcmp(start->kids[i]->name, part->sym->name)) value = start->kids[i]->kids[0];
+            for (int i = 0; i < start->nkids; i++) {
+                if (strcmp(start->kids[i]->name, part->sym->name)) continue;
+                if (value) {
+                    phys_error(c->diag, start->kids[i]->loc, "the start gives the state %s twice", part->sym->name);
+                    return 0;
+                }
+                value = start->kids[i]->kids[0];
+            }
             if (!value) {
                 if (part->sym->kind == SYM_ATTRIBUTE) unsupported(c, start, "particle states given in place (start from a CSV file)");
                 else phys_error(c->diag, start->loc, "the start does not give the state %s", part->sym->name);
                 return 0;
             }
-            if (part->count == 1) {
-                phys_sema_fold(c->sema, value, &sim->start[part->offset]);
+            int folded = 1;
+            if (part->count == 1 && value->kind != N_VECTOR) {
+                folded = phys_sema_fold(c->sema, value, &sim->start[part->offset]);
             } else if (value->kind == N_VECTOR && value->nkids == part->count) {
-                for (int k = 0; k < part->count; k++) phys_sema_fold(c->sema, value->kids[k], &sim->start[part->offset + k]);
+                for (int k = 0; k < part->count && folded; k++)
+                    folded = phys_sema_fold(c->sema, value->kids[k], &sim->start[part->offset + k]);
             } else {
                 unsupported(c, value, "this start value of %s (write a vector [a, b, ...])", part->sym->name);
+                return 0;
+            }
+            if (!folded) {
+                phys_error(c->diag, value->loc, "the start value of %s must be a constant known when the model is "
+                                                "compiled", part->sym->name);
                 return 0;
             }
         }
@@ -1988,7 +2053,8 @@ static int lower_data(lctx *c, const phys_node *d)
     for (int i = 0; i < cols->nkids; i++) {
         const char *name = cols->kids[i]->name;
         const phys_symbol *s = phys_sema_lookup(c->sema, name);
-        int count = s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE) ? size_of(s) : 1;
+        int numbers = s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE); /* q_0 even for q[1] */
+        int count = numbers ? size_of(s) : 1;
         if (count > MAX_ELEMENTS) {
             unsupported(c, cols->kids[i], "a data column of more than %d numbers", MAX_ELEMENTS);
             return 0;
@@ -2000,7 +2066,7 @@ static int lower_data(lctx *c, const phys_node *d)
         first_coord[i] = n;
         int leaves[LW_MAX_COORDS];
         for (int k = 0; k < count; k++) {
-            t->coords[n + k] = count == 1 ? name : component_name(c, s, k);
+            t->coords[n + k] = numbers ? component_name(c, s, k) : name;
             leaves[k] = dag_leaf(c->dag, X_COORD, n + k);
         }
         if (count > 1 || (s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE))) bind(c, d, name, shaped(s, leaves));

@@ -64,6 +64,68 @@ energy H(q, p) = q^2 + p^2
 dynamics hamiltonian H
 simulate midpoint(dt = 0.1, steps = 10) from (q = 1)
 EOF
+# ddt() inside the dynamics would define them through themselves (was a
+# runaway recursion ending in "more than 128 nested names").
+refuse ddt_in_dynamics "ddt\(x\) inside the dynamics" <<'EOF'
+model m
+state x, y
+dynamics: ddt(x) == y, ddt(y) == -ddt(x)
+simulate midpoint(dt = 0.1, steps = 10) from (x = 1, y = 2)
+EOF
+refuse ddt_in_force "ddt\(r\) inside the dynamics" <<'EOF'
+model m
+particles b[2] with r[1], v[1]
+force F(i, j) = ddt(r)[i] * unit(i, j)
+dynamics newton(F)
+EOF
+# A start value that is not a constant (was silently 0), a state given twice
+# (the last one won).
+refuse start_not_constant "the start value of q must be a constant" <<'EOF'
+model m
+state q, p
+param a = 1
+energy H(q, p) = q^2 + p^2
+dynamics hamiltonian H
+simulate leapfrog(dt = 0.1, steps = 10) from (q = a, p = 0)
+EOF
+refuse start_twice "the start gives the state q twice" <<'EOF'
+model m
+state q, p
+energy H(q, p) = q^2 + p^2
+dynamics hamiltonian H
+simulate leapfrog(dt = 0.1, steps = 10) from (q = 1, p = 0, q = 2)
+EOF
+# grad/laplace/hessian of a field of a vector state took q_0 only.
+refuse laplace_vector_state "laplace\(\) of field V, whose input q is a vector state" <<'EOF'
+model m
+state q[2], p[2]
+field V(q) = mlp(hidden = [4])
+energy H(q, p) = dot(p, p) / 2 + V(q)
+dynamics hamiltonian H
+data "obs.csv" (q, p, z): laplace(V) == z
+EOF
+refuse d2_vector_state "derivatives of order above 1 with respect to the vector state q" <<'EOF'
+model m
+state q[2], p[2]
+field V(q) = mlp(hidden = [4])
+energy H(q, p) = dot(p, p) / 2 + V(q)
+dynamics hamiltonian H
+data "obs.csv" (q, p, z): d(V, q, q) == z
+EOF
+# An index without a range in a model without particles ran over nothing
+# (the sum was silently 0).
+refuse sum_no_range "the index i has no range" <<'EOF'
+model m
+state q[3], p[3]
+energy H(q, p) = dot(q, q) + dot(p, p) + sum_pairs(i, j in 3: q[i] * q[j])
+dynamics hamiltonian H
+simulate leapfrog(dt = 0.1, steps = 10) from (q = [1, 0, 0], p = [0, 0, 0])
+EOF
+# An index over a named particle set runs over that set (ran over the first
+# set's particles).
+printf 'model m\nparticles a[2] with r[1], v[1]\nparticles b[3] with s[1], w[1]\n' > two_sets.phys
+[ "$(printf 'sum(i in b: 1)\nsum(i in a: 1)\n' | "$physc" repl two_sets.phys 2>&1 | tr '\n' ' ')" = "3 2 " ] &&
+  ok "sum(i in b: ...) runs over the particles of b" || bad "sum over a named particle set"
 PHYSC_RUNTIME=/nonexistent/libphysrt.a "$physc" heat.phys -o nolib 2> err.txt
 [ $? -eq 1 ] && grep -q "error: linking" err.txt && ok "a missing runtime library is a named error" || bad "missing runtime library"
 printf '%d failed\n' "$fail"
