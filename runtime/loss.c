@@ -7,6 +7,7 @@
 #include "mlp_tile.h"
 #include "model_internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -4,8 +4,9 @@
  * A term's points are split into parts on tile boundaries (several per
  * thread, so a descheduled thread does not hold up the others), and the
  * parts of all terms are the tasks of one parallel run per evaluation,
- * claimed dynamically, largest terms first. A part takes its points one
- * tile (MLP_TT points) at a time through the whole pipeline:
+ * claimed dynamically, largest terms first. A task borrows one of the
+ * per-thread workspaces (arenas) and takes its part's points one tile
+ * (MLP_TT points) at a time through the whole pipeline:
  * the probes' inputs, one forward jet per probe (mlp_tile.h), the
  * residuals r and their squares, then dr = 2 weight r / count, the term's
  * VJP into the probes' output adjoints and the constants' gradient, and one
@@ -29,7 +30,7 @@ typedef struct {
     int *stream_index;            /* per requested stream: its index in the plan */
 } PROBE_T;
 
-/* What one part of a term needs, carved from its task's arena. */
+/* What a term needs in one arena, carved from it. */
 typedef struct {
     T **ws;                       /* per probe: tile workspace */
     T **inputs;                   /* per probe: MLP_TT x n_in */
@@ -44,7 +45,7 @@ typedef struct {
     int n_parts;                  /* parts this term's points are split into */
     T *points;                    /* n x n_coords */
     PROBE_T *probes;
-    SLOT_T *slots;                /* n_parts */
+    SLOT_T *slots;                /* per arena */
 } TERM_T;
 
 /* Arguments of the running evaluation, read by the tasks. */
@@ -61,7 +62,9 @@ struct LOSS_T {
     TERM_T *terms;
     int n_tasks;                  /* (term, part) pairs */
     int *task_term, *task_part;
-    T **arena;                    /* per task */
+    int n_arenas;                 /* one per thread: the tasks running at once */
+    T **arena;
+    atomic_int *arena_busy;
     T *task_grad;                 /* n_tasks x n_theta */
     double *task_sum;             /* n_tasks: sums of r^2 */
 };
@@ -79,19 +82,20 @@ void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
                     free(ts->probes[p].stream_index);
                 }
             if (ts->slots)
-                for (int c = 0; c < ts->n_parts; c++) {
-                    free(ts->slots[c].ws);
-                    free(ts->slots[c].inputs);
-                    free(ts->slots[c].streams);
-                    free(ts->slots[c].dstreams);
+                for (int a = 0; a < loss->n_arenas; a++) {
+                    free(ts->slots[a].ws);
+                    free(ts->slots[a].inputs);
+                    free(ts->slots[a].streams);
+                    free(ts->slots[a].dstreams);
                 }
             free(ts->probes);
             free(ts->slots);
             free(ts->points);
         }
     if (loss->arena)
-        for (int k = 0; k < loss->n_tasks; k++) free(loss->arena[k]);
+        for (int a = 0; a < loss->n_arenas; a++) free(loss->arena[a]);
     free(loss->arena);
+    free(loss->arena_busy);
     free(loss->terms);
     free(loss->task_term);
     free(loss->task_part);
@@ -100,7 +104,7 @@ void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
     free(loss);
 }
 
-/* Numbers of the arena of one of term ts's tasks. */
+/* Numbers of an arena that term ts needs. */
 static size_t CAT(term_arena, SUF)(const TERM_T *ts)
 {
     size_t need = 2 * (size_t)ts->term->n_residuals * MLP_TT;
@@ -109,7 +113,7 @@ static size_t CAT(term_arena, SUF)(const TERM_T *ts)
     return need;
 }
 
-static int CAT(setup_term, SUF)(const physm_layout *lay, int n_parts, TERM_T *ts,
+static int CAT(setup_term, SUF)(const physm_layout *lay, int n_parts, int n_arenas, TERM_T *ts,
                                 const physm_term *term, const double *points, int n)
 {
     const physm_model *m = lay->model;
@@ -120,7 +124,7 @@ static int CAT(setup_term, SUF)(const physm_layout *lay, int n_parts, TERM_T *ts
     const size_t nn = (size_t)n;
     ts->points = malloc((nn * term->n_coords + 1) * sizeof(T));
     ts->probes = calloc((size_t)term->n_probes + 1, sizeof *ts->probes);
-    ts->slots = calloc((size_t)ts->n_parts, sizeof *ts->slots);
+    ts->slots = calloc((size_t)n_arenas, sizeof *ts->slots);
     if (!ts->points || !ts->probes || !ts->slots) return -1;
     for (size_t q = 0; q < nn * term->n_coords; q++) ts->points[q] = (T)points[q];
     for (int p = 0; p < term->n_probes; p++) {
@@ -146,8 +150,8 @@ static int CAT(setup_term, SUF)(const physm_layout *lay, int n_parts, TERM_T *ts
     size_t n_ptr = 0;
     for (int p = 0; p < term->n_probes; p++)
         n_ptr += (size_t)term->probes[p].n_streams * ts->probes[p].n_out;
-    for (int c = 0; c < ts->n_parts; c++) {
-        SLOT_T *sl = &ts->slots[c];
+    for (int a = 0; a < n_arenas; a++) {
+        SLOT_T *sl = &ts->slots[a];
         sl->ws = calloc((size_t)term->n_probes + 1, sizeof *sl->ws);
         sl->inputs = calloc((size_t)term->n_probes + 1, sizeof *sl->inputs);
         sl->streams = calloc(n_ptr + 1, sizeof *sl->streams);
@@ -157,7 +161,7 @@ static int CAT(setup_term, SUF)(const physm_layout *lay, int n_parts, TERM_T *ts
     return 0;
 }
 
-/* Point a part's slot into its task's arena. */
+/* Point a term's slot into an arena. */
 static void CAT(bind_slot, SUF)(const TERM_T *ts, SLOT_T *sl, T *at)
 {
     const physm_term *term = ts->term;
@@ -222,12 +226,14 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
     /* several parts per thread, claimed dynamically, so a descheduled thread
      * (shared machines) does not hold up the others */
     loss->n_parts = physrt_pool_n_threads(pool) > 1 ? 4 * physrt_pool_n_threads(pool) : 1;
+    loss->n_arenas = physrt_pool_n_threads(pool);
     loss->terms = calloc((size_t)m->n_terms + 1, sizeof *loss->terms);
     if (!loss->terms) goto oom;
     for (int t = 0; t < m->n_terms; t++) loss->terms[t].term = &m->terms[t];
     for (int t = 0; t < m->n_terms; t++) {
         TERM_T *ts = &loss->terms[t];
-        if (CAT(setup_term, SUF)(lay, loss->n_parts, ts, &m->terms[t], points[t], n_points[t])) {
+        if (CAT(setup_term, SUF)(lay, loss->n_parts, loss->n_arenas, ts, &m->terms[t], points[t],
+                                 n_points[t])) {
             fprintf(stderr, "%s: error: cannot set up term '%s' (%d points): out of memory or invalid "
                     "derivative streams\n", lay->prog, m->terms[t].name, n_points[t]);
             CAT(physm_loss_destroy, SUF)(loss);
@@ -235,17 +241,22 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
         }
     }
     if (CAT(plan_tasks, SUF)(loss)) goto oom;
-    loss->arena = calloc((size_t)loss->n_tasks + 1, sizeof *loss->arena);
+    loss->arena = calloc((size_t)loss->n_arenas, sizeof *loss->arena);
+    loss->arena_busy = calloc((size_t)loss->n_arenas, sizeof *loss->arena_busy);
     loss->task_grad = calloc((size_t)loss->n_tasks * lay->n_theta + 1, sizeof(T));
     loss->task_sum = calloc((size_t)loss->n_tasks + 1, sizeof(double));
-    if (!loss->arena || !loss->task_grad || !loss->task_sum) goto oom;
-    for (int k = 0; k < loss->n_tasks; k++) {
-        TERM_T *ts = &loss->terms[loss->task_term[k]];
-        const size_t bytes = ((CAT(term_arena, SUF)(ts) + 1) * sizeof(T) + 63) / 64 * 64;
-        loss->arena[k] = aligned_alloc(64, bytes);
-        if (!loss->arena[k]) goto oom;
-        memset(loss->arena[k], 0, bytes);
-        CAT(bind_slot, SUF)(ts, &ts->slots[loss->task_part[k]], loss->arena[k]);
+    if (!loss->arena || !loss->arena_busy || !loss->task_grad || !loss->task_sum) goto oom;
+    size_t need = 0;
+    for (int t = 0; t < m->n_terms; t++)
+        if (CAT(term_arena, SUF)(&loss->terms[t]) > need) need = CAT(term_arena, SUF)(&loss->terms[t]);
+    for (int a = 0; a < loss->n_arenas; a++) {
+        const size_t bytes = ((need + 1) * sizeof(T) + 63) / 64 * 64;
+        atomic_init(&loss->arena_busy[a], 0);
+        loss->arena[a] = aligned_alloc(64, bytes);
+        if (!loss->arena[a]) goto oom;
+        memset(loss->arena[a], 0, bytes);
+        for (int t = 0; t < m->n_terms; t++)
+            CAT(bind_slot, SUF)(&loss->terms[t], &loss->terms[t].slots[a], loss->arena[a]);
     }
     return loss;
 oom:
@@ -264,7 +275,11 @@ static void CAT(loss_task, SUF)(void *ctx, int k, int n_tasks)
     const TERM_T *ts = &loss->terms[loss->task_term[k]];
     const physm_term *term = ts->term;
     const int c = loss->task_part[k], n_parts = ts->n_parts;
-    const SLOT_T *sl = &ts->slots[c];
+    /* at most n_arenas tasks run at once, so a free arena is always there;
+     * what a task computes does not depend on which one it gets */
+    int arena = 0;
+    while (atomic_exchange(&loss->arena_busy[arena], 1)) arena = (arena + 1) % loss->n_arenas;
+    const SLOT_T *sl = &ts->slots[arena];
     const T *theta = call->theta, *params = theta + lay->n_weights;
     T *grad = loss->task_grad + (size_t)k * lay->n_theta;
     const int n = ts->n, nc = term->n_coords, nr = term->n_residuals;
@@ -299,6 +314,7 @@ static void CAT(loss_task, SUF)(void *ctx, int k, int n_tasks)
         }
     }
     loss->task_sum[k] = sum;
+    atomic_store(&loss->arena_busy[arena], 0);
 }
 
 double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *term_loss)
