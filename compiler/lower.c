@@ -8,6 +8,7 @@
 #include "lower.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1009,6 +1010,7 @@ static tensor lower_expr(lctx *c, const phys_node *e)
 
 static double arg_or(lctx *c, const phys_node *call, const char *name, double fallback);
 static void add_residuals(lw_term *t, tensor r);
+static const phys_node *newton_arg(const lctx *c, int mass);
 
 static const phys_symbol *first_symbol(lctx *c, phys_symbol_kind kind)
 {
@@ -1095,6 +1097,12 @@ static int dyn_init(lctx *c, const phys_node *program)
             return 0;
         }
         dl->dim = dl->pos->shape.dims[1];
+        const phys_node *mass = newton_arg(c, 1);
+        double m;
+        if (mass && phys_sema_fold(c->sema, mass, &m) && !(m > 0 && m < HUGE_VAL)) {
+            phys_error(c->diag, mass->loc, "the mass must be a positive finite number, got %g", m);
+            return 0;
+        }
         add_part(dl, dl->pos, 0);
         add_part(dl, dl->vel, 0);
         for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
@@ -1607,6 +1615,12 @@ static int lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_co
         phys_error(c->diag, call->loc, "trajectory(t) takes the data column that holds the time");
         return 0;
     }
+    for (int k = 0; k < dl->n_parts; k++)
+        if (!strcmp(dl->parts[k].sym->name, call->kids[1]->name)) {
+            phys_error(c->diag, call->kids[1]->loc, "the time of trajectory(t) cannot be the %s %s",
+                       phys_symbol_kind_name(dl->parts[k].sym->kind), dl->parts[k].sym->name);
+            return 0;
+        }
     t->pair_rows = 1;
     t->time_column = tcol;
     t->n_coords = 2 * n_cols;

@@ -126,6 +126,22 @@ EOF
 printf 'model m\nparticles a[2] with r[1], v[1]\nparticles b[3] with s[1], w[1]\n' > two_sets.phys
 [ "$(printf 'sum(i in b: 1)\nsum(i in a: 1)\n' | "$physc" repl two_sets.phys 2>&1 | tr '\n' ' ')" = "3 2 " ] &&
   ok "sum(i in b: ...) runs over the particles of b" || bad "sum over a named particle set"
+# The time column of trajectory(t) that is a state (compiled, then no two
+# rows of one trajectory); a constant mass that is not positive (0 gave
+# infinite accelerations, 1 / 0 a NaN momentum).
+refuse trajectory_state_time "the time of trajectory\(t\) cannot be the state q" <<'EOF'
+model m
+state q, p
+field H(q, p) = mlp(hidden = [4])
+dynamics hamiltonian H
+data "traj.csv" (t, q, p): trajectory(q)
+EOF
+refuse mass_zero "the mass must be a positive finite number, got 0" <<'EOF'
+model m
+particles b[2] with r[2], v[2]
+force F(i, j) = unit(i, j)
+dynamics newton(F, mass = 0)
+EOF
 PHYSC_RUNTIME=/nonexistent/libphysrt.a "$physc" heat.phys -o nolib 2> err.txt
 [ $? -eq 1 ] && grep -q "error: linking" err.txt && ok "a missing runtime library is a named error" || bad "missing runtime library"
 printf '%d failed\n' "$fail"
