@@ -67,7 +67,7 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "           [--integrator leapfrog|verlet|midpoint|rk4] [--dt H] [--steps N] [--every K]\n"
             "           [--from FILE] [--to FILE] [--tolerance T] [--quiet]\n"
             "      Integrate the model's dynamics (all start states together) and write CSV:\n"
-            "      trajectory,step,t, the state, then energy and P_x.. when the model defines them.\n"
+            "      trajectory,step,t, the state, energy and P_x.. when the model defines them, then masses.\n"
             "      Prints the integrator, time taken and the energy/momentum drift on stdout.\n"
             "      Defaults come from the simulate declaration NAME (else the first one).\n"
             "      --checkpoint F  trained values (default %s.ckpt); needed when the model\n"

@@ -34,7 +34,7 @@
  *             evaluation) skip the evaluation of fq: one evaluation per step
  *             (velocity Verlet); separable Hamiltonian dynamics take two.
  *
- * Output CSV: trajectory,step,t,<state names>[,energy][,P_x,P_y[,P_z]] at
+ * Output CSV: trajectory,step,t,<state names>[,energy][,P_x,P_y[,P_z]],<aux names> at
  * step 0, every every-th step and the last step, %.17g, trajectory by
  * trajectory (so trajectory(t) data can read it back), written to FILE.tmp
  * and renamed. The energy and momentum (when the model defines them) are
@@ -452,6 +452,7 @@ static void keep_rows(sim_rows *R, const sim_state *S, const sim_measure *M, lon
         if (S->energy_ev) *v++ = M->e[b];
         if (S->mom_ev)
             for (int a = 0; a < dim; a++) *v++ = M->pm[(size_t)a * B + b];
+        for (int j = S->ns; j < S->nc; j++) *v++ = S->s[(size_t)b * S->nc + j]; /* masses: trajectory(t) reads them */
     }
     R->row++;
 }
@@ -565,10 +566,11 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
             char ax[16];
             fprintf(out, ",P_%s", axis_name(a, d->dim, ax, sizeof ax));
         }
+    for (int j = S.ns; j < nc; j++) fprintf(out, ",%s", d->names[j]);
     fputc('\n', out);
 
     R.rows = su.steps / su.every + 2;
-    R.cols = 1 + S.ns + (S.energy_ev ? 1 : 0) + (S.mom_ev ? d->dim : 0);
+    R.cols = 1 + nc + (S.energy_ev ? 1 : 0) + (S.mom_ev ? d->dim : 0);
     if ((double)R.rows * B * R.cols * sizeof(double) > (double)(1ul << 31)) {
         fprintf(stderr, "%s: error: simulate: %ld output rows of %d trajectories would take more than 2 GiB; "
                         "write fewer (--every)\n", prog, R.rows, B);

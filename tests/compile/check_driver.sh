@@ -142,6 +142,27 @@ particles b[2] with r[2], v[2]
 force F(i, j) = unit(i, j)
 dynamics newton(F, mass = 0)
 EOF
+# The output of simulate reads back as trajectory(t) data, masses included
+# (they were left out of the output).
+cat > masses_sim.phys <<'EOF'
+model masses_sim
+particles b[2] with r[2], v[2], m
+force F(i, j) = -dist(i, j) * unit(i, j)
+dynamics newton(F, mass = m)
+EOF
+cat > masses_fit.phys <<'EOF'
+model masses_fit
+particles b[2] with r[2], v[2], m
+field f(s) = mlp(hidden = [4])
+force F(i, j) = f(dist(i, j)) * unit(i, j)
+dynamics newton(F, mass = m)
+data "orbit.csv" (t, r, v, m): trajectory(t)
+EOF
+printf 'r_0_x,r_0_y,r_1_x,r_1_y,v_0_x,v_0_y,v_1_x,v_1_y,m_0,m_1\n0,0,1,0,0,0.1,0,-0.05,1,2\n' > masses_start.csv
+"$physc" masses_sim.phys -o masses_sim && "$physc" masses_fit.phys -o masses_fit &&
+  ./masses_sim simulate --dt 0.01 --steps 20 --from masses_start.csv --to orbit.csv > /dev/null &&
+  head -n 1 orbit.csv | grep -q ',v_1_y,P_x,P_y,m_0,m_1$' && ./masses_fit train --steps 1 --quiet > /dev/null &&
+  ok "simulate writes the masses; its output is trajectory(t) data" || bad "simulate output with masses: $(head -n 1 orbit.csv)"
 PHYSC_RUNTIME=/nonexistent/libphysrt.a "$physc" heat.phys -o nolib 2> err.txt
 [ $? -eq 1 ] && grep -q "error: linking" err.txt && ok "a missing runtime library is a named error" || bad "missing runtime library"
 printf '%d failed\n' "$fail"

@@ -18,9 +18,9 @@ out_has "energy: max relative drift "
 out_has "conserve energy: max relative drift "
 [ -s spring_orbit.csv ] || fail "no spring_orbit.csv"
 [ ! -e spring_orbit.csv.tmp ] || fail "temporary file left"
-[ "$(head -1 spring_orbit.csv)" = "trajectory,step,t,q,p,energy" ] || fail "header: $(head -1 spring_orbit.csv)"
+[ "$(head -1 spring_orbit.csv)" = "trajectory,step,t,q,p,energy,w" ] || fail "header: $(head -1 spring_orbit.csv)"
 [ "$(wc -l < spring_orbit.csv)" = 102 ] || fail "rows at steps 0, 10, ..., 1000 expected"
-grep -q '^0,0,0,1,0,1$' spring_orbit.csv || fail "first row: $(sed -n 2p spring_orbit.csv)"
+grep -q '^0,0,0,1,0,1,1$' spring_orbit.csv || fail "first row: $(sed -n 2p spring_orbit.csv)"
 grep -q '^0,1000,10,' spring_orbit.csv || fail "last row: $(tail -1 spring_orbit.csv)"
 run 0 "$S" simulate orbit --quiet --steps 25 --every 10 --to q.csv
 [ ! -s out.txt ] && [ ! -s err.txt ] || fail "--quiet printed something"
@@ -67,7 +67,7 @@ order rk4 0.05 200 14 18
 # the non-separable flag takes the iterative leapfrog: the same numbers
 run 0 "$N" simulate --to ns.csv
 out_has "simulate orbit: leapfrog"
-paste -d, spring_orbit.csv ns.csv | awk -F, 'NR > 1 { d = $4 - $10; d = d < 0 ? -d : d; if (d > m) m = d }
+paste -d, spring_orbit.csv ns.csv | awk -F, 'NR > 1 { d = $4 - $11; d = d < 0 ? -d : d; if (d > m) m = d }
     END { printf "separable vs iterative leapfrog: max difference %.3g\n", m > "/dev/stderr"; exit !(m < 1e-10) }' \
     || fail "iterative leapfrog differs from the explicit one"
 
@@ -87,7 +87,7 @@ err_has "bad_init.csv:1: error: no column 'w' in the header"
 run 0 "$G" simulate
 out_has "simulate kepler: leapfrog, dt 0.01, 5000 steps, 1 trajectory, 5001 rhs evaluations"
 out_has "conserve momentum: max relative drift "
-[ "$(head -1 kepler.csv)" = "trajectory,step,t,r_0_x,r_0_y,r_1_x,r_1_y,v_0_x,v_0_y,v_1_x,v_1_y,energy,P_x,P_y" ] \
+[ "$(head -1 kepler.csv)" = "trajectory,step,t,r_0_x,r_0_y,r_1_x,r_1_y,v_0_x,v_0_y,v_1_x,v_1_y,energy,P_x,P_y,m_0,m_1" ] \
     || fail "gravity header: $(head -1 kepler.csv)"
 awk '/^momentum: max relative drift/ { m = $5 } /^energy: max relative drift/ { e = $5 }
      END { printf "gravity leapfrog: energy drift %s, momentum drift %s\n", e, m > "/dev/stderr"; exit !(m + 0 < 1e-13 && e + 0 < 1e-5) }' out.txt \
