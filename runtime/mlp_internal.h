@@ -12,7 +12,12 @@
  * turns contraction off otherwise). Results are deterministic for a given
  * machine; across ISA levels they differ at round-off level. Helpers are
  * force-inlined so they are compiled for the kernel's ISA level. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* clang has no optimize attribute; it contracts within expressions anyway */
+#define MLP_HOT_KERNEL                                                        \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define MLP_INLINE static inline __attribute__((always_inline))
+#elif defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
 #define MLP_HOT_KERNEL                                                        \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), \
                    optimize("fp-contract=fast")))

@@ -37,31 +37,31 @@ MLP_INLINE double hsum1_f64(const vec_f64 *a)
 }
 
 /* Pairwise butterflies: each level halves the number of vectors and the
- * lanes each partial sum covers (results through pointers: these are
- * always inlined, and vector returns would draw ABI warnings in the
+ * lanes each partial sum covers (vectors pass through pointers: these are
+ * always inlined, and vectors by value would draw ABI warnings in the
  * non-AVX-512 clones). After all levels, lane L of the one remaining
  * vector holds the sum of input bit-reverse(L); taking the inputs in
  * bit-reversed order puts the sum of acc[q] in lane q, so the sums leave
  * in one vector store. */
-MLP_INLINE void fold8_f32(vec_f32 *out, vec_f32 a, vec_f32 b)
+MLP_INLINE void fold8_f32(vec_f32 *out, const vec_f32 *a, const vec_f32 *b)
 {
-    *out = MLP_SHUFFLE(mask_f32, a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-           MLP_SHUFFLE(mask_f32, a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    *out = MLP_SHUFFLE(mask_f32, *a, *b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+           MLP_SHUFFLE(mask_f32, *a, *b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
 }
-MLP_INLINE void fold4_f32(vec_f32 *out, vec_f32 a, vec_f32 b)
+MLP_INLINE void fold4_f32(vec_f32 *out, const vec_f32 *a, const vec_f32 *b)
 {
-    *out = MLP_SHUFFLE(mask_f32, a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) +
-           MLP_SHUFFLE(mask_f32, a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    *out = MLP_SHUFFLE(mask_f32, *a, *b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) +
+           MLP_SHUFFLE(mask_f32, *a, *b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
 }
-MLP_INLINE void fold2_f32(vec_f32 *out, vec_f32 a, vec_f32 b)
+MLP_INLINE void fold2_f32(vec_f32 *out, const vec_f32 *a, const vec_f32 *b)
 {
-    *out = MLP_SHUFFLE(mask_f32, a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) +
-           MLP_SHUFFLE(mask_f32, a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    *out = MLP_SHUFFLE(mask_f32, *a, *b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) +
+           MLP_SHUFFLE(mask_f32, *a, *b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
 }
-MLP_INLINE void fold1_f32(vec_f32 *out, vec_f32 a, vec_f32 b)
+MLP_INLINE void fold1_f32(vec_f32 *out, const vec_f32 *a, const vec_f32 *b)
 {
-    *out = MLP_SHUFFLE(mask_f32, a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) +
-           MLP_SHUFFLE(mask_f32, a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    *out = MLP_SHUFFLE(mask_f32, *a, *b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) +
+           MLP_SHUFFLE(mask_f32, *a, *b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
 }
 
 static const unsigned char bitrev4[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
@@ -70,28 +70,28 @@ static const unsigned char bitrev3[8] = {0, 4, 2, 6, 1, 5, 3, 7};
 MLP_INLINE void hsum16_f32(const vec_f32 *acc, float *sums)
 {
     vec_f32 l8[8], l4[4], l2[2];
-    for (int i = 0; i < 8; i++) fold8_f32(&l8[i], acc[bitrev4[2 * i]], acc[bitrev4[2 * i + 1]]);
-    for (int i = 0; i < 4; i++) fold4_f32(&l4[i], l8[2 * i], l8[2 * i + 1]);
-    for (int i = 0; i < 2; i++) fold2_f32(&l2[i], l4[2 * i], l4[2 * i + 1]);
+    for (int i = 0; i < 8; i++) fold8_f32(&l8[i], &acc[bitrev4[2 * i]], &acc[bitrev4[2 * i + 1]]);
+    for (int i = 0; i < 4; i++) fold4_f32(&l4[i], &l8[2 * i], &l8[2 * i + 1]);
+    for (int i = 0; i < 2; i++) fold2_f32(&l2[i], &l4[2 * i], &l4[2 * i + 1]);
     vec_f32 all;
-    fold1_f32(&all, l2[0], l2[1]);
+    fold1_f32(&all, &l2[0], &l2[1]);
     memcpy(sums, &all, sizeof all);
 }
 
-MLP_INLINE void fold4_f64(vec_f64 *out, vec_f64 a, vec_f64 b)
+MLP_INLINE void fold4_f64(vec_f64 *out, const vec_f64 *a, const vec_f64 *b)
 {
-    *out = MLP_SHUFFLE(mask_f64, a, b, 0, 1, 2, 3, 8, 9, 10, 11) +
-           MLP_SHUFFLE(mask_f64, a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+    *out = MLP_SHUFFLE(mask_f64, *a, *b, 0, 1, 2, 3, 8, 9, 10, 11) +
+           MLP_SHUFFLE(mask_f64, *a, *b, 4, 5, 6, 7, 12, 13, 14, 15);
 }
-MLP_INLINE void fold2_f64(vec_f64 *out, vec_f64 a, vec_f64 b)
+MLP_INLINE void fold2_f64(vec_f64 *out, const vec_f64 *a, const vec_f64 *b)
 {
-    *out = MLP_SHUFFLE(mask_f64, a, b, 0, 1, 8, 9, 4, 5, 12, 13) +
-           MLP_SHUFFLE(mask_f64, a, b, 2, 3, 10, 11, 6, 7, 14, 15);
+    *out = MLP_SHUFFLE(mask_f64, *a, *b, 0, 1, 8, 9, 4, 5, 12, 13) +
+           MLP_SHUFFLE(mask_f64, *a, *b, 2, 3, 10, 11, 6, 7, 14, 15);
 }
-MLP_INLINE void fold1_f64(vec_f64 *out, vec_f64 a, vec_f64 b)
+MLP_INLINE void fold1_f64(vec_f64 *out, const vec_f64 *a, const vec_f64 *b)
 {
-    *out = MLP_SHUFFLE(mask_f64, a, b, 0, 8, 2, 10, 4, 12, 6, 14) +
-           MLP_SHUFFLE(mask_f64, a, b, 1, 9, 3, 11, 5, 13, 7, 15);
+    *out = MLP_SHUFFLE(mask_f64, *a, *b, 0, 8, 2, 10, 4, 12, 6, 14) +
+           MLP_SHUFFLE(mask_f64, *a, *b, 1, 9, 3, 11, 5, 13, 7, 15);
 }
 
 MLP_INLINE void hsum16_f64(const vec_f64 *acc, double *sums)
@@ -99,10 +99,10 @@ MLP_INLINE void hsum16_f64(const vec_f64 *acc, double *sums)
     for (int half = 0; half < 2; half++) {
         const vec_f64 *a = acc + 8 * half;
         vec_f64 l4[4], l2[2];
-        for (int i = 0; i < 4; i++) fold4_f64(&l4[i], a[bitrev3[2 * i]], a[bitrev3[2 * i + 1]]);
-        for (int i = 0; i < 2; i++) fold2_f64(&l2[i], l4[2 * i], l4[2 * i + 1]);
+        for (int i = 0; i < 4; i++) fold4_f64(&l4[i], &a[bitrev3[2 * i]], &a[bitrev3[2 * i + 1]]);
+        for (int i = 0; i < 2; i++) fold2_f64(&l2[i], &l4[2 * i], &l4[2 * i + 1]);
         vec_f64 all;
-        fold1_f64(&all, l2[0], l2[1]);
+        fold1_f64(&all, &l2[0], &l2[1]);
         memcpy(sums + 8 * half, &all, sizeof all);
     }
 }
