@@ -90,9 +90,9 @@ static const phys_builtin table[] = {
      "residual-adaptive: resample where the residual is large"},
 
     /* integrators */
-    {"leapfrog", B_INTEGRATOR, 0, 0, ARGS("dt", "steps"), ARGS("dt", "steps"),
+    {"leapfrog", B_INTEGRATOR, 0, 0, ARGS("dt", "steps", "tolerance"), ARGS("dt", "steps"),
      "leapfrog / Stormer-Verlet (symplectic)"},
-    {"verlet", B_INTEGRATOR, 0, 0, ARGS("dt", "steps"), ARGS("dt", "steps"),
+    {"verlet", B_INTEGRATOR, 0, 0, ARGS("dt", "steps", "tolerance"), ARGS("dt", "steps"),
      "velocity Verlet (symplectic)"},
     {"midpoint", B_INTEGRATOR, 0, 0, ARGS("dt", "steps", "tolerance"), ARGS("dt", "steps"),
      "implicit midpoint (symplectic)"},

@@ -414,8 +414,8 @@ static value check_d(checker *c, const phys_node *call)
     if (!f || (f->kind != SYM_FIELD && f->kind != SYM_LET)) {
         if (!f && !find_local(c, target->name)) unknown_name(c, target, target->name);
         else
-            phys_error(c->diag, target->loc, "d() differentiates a field; '%s' is a %s", target->name,
-                       f ? phys_symbol_kind_name(f->kind) : "local name");
+            phys_error(c->diag, target->loc, "d() differentiates a field; '%s' is %s", target->name,
+                       f ? phys_symbol_kind_with_article(f->kind) : "a local name");
         return error_value;
     }
     int order = call->nkids - 2;
@@ -492,8 +492,8 @@ static value check_operator(checker *c, const phys_node *call, const char *op)
         return error_value;
     }
     if (f->kind != SYM_FIELD && f->kind != SYM_ENERGY && f->kind != SYM_LET) {
-        phys_error(c->diag, target->loc, "%s() takes a field; '%s' is a %s", op, f->name,
-                   phys_symbol_kind_name(f->kind));
+        phys_error(c->diag, target->loc, "%s() takes a field; '%s' is %s", op, f->name,
+                   phys_symbol_kind_with_article(f->kind));
         return error_value;
     }
     int n = f->n_inputs;
@@ -633,9 +633,18 @@ static value check_args_numbers(checker *c, const phys_node *call, value *first)
     return last;
 }
 
+static const phys_symbol *first_of_kind(phys_sema *s, phys_symbol_kind kind);
+
+/* The particle set an index runs over: a bound index, or a constant
+ * particle number (dist(0, 1)) of the first set. */
 static const phys_symbol *particles_of_index(checker *c, const phys_node *e)
 {
-    if (e->kind != N_NAME) return NULL;
+    double k;
+    if (e->kind != N_NAME || !find_local(c, e->name)) {
+        const phys_symbol *set = first_of_kind(c->sema, SYM_PARTICLES);
+        if (set && phys_sema_fold(c->sema, e, &k) && k == (int)k && k >= 0 && k < set->shape.dims[0]) return set;
+        return NULL;
+    }
     const local *l = find_local(c, e->name);
     return l && l->kind == L_INDEX ? l->over : NULL;
 }
@@ -769,8 +778,8 @@ static value check_call(checker *c, const phys_node *call)
         return error_value;
     }
     if (sym->kind != SYM_FIELD && sym->kind != SYM_LET && sym->kind != SYM_ENERGY && sym->kind != SYM_FORCE) {
-        phys_error(c->diag, callee->loc, "'%s' is a %s, not a function, and cannot be called", sym->name,
-                   phys_symbol_kind_name(sym->kind));
+        phys_error(c->diag, callee->loc, "'%s' is %s, not a function, and cannot be called", sym->name,
+                   phys_symbol_kind_with_article(sym->kind));
         return error_value;
     }
     if (nargs != sym->n_inputs) {
@@ -915,7 +924,7 @@ static value check_name(checker *c, const phys_node *e)
         v.kind = V_PARTICLES;
         return v;
     default:
-        phys_error(c->diag, e->loc, "'%s' is a %s, not a value", e->name, phys_symbol_kind_name(sym->kind));
+        phys_error(c->diag, e->loc, "'%s' is %s, not a value", e->name, phys_symbol_kind_with_article(sym->kind));
         return error_value;
     }
 }
@@ -1004,8 +1013,8 @@ static phys_symbol *declare(checker *c, const phys_node *at, const char *name, p
         if (c->sema->allow_redefinition && old->kind == kind) {
             old->replaced = c->sema->n_symbols + 1; /* by the symbol about to be added */
         } else {
-            phys_error(c->diag, at->loc, "'%s' is already defined (as a %s)", name,
-                       phys_symbol_kind_name(old->kind));
+            phys_error(c->diag, at->loc, "'%s' is already defined (as %s)", name,
+                       phys_symbol_kind_with_article(old->kind));
             if (old->decl) phys_note(c->diag, old->decl->loc, "'%s' was defined here", name);
             return NULL;
         }
@@ -1193,8 +1202,8 @@ static const phys_symbol *bind_region(checker *c, const phys_node *region)
         unknown_name(c, dname, dname->name);
         return NULL;
     } else if (dom->kind != SYM_DOMAIN) {
-        phys_error(c->diag, dname->loc, "'%s' is a %s, not a domain", dname->name,
-                   phys_symbol_kind_name(dom->kind));
+        phys_error(c->diag, dname->loc, "'%s' is %s, not a domain", dname->name,
+                   phys_symbol_kind_with_article(dom->kind));
         return NULL;
     } else {
         for (int i = 0; i < dom->n_inputs; i++)
@@ -1435,8 +1444,8 @@ static void check_dynamics(checker *c, const phys_node *d)
             return;
         }
         if (h->kind != SYM_FIELD && h->kind != SYM_LET && h->kind != SYM_ENERGY) {
-            phys_error(c->diag, hn->loc, "a Hamiltonian is a scalar field or function of the states; '%s' is a %s",
-                       h->name, phys_symbol_kind_name(h->kind));
+            phys_error(c->diag, hn->loc, "a Hamiltonian is a scalar field or function of the states; '%s' is %s",
+                       h->name, phys_symbol_kind_with_article(h->kind));
             return;
         }
         if (n_states == 0 || n_states % 2) {
@@ -1483,7 +1492,13 @@ static void check_dynamics(checker *c, const phys_node *d)
         }
         if (!first_of_kind(c->sema, SYM_PARTICLES))
             phys_error(c->diag, d->loc, "Newtonian dynamics move particles: declare 'particles ... with r[3]'");
-        if (mass) check_number(c, mass);
+        if (mass) {
+            const phys_symbol *m = mass->kind == N_NAME ? phys_sema_lookup(c->sema, mass->name) : NULL;
+            if (m && m->kind == SYM_ATTRIBUTE && m->shape.rank == 2)
+                phys_error(c->diag, mass->loc, "the mass is a constant or a scalar particle attribute that does "
+                           "not move (such as m); '%s' is a vector attribute", m->name);
+            else check_number(c, mass);
+        }
     } else {
         const phys_node *eqs = d->kids[0];
         int covered[64] = {0};
@@ -1733,8 +1748,8 @@ static void check_symmetry(checker *c, const phys_node *d)
     }
     if (d->op == 'i') {
         if (s->kind != SYM_FIELD && s->kind != SYM_ENERGY) {
-            phys_error(c->diag, d->loc, "invariance is declared for a field or energy; %s is a %s", s->name,
-                       phys_symbol_kind_name(s->kind));
+            phys_error(c->diag, d->loc, "invariance is declared for a field or energy; %s is %s", s->name,
+                       phys_symbol_kind_with_article(s->kind));
             return;
         }
         /* d->name names s, so checking a name node for it asks about s itself */
@@ -1746,8 +1761,8 @@ static void check_symmetry(checker *c, const phys_node *d)
                        "atomic(mlp(...), descriptor = acsf(...)) or functions of dist(i, j)", s->name);
     } else {
         if (s->kind != SYM_FORCE) {
-            phys_error(c->diag, d->loc, "equivariance is declared for a force; %s is a %s", s->name,
-                       phys_symbol_kind_name(s->kind));
+            phys_error(c->diag, d->loc, "equivariance is declared for a force; %s is %s", s->name,
+                       phys_symbol_kind_with_article(s->kind));
             return;
         }
         if (!force_equivariant(c, s))
@@ -1755,6 +1770,28 @@ static void check_symmetry(checker *c, const phys_node *d)
                        "force %s is not equivariant by construction: define it as -grad(E, r) of an invariant "
                        "energy E, or as a pair force f(dist(i, j)) * unit(i, j)", s->name);
     }
+}
+
+/* The particles' position: their first vector attribute (the velocity is
+ * the next one of the same size; see SPEC, particles). */
+static const phys_symbol *position_attribute(phys_sema *s)
+{
+    const phys_symbol *set = first_of_kind(s, SYM_PARTICLES);
+    for (int i = 0; set && i < s->n_symbols; i++)
+        if (s->symbols[i]->kind == SYM_ATTRIBUTE && !s->symbols[i]->replaced && s->symbols[i]->owner == set &&
+            s->symbols[i]->shape.rank == 2)
+            return s->symbols[i];
+    return NULL;
+}
+
+/* body is -grad(V, r) with r the particles' position. */
+static int gradient_of_positions(checker *c, const phys_node *body)
+{
+    const phys_symbol *pos = position_attribute(c->sema);
+    if (body->kind != N_NEGATE || body->kids[0]->kind != N_CALL) return 0;
+    const phys_node *g = body->kids[0];
+    return g->kids[0]->kind == N_NAME && !strcmp(g->kids[0]->name, "grad") && g->nkids == 3 &&
+           g->kids[2]->kind == N_NAME && pos && !strcmp(g->kids[2]->name, pos->name);
 }
 
 static void check_conserve(checker *c, const phys_node *d)
@@ -1769,17 +1806,14 @@ static void check_conserve(checker *c, const phys_node *d)
                 const phys_node *fn = dyn->kids[0] && dyn->kids[0]->nkids ? dyn->kids[0]->kids[0] : NULL;
                 const phys_symbol *f = fn && fn->kind == N_NAME ? phys_sema_lookup(c->sema, fn->name) : NULL;
                 if (f && f->kind == SYM_FORCE) {
-                    const phys_node *body = f->decl->kids[1];
-                    int gradient = body->kind == N_NEGATE && body->kids[0]->kind == N_CALL &&
-                                   body->kids[0]->kids[0]->kind == N_NAME &&
-                                   !strcmp(body->kids[0]->kids[0]->name, "grad");
-                    ok = gradient || force_equivariant(c, f); /* central pair forces are conservative */
+                    int gradient = !f->decl->kids[0] && gradient_of_positions(c, f->decl->kids[1]);
+                    ok = gradient || (f->n_inputs == 2 && force_equivariant(c, f)); /* central pair forces */
                 }
             }
             if (!ok)
                 phys_error(c->diag, q->loc,
                            "energy is not conserved by this model's structure: conservation follows from "
-                           "'dynamics hamiltonian H', or from Newtonian dynamics with a force -grad(V) or a "
+                           "'dynamics hamiltonian H', or from Newtonian dynamics with a force -grad(V, r) of the positions r or a "
                            "central pair force f(dist(i, j)) * unit(i, j)");
         } else if (!strcmp(q->name, "momentum")) {
             int ok = 0;
@@ -1789,7 +1823,7 @@ static void check_conserve(checker *c, const phys_node *d)
                 if (f && f->kind == SYM_FORCE) {
                     const phys_node *body = f->decl->kids[1];
                     if (f->n_inputs == 2) ok = pair_force_antisymmetric(f);
-                    else if (body->kind == N_NEGATE && body->kids[0]->kind == N_CALL && body->kids[0]->nkids == 3)
+                    else if (gradient_of_positions(c, body))
                         ok = invariant_by_construction(c, body->kids[0]->kids[1], 0);
                 }
             }

@@ -1820,7 +1820,7 @@ static int lower_field(lctx *c, const phys_symbol *sym)
     for (int i = 0; i < sym->n_inputs; i++) {
         const phys_symbol *g = phys_sema_lookup(c->sema, sym->inputs[i]);
         if (g && g->kind != SYM_STATE) {
-            unsupported(c, sym->input_nodes[i], "fields of a %s", phys_symbol_kind_name(g->kind));
+            unsupported(c, sym->input_nodes[i], "fields of %s", phys_symbol_kind_with_article(g->kind));
             return 0;
         }
     }

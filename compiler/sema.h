@@ -64,6 +64,8 @@ phys_symbol *phys_sema_lookup(phys_sema *sema, const char *name);
 int phys_sema_symbol_count(const phys_sema *sema);
 phys_symbol *phys_sema_symbol_at(phys_sema *sema, int i);
 const char *phys_symbol_kind_name(phys_symbol_kind kind);
+/* The same with its article: "a field", "an energy". */
+const char *phys_symbol_kind_with_article(phys_symbol_kind kind);
 
 /* Folds a compile-time constant scalar; returns 0 (and reports nothing) if
  * the expression is not constant. */

@@ -51,6 +51,18 @@ const char *phys_symbol_kind_name(phys_symbol_kind kind)
     return kind < SYM_KIND_COUNT ? names[kind] : "?";
 }
 
+const char *phys_symbol_kind_with_article(phys_symbol_kind kind)
+{
+    static const char *const names[SYM_KIND_COUNT] = {
+        [SYM_CONST] = "a constant", [SYM_PARAM] = "a trainable parameter", [SYM_LET] = "a function",
+        [SYM_DOMAIN] = "a domain", [SYM_REGION] = "a region", [SYM_FIELD] = "a field",
+        [SYM_STATE] = "a state", [SYM_FORCE] = "a force", [SYM_ENERGY] = "an energy",
+        [SYM_PARTICLES] = "a particle set", [SYM_ATTRIBUTE] = "a particle attribute",
+        [SYM_SPINS] = "a spin set", [SYM_COUPLING] = "a coupling", [SYM_TERM] = "a loss term",
+    };
+    return kind < SYM_KIND_COUNT ? names[kind] : "?";
+}
+
 phys_sema_mark phys_sema_get_mark(const phys_sema *sema)
 {
     phys_sema_mark mark = {sema->n_symbols, sema->n_modules, sema->dynamics};
