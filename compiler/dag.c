@@ -71,6 +71,12 @@ static uint64_t hash_node(const dag_node *n)
                          (uint64_t)(uint32_t)n->c, (uint64_t)(uint32_t)n->index, bits};
     for (int i = 0; i < 6; i++) h = (h ^ parts[i]) * 1099511628211ull;
     for (int i = 0; i < DAG_MAX_INPUTS; i++) h = (h ^ n->alpha[i]) * 1099511628211ull;
+    /* the table takes the low bits, which the multiplications fill from the
+     * low bits of the parts only: mix the high bits down (constants such as
+     * 1.0, 2.0, 3.0 differ only in their high bits) */
+    h ^= h >> 31;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 29;
     return h;
 }
 
