@@ -1280,9 +1280,14 @@ LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
         total *= count[b];
         if (total > 100000) return unsupported(c, e, "sums of more than 100000 terms");
     }
-    int idx[4] = {0}, first = 1, saved = c->n_bindings;
-    tensor acc = failed();
-    for (long it = 0; it < total && nb > 0 && count[0] > 0; it++) {
+    /* Terms combine pairwise, like a binary counter (partial[k] holds 2^k
+     * terms): the result is a balanced tree, log2(n) deep, so the passes
+     * that recurse over the DAG stay shallow, and the rounding of long sums
+     * grows like log n. */
+    dag_op op = e->op == 'm' ? X_MUL : X_ADD;
+    tensor partial[24];
+    int filled[24] = {0}, idx[4] = {0}, saved = c->n_bindings;
+    for (long it = 0; it < total; it++) {
         long rest = it;
         for (int b = nb - 1; b >= 0; b--) idx[b] = (int)(rest % count[b]), rest /= count[b];
         if (e->op == 'p' && idx[0] >= idx[1]) continue;
@@ -1291,12 +1296,24 @@ LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
             if (!bind(c, e, e->kids[b]->name, scalar_of(dag_const(c->dag, idx[b])))) return failed();
         tensor v = lower_expr(c, e->kids[nb]);
         c->n_bindings = saved;
+        int k = 0;
+        for (; v.rank >= 0 && filled[k]; k++) {
+            v = map2(c, e, op, partial[k], v);
+            filled[k] = 0;
+        }
         if (v.rank < 0) return v;
-        acc = first ? v : map2(c, e, e->op == 'm' ? X_MUL : X_ADD, acc, v);
-        first = 0;
+        partial[k] = v;
+        filled[k] = 1;
+    }
+    tensor acc = failed();
+    int any = 0;
+    for (int k = 0; k < 24; k++) {
+        if (!filled[k]) continue;
+        acc = any ? map2(c, e, op, partial[k], acc) : partial[k];
+        any = 1;
         if (acc.rank < 0) return acc;
     }
-    if (first) return scalar_of(dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0));
+    if (!any) return scalar_of(dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0));
     return acc;
 }
 
