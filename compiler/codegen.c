@@ -211,6 +211,21 @@ typedef struct {
     LLVMValueRef accumulator; /* alloca: sum over points */
 } store_spec;
 
+/* Functions beyond this many operations (the dynamics of dozens of
+ * particles, unrolled over every pair) are compiled without optimisation:
+ * at -O2 LLVM takes minutes on them, most of it in the vectoriser and the
+ * register allocator, for code that runs a few times per step. */
+enum { HUGE_FUNCTION_NODES = 20000 };
+
+static void compile_fast(gen *g, LLVMValueRef fn)
+{
+    const char *names[2] = {"optnone", "noinline"};
+    for (int k = 0; k < 2; k++) {
+        unsigned kind = LLVMGetEnumAttributeKindForName(names[k], strlen(names[k]));
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->ctx, kind, 0));
+    }
+}
+
 /* Builds: for (i = 0; i < n; i++) { nodes...; stores... } in the current
  * function, whose entry block the builder is at the end of. */
 static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *stores, int n_stores)
@@ -230,8 +245,9 @@ static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *s
     LLVMValueRef *val = calloc((size_t)size, sizeof *val);
     if (!needed || !val) exit(70);
     for (int s = 0; s < n_stores; s++) mark_needed(g->dag, stores[s].node, needed);
+    int n_emitted = 0;
     for (int id = 0; id < size; id++)
-        if (needed[id]) val[id] = emit_node(g, dag_at(g->dag, id), val, leaf_value, lc);
+        if (needed[id]) val[id] = emit_node(g, dag_at(g->dag, id), val, leaf_value, lc), n_emitted++;
     for (int s = 0; s < n_stores; s++) {
         const store_spec *st = &stores[s];
         LLVMValueRef v = st->node >= 0 ? val[st->node] : real_const(g, 0.0);
@@ -251,6 +267,7 @@ static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *s
     LLVMBasicBlockRef body_end = LLVMGetInsertBlock(b);
     LLVMValueRef more = LLVMBuildICmp(b, LLVMIntSLT, next, lc->n, "");
     LLVMBuildCondBr(b, more, body, done);
+    if (n_emitted > HUGE_FUNCTION_NODES) compile_fast(g, fn);
     LLVMValueRef incoming[2] = {LLVMConstInt(g->i64, 0, 0), next};
     LLVMBasicBlockRef from[2] = {entry, body_end};
     LLVMAddIncoming(i, incoming, from, 2);
@@ -509,30 +526,36 @@ static descriptor_types descriptor_types_of(gen *g)
     return t;
 }
 
-/* A physm_term: its pointwise functions (prefix_inputs_f64, ...) and data. */
-static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *t, const char *prefix)
+/* A physm_term: its pointwise functions (prefix_inputs_f64, ...) and data.
+ * Loss terms get every function; the dynamics' pseudo-terms (evaluate_only)
+ * are only evaluated, in float64, so they get inputs_f64 and residual_f64. */
+static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *t, const char *prefix,
+                             int evaluate_only)
 {
     const lw_model *m = g->m;
     LLVMTypeRef P = g->ptr;
-    /* the VJP: one reverse sweep over the residual DAG, seeded by dr */
-    int *seeds = malloc(sizeof(int) * (size_t)(t->n_residuals + 1));
-    if (!seeds) exit(70);
-    for (int j = 0; j < t->n_residuals; j++) seeds[j] = dag_leaf(g->dag, X_SEED, j);
-    for (int s = 0; s < t->n_slots; s++) dag_leaf(g->dag, X_STREAM, s); /* exist before the sweep */
-    for (int k = 0; k < m->n_params; k++) dag_leaf(g->dag, X_PARAM, k);
-    int *adjoint = malloc(sizeof(int) * (size_t)dag_size(g->dag));
-    if (!adjoint) exit(70);
-    dag_reverse(g->dag, t->n_residuals, t->residuals, seeds, adjoint);
-
     LLVMValueRef fns[6];
+    for (int k = 0; k < 6; k++) fns[k] = LLVMConstPointerNull(P);
+    int *seeds = NULL, *adjoint = NULL;
+    if (!evaluate_only) { /* the VJP: one reverse sweep over the residual DAG, seeded by dr */
+        seeds = malloc(sizeof(int) * (size_t)(t->n_residuals + 1));
+        if (!seeds) exit(70);
+        for (int j = 0; j < t->n_residuals; j++) seeds[j] = dag_leaf(g->dag, X_SEED, j);
+        for (int s = 0; s < t->n_slots; s++) dag_leaf(g->dag, X_STREAM, s); /* exist before the sweep */
+        for (int k = 0; k < m->n_params; k++) dag_leaf(g->dag, X_PARAM, k);
+        adjoint = malloc(sizeof(int) * (size_t)dag_size(g->dag));
+        if (!adjoint) exit(70);
+        dag_reverse(g->dag, t->n_residuals, t->residuals, seeds, adjoint);
+    }
     const char *suffix[2] = {"f64", "f32"};
-    for (int prec = 0; prec < 2; prec++) {
+    for (int prec = 0; prec < (evaluate_only ? 1 : 2); prec++) {
         char name[96];
         g->real = prec == 0 ? g->f64 : LLVMFloatTypeInContext(g->ctx);
         snprintf(name, sizeof name, "%s_inputs_%s", prefix, suffix[prec]);
         fns[0 + prec] = gen_inputs(g, t, name);
         snprintf(name, sizeof name, "%s_residual_%s", prefix, suffix[prec]);
         fns[2 + prec] = gen_residual(g, t, name);
+        if (evaluate_only) continue;
         snprintf(name, sizeof name, "%s_vjp_%s", prefix, suffix[prec]);
         fns[4 + prec] = gen_vjp(g, t, name, adjoint);
     }
@@ -578,7 +601,7 @@ static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *
 static LLVMValueRef gen_pseudo_term(gen *g, const descriptor_types *ty, const lw_term *t, const char *prefix)
 {
     if (!t) return LLVMConstPointerNull(g->ptr);
-    return global_const(g, gen_term(g, ty, t, prefix), prefix);
+    return global_const(g, gen_term(g, ty, t, prefix, 1), prefix);
 }
 
 static LLVMValueRef gen_dynamics(gen *g, const descriptor_types *ty)
@@ -651,7 +674,7 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
     for (int ti = 0; ti < m->n_terms; ti++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "term%d", ti);
-        terms[ti] = gen_term(g, &ty, &m->terms[ti], prefix);
+        terms[ti] = gen_term(g, &ty, &m->terms[ti], prefix, 0);
     }
     for (int i = 0; i < m->n_stages; i++) {
         const lw_stage *s = &m->stages[i];

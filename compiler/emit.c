@@ -86,6 +86,18 @@ static int link_executable(const char *object, const phys_emit_options *o)
     return 0;
 }
 
+/* codegen.c marks functions too large to optimise 'optnone'; then the loop
+ * vectoriser (whose analysis alone takes seconds on them) is left out and
+ * the code generator runs at its lowest level (its register allocator
+ * takes tens of seconds on them otherwise). */
+static int has_optnone_function(LLVMModuleRef module)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName("optnone", 7);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn))
+        if (LLVMGetEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, kind)) return 1;
+    return 0;
+}
+
 int phys_emit(LLVMModuleRef module, const phys_emit_options *o)
 {
     char *message = NULL;
@@ -107,7 +119,8 @@ int phys_emit(LLVMModuleRef module, const phys_emit_options *o)
     char pipeline[32];
     snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt_level);
     LLVMPassBuilderOptionsRef popts = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(popts, o->opt_level >= 2);
+    int huge = has_optnone_function(module);
+    LLVMPassBuilderOptionsSetLoopVectorization(popts, o->opt_level >= 2 && !huge);
     LLVMPassBuilderOptionsSetSLPVectorization(popts, o->opt_level >= 2);
     LLVMErrorRef err = LLVMRunPasses(module, pipeline, tm, popts);
     LLVMDisposePassBuilderOptions(popts);
@@ -116,6 +129,11 @@ int phys_emit(LLVMModuleRef module, const phys_emit_options *o)
         return fail("optimisation failed", LLVMGetErrorMessage(err));
     }
 
+    if (o->kind != EMIT_LLVM_IR && o->opt_level > 0 && huge) {
+        LLVMDisposeTargetMachine(tm);
+        tm = host_machine(0, &message);
+        if (!tm) return fail("no code generator for this machine", message);
+    }
     int rc = 0;
     if (o->kind == EMIT_LLVM_IR) {
         if (LLVMPrintModuleToFile(module, o->output, &message)) rc = fail("cannot write the IR", message);
