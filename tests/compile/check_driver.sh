@@ -163,6 +163,17 @@ printf 'r_0_x,r_0_y,r_1_x,r_1_y,v_0_x,v_0_y,v_1_x,v_1_y,m_0,m_1\n0,0,1,0,0,0.1,0
   ./masses_sim simulate --dt 0.01 --steps 20 --from masses_start.csv --to orbit.csv > /dev/null &&
   head -n 1 orbit.csv | grep -q ',v_1_y,P_x,P_y,m_0,m_1$' && ./masses_fit train --steps 1 --quiet > /dev/null &&
   ok "simulate writes the masses; its output is trajectory(t) data" || bad "simulate output with masses: $(head -n 1 orbit.csv)"
+# A 100,000-term sum in a Hamiltonian lowers (its tree is balanced, so the
+# recursive passes over it stay shallow) and its derivative is emitted.
+cat > bigsum.phys <<'EOF'
+model bigsum
+state q, p
+energy H(q, p) = sum(i in 100000: sin(q + i) / 100000) + p^2
+dynamics hamiltonian H
+simulate leapfrog(dt = 0.1, steps = 10) from (q = 0.5, p = 0)
+EOF
+"$physc" --emit=llvm -O0 bigsum.phys -o bigsum.ll 2> err.txt && grep -q '@dynamics_rhs_residual_f64' bigsum.ll &&
+  ok "a 100,000-term sum lowers" || bad "bigsum: $(head -n 3 err.txt)"
 PHYSC_RUNTIME=/nonexistent/libphysrt.a "$physc" heat.phys -o nolib 2> err.txt
 [ $? -eq 1 ] && grep -q "error: linking" err.txt && ok "a missing runtime library is a named error" || bad "missing runtime library"
 printf '%d failed\n' "$fail"
