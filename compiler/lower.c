@@ -2294,12 +2294,13 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         for (int t = 0; t < m->n_terms; t++)
             if (!strcmp(m->terms[t].name, d->name)) phys_sema_fold(sema, d->kids[0], &m->terms[t].weight);
     }
+    const phys_node *first = program->nkids ? program->kids[0] : program;
     if (m->n_terms == 0 && diag->errors == errors && !session && !m->dynamics)
-        phys_error(diag, program->kids[0]->loc,
+        phys_error(diag, first->loc,
                    "this model has nothing to train or simulate: declare an equation, a condition, data or "
                    "dynamics");
     if (m->n_fields == 0 && diag->errors == errors && !session && !m->dynamics)
-        phys_error(diag, program->kids[0]->loc, "this model has no field to learn: declare one with 'field'");
+        phys_error(diag, first->loc, "this model has no field to learn: declare one with 'field'");
     if (m->n_stages == 0) {
         m->stages = xcalloc(1, sizeof *m->stages);
         default_stage(&m->stages[0], PHYSM_ADAM);

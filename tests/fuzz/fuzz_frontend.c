@@ -1,12 +1,15 @@
-/* libFuzzer harness for the front end: scanner, parser and semantic checks.
- * Every input must end in diagnostics or success, never a crash, a hang, a
- * leak or undefined behaviour. See README.md for how to run it. */
+/* libFuzzer harness for the front end and the lowering: scanner, parser,
+ * semantic checks and, for a model that checks, the lowering to DAGs (the
+ * dynamics, particles and sums included). Every input must end in
+ * diagnostics or success, never a crash, a hang, a leak or undefined
+ * behaviour. See README.md for how to run it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "ast.h"
+#include "lower.h"
 #include "sema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         phys_sema *sema = phys_sema_create(&diag);
         if (sema) {
             phys_sema_set_library_path(sema, PHYSC_STDLIB_DIR);
-            phys_sema_check(sema, parse.program);
+            if (phys_sema_check(sema, parse.program) == 0 && diag.errors == 0)
+                phys_lower_free(phys_lower(sema, parse.program, "fuzz.phys", &diag, 0));
             phys_sema_destroy(sema);
         }
     }
