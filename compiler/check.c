@@ -853,11 +853,15 @@ static value check_reduce(checker *c, const phys_node *e)
     for (int i = 0; i < c->sema->n_symbols; i++)
         if (c->sema->symbols[i]->kind == SYM_PARTICLES && !c->sema->symbols[i]->replaced)
             only_particles = c->sema->symbols[i];
+    /* sum_pairs(i, j in K: ...): both indices of a pair run over K */
+    const phys_node *pair_range = NULL;
+    if (e->op == 'p' && e->nkids == 3) pair_range = e->kids[0]->kids[0] ? e->kids[0]->kids[0] : e->kids[1]->kids[0];
     for (int i = 0; i < e->nkids - 1; i++) {
         const phys_node *b = e->kids[i];
         const phys_symbol *over = only_particles;
-        if (b->kids[0]) {
-            const phys_node *set = b->kids[0];
+        const phys_node *range = pair_range ? pair_range : b->kids[0];
+        if (range) {
+            const phys_node *set = range;
             const phys_symbol *s = set->kind == N_NAME ? phys_sema_lookup(c->sema, set->name) : NULL;
             if (s && s->kind == SYM_PARTICLES) over = s;
             else {

@@ -1257,8 +1257,11 @@ LOWER_CASE lower_reduce(lctx *c, const phys_node *e)
         const phys_symbol *s = phys_sema_symbol_at(c->sema, i);
         n_sets += s->kind == SYM_PARTICLES && !s->replaced;
     }
+    /* sum_pairs(i, j in K: ...): both indices of a pair run over K */
+    const phys_node *pair_range = NULL;
+    if (e->op == 'p' && nb == 2) pair_range = e->kids[0]->kids[0] ? e->kids[0]->kids[0] : e->kids[1]->kids[0];
     for (int b = 0; b < nb; b++) {
-        const phys_node *range = e->kids[b]->kids[0];
+        const phys_node *range = pair_range ? pair_range : e->kids[b]->kids[0];
         double n = particle_count(c);
         if (!range && n_sets != 1) { /* an index runs over the particles only when there is one set */
             phys_error(c->diag, e->kids[b]->loc, "the index %s has no range: write '%s in N'%s", e->kids[b]->name,
