@@ -117,7 +117,7 @@ EOF
 refuse sum_no_range "the index i has no range" <<'EOF'
 model m
 state q[3], p[3]
-energy H(q, p) = dot(q, q) + dot(p, p) + sum_pairs(i, j in 3: q[i] * q[j])
+energy H(q, p) = dot(q, q) + dot(p, p) + sum(i: q[i])
 dynamics hamiltonian H
 simulate leapfrog(dt = 0.1, steps = 10) from (q = [1, 0, 0], p = [0, 0, 0])
 EOF
