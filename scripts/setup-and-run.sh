@@ -12,7 +12,7 @@ mkdir -p "$out"
 echo "physc examples/oscillator.phys -o build/examples/oscillator"
 "$physc" "$root/examples/oscillator.phys" -o "$out/oscillator"
 cd "$out"
-echo "./oscillator train   (Adam 20000 steps, then L-BFGS 500; a minute or two on 2 cores)"
+echo "./oscillator train   (Adam 20000 steps, then L-BFGS 500; about half a minute on 2 cores)"
 ./oscillator train
 echo "./oscillator params"
 ./oscillator params
