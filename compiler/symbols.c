@@ -39,18 +39,6 @@ void phys_sema_set_library_path(phys_sema *sema, const char *dir)
     sema->library_path = phys_arena_strdup(sema->arena, dir, strlen(dir));
 }
 
-const char *phys_symbol_kind_name(phys_symbol_kind kind)
-{
-    static const char *const names[SYM_KIND_COUNT] = {
-        [SYM_CONST] = "constant", [SYM_PARAM] = "trainable parameter", [SYM_LET] = "function",
-        [SYM_DOMAIN] = "domain", [SYM_REGION] = "region", [SYM_FIELD] = "field",
-        [SYM_STATE] = "state", [SYM_FORCE] = "force", [SYM_ENERGY] = "energy",
-        [SYM_PARTICLES] = "particle set", [SYM_ATTRIBUTE] = "particle attribute",
-        [SYM_SPINS] = "spin set", [SYM_COUPLING] = "coupling", [SYM_TERM] = "loss term",
-    };
-    return kind < SYM_KIND_COUNT ? names[kind] : "?";
-}
-
 const char *phys_symbol_kind_with_article(phys_symbol_kind kind)
 {
     static const char *const names[SYM_KIND_COUNT] = {
@@ -61,6 +49,12 @@ const char *phys_symbol_kind_with_article(phys_symbol_kind kind)
         [SYM_SPINS] = "a spin set", [SYM_COUPLING] = "a coupling", [SYM_TERM] = "a loss term",
     };
     return kind < SYM_KIND_COUNT ? names[kind] : "?";
+}
+
+const char *phys_symbol_kind_name(phys_symbol_kind kind)
+{
+    const char *name = phys_symbol_kind_with_article(kind);
+    return name + (name[1] == 'n' ? 3 : name[1] == ' ' ? 2 : 0); /* past "an " or "a " */
 }
 
 phys_sema_mark phys_sema_get_mark(const phys_sema *sema)
