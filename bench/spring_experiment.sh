@@ -15,6 +15,8 @@
 # Greydanus et al. report energy MSE 3.8e-4 (HNN) and 1.7e-1 (baseline).
 #
 # usage: bench/spring_experiment.sh [BUILD_DIR] [WORK_DIR]
+# A smaller run for tests: HIDDEN=64 STEPS=600 bench/spring_experiment.sh
+# (both networks get two hidden layers of HIDDEN units, STEPS Adam steps).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -23,12 +25,13 @@ mkdir -p "$work"
 cd "$work"
 "$build/gen_data" spring .
 for m in spring spring_plain; do
-  cp "$root/examples/$m.phys" .
+  sed -e "${HIDDEN:+s/hidden = \[200, 200\]/hidden = [$HIDDEN, $HIDDEN]/}" \
+      -e "${STEPS:+s/steps = 2000)/steps = $STEPS)/}" "$root/examples/$m.phys" > "$m.phys"
   "$build/compiler/physc" "$m.phys" -o "$m"
   start=$(date +%s.%N)
   "./$m" train --seed 0 --threads 2 --quiet
   end=$(date +%s.%N)
-  echo "$m: trained in $(echo "$end - $start" | bc) s" >&2
+  echo "$m: trained in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s" >&2
   "./$m" simulate --integrator rk4 --dt 0.01 --steps 2000 --every 10 --to "$m.rollout.csv" --quiet
 done
 
