@@ -13,18 +13,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "check.h" /* tests/runtime: CHECK, check_summary */
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c, ...)                                                            \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            failures++;                                                          \
-            fprintf(stderr, "%s:%d: FAILED: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fprintf(stderr, "\n");                                               \
-        }                                                                        \
-    } while (0)
 
 enum { N = 7 };
 
@@ -121,6 +113,5 @@ int main(void)
     test_pair_rows(m);
     free(theta);
     physm_layout_free(&lay);
-    if (failures) fprintf(stderr, "%d failures\n", failures);
-    return failures != 0;
+    return check_summary("test_dynamics");
 }

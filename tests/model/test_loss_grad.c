@@ -10,16 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(c, ...)                                                            \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            failures++;                                                          \
-            fprintf(stderr, "%s:%d: FAILED: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fprintf(stderr, "\n");                                               \
-        }                                                                        \
-    } while (0)
+#include "check.h" /* tests/runtime: CHECK, check_summary */
+
 
 static const char *const xt[] = {"x", "t"};
 static const char *const x1[] = {"x"};
@@ -189,6 +181,5 @@ int main(void)
     for (int t = 0; t < 2; t++) free(pts[t]);
     free(theta); free(g); free(theta32); free(g32);
     physm_layout_free(&lay);
-    if (failures) fprintf(stderr, "test_loss_grad: %d checks FAILED\n", failures);
-    return failures != 0;
+    return check_summary("test_loss_grad");
 }

@@ -25,16 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(c, ...)                                                            \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            failures++;                                                          \
-            fprintf(stderr, "%s:%d: FAILED: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fprintf(stderr, "\n");                                               \
-        }                                                                        \
-    } while (0)
+#include "check.h" /* tests/runtime: CHECK, check_summary */
+
 
 static const char *const xt[] = {"x", "t"};
 static const int widths[] = {20, 20, 20};
@@ -281,6 +273,5 @@ int main(void)
     for (int t = 0; t < N_TERMS; t++) free(pts[t]);
     free(theta0); free(theta); free(g); free(theta32); free(g32);
     physm_layout_free(&lay);
-    if (failures) fprintf(stderr, "test_train_reference: %d checks FAILED\n", failures);
-    return failures != 0;
+    return check_summary("test_train_reference");
 }
