@@ -107,10 +107,19 @@ static void report_no_convergence(sim_state *S, const char *what)
     S->failed = 1;
 }
 
-/* The iterate x[b * nc + j] (j in [j0, j1)) is replaced by base[b * nc + j] +
- * c * f[j * B + b] (+ c * g[j * B + b] when g is given). Returns 1 if no
- * component changed by more than tol * (1 + |new|), 0 if some did, -1 on a
- * non-finite value (reported). */
+/* The fixed-point proposal for component j of trajectory b:
+ * base[b * nc + j] + c * f[j * B + b] (+ c * g[j * B + b] when g is given). */
+static inline double proposal(const sim_state *S, const double *base, double c, const double *f, const double *g,
+                              int b, int j)
+{
+    double v = base[(size_t)b * S->nc + j] + c * f[(size_t)j * S->B + b];
+    if (g) v += c * g[(size_t)j * S->B + b];
+    return v;
+}
+
+/* The iterate x[b * nc + j] (j in [j0, j1)) is replaced by its proposal.
+ * Returns 1 if no component changed by more than tol * (1 + |new|), 0 if
+ * some did, -1 on a non-finite value (reported). */
 static int update(sim_state *S, double *x, const double *base, double c, const double *f, const double *g,
                   int j0, int j1)
 {
@@ -120,8 +129,7 @@ static int update(sim_state *S, double *x, const double *base, double c, const d
     for (int b = 0; b < B; b++)
         for (int j = j0; j < j1; j++) {
             const size_t i = (size_t)b * nc + j;
-            double v = base[i] + c * f[(size_t)j * B + b];
-            if (g) v += c * g[(size_t)j * B + b];
+            const double v = proposal(S, base, c, f, g, b, j);
             if (!isfinite(v)) {
                 report_not_finite(S, b, j, v);
                 return -1;
@@ -140,24 +148,13 @@ static int update(sim_state *S, double *x, const double *base, double c, const d
 static int iterate(sim_state *S, double *x, const double *base, double c, const double *f, const double *g,
                    int j0, int j1)
 {
-    const int B = S->B, nc = S->nc;
-    int conv = 1;
-    for (int b = 0; b < B && conv; b++)
+    for (int b = 0; b < S->B; b++)
         for (int j = j0; j < j1; j++) {
-            const size_t i = (size_t)b * nc + j;
-            double v = base[i] + c * f[(size_t)j * B + b];
-            if (g) v += c * g[(size_t)j * B + b];
-            if (!isfinite(v)) {
-                report_not_finite(S, b, j, v);
-                return -1;
-            }
-            if (fabs(v - x[i]) > S->tol * (1 + fabs(v))) {
-                conv = 0;
-                break;
-            }
+            const double v = proposal(S, base, c, f, g, b, j);
+            if (!isfinite(v) || fabs(v - x[(size_t)b * S->nc + j]) > S->tol * (1 + fabs(v)))
+                return update(S, x, base, c, f, g, j0, j1) < 0 ? -1 : 0;
         }
-    if (conv) return 1;
-    return update(S, x, base, c, f, g, j0, j1) < 0 ? -1 : 0;
+    return 1;
 }
 
 static int step_rk4(sim_state *S)
