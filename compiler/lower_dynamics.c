@@ -387,6 +387,14 @@ int lw_wrt_state(lctx *c, const char *name)
     return s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE);
 }
 
+/* grad[k] = d value / d ph[k] at ph = x: value was lowered with the names
+ * differentiated bound to the placeholders ph; each derivative is then
+ * moved to the real values x. Sets *bad past what the runtime computes. */
+static void gradient_at(lctx *c, int value, int n, const int *ph, const int *x, int *grad, int *bad)
+{
+    for (int k = 0; k < n; k++) grad[k] = rebind_placeholders(c, total_diff(c, value, ph[k], bad), n, ph, x, bad);
+}
+
 /* d sym / d name (a state or an attribute), where name is bound. */
 tensor lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name)
 {
@@ -402,10 +410,7 @@ tensor lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, con
     if (v.rank < 0) return v;
     tensor out = x;
     int bad = 0;
-    for (int k = 0; k < x.n; k++) {
-        int g = total_diff(c, v.el[0], ph.el[k], &bad);
-        out.el[k] = rebind_placeholders(c, g, x.n, ph.el, x.el, &bad);
-    }
+    gradient_at(c, v.el[0], x.n, ph.el, x.el, out.el, &bad);
     if (bad) return lw_unsupported(c, at, "derivatives of order above %d (or more than %d streams of one field)",
                                 DAG_MAX_ORDER, MAX_STREAMS_PER_PROBE);
     return out;
@@ -624,17 +629,16 @@ static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out)
     }
     /* Hamiltonian: dq/dt = dH/dp, dp/dt = -dH/dq */
     const phys_symbol *h = phys_sema_lookup(c->sema, dl->decl->kids[0]->name);
-    int ph[LW_MAX_COORDS], bad = 0;
+    int ph[LW_MAX_COORDS], grad[LW_MAX_COORDS], bad = 0;
     for (int k = 0; k < dl->n_state; k++) ph[k] = placeholder(c);
     if (!h || !bind_state_point(c, at, ph, 0)) return 0;
     tensor v = lw_need_scalar(c, at, value_of_symbol(c, at, h));
     c->n_bindings = saved;
     if (v.rank < 0) return 0;
+    gradient_at(c, v.el[0], dl->n_state, ph, point, grad, &bad);
     for (int k = 0; k < dl->n_half; k++) {
-        int dq = total_diff(c, v.el[0], ph[dl->n_half + k], &bad);
-        int dp = dag_unary(c->dag, X_NEG, total_diff(c, v.el[0], ph[k], &bad));
-        out[k] = rebind_placeholders(c, dq, dl->n_state, ph, point, &bad);
-        out[dl->n_half + k] = rebind_placeholders(c, dp, dl->n_state, ph, point, &bad);
+        out[k] = grad[dl->n_half + k];
+        out[dl->n_half + k] = dag_unary(c->dag, X_NEG, grad[k]);
     }
     if (bad) {
         lw_unsupported(c, at, "a Hamiltonian whose derivatives exceed order %d", DAG_MAX_ORDER);
