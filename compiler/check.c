@@ -1776,9 +1776,7 @@ static void check_symmetry(checker *c, const phys_node *d)
     }
 }
 
-/* The particles' position: their first vector attribute (the velocity is
- * the next one of the same size; see SPEC, particles). */
-static const phys_symbol *position_attribute(phys_sema *s)
+const phys_symbol *phys_sema_position_attribute(phys_sema *s)
 {
     const phys_symbol *set = first_of_kind(s, SYM_PARTICLES);
     for (int i = 0; set && i < s->n_symbols; i++)
@@ -1788,14 +1786,33 @@ static const phys_symbol *position_attribute(phys_sema *s)
     return NULL;
 }
 
-/* body is -grad(V, r) with r the particles' position. */
-static int gradient_of_positions(checker *c, const phys_node *body)
+const phys_node *phys_newton_arg(const phys_node *dynamics, int mass)
 {
-    const phys_symbol *pos = position_attribute(c->sema);
-    if (body->kind != N_NEGATE || body->kids[0]->kind != N_CALL) return 0;
+    const phys_node *args = dynamics->kids[0];
+    for (int i = 0; args && i < args->nkids; i++)
+        if ((args->kids[i]->kind == N_NAMED_ARG) == mass) return mass ? args->kids[i]->kids[0] : args->kids[i];
+    return NULL;
+}
+
+const phys_node *phys_sema_force_potential(phys_sema *s, const phys_symbol *force)
+{
+    if (!force || force->kind != SYM_FORCE || force->decl->kids[0]) return NULL;
+    const phys_node *body = force->decl->kids[1];
+    const phys_symbol *pos = phys_sema_position_attribute(s);
+    if (body->kind != N_NEGATE || body->kids[0]->kind != N_CALL) return NULL;
     const phys_node *g = body->kids[0];
-    return g->kids[0]->kind == N_NAME && !strcmp(g->kids[0]->name, "grad") && g->nkids == 3 &&
-           g->kids[2]->kind == N_NAME && pos && !strcmp(g->kids[2]->name, pos->name);
+    if (g->kids[0]->kind == N_NAME && !strcmp(g->kids[0]->name, "grad") && g->nkids == 3 &&
+        g->kids[2]->kind == N_NAME && pos && !strcmp(g->kids[2]->name, pos->name))
+        return g->kids[1];
+    return NULL;
+}
+
+/* The force of Newtonian dynamics, or NULL. */
+static const phys_symbol *newton_force(checker *c, const phys_node *dyn)
+{
+    const phys_node *fn = dyn && dyn->op == 'n' ? phys_newton_arg(dyn, 0) : NULL;
+    const phys_symbol *f = fn && fn->kind == N_NAME ? phys_sema_lookup(c->sema, fn->name) : NULL;
+    return f && f->kind == SYM_FORCE ? f : NULL;
 }
 
 static void check_conserve(checker *c, const phys_node *d)
@@ -1805,32 +1822,20 @@ static void check_conserve(checker *c, const phys_node *d)
     for (int i = 0; i < list->nkids; i++) {
         const phys_node *q = list->kids[i];
         if (!strcmp(q->name, "energy")) {
-            int ok = dyn && dyn->op == 'h';
-            if (dyn && dyn->op == 'n') {
-                const phys_node *fn = dyn->kids[0] && dyn->kids[0]->nkids ? dyn->kids[0]->kids[0] : NULL;
-                const phys_symbol *f = fn && fn->kind == N_NAME ? phys_sema_lookup(c->sema, fn->name) : NULL;
-                if (f && f->kind == SYM_FORCE) {
-                    int gradient = !f->decl->kids[0] && gradient_of_positions(c, f->decl->kids[1]);
-                    ok = gradient || (f->n_inputs == 2 && force_equivariant(c, f)); /* central pair forces */
-                }
-            }
+            const phys_symbol *f = newton_force(c, dyn);
+            int ok = (dyn && dyn->op == 'h') || phys_sema_force_potential(c->sema, f) ||
+                     (f && f->n_inputs == 2 && force_equivariant(c, f)); /* central pair forces */
             if (!ok)
                 phys_error(c->diag, q->loc,
                            "energy is not conserved by this model's structure: conservation follows from "
                            "'dynamics hamiltonian H', or from Newtonian dynamics with a force -grad(V, r) of the positions r or a "
                            "central pair force f(dist(i, j)) * unit(i, j)");
         } else if (!strcmp(q->name, "momentum")) {
+            const phys_symbol *f = newton_force(c, dyn);
+            const phys_node *potential = phys_sema_force_potential(c->sema, f);
             int ok = 0;
-            if (dyn && dyn->op == 'n') {
-                const phys_node *fn = dyn->kids[0] && dyn->kids[0]->nkids ? dyn->kids[0]->kids[0] : NULL;
-                const phys_symbol *f = fn && fn->kind == N_NAME ? phys_sema_lookup(c->sema, fn->name) : NULL;
-                if (f && f->kind == SYM_FORCE) {
-                    const phys_node *body = f->decl->kids[1];
-                    if (f->n_inputs == 2) ok = pair_force_antisymmetric(f);
-                    else if (gradient_of_positions(c, body))
-                        ok = invariant_by_construction(c, body->kids[0]->kids[1], 0);
-                }
-            }
+            if (f && f->n_inputs == 2) ok = pair_force_antisymmetric(f);
+            else if (potential) ok = invariant_by_construction(c, potential, 0);
             if (!ok)
                 phys_error(c->diag, q->loc,
                            "momentum is not conserved by this model's structure: it follows from Newtonian "

@@ -200,8 +200,6 @@ void lw_prune_term(lctx *c, lw_term *t)
 
 /* -------------------------------------------------------------- dynamics */
 
-static const phys_node *newton_arg(const lctx *c, int mass);
-
 static const phys_symbol *first_symbol(lctx *c, phys_symbol_kind kind)
 {
     for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
@@ -275,11 +273,12 @@ int lw_dyn_init(lctx *c, const phys_node *program)
         const phys_symbol *set = first_symbol(c, SYM_PARTICLES);
         dl->set = set;
         dl->n_particles = particle_count(c);
-        for (int i = 0; set && i < phys_sema_symbol_count(c->sema); i++) {
+        dl->pos = phys_sema_position_attribute(c->sema);
+        for (int i = 0; dl->pos && i < phys_sema_symbol_count(c->sema) && !dl->vel; i++) {
             const phys_symbol *a = phys_sema_symbol_at(c->sema, i);
-            if (a->kind != SYM_ATTRIBUTE || a->replaced || a->owner != set || a->shape.rank != 2) continue;
-            if (!dl->pos) dl->pos = a;
-            else if (!dl->vel && a->shape.dims[1] == dl->pos->shape.dims[1]) dl->vel = a;
+            if (a->kind == SYM_ATTRIBUTE && !a->replaced && a->owner == set && a != dl->pos && a->shape.rank == 2 &&
+                a->shape.dims[1] == dl->pos->shape.dims[1])
+                dl->vel = a;
         }
         if (!dl->pos || !dl->vel) {
             lw_unsupported(c, d, "Newtonian dynamics need particles with a position and a velocity of the same "
@@ -287,7 +286,7 @@ int lw_dyn_init(lctx *c, const phys_node *program)
             return 0;
         }
         dl->dim = dl->pos->shape.dims[1];
-        const phys_node *mass = newton_arg(c, 1);
+        const phys_node *mass = phys_newton_arg(c->dyn.decl, 1);
         double m;
         if (mass && phys_sema_fold(c->sema, mass, &m) && !(m > 0 && m < HUGE_VAL)) {
             phys_error(c->diag, mass->loc, "the mass must be a positive finite number, got %g", m);
@@ -515,18 +514,9 @@ tensor lw_lower_reduce(lctx *c, const phys_node *e)
     return acc;
 }
 
-/* The force and the mass expression of 'dynamics newton(F, mass = m)'. */
-static const phys_node *newton_arg(const lctx *c, int mass)
-{
-    const phys_node *args = c->dyn.decl->kids[0];
-    for (int i = 0; args && i < args->nkids; i++)
-        if ((args->kids[i]->kind == N_NAMED_ARG) == mass) return mass ? args->kids[i]->kids[0] : args->kids[i];
-    return NULL;
-}
-
 static tensor newton_mass(lctx *c)
 {
-    const phys_node *mass = newton_arg(c, 1);
+    const phys_node *mass = phys_newton_arg(c->dyn.decl, 1);
     return mass ? lw_lower_expr(c, mass) : lw_scalar_of(dag_const(c->dag, 1.0));
 }
 
@@ -537,7 +527,7 @@ static tensor newton_mass(lctx *c)
 static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc)
 {
     dyn_layout *dl = &c->dyn;
-    const phys_node *force = newton_arg(c, 0), *mass = newton_arg(c, 1);
+    const phys_node *force = phys_newton_arg(c->dyn.decl, 0), *mass = phys_newton_arg(c->dyn.decl, 1);
     const phys_symbol *f = force && force->kind == N_NAME ? phys_sema_lookup(c->sema, force->name) : NULL;
     if (!f) return 0;
     int n = dl->n_particles, dim = dl->dim, saved = c->n_bindings, ok = 1;
@@ -709,20 +699,14 @@ static void end_state_term(lctx *c, lw_term *t, tensor r)
     c->n_bindings = 0;
 }
 
-/* The energy of Newtonian dynamics under force F = -grad(V, r): T + V. */
+/* The potential V of Newtonian dynamics under force F = -grad(V, r) (the
+ * energy is then T + V), or NULL. */
 static const phys_symbol *potential_of(lctx *c)
 {
-    const phys_node *force = newton_arg(c, 0);
+    const phys_node *force = phys_newton_arg(c->dyn.decl, 0);
     const phys_symbol *f = force && force->kind == N_NAME ? phys_sema_lookup(c->sema, force->name) : NULL;
-    const phys_node *body = f && f->kind == SYM_FORCE && !f->decl->kids[0] ? f->decl->kids[1] : NULL;
-    if (!body || body->kind != N_NEGATE) return NULL;
-    const phys_node *g = body->kids[0];
-    if (g->kind != N_CALL || g->kids[0]->kind != N_NAME || strcmp(g->kids[0]->name, "grad") || g->nkids != 3 ||
-        g->kids[1]->kind != N_NAME || g->kids[2]->kind != N_NAME)
-        return NULL;
-    const phys_symbol *v = phys_sema_lookup(c->sema, g->kids[1]->name);
-    if (!v || strcmp(g->kids[2]->name, c->dyn.pos->name)) return NULL;
-    return v;
+    const phys_node *v = phys_sema_force_potential(c->sema, f);
+    return v && v->kind == N_NAME ? phys_sema_lookup(c->sema, v->name) : NULL;
 }
 
 int lw_lower_dynamics(lctx *c, const phys_node *program)

@@ -75,6 +75,18 @@ int phys_sema_fold(phys_sema *sema, const phys_node *expr, double *out);
  * unchanged when i and j are exchanged: F(i, j) = -F(j, i) by construction. */
 int phys_sema_pair_force_antisymmetric(const phys_symbol *force);
 
+/* The particles' position: the first vector attribute of the first particle
+ * set (the velocity is the next of the same size), or NULL. */
+const phys_symbol *phys_sema_position_attribute(phys_sema *sema);
+
+/* The force (mass = 0) or the mass expression (mass = 1) of
+ * 'dynamics newton(F, mass = m)', in any order; NULL when absent. */
+const phys_node *phys_newton_arg(const phys_node *dynamics, int mass);
+
+/* V when force is -grad(V, r) of the particles' positions r (conservative),
+ * else NULL. */
+const phys_node *phys_sema_force_potential(phys_sema *sema, const phys_symbol *force);
+
 /* The closest name to `name` among symbols, coordinates in `extra` and
  * built-ins, within a small edit distance; NULL if none is close. */
 const char *phys_sema_suggest(phys_sema *sema, const char *name, const char *const *extra, int n_extra);

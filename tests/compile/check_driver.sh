@@ -163,6 +163,10 @@ printf 'r_0_x,r_0_y,r_1_x,r_1_y,v_0_x,v_0_y,v_1_x,v_1_y,m_0,m_1\n0,0,1,0,0,0.1,0
   ./masses_sim simulate --dt 0.01 --steps 20 --from masses_start.csv --to orbit.csv > /dev/null &&
   head -n 1 orbit.csv | grep -q ',v_1_y,P_x,P_y,m_0,m_1$' && ./masses_fit train --steps 1 --quiet > /dev/null &&
   ok "simulate writes the masses; its output is trajectory(t) data" || bad "simulate output with masses: $(head -n 1 orbit.csv)"
+# conserve claims find the force of newton() in any argument order.
+printf 'model m\nparticles b[2] with r[1], v[1], m\nenergy V(b) = sum_pairs(i, j: dist(i, j)^2)\nforce F = -grad(V, r)\ndynamics newton(mass = m, F)\nconserve energy, momentum\n' > mass_first.phys
+"$physc" --check mass_first.phys 2> err.txt && ok "newton(mass = m, F) conserves energy and momentum" ||
+  bad "mass_first: $(head -n 3 err.txt)"
 # A 100,000-term sum in a Hamiltonian lowers (its tree is balanced, so the
 # recursive passes over it stay shallow) and its derivative is emitted.
 cat > bigsum.phys <<'EOF'
