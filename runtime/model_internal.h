@@ -189,6 +189,8 @@ typedef struct {
 } physm_simulate_options;
 
 /* The simulate verb (simulate.c); returns an exit status. */
+/* "leapfrog", "midpoint" or "rk4" for a physm_integrator ("?" otherwise). */
+const char *physm_integrator_name(int integrator);
 int physm_simulate(const physm_layout *lay, const physm_simulate_options *opts);
 
 /* eval: args are the VAR=... and COLUMN arguments in order. */

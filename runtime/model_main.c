@@ -127,11 +127,10 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
                     d->conserve_energy && d->conserve_momentum ? ", " : "", d->conserve_momentum ? "momentum" : "");
         fprintf(out, "simulations:\n");
         if (m->n_simulations == 0) fprintf(out, "  (none)\n");
-        static const char *const ints[] = {"leapfrog", "midpoint", "rk4"};
         for (int i = 0; i < m->n_simulations; i++) {
             const physm_simulation *sm = &m->simulations[i];
             fprintf(out, "  %s: %s, dt %g, %ld steps, every %ld, from %s, to %s\n", sm->name,
-                    (unsigned)sm->integrator < 3 ? ints[sm->integrator] : "?", sm->dt, sm->steps, sm->every,
+                    physm_integrator_name(sm->integrator), sm->dt, sm->steps, sm->every,
                     sm->start_file ? sm->start_file : "given values", sm->out_file ? sm->out_file : "(default)");
         }
     }

@@ -53,7 +53,7 @@
 #define SIM_DEFAULT_TOL 1e-12
 #define SIM_TINY 1e-300
 
-static const char *integrator_name(int k)
+const char *physm_integrator_name(int k)
 {
     switch (k) {
     case PHYSM_INT_LEAPFROG: return "leapfrog";
@@ -615,7 +615,7 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
 
     if (!o->quiet) {
         printf("simulate %s: %s, dt %g, %ld steps, %d trajector%s, %ld rhs evaluations, %.3f s; wrote %s\n",
-               su.name, integrator_name(su.integrator), su.dt, su.steps, B, B == 1 ? "y" : "ies", S.evals,
+               su.name, physm_integrator_name(su.integrator), su.dt, su.steps, B, B == 1 ? "y" : "ies", S.evals,
                seconds, su.to);
         if (S.energy_ev)
             printf("energy: max relative drift %.3g (trajectory %d, step %ld), at the end %.3g\n", M.e_max,
