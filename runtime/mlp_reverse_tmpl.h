@@ -152,18 +152,8 @@ MLP_INLINE void SFX(reverse_first_layer)(const EVAL *ev, int p0, int np, const R
             const REAL *restrict dm = D + ((size_t)(m - 1) * w + j) * P + p0;
             const REAL *restrict dm1 = D + ((size_t)m * w + j) * P + p0;
             for (int t = 0; t < np; t++) zb[t] += c * dm1[t] * ab[t];
-            /* d coef / d W[j][i] = alpha_i W^(alpha_i - 1) prod_{i' != i} W^alpha_i' */
             const REAL g = SFX(dot)(dm, ab, np);
-            const unsigned char *alpha = ev->plan->mi[s];
-            for (int i = 0; i < n_in; i++) {
-                if (alpha[i] == 0) continue;
-                REAL dc = (REAL)alpha[i];
-                for (int i2 = 0; i2 < n_in; i2++) {
-                    int e = alpha[i2] - (i2 == i);
-                    for (int r = 0; r < e; r++) dc *= W[(size_t)j * n_in + i2];
-                }
-                dW[(size_t)j * n_in + i] += dc * g;
-            }
+            SFX(first_coef_grad)(W + (size_t)j * n_in, ev->plan->mi[s], n_in, g, dW + (size_t)j * n_in);
         }
         db[j] += SFX(sum)(zb, np);
         for (int i = 0; i < n_in; i++)

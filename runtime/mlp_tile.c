@@ -189,6 +189,7 @@ static int rev_entries(const physrt_jet_plan *plan, int **begin_out, mlp_rev_ent
 #define NET mlp_tile_net_f32
 #define VEC vec_f32
 #define VL 16
+#include "mlp_first_coef_tmpl.h"
 #include "mlp_tile_net_tmpl.h"
 #include "mlp_tile_kernels_tmpl.h"
 #include "mlp_tile_tmpl.h"
@@ -204,6 +205,7 @@ static int rev_entries(const physrt_jet_plan *plan, int **begin_out, mlp_rev_ent
 #define NET mlp_tile_net_f64
 #define VEC vec_f64
 #define VL 8
+#include "mlp_first_coef_tmpl.h"
 #include "mlp_tile_net_tmpl.h"
 #include "mlp_tile_kernels_tmpl.h"
 #include "mlp_tile_tmpl.h"

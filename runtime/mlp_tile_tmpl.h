@@ -14,12 +14,8 @@ MLP_INLINE void SFX(tile_first_coef)(const NET *net, const REAL *params, REAL *c
     const int w = net->geo.n_out[0], n_in = net->geo.n_in[0];
     const REAL *W = params + net->geo.w_off[0];
     for (int s = 0; s < net->n_streams; s++)
-        for (int j = 0; j < w; j++) {
-            REAL c = 1;
-            for (int i = 0; i < n_in; i++)
-                for (int r = 0; r < net->plan->mi[s][i]; r++) c *= W[(size_t)j * n_in + i];
-            coef[(size_t)s * w + j] = c;
-        }
+        for (int j = 0; j < w; j++)
+            coef[(size_t)s * w + j] = SFX(first_coef)(W + (size_t)j * n_in, net->plan->mi[s], n_in);
 }
 
 /* a^0 = s(z^0) and d^k = s^(k)(z^0) of layer l: stream 0 of z, a^0 and the
@@ -170,18 +166,8 @@ MLP_INLINE void SFX(tile_reverse_first)(const NET *net, const REAL *params, cons
             const VEC *ab = CVROW(abar, (size_t)s * w + j);
             const VEC *dm1 = CVROW(D, (size_t)m * w + j);
             for (int v = 0; v < NV; v++) zv[v] += c * dm1[v] * ab[v];
-            /* d coef / d W[j][i] = alpha_i W^(alpha_i - 1) prod_{i' != i} W^alpha_i' */
             const REAL g = SFX(tile_dot)(ROW(D, (size_t)(m - 1) * w + j), ROW(abar, (size_t)s * w + j));
-            const unsigned char *alpha = net->plan->mi[s];
-            for (int i = 0; i < n_in; i++) {
-                if (alpha[i] == 0) continue;
-                REAL dc = (REAL)alpha[i];
-                for (int i2 = 0; i2 < n_in; i2++) {
-                    int e = alpha[i2] - (i2 == i);
-                    for (int r = 0; r < e; r++) dc *= W[(size_t)j * n_in + i2];
-                }
-                dW[(size_t)j * n_in + i] += dc * g;
-            }
+            SFX(first_coef_grad)(W + (size_t)j * n_in, net->plan->mi[s], n_in, g, dW + (size_t)j * n_in);
         }
         db[j] += SFX(tile_sum)(zb);
         for (int i = 0; i < n_in; i++) dW[(size_t)j * n_in + i] += SFX(tile_dot)(zb, ROW(xt, i));
