@@ -13,22 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "model_internal.h"
 
 enum { N_POINTS = 5 };
 
-static int failures, checks;
-
-static void expect_close(const char *what, int point, int index, double got, double want, double rel, double abs_floor)
+/* expect_close, labelled with the point and component. */
+static void expect_at(const char *what, int point, int index, double got, double want, double rel, double abs_floor)
 {
-    checks++;
-    double err = fabs(got - want);
-    if (!(err <= rel * fmax(fabs(got), fabs(want)) + abs_floor)) {
-        failures++;
-        if (failures <= 20)
-            printf("FAIL %s (point %d, component %d): got %.15g, expected %.15g (error %.3g)\n", what, point, index,
-                   got, want, err);
-    }
+    char label[160];
+    snprintf(label, sizeof label, "%s (point %d, component %d)", what, point, index);
+    expect_close(label, got, want, rel, abs_floor);
 }
 
 static double noise(unsigned *state)
@@ -110,16 +105,16 @@ static void check_rhs(const model_ctx *c, const double *pts, const double *f)
         const double *x = pts + (size_t)p * c->nc;
         if (d->kind == PHYSM_DYN_HAMILTONIAN && d->energy)
             for (int k = 0; k < half; k++) {
-                expect_close("dq/dt = dH/dp", p, k, f[k * n + p], energy_diff(c, x, half + k), 1e-6, 1e-9);
-                expect_close("dp/dt = -dH/dq", p, k, f[(half + k) * n + p], -energy_diff(c, x, k), 1e-6, 1e-9);
+                expect_at("dq/dt = dH/dp", p, k, f[k * n + p], energy_diff(c, x, half + k), 1e-6, 1e-9);
+                expect_at("dp/dt = -dH/dq", p, k, f[(half + k) * n + p], -energy_diff(c, x, k), 1e-6, 1e-9);
             }
         if (d->kind != PHYSM_DYN_NEWTON) continue;
         double m[64];
         masses(c, x, m);
-        for (int k = 0; k < half; k++) expect_close("dr/dt = v", p, k, f[k * n + p], x[half + k], 0, 0);
+        for (int k = 0; k < half; k++) expect_at("dr/dt = v", p, k, f[k * n + p], x[half + k], 0, 0);
         if (d->energy)
             for (int k = 0; k < half; k++)
-                expect_close("m a = -dE/dr", p, k, m[k / d->dim] * f[(half + k) * n + p], -energy_diff(c, x, k), 1e-6,
+                expect_at("m a = -dE/dr", p, k, m[k / d->dim] * f[(half + k) * n + p], -energy_diff(c, x, k), 1e-6,
                              1e-9);
         if (d->momentum) { /* total force: the momentum with v := a */
             double y[256], scale = 0;
@@ -129,7 +124,7 @@ static void check_rhs(const model_ctx *c, const double *pts, const double *f)
                 scale += fabs(m[k / d->dim] * y[half + k]);
             }
             for (int a = 0; a < d->dim; a++)
-                expect_close("sum of forces", p, a, eval_one(c, d->momentum, y, a), 0, 0, 1e-14 * scale);
+                expect_at("sum of forces", p, a, eval_one(c, d->momentum, y, a), 0, 0, 1e-14 * scale);
         }
     }
 }
@@ -177,14 +172,14 @@ static void check_trajectory(const model_ctx *c, const physm_term *t, const doub
             for (int k = 0; k < half; k++) {
                 double want_r = (s1[k] - s0[k]) / dt - s0[half + k] - dt / 2 * f0[half + k];
                 double want_v = (s1[half + k] - s0[half + k]) / dt - (f0[half + k] + f1[half + k]) / 2;
-                expect_close("Verlet step residual (r)", p, k, r[k * n + p], want_r, 1e-10, 1e-10);
-                expect_close("Verlet step residual (v)", p, k, r[(half + k) * n + p], want_v, 1e-10, 1e-10);
+                expect_at("Verlet step residual (r)", p, k, r[k * n + p], want_r, 1e-10, 1e-10);
+                expect_at("Verlet step residual (v)", p, k, r[(half + k) * n + p], want_v, 1e-10, 1e-10);
             }
         } else {
             memcpy(mid, s0, sizeof(double) * (size_t)c->nc);
             for (int j = 0; j < ns; j++) mid[j] = (s0[j] + s1[j]) / 2;
             for (int j = 0; j < ns; j++)
-                expect_close("midpoint step residual", p, j, r[j * n + p],
+                expect_at("midpoint step residual", p, j, r[j * n + p],
                              (s1[j] - s0[j]) / dt - eval_one(c, d->rhs, mid, j), 1e-10, 1e-10);
         }
     }
@@ -210,7 +205,7 @@ static void check_rates(const model_ctx *c, const physm_term *t, const double *p
             if (t->columns[k][0] != 'd') continue;
             int j = column_of(c, t->columns[k] + 1), res = 0;
             for (int q = 0; q < k; q++) res += t->columns[q][0] == 'd';
-            expect_close("ddt() residual", p, j, r[res * n + p], f[j * n + p] - rows[(size_t)p * t->n_coords + k], 1e-12,
+            expect_at("ddt() residual", p, j, r[res * n + p], f[j * n + p] - rows[(size_t)p * t->n_coords + k], 1e-12,
                          1e-12);
         }
     free(rows);

@@ -14,21 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "physmodel.h"
 
 enum { N_POINTS = 7 };
-
-static int failures, checks;
-
-static void expect_close(const char *what, double got, double want, double rel, double abs_floor)
-{
-    checks++;
-    double err = fabs(got - want);
-    if (!(err <= rel * fmax(fabs(got), fabs(want)) + abs_floor)) {
-        failures++;
-        if (failures <= 20) printf("FAIL %s: got %.15g, expected %.15g (error %.3g)\n", what, got, want, err);
-    }
-}
 
 typedef struct {
     physrt_mlp_desc desc;
