@@ -1,0 +1,514 @@
+/* neighbors.c - neighbour lists from cell lists, linear in N.
+ *
+ * A build works in fractional coordinates s = r B^-1. The rows of B are
+ * the periodic lattice vectors and, for open axes, unit vectors orthogonal
+ * to them and to each other, so an open coordinate is a length and lattice
+ * translations leave it alone. Periodic coordinates are wrapped into
+ * [0, 1), remembering the integer translation c that was subtracted; open
+ * coordinates are binned over the particles' bounding box. Bins are at
+ * least R = cutoff + skin wide (perpendicular width), so all neighbours of
+ * a particle lie within `reach` bins of its own: reach is 1 except along
+ * periodic axes narrower than R, where the search wraps around several
+ * times and meets the same bins as further images. A pair found through a
+ * bin offset that wrapped by t cells has the image shift (t + c_i - c_j) A,
+ * the exact lattice translation between the given r[j] and the image used.
+ *
+ * Half lists search the "positive" half of the offsets (and, in a
+ * particle's own bin, only the particles after it), which meets every pair
+ * and image once; full lists search all offsets from every centre in index
+ * order, so they come out sorted by centre. */
+#include "neighbors.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Most bin offsets (bins times images) searched around a bin. Beyond it the
+ * cell is so much smaller than the cutoff that the list could not be held. */
+#define MAX_STENCIL 1000000
+/* Periodic coordinates further than this many cells from the cell are
+ * refused: their translation must fit an int. */
+#define MAX_WRAP 1e9
+
+struct physrt_neighbors {
+    int dim, half;
+    double cutoff, skin;
+    long builds;
+    int valid;                  /* the list is that of (n, ref, cell) */
+    int n;
+    physrt_cell cell;           /* of the last build; open rows zeroed */
+    physrt_pairs pairs;
+    char error[256];
+
+    /* the list */
+    int *pi, *pj;
+    double *shift;
+    long *start;
+    size_t pair_cap;
+
+    /* per particle, in index order */
+    size_t part_cap;
+    double *ref;                /* n x dim positions at the last build */
+    double *frac;               /* n x 3 fractional coordinates, not wrapped */
+    int *bin;                   /* linear bin */
+    int *slot;                  /* position in bin order */
+    /* per particle, in bin order */
+    int *order;                 /* particle index */
+    double *x, *y, *z;          /* wrapped Cartesian position, 3-D padded */
+    int *wrap;                  /* 3 per particle: the c subtracted */
+    int *hits;                  /* candidates found in one bin */
+
+    /* bins */
+    int nbins[3], reach[3], periodic[3];
+    double lattice[3][3];       /* periodic lattice vectors, zero rows otherwise */
+    int *bin_start;             /* n_bins + 1 offsets into bin order */
+    size_t bin_cap;
+    int *stencil;               /* 3 ints per bin offset searched */
+    int n_stencil;
+    size_t stencil_cap;
+};
+
+static int fail(physrt_neighbors *nl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(nl->error, sizeof nl->error, fmt, ap);
+    va_end(ap);
+    nl->valid = 0;
+    memset(&nl->pairs, 0, sizeof nl->pairs);
+    return -1;
+}
+
+/* Capacity for `need` elements: doubles from the current one. */
+static size_t grown(size_t cap, size_t need)
+{
+    size_t c = cap ? cap : 64;
+    while (c < need) c *= 2;
+    return c;
+}
+
+/* realloc that keeps p and sets *failed when it cannot. */
+static void *resized(void *p, size_t count, size_t size, int *failed)
+{
+    void *q = realloc(p, count * size);
+    if (!q) {
+        *failed = 1;
+        return p;
+    }
+    return q;
+}
+
+physrt_neighbors *physrt_neighbors_create(int dim, double cutoff, double skin, int half)
+{
+    physrt_neighbors *nl = calloc(1, sizeof *nl);
+    if (!nl) return NULL;
+    nl->dim = dim;
+    nl->cutoff = cutoff;
+    nl->skin = skin;
+    nl->half = half != 0;
+    return nl;
+}
+
+void physrt_neighbors_destroy(physrt_neighbors *nl)
+{
+    if (!nl) return;
+    free(nl->pi);
+    free(nl->pj);
+    free(nl->shift);
+    free(nl->start);
+    free(nl->ref);
+    free(nl->frac);
+    free(nl->bin);
+    free(nl->slot);
+    free(nl->order);
+    free(nl->x);
+    free(nl->y);
+    free(nl->z);
+    free(nl->wrap);
+    free(nl->hits);
+    free(nl->bin_start);
+    free(nl->stencil);
+    free(nl);
+}
+
+const physrt_pairs *physrt_neighbors_pairs(const physrt_neighbors *nl) { return &nl->pairs; }
+long physrt_neighbors_builds(const physrt_neighbors *nl) { return nl->builds; }
+const char *physrt_neighbors_error(const physrt_neighbors *nl) { return nl->error; }
+
+/* The cell as the list sees it: flags 0/1, only periodic rows and the first
+ * dim columns kept, so edits of ignored entries do not force a rebuild.
+ * NULL is a cluster. */
+static int normalise_cell(physrt_neighbors *nl, const physrt_cell *cell, physrt_cell *out)
+{
+    memset(out, 0, sizeof *out);
+    out->dim = nl->dim;
+    if (!cell) return 0;
+    if (cell->dim != nl->dim)
+        return fail(nl, "neighbour list: cell of dimension %d for a list of dimension %d", cell->dim, nl->dim);
+    for (int k = 0; k < nl->dim; k++) {
+        out->periodic[k] = cell->periodic[k] != 0;
+        if (out->periodic[k])
+            for (int l = 0; l < nl->dim; l++) out->h[k][l] = cell->h[k][l];
+    }
+    return 0;
+}
+
+static int same_cell(const physrt_cell *a, const physrt_cell *b)
+{
+    for (int k = 0; k < 3; k++) {
+        if (a->periodic[k] != b->periodic[k]) return 0;
+        for (int l = 0; l < 3; l++)
+            if (a->h[k][l] != b->h[k][l]) return 0;
+    }
+    return 1;
+}
+
+/* Some particle moved more than skin / 2 since the last build (NaN counts). */
+static int moved_too_far(const physrt_neighbors *nl, const double *r)
+{
+    const double limit = 0.25 * nl->skin * nl->skin;
+    const size_t len = (size_t)nl->n * (size_t)nl->dim;
+    const int d = nl->dim;
+    for (size_t p = 0; p < len; p += (size_t)d) {
+        double d2 = 0;
+        for (int l = 0; l < d; l++) {
+            double u = r[p + l] - nl->ref[p + l];
+            d2 += u * u;
+        }
+        if (!(d2 <= limit)) return 1;
+    }
+    return 0;
+}
+
+static double dot3(const double *a, const double *b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+
+/* Fractional frame of the cell: s_k = sum_l r_l binv[l][k]; width[k] is the
+ * perpendicular width of periodic axis k. Also sets nl->periodic, lattice. */
+static int cell_frame(physrt_neighbors *nl, double binv[3][3], double width[3])
+{
+    const int d = nl->dim;
+    const physrt_cell *c = &nl->cell;
+    double B[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+    double q[3][3];             /* orthonormal basis of the rows so far */
+    int nq = 0;
+    memset(nl->lattice, 0, sizeof nl->lattice);
+    for (int k = 0; k < 3; k++) nl->periodic[k] = k < d && c->periodic[k];
+
+    for (int k = 0; k < d; k++) {
+        if (!nl->periodic[k]) continue;
+        double a[3] = {0, 0, 0};
+        for (int l = 0; l < d; l++) {
+            if (!isfinite(c->h[k][l])) return fail(nl, "neighbour list: lattice vector %d of the cell is not finite", k + 1);
+            a[l] = c->h[k][l];
+        }
+        double v[3] = {a[0], a[1], a[2]};
+        for (int m = 0; m < nq; m++) {
+            double p = dot3(a, q[m]);
+            for (int l = 0; l < 3; l++) v[l] -= p * q[m][l];
+        }
+        double len = sqrt(dot3(a, a)), res = sqrt(dot3(v, v));
+        if (!(res > 1e-12 * len))
+            return fail(nl, "neighbour list: the periodic lattice vectors of the cell span zero volume");
+        for (int l = 0; l < 3; l++) {
+            q[nq][l] = v[l] / res;
+            B[k][l] = a[l];
+            nl->lattice[k][l] = a[l];
+        }
+        nq++;
+    }
+    /* Open axes: the unit vector orthogonal to everything so far closest
+     * to a coordinate axis (deterministic, and well away from degenerate). */
+    for (int k = 0; k < d; k++) {
+        if (nl->periodic[k]) continue;
+        double best[3] = {0, 0, 0}, best_len = -1;
+        for (int e = 0; e < d; e++) {
+            double v[3] = {0, 0, 0};
+            v[e] = 1;
+            for (int m = 0; m < nq; m++) {
+                double p = q[m][e];
+                for (int l = 0; l < 3; l++) v[l] -= p * q[m][l];
+            }
+            double len = sqrt(dot3(v, v));
+            if (len > best_len + 1e-9) {
+                best_len = len;
+                for (int l = 0; l < 3; l++) best[l] = v[l];
+            }
+        }
+        for (int l = 0; l < 3; l++) B[k][l] = q[nq][l] = best[l] / best_len;
+        nq++;
+    }
+
+    /* binv = B^-1 by cofactors */
+    double det = B[0][0] * (B[1][1] * B[2][2] - B[1][2] * B[2][1])
+               - B[0][1] * (B[1][0] * B[2][2] - B[1][2] * B[2][0])
+               + B[0][2] * (B[1][0] * B[2][1] - B[1][1] * B[2][0]);
+    if (!(det != 0) || !isfinite(det))
+        return fail(nl, "neighbour list: the periodic lattice vectors of the cell span zero volume");
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            int i1 = (j + 1) % 3, i2 = (j + 2) % 3, j1 = (i + 1) % 3, j2 = (i + 2) % 3;
+            binv[i][j] = (B[i1][j1] * B[i2][j2] - B[i1][j2] * B[i2][j1]) / det;
+        }
+    for (int k = 0; k < 3; k++) {
+        double col[3] = {binv[0][k], binv[1][k], binv[2][k]};
+        width[k] = 1 / sqrt(dot3(col, col));
+    }
+    return 0;
+}
+
+static int floor_div(int u, int n) { return u >= 0 ? u / n : -((-u + n - 1) / n); }
+
+/* Bins, their particles in bin order, and the offsets to search. */
+static int bin_particles(physrt_neighbors *nl, int n, const double *r)
+{
+    const int d = nl->dim;
+    const double R = nl->cutoff + nl->skin;
+    double binv[3][3], width[3];
+    if (cell_frame(nl, binv, width)) return -1;
+
+    if ((size_t)n + 1 > nl->part_cap) {
+        size_t c = grown(nl->part_cap, (size_t)n + 1);
+        int failed = 0;
+        nl->ref = resized(nl->ref, c * (size_t)d, sizeof *nl->ref, &failed);
+        nl->frac = resized(nl->frac, c * 3, sizeof *nl->frac, &failed);
+        nl->bin = resized(nl->bin, c, sizeof *nl->bin, &failed);
+        nl->slot = resized(nl->slot, c, sizeof *nl->slot, &failed);
+        nl->order = resized(nl->order, c, sizeof *nl->order, &failed);
+        nl->x = resized(nl->x, c, sizeof *nl->x, &failed);
+        nl->y = resized(nl->y, c, sizeof *nl->y, &failed);
+        nl->z = resized(nl->z, c, sizeof *nl->z, &failed);
+        nl->wrap = resized(nl->wrap, c * 3, sizeof *nl->wrap, &failed);
+        nl->hits = resized(nl->hits, c, sizeof *nl->hits, &failed);
+        nl->start = resized(nl->start, c, sizeof *nl->start, &failed);
+        if (failed) return fail(nl, "neighbour list: out of memory for %d particles", n);
+        nl->part_cap = c;
+    }
+
+    /* fractional coordinates; bounding box of the open ones */
+    double lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        const double *ri = r + (size_t)i * (size_t)d;
+        double *s = nl->frac + 3 * (size_t)i;
+        for (int l = 0; l < d; l++)
+            if (!isfinite(ri[l]))
+                return fail(nl, "neighbour list: position of particle %d is not finite (%g)", i, ri[l]);
+        for (int k = 0; k < 3; k++) {
+            double sk = 0;
+            for (int l = 0; l < d; l++) sk += ri[l] * binv[l][k];
+            s[k] = sk;
+            if (nl->periodic[k]) {
+                if (!(fabs(sk) < MAX_WRAP))
+                    return fail(nl, "neighbour list: particle %d lies more than %g cells outside the cell", i, MAX_WRAP);
+            } else if (k < d) {
+                if (i == 0 || sk < lo[k]) lo[k] = sk;
+                if (i == 0 || sk > hi[k]) hi[k] = sk;
+            }
+        }
+    }
+
+    /* bins of side >= R, at most about 2n of them (sparse systems) */
+    const double max_bins = 2.0 * n + 64;
+    double nb[3], bin_len[3];
+    for (int k = 0; k < 3; k++) {
+        double span = hi[k] - lo[k];
+        if (!isfinite(span)) return fail(nl, "neighbour list: particles too far apart (%g)", span);
+        nb[k] = k >= d ? 1 : floor((nl->periodic[k] ? width[k] : span) / R);
+        if (!(nb[k] >= 1)) nb[k] = 1;
+        if (nb[k] > max_bins) nb[k] = max_bins;
+    }
+    while (nb[0] * nb[1] * nb[2] > max_bins) {
+        int k = nb[1] > nb[0] ? 1 : 0;
+        if (nb[2] > nb[k]) k = 2;
+        nb[k] = ceil(nb[k] / 2);
+    }
+    double stencil_size = 1;
+    for (int k = 0; k < 3; k++) {
+        nl->nbins[k] = (int)nb[k];
+        bin_len[k] = hi[k] > lo[k] ? (hi[k] - lo[k]) / nb[k] : 1;
+        double reach = nl->periodic[k] ? ceil(R * nb[k] / width[k]) : nb[k] > 1;
+        stencil_size *= 2 * reach + 1;
+        if (stencil_size > MAX_STENCIL)
+            return fail(nl, "neighbour list: cutoff + skin %g spans more than %d images of the cell (width %g)",
+                        R, MAX_STENCIL, width[k]);
+        nl->reach[k] = (int)reach;
+    }
+    const int n_bins = nl->nbins[0] * nl->nbins[1] * nl->nbins[2];
+    int failed = 0;
+    if ((size_t)n_bins + 1 > nl->bin_cap) {
+        size_t c = grown(nl->bin_cap, (size_t)n_bins + 1);
+        nl->bin_start = resized(nl->bin_start, c, sizeof *nl->bin_start, &failed);
+        if (failed) return fail(nl, "neighbour list: out of memory for %d bins", n_bins);
+        nl->bin_cap = c;
+    }
+    if ((size_t)stencil_size > nl->stencil_cap) {
+        size_t c = grown(nl->stencil_cap, (size_t)stencil_size);
+        nl->stencil = resized(nl->stencil, c * 3, sizeof *nl->stencil, &failed);
+        if (failed) return fail(nl, "neighbour list: out of memory for %.0f bin offsets", stencil_size);
+        nl->stencil_cap = c;
+    }
+
+    /* counting sort by bin, stable, so bin order is deterministic */
+    int *count = nl->bin_start;
+    memset(count, 0, ((size_t)n_bins + 1) * sizeof *count);
+    for (int i = 0; i < n; i++) {
+        const double *s = nl->frac + 3 * (size_t)i;
+        int b = 0;
+        for (int k = 2; k >= 0; k--) {
+            double u = nl->periodic[k] ? (s[k] - floor(s[k])) * nb[k] : (s[k] - lo[k]) / bin_len[k];
+            int q = k < d ? (int)u : 0;
+            if (q >= nl->nbins[k]) q = nl->nbins[k] - 1;
+            if (q < 0) q = 0;
+            b = b * nl->nbins[k] + q;
+        }
+        nl->bin[i] = b;
+        count[b + 1]++;
+    }
+    for (int b = 0; b < n_bins; b++) count[b + 1] += count[b];
+    for (int i = 0; i < n; i++) {
+        int p = count[nl->bin[i]]++;
+        const double *ri = r + (size_t)i * (size_t)d;
+        const double *s = nl->frac + 3 * (size_t)i;
+        double w[3] = {0, 0, 0};
+        for (int l = 0; l < d; l++) w[l] = ri[l];
+        for (int k = 0; k < 3; k++) {
+            int c = nl->periodic[k] ? (int)floor(s[k]) : 0;
+            nl->wrap[3 * (size_t)p + k] = c;
+            for (int l = 0; l < d; l++) w[l] -= c * nl->lattice[k][l];
+        }
+        nl->slot[i] = p;
+        nl->order[p] = i;
+        nl->x[p] = w[0];
+        nl->y[p] = w[1];
+        nl->z[p] = w[2];
+    }
+    memmove(count + 1, count, (size_t)n_bins * sizeof *count);  /* ends back to starts */
+    count[0] = 0;
+
+    /* offsets: all, or the lexicographically non-negative half */
+    int m = 0;
+    const int *re = nl->reach;
+    for (int o2 = -re[2]; o2 <= re[2]; o2++)
+        for (int o1 = -re[1]; o1 <= re[1]; o1++)
+            for (int o0 = -re[0]; o0 <= re[0]; o0++) {
+                if (nl->half && (o2 < 0 || (o2 == 0 && (o1 < 0 || (o1 == 0 && o0 < 0))))) continue;
+                nl->stencil[3 * m] = o0;
+                nl->stencil[3 * m + 1] = o1;
+                nl->stencil[3 * m + 2] = o2;
+                m++;
+            }
+    nl->n_stencil = m;
+    return 0;
+}
+
+static int reserve_pairs(physrt_neighbors *nl, size_t need)
+{
+    if (need <= nl->pair_cap) return 0;
+    size_t c = grown(nl->pair_cap, need);
+    int failed = 0;
+    nl->pi = resized(nl->pi, c, sizeof *nl->pi, &failed);
+    nl->pj = resized(nl->pj, c, sizeof *nl->pj, &failed);
+    nl->shift = resized(nl->shift, c * (size_t)nl->dim, sizeof *nl->shift, &failed);
+    if (failed) return fail(nl, "neighbour list: out of memory for %zu pairs", need);
+    nl->pair_cap = c;
+    return 0;
+}
+
+/* Every pair within R, searched from each centre over the stencil. */
+static int collect_pairs(physrt_neighbors *nl, int n)
+{
+    const int d = nl->dim, half = nl->half;
+    const double R = nl->cutoff + nl->skin, R2 = R * R;
+    const int *nb = nl->nbins;
+    const double *x = nl->x, *y = nl->y, *z = nl->z;
+    long count = 0;
+    for (int v = 0; v < n; v++) {
+        /* half lists go in bin order (memory order); full ones by centre */
+        const int p = half ? v : nl->slot[v];
+        const int io = nl->order[p];
+        const int b = nl->bin[io];
+        const int bc[3] = {b % nb[0], b / nb[0] % nb[1], b / nb[0] / nb[1]};
+        const int *ci = nl->wrap + 3 * (size_t)p;
+        if (!half) nl->start[io] = count;
+        for (int e = 0; e < nl->n_stencil; e++) {
+            const int *o = nl->stencil + 3 * e;
+            int t[3], q[3], outside = 0;
+            for (int k = 0; k < 3; k++) {
+                int u = bc[k] + o[k];
+                t[k] = nl->periodic[k] ? floor_div(u, nb[k]) : 0;
+                q[k] = u - t[k] * nb[k];
+                outside |= q[k] < 0 || q[k] >= nb[k];
+            }
+            if (outside) continue;
+            const int tb = q[0] + nb[0] * (q[1] + nb[1] * q[2]);
+            const int own = o[0] == 0 && o[1] == 0 && o[2] == 0;
+            int begin = nl->bin_start[tb];
+            const int end = nl->bin_start[tb + 1];
+            if (own && half) begin = p + 1;
+            if (begin >= end) continue;
+            double T[3];
+            for (int l = 0; l < 3; l++)
+                T[l] = t[0] * nl->lattice[0][l] + t[1] * nl->lattice[1][l] + t[2] * nl->lattice[2][l];
+            const double xi = x[p] - T[0], yi = y[p] - T[1], zi = z[p] - T[2];
+            int *hits = nl->hits, n_hits = 0;
+            for (int s = begin; s < end; s++) {
+                double dx = xi - x[s], dy = yi - y[s], dz = zi - z[s];
+                hits[n_hits] = s;
+                n_hits += dx * dx + dy * dy + dz * dz < R2;
+            }
+            if (!n_hits) continue;
+            if (reserve_pairs(nl, (size_t)count + (size_t)n_hits)) return -1;
+            for (int h = 0; h < n_hits; h++) {
+                const int s = hits[h];
+                if (own && s == p) continue;
+                const int *cj = nl->wrap + 3 * (size_t)s;
+                int a = io, jo = nl->order[s];
+                int img[3] = {t[0] + ci[0] - cj[0], t[1] + ci[1] - cj[1], t[2] + ci[2] - cj[2]};
+                if (half && a > jo) {       /* store as (j, i, -shift) */
+                    int tmp = a;
+                    a = jo;
+                    jo = tmp;
+                    for (int k = 0; k < 3; k++) img[k] = -img[k];
+                }
+                nl->pi[count] = a;
+                nl->pj[count] = jo;
+                double *sh = nl->shift + (size_t)count * (size_t)d;
+                for (int l = 0; l < d; l++)
+                    sh[l] = img[0] * nl->lattice[0][l] + img[1] * nl->lattice[1][l] + img[2] * nl->lattice[2][l];
+                count++;
+            }
+        }
+    }
+    if (!half) nl->start[n] = count;
+    nl->pairs.n = count;
+    nl->pairs.i = nl->pi;
+    nl->pairs.j = nl->pj;
+    nl->pairs.shift = nl->shift;
+    nl->pairs.start = half ? NULL : nl->start;
+    return 0;
+}
+
+int physrt_neighbors_update(physrt_neighbors *nl, int n, const double *r, const physrt_cell *cell)
+{
+    if (nl->dim < 1 || nl->dim > 3)
+        return fail(nl, "neighbour list: dimension %d (must be 1, 2 or 3)", nl->dim);
+    if (!(nl->cutoff > 0) || !isfinite(nl->cutoff))
+        return fail(nl, "neighbour list: cutoff %g (must be positive and finite)", nl->cutoff);
+    if (!(nl->skin >= 0) || !isfinite(nl->skin))
+        return fail(nl, "neighbour list: skin %g (must be non-negative and finite)", nl->skin);
+    if (n < 0 || (n > 0 && !r)) return fail(nl, "neighbour list: %d particles without positions", n);
+    physrt_cell c;
+    if (normalise_cell(nl, cell, &c)) return -1;
+    if (nl->valid && n == nl->n && same_cell(&c, &nl->cell) && !moved_too_far(nl, r)) return 0;
+
+    nl->valid = 0;
+    nl->cell = c;
+    if (bin_particles(nl, n, r) || collect_pairs(nl, n)) return -1;
+    nl->n = n;
+    if (n) memcpy(nl->ref, r, (size_t)n * (size_t)nl->dim * sizeof *r);
+    nl->valid = 1;
+    nl->error[0] = '\0';
+    nl->builds++;
+    return 1;
+}
