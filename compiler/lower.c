@@ -508,7 +508,11 @@ static __attribute__((noinline)) tensor lower_builtin_call(lctx *c, const char *
         for (int i = 0; i < a.n; i++) sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, a.el[i], b.el[i]));
         return lw_scalar_of(!strcmp(name, "norm") ? dag_unary(c->dag, X_SQRT, sum) : sum);
     }
-    if (!strcmp(name, "dist") || !strcmp(name, "unit") || !strcmp(name, "disp")) return lw_lower_pair_geometry(c, name, e);
+    if (!strcmp(name, "dist") || !strcmp(name, "unit") || !strcmp(name, "disp")) {
+        tensor item;
+        if (lw_kernel_geometry(c, name, e, &item)) return item;
+        return lw_lower_pair_geometry(c, name, e);
+    }
     if (!strcmp(name, "cross")) {
         tensor a = lw_lower_expr(c, e->kids[1]), b = lw_lower_expr(c, e->kids[2]);
         if (a.rank < 0 || b.rank < 0) return lw_failed();
@@ -668,6 +672,8 @@ int lw_constant_index(lctx *c, const phys_node *e, double *k)
 
 LOWER_CASE lower_index(lctx *c, const phys_node *e)
 {
+    tensor gathered;
+    if (lw_kernel_attribute(c, e, &gathered)) return gathered;
     tensor base = lw_lower_expr(c, e->kids[0]);
     if (base.rank < 0) return base;
     int flat = 0;
@@ -1265,6 +1271,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     }
     int dynamics_ok = diag->errors == errors && lw_dyn_init(c, program);
     if (dynamics_ok && c->dyn.decl && !session) dynamics_ok = lw_lower_dynamics(c, program);
+    if (dynamics_ok && c->dyn.decl && !session) dynamics_ok = lw_lower_system(c);
     c->term = NULL;
     c->n_bindings = 0;
     for (int i = 0; i < program->nkids && !phys_diag_full(diag); i++) {
@@ -1375,6 +1382,7 @@ void phys_lower_free(lw_model *m)
         for (int k = 0; k < 3; k++) phys_lower_free_term(pseudo[k]);
         free(m->dynamics);
     }
+    lw_free_system(m->system);
     for (int i = 0; i < m->n_simulations; i++) free(m->simulations[i].start);
     free(m->simulations);
     free(m->terms);
