@@ -361,7 +361,9 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
         }
         double dp2 = 0;
         for (int x = 0; x < s->dim; x++) dp2 += (S.momentum[x] - p0[x]) * (S.momentum[x] - p0[x]);
-        p_end = sqrt(dp2) / fmax(scale0, 1e-300);
+        /* against sum m|v| at the start (or now, for a start at rest) */
+        double scale = fmax(scale0, S.scale);
+        p_end = scale > 0 ? sqrt(dp2) / scale : 0;
         if (!(p_end <= p_max)) p_max = p_end, p_max_step = k;
         if (k % su->every == 0 || k == su->steps) {
             write_frame(fx, &S, k, k * h);
