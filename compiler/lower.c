@@ -1214,6 +1214,7 @@ static const char *directory_of(phys_arena *arena, const char *path)
 lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *source_path, phys_diag *diag,
                      int session)
 {
+    program = phys_sema_program(sema, program); /* with the declarations of imported modules */
     lw_model *m = lw_xcalloc(1, sizeof *m);
     m->dag = dag_create();
     int errors = diag->errors;
@@ -1236,10 +1237,6 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         const char *what = session && d->kind == N_PRINT ? NULL : unsupported_decl(d);
         if (what) phys_error(diag, d->loc, "not supported yet: %s", what);
         if (d->kind == N_MODEL) m->name = d->name;
-        if (d->kind == N_IMPORT) {
-            /* imported lets are used by inlining; other imported declarations
-             * would need lowering of their own */
-        }
     }
     /* Parameters and fields, in declaration order. */
     for (int i = 0; i < phys_sema_symbol_count(sema); i++) {
