@@ -258,6 +258,18 @@ static void add_part(dyn_layout *dl, const phys_symbol *s, int aux)
     p->aux = aux;
 }
 
+/* A binder or pair force with a cutoff ('within rc') anywhere below e:
+ * the unrolled state point has no neighbour lists. */
+static int has_cutoff(const phys_node *e)
+{
+    if (!e) return 0;
+    if ((e->kind == N_BINDER && e->nkids > 1 && e->kids[1]) || (e->kind == N_FORCE && e->nkids > 2 && e->kids[2]))
+        return 1;
+    for (int i = 0; i < e->nkids; i++)
+        if (has_cutoff(e->kids[i])) return 1;
+    return 0;
+}
+
 /* Lays out the state point of the model's dynamics (see physm_dynamics). */
 int lw_dyn_init(lctx *c, const phys_node *program)
 {
@@ -269,16 +281,13 @@ int lw_dyn_init(lctx *c, const phys_node *program)
     const phys_node *d = dl->decl;
     dl->kind = d->op == 'h' ? PHYSM_DYN_HAMILTONIAN : d->op == 'n' ? PHYSM_DYN_NEWTON : PHYSM_DYN_EXPLICIT;
     if (dl->kind == PHYSM_DYN_NEWTON) {
-        const phys_symbol *set = first_symbol(c, SYM_PARTICLES);
+        const phys_system *rec = phys_sema_system(c->sema);
+        const phys_particle_set *ps = rec->n_sets ? &rec->sets[0] : NULL;
+        const phys_symbol *set = ps ? ps->sym : NULL;
         dl->set = set;
         dl->n_particles = particle_count(c);
-        dl->pos = phys_sema_position_attribute(c->sema);
-        for (int i = 0; dl->pos && i < phys_sema_symbol_count(c->sema) && !dl->vel; i++) {
-            const phys_symbol *a = phys_sema_symbol_at(c->sema, i);
-            if (a->kind == SYM_ATTRIBUTE && !a->replaced && a->owner == set && a != dl->pos && a->shape.rank == 2 &&
-                a->shape.dims[1] == dl->pos->shape.dims[1])
-                dl->vel = a;
-        }
+        dl->pos = ps ? ps->position : NULL;
+        dl->vel = ps ? ps->velocity : NULL;
         if (!dl->pos || !dl->vel) {
             lw_unsupported(c, d, "Newtonian dynamics need particles with a position and a velocity of the same "
                               "dimension (particles p[N] with r[3], v[3])");
@@ -303,7 +312,7 @@ int lw_dyn_init(lctx *c, const phys_node *program)
                 numbers += n < 0 ? LW_MAX_COORDS : n;
             }
         }
-        if (dl->n_particles <= 0 || numbers > LW_MAX_COORDS / 2) {
+        if (dl->n_particles <= 0 || numbers > LW_MAX_COORDS / 2 || rec->n_sets > 1 || has_cutoff(program)) {
             dl->no_point = 1;
             return 1;
         }
@@ -659,7 +668,8 @@ tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
     int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
     if (!c->dyn.decl || !c->term) return lw_unsupported(c, at, "ddt() here");
     if (c->dyn.no_point)
-        return lw_unsupported(c, at, "ddt() of particles whose state has more than %d numbers", LW_MAX_COORDS / 2);
+        return lw_unsupported(c, at, "ddt() of particles that run as a system (a state of more than %d numbers, "
+                                     "several particle sets, cutoffs or a size known at run time)", LW_MAX_COORDS / 2);
     if (c->in_rhs) /* the dynamics would be defined through themselves */
         return lw_unsupported(c, at, "ddt(%s) inside the dynamics, a force or a Hamiltonian", state->name);
     if (!gather_state(c, at, point, 1) || !dyn_rhs(c, at, point, rhs)) return lw_failed();
@@ -827,7 +837,8 @@ int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, 
 {
     dyn_layout *dl = &c->dyn;
     if (dl->no_point) {
-        lw_unsupported(c, call, "trajectory(t) data of particles whose state has more than %d numbers",
+        lw_unsupported(c, call, "trajectory(t) data of particles that run as a system (a state of more than "
+                                "%d numbers, several particle sets, cutoffs or a size known at run time)",
                        LW_MAX_COORDS / 2);
         return 0;
     }

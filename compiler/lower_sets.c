@@ -66,42 +66,39 @@ static const lw_attribute *attribute_of_symbol(const lw_system *s, const phys_sy
     return NULL;
 }
 
-/* Every particle set with its attributes; the position is the first vector
- * attribute, the velocity the next vector of the same size. */
+static int role_of(phys_role role)
+{
+    switch (role) {
+    case PHYS_ROLE_POSITION: return PHYSM_ROLE_POSITION;
+    case PHYS_ROLE_VELOCITY: return PHYSM_ROLE_VELOCITY;
+    case PHYS_ROLE_MASS: return PHYSM_ROLE_MASS;
+    case PHYS_ROLE_CHARGE: return PHYSM_ROLE_CHARGE;
+    case PHYS_ROLE_SPECIES: return PHYSM_ROLE_SPECIES;
+    default: return PHYSM_ROLE_NONE;
+    }
+}
+
+/* The system record's sets, their attributes and roles, as the ABI lays
+ * them out: attribute arrays numbered across the sets in order. */
 static int collect_sets(lctx *c, lw_system *s)
 {
-    for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
-        const phys_symbol *p = phys_sema_symbol_at(c->sema, i);
-        if (p->kind != SYM_PARTICLES || p->replaced) continue;
-        if (s->n_sets == 8) {
-            lw_unsupported(c, p->decl, "more than 8 particle sets");
-            return 0;
-        }
+    const phys_system *rec = phys_sema_system(c->sema);
+    for (int k = 0; k < rec->n_sets; k++) {
+        const phys_particle_set *ps = &rec->sets[k];
         lw_particle_set *set = &s->sets[s->n_sets++];
-        set->name = p->name;
-        set->sym = p;
-        set->count = p->shape.rank == 1 ? p->shape.dims[0] : -1;
+        set->name = ps->sym->name;
+        set->sym = ps->sym;
+        set->count = ps->count;
         set->position = set->velocity = -1;
-        for (int j = 0; j < phys_sema_symbol_count(c->sema); j++) {
-            const phys_symbol *a = phys_sema_symbol_at(c->sema, j);
-            if (a->kind != SYM_ATTRIBUTE || a->replaced || a->owner != p) continue;
-            if (set->n_attributes == 32) {
-                lw_unsupported(c, a->decl, "more than 32 attributes of a particle set");
-                return 0;
-            }
+        for (int a = 0; a < ps->n_attrs; a++) {
             lw_attribute *at = &set->attributes[set->n_attributes];
-            at->name = a->name;
-            at->sym = a;
-            at->width = a->shape.rank == 2 ? a->shape.dims[1] : 1;
+            at->name = ps->attrs[a]->name;
+            at->sym = ps->attrs[a];
+            at->width = ps->attrs[a]->shape.rank == 2 ? ps->attrs[a]->shape.dims[1] : 1;
             at->array = s->n_arrays++;
-            if (a->shape.rank == 2 && set->position < 0) {
-                set->position = set->n_attributes;
-                at->role = PHYSM_ROLE_POSITION;
-            } else if (a->shape.rank == 2 && set->velocity < 0 &&
-                       at->width == set->attributes[set->position].width) {
-                set->velocity = set->n_attributes;
-                at->role = PHYSM_ROLE_VELOCITY;
-            }
+            at->role = role_of(ps->roles[a]);
+            if (ps->attrs[a] == ps->position) set->position = set->n_attributes;
+            if (ps->attrs[a] == ps->velocity) set->velocity = set->n_attributes;
             set->n_attributes++;
         }
         set->moves = set->position >= 0 && set->velocity >= 0;
@@ -116,8 +113,9 @@ static int collect_sets(lctx *c, lw_system *s)
             return 0;
         }
     }
-    if (!s->dim) {
-        lw_unsupported(c, s->sets[0].sym->decl, "particles without a position (a vector attribute such as r[3])");
+    if (!s->dim || s->dim > 3) {
+        lw_unsupported(c, s->n_sets ? s->sets[0].sym->decl : c->dyn.decl,
+                       "particles without a position of 1 to 3 numbers (a vector attribute such as r[3])");
         return 0;
     }
     return 1;
@@ -300,6 +298,9 @@ static const char *located_name(lctx *c, const char *what, const phys_node *at)
  * moves when the index has no range; -1 when the range is not particles. */
 static int binder_set(lctx *c, const phys_node *binder, const phys_node *range_override)
 {
+    int k = -1;
+    const phys_symbol *resolved = phys_resolved_set(binder);
+    if (resolved && set_of_symbol(c->sys, resolved, &k)) return k;
     const phys_node *range = range_override ? range_override : binder->kids[0];
     if (!range) {
         for (int k = 0; k < c->sys->n_sets; k++)
@@ -307,7 +308,6 @@ static int binder_set(lctx *c, const phys_node *binder, const phys_node *range_o
         return -1;
     }
     if (!lw_is_particle_set(c, range)) return -1;
-    int k = -1;
     set_of_symbol(c->sys, phys_sema_lookup(c->sema, range->name), &k);
     return k;
 }
@@ -534,7 +534,6 @@ int lw_lower_system(lctx *c)
         c->sys = NULL;
         return 0;
     }
-    s->sets[moving].attributes[s->sets[moving].velocity].role = PHYSM_ROLE_VELOCITY;
     const phys_node *force = phys_newton_arg(d, 0), *mass = phys_newton_arg(d, 1);
     const phys_symbol *f = force && force->kind == N_NAME ? phys_sema_lookup(c->sema, force->name) : NULL;
     if (!f || f->kind != SYM_FORCE) {
