@@ -1004,6 +1004,7 @@ static value check_reduce(checker *c, const phys_node *e)
     /* sum_pairs(i, j in K: ...): both indices of a pair run over K */
     const phys_node *pair_range = NULL;
     if (e->op == 'p' && e->nkids == 3) pair_range = e->kids[0]->kids[0] ? e->kids[0]->kids[0] : e->kids[1]->kids[0];
+    for (int b = 0; e->op == 't' && b < e->nkids - 1 && !pair_range; b++) pair_range = e->kids[b]->kids[0];
     const phys_node *cutoff = e->kids[e->nkids - 2]->nkids > 1 ? e->kids[e->nkids - 2]->kids[1] : NULL;
     int over_sets = 0;
     for (int i = 0; i < e->nkids - 1; i++) {
@@ -1034,7 +1035,14 @@ static value check_reduce(checker *c, const phys_node *e)
     }
     if (e->op == 'p' && e->nkids - 1 != 2)
         phys_error(c->diag, e->loc, "sum_pairs(i, j: ...) binds exactly two indices");
-    if (cutoff) {
+    if (e->op == 't') { /* a centre i and two of its neighbours j, k */
+        if (e->nkids - 1 != 3 || over_sets != 3)
+            phys_error(c->diag, e->loc, "sum_triplets(i, j, k within rc: ...) binds three indices over one particle set");
+        else if (!cutoff)
+            phys_error(c->diag, e->loc, "sum_triplets needs a cutoff: sum_triplets(i, j, k within rc: ...)");
+        else
+            check_cutoff(c, cutoff);
+    } else if (cutoff) {
         if (e->op == 'm' || e->nkids - 1 != 2 || over_sets != 2)
             phys_error(c->diag, cutoff->loc, "a cutoff ('within') applies to a sum over pairs of particles: "
                        "sum_pairs(i, j within rc: ...) or sum(i in A, j in B within rc: ...)");
@@ -1929,6 +1937,34 @@ static int symbol_invariant(checker *c, const phys_symbol *s, int depth);
  * invariant descriptor, functions of interparticle distances, sums of such.
  * Names count by what they resolved to: a user's function is invariant
  * when its body is (its formals being invariant inputs). */
+static int invariant_by_construction(checker *c, const phys_node *e, int depth);
+
+/* A vector that rotates with the particles: disp(i, j), unit(i, j), and
+ * sums and invariant multiples of these. */
+static int equivariant_vector(checker *c, const phys_node *e, int depth)
+{
+    if (!e || depth > 64) return 0;
+    switch (e->kind) {
+    case N_CALL: {
+        phys_builtin_id id = phys_resolved_builtin(e->kids[0]);
+        return id == B_ID_DISP || id == B_ID_UNIT;
+    }
+    case N_NEGATE:
+        return equivariant_vector(c, e->kids[0], depth + 1);
+    case N_BINARY:
+        if (e->op == '+' || e->op == '-')
+            return equivariant_vector(c, e->kids[0], depth + 1) && equivariant_vector(c, e->kids[1], depth + 1);
+        if (e->op == '*')
+            return (equivariant_vector(c, e->kids[0], depth + 1) && invariant_by_construction(c, e->kids[1], depth + 1)) ||
+                   (invariant_by_construction(c, e->kids[0], depth + 1) && equivariant_vector(c, e->kids[1], depth + 1));
+        if (e->op == '/')
+            return equivariant_vector(c, e->kids[0], depth + 1) && invariant_by_construction(c, e->kids[1], depth + 1);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 static int invariant_by_construction(checker *c, const phys_node *e, int depth)
 {
     if (!e || depth > 64) return 0;
@@ -1951,6 +1987,11 @@ static int invariant_by_construction(checker *c, const phys_node *e, int depth)
         phys_builtin_id id = phys_resolved_builtin(f);
         if (id == B_ID_DIST) return 1;
         if (id == B_ID_DISP || id == B_ID_UNIT) return 0;
+        /* the scalar product and the length of vectors that rotate together */
+        if (id == B_ID_DOT && e->nkids == 3 && equivariant_vector(c, e->kids[1], depth + 1) &&
+            equivariant_vector(c, e->kids[2], depth + 1))
+            return 1;
+        if (id == B_ID_NORM && e->nkids == 2 && equivariant_vector(c, e->kids[1], depth + 1)) return 1;
         const phys_symbol *fs = phys_resolved_symbol(f);
         if (id == B_ID_NONE && !fs) return 0;
         /* A function of invariant arguments is invariant when its body is; a

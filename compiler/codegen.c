@@ -173,10 +173,10 @@ typedef struct {
     LLVMBasicBlockRef entry_end;  /* where hoisted loads go */
     /* kernels over index sets: coordinates are gathered per item */
     const lw_gather *gathers;     /* NULL: coordinates are rows of points */
-    LLVMValueRef first, second, shift, seeds;
+    LLVMValueRef first, second, third, shift, seeds;
     LLVMValueRef *arrays;         /* hoisted attribute array pointers */
-    LLVMValueRef role_index[2];   /* the item's particles, in the loop body */
-    int dim;
+    LLVMValueRef role_index[3];   /* the item's particles, in the loop body */
+    int dim, shift_stride;        /* numbers of image shift per item */
 } loop_ctx;
 
 static LLVMValueRef gep(gen *g, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef index)
@@ -192,9 +192,10 @@ static LLVMValueRef leaf_value(gen *g, void *vctx, const dag_node *n)
     case X_COORD: {
         if (lc->gathers) {
             const lw_gather *gt = &lc->gathers[n->index];
-            LLVMValueRef w = LLVMConstInt(g->i64, (unsigned)(gt->shift ? lc->dim : gt->width), 0);
+            LLVMValueRef w = LLVMConstInt(g->i64, (unsigned)(gt->shift ? lc->shift_stride : gt->width), 0);
             LLVMValueRef row = gt->shift ? lc->i : lc->role_index[gt->role];
-            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, row, w, ""), LLVMConstInt(g->i64, (unsigned)gt->comp, 0), "");
+            int col = gt->shift ? (gt->role - 1) * lc->dim + gt->comp : gt->comp;
+            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, row, w, ""), LLVMConstInt(g->i64, (unsigned)col, 0), "");
             return LLVMBuildLoad2(b, g->real, gep(g, g->real, gt->shift ? lc->shift : lc->arrays[gt->array], idx), "");
         }
         LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, lc->i, LLVMConstInt(g->i64, (unsigned)lc->n_coords, 0), ""),
@@ -257,8 +258,8 @@ static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *s
     LLVMValueRef i = LLVMBuildPhi(b, g->i64, "i");
     lc->i = i;
     if (lc->gathers) {
-        LLVMValueRef idx[2] = {lc->first, lc->second};
-        for (int r = 0; r < 2; r++)
+        LLVMValueRef idx[3] = {lc->first, lc->second, lc->third};
+        for (int r = 0; r < 3; r++)
             lc->role_index[r] = LLVMBuildSExt(b, LLVMBuildLoad2(b, g->i32, gep(g, g->i32, idx[r], i), ""), g->i64, "");
     }
     int size = dag_size(g->dag);
@@ -679,16 +680,18 @@ static LLVMValueRef gen_simulations(gen *g, const descriptor_types *ty)
  * arrays, the attribute arrays hoisted, the params. */
 static void begin_kernel(gen *g, LLVMValueRef fn, loop_ctx *lc, const lw_kernel *k)
 {
-    begin_function(g, fn, lc, k->term->n_coords, LLVMGetParam(fn, 5));
+    begin_function(g, fn, lc, k->term->n_coords, LLVMGetParam(fn, 6));
     lc->gathers = k->gathers;
     lc->first = LLVMGetParam(fn, 1);
     lc->second = LLVMGetParam(fn, 2);
-    lc->shift = LLVMGetParam(fn, 3);
+    lc->third = LLVMGetParam(fn, 3);
+    lc->shift = LLVMGetParam(fn, 4);
     lc->dim = g->m->system->dim;
+    lc->shift_stride = (k->kind == PHYSM_TRIPLETS ? 2 : 1) * lc->dim;
     int n_arrays = g->m->system->n_arrays;
     lc->arrays = calloc((size_t)n_arrays + 1, sizeof *lc->arrays);
     if (!lc->arrays) exit(70);
-    for (int a = 0; a < n_arrays; a++) lc->arrays[a] = load_ptr(g, LLVMGetParam(fn, 4), a);
+    for (int a = 0; a < n_arrays; a++) lc->arrays[a] = load_ptr(g, LLVMGetParam(fn, 5), a);
 }
 
 static void end_kernel(loop_ctx *lc)
@@ -701,7 +704,7 @@ static void end_kernel(loop_ctx *lc)
 static LLVMValueRef gen_kernel_inputs(gen *g, const lw_kernel *k, const char *name)
 {
     const lw_term *t = k->term;
-    LLVMValueRef fn = new_function(g, name, 6);
+    LLVMValueRef fn = new_function(g, name, 7);
     loop_ctx lc = {0};
     begin_kernel(g, fn, &lc, k);
     int n_stores = 0;
@@ -711,7 +714,7 @@ static LLVMValueRef gen_kernel_inputs(gen *g, const lw_kernel *k, const char *na
     int s = 0;
     for (int p = 0; p < t->n_probes; p++) {
         const lw_field *f = &g->m->fields[t->probes[p].field];
-        LLVMValueRef base = load_ptr(g, LLVMGetParam(fn, 6), p);
+        LLVMValueRef base = load_ptr(g, LLVMGetParam(fn, 7), p);
         for (int in = 0; in < f->n_inputs; in++, s++)
             stores[s] = (store_spec){.node = t->probes[p].inputs[in], .base = base, .stride = f->n_inputs, .col = in};
     }
@@ -727,13 +730,13 @@ static LLVMValueRef gen_kernel_inputs(gen *g, const lw_kernel *k, const char *na
 static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name, int with_forces)
 {
     const lw_term *t = k->term;
-    LLVMValueRef fn = new_function(g, name, 9);
+    LLVMValueRef fn = new_function(g, name, 10);
     loop_ctx lc = {0};
     begin_kernel(g, fn, &lc, k);
-    lc.seeds = LLVMGetParam(fn, 7);
+    lc.seeds = LLVMGetParam(fn, 8);
     lc.stream_ptrs = calloc((size_t)t->n_slots + 1, sizeof *lc.stream_ptrs);
     if (!lc.stream_ptrs) exit(70);
-    for (int s = 0; s < t->n_slots; s++) lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 6), slot_position(g, t, s));
+    for (int s = 0; s < t->n_slots; s++) lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 7), slot_position(g, t, s));
     store_spec *stores = calloc((size_t)k->n_scatters + 2, sizeof *stores);
     if (!stores) exit(70);
     int n = 0;
@@ -746,13 +749,13 @@ static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name
     LLVMValueRef set_base[8] = {0};
     for (int s = 0; with_forces && s < k->n_scatters; s++) {
         const lw_scatter *sc = &k->scatters[s];
-        if (!set_base[sc->set]) set_base[sc->set] = load_ptr(g, LLVMGetParam(fn, 8), sc->set);
+        if (!set_base[sc->set]) set_base[sc->set] = load_ptr(g, LLVMGetParam(fn, 9), sc->set);
         stores[n++] = (store_spec){.node = sc->node, .base = set_base[sc->set], .stride = lc.dim, .col = sc->comp,
                                    .scatter_role = sc->role + 1};
     }
     emit_loop(g, &lc, fn, stores, n);
     if (acc) {
-        LLVMValueRef dst = gep(g, g->real, LLVMGetParam(fn, 9), LLVMConstInt(g->i64, (unsigned)k->sum_index, 0));
+        LLVMValueRef dst = gep(g, g->real, LLVMGetParam(fn, 10), LLVMConstInt(g->i64, (unsigned)k->sum_index, 0));
         LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->real, dst, ""),
                                            LLVMBuildLoad2(g->b, g->real, acc, ""), ""), dst);
     }

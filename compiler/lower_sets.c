@@ -22,7 +22,7 @@
 #include "lower_internal.h"
 #include "physmodel.h"
 
-/* X_INPUT leaves standing for a kernel's index of role 0 (i) or 1 (j):
+/* X_INPUT leaves standing for a kernel's index of role 0 (i), 1 (j) or 2 (k):
  * bound to the index names, passed through lets, read by attr[i] and
  * dist(i, j); any other use is refused. */
 enum { ROLE_BASE = 1 << 21 };
@@ -39,7 +39,7 @@ static int index_role(lctx *c, const phys_node *e)
     tensor t = lw_find_binding(c, e->name)->value;
     if (t.rank != 0 || t.n != 1) return -1;
     const dag_node *n = dag_at(c->dag, t.el[0]);
-    if (n->op != X_INPUT || n->index < ROLE_BASE || n->index > ROLE_BASE + 1) return -1;
+    if (n->op != X_INPUT || n->index < ROLE_BASE || n->index > ROLE_BASE + 2) return -1;
     return n->index - ROLE_BASE;
 }
 
@@ -131,7 +131,7 @@ static int gather(lctx *c, int array, int role, int comp, int width, int shift, 
     lw_term *t = k->term;
     for (int i = 0; i < t->n_coords; i++) {
         const lw_gather *g = &k->gathers[i];
-        if (g->shift == shift && g->comp == comp && (shift || (g->array == array && g->role == role)))
+        if (g->shift == shift && g->comp == comp && g->role == role && (shift || g->array == array))
             return dag_leaf(c->dag, X_COORD, i);
     }
     if (!add) return -1;
@@ -148,13 +148,13 @@ static int gather(lctx *c, int array, int role, int comp, int width, int shift, 
     k->gathers[i] = (lw_gather){array, role, comp, width, shift};
     char buf[160];
     if (shift) {
-        snprintf(buf, sizeof buf, "shift_%d", comp);
+        snprintf(buf, sizeof buf, "shift_%s_%d", role == 1 ? "j" : "k", comp);
     } else {
         const char *name = "?";
         for (int s = 0; s < c->sys->n_sets; s++)
             for (int a = 0; a < c->sys->sets[s].n_attributes; a++)
                 if (c->sys->sets[s].attributes[a].array == array) name = c->sys->sets[s].attributes[a].name;
-        snprintf(buf, sizeof buf, "%s_%s_%d", name, role ? "j" : "i", comp);
+        snprintf(buf, sizeof buf, "%s_%c_%d", name, "ijk"[role], comp);
     }
     t->coords[i] = phys_arena_strdup(c->sema->arena, buf, strlen(buf));
     return dag_leaf(c->dag, X_COORD, i);
@@ -162,7 +162,12 @@ static int gather(lctx *c, int array, int role, int comp, int width, int shift, 
 
 static int role_set(const lw_kernel *k, int role)
 {
-    return role ? k->set_second : k->set_first;
+    return role == 1 ? k->set_second : k->set_first; /* a triplet's three run over one set */
+}
+
+static int kernel_roles(const lw_kernel *k)
+{
+    return k->kind == PHYSM_ITEMS ? 1 : k->kind == PHYSM_TRIPLETS ? 3 : 2;
 }
 
 /* attr[i] where i is an index of the kernel. */
@@ -196,20 +201,24 @@ int lw_kernel_attribute(lctx *c, const phys_node *e, tensor *out)
     return 1;
 }
 
-/* r_i - (r_j + shift) of the current kernel's item. */
-static tensor item_displacement(lctx *c)
+/* Axis x of the image of the item's particle of role r: its position,
+ * plus the image shift for the neighbours (roles 1 and 2). */
+static int image_position(lctx *c, int role, int x)
 {
-    const lw_kernel *k = c->kernel;
-    const lw_particle_set *a = &c->sys->sets[k->set_first], *b = &c->sys->sets[k->set_second];
+    const lw_particle_set *set = &c->sys->sets[role_set(c->kernel, role)];
+    int r = gather(c, set->attributes[set->position].array, role, x, c->sys->dim, 0, 1);
+    if (role == 0 || c->kernel->kind == PHYSM_ITEMS) return r;
+    return dag_binary(c->dag, X_ADD, r, gather(c, 0, role, x, c->sys->dim, 1, 1));
+}
+
+/* r_a - r_b between the images of the item's particles of roles a and b. */
+static tensor item_displacement(lctx *c, int a, int b)
+{
     tensor d;
     memset(&d, 0, sizeof d);
     d.rank = 1, d.dims[0] = d.n = c->sys->dim;
-    for (int x = 0; x < c->sys->dim; x++) {
-        int ri = gather(c, a->attributes[a->position].array, 0, x, c->sys->dim, 0, 1);
-        int rj = gather(c, b->attributes[b->position].array, 1, x, c->sys->dim, 0, 1);
-        int sh = gather(c, 0, 1, x, c->sys->dim, 1, 1);
-        d.el[x] = dag_binary(c->dag, X_SUB, ri, dag_binary(c->dag, X_ADD, rj, sh));
-    }
+    for (int x = 0; x < c->sys->dim; x++)
+        d.el[x] = dag_binary(c->dag, X_SUB, image_position(c, a, x), image_position(c, b, x));
     return d;
 }
 
@@ -226,17 +235,19 @@ int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *ou
     if (!c->kernel || e->nkids != 3) return 0;
     int ri = index_role(c, e->kids[1]), rj = index_role(c, e->kids[2]);
     if (ri < 0 && rj < 0) return 0;
-    if (ri != 0 || rj != 1) {
-        *out = lw_unsupported(c, e, "%s() inside a sum over particles other than %s(i, j) of the sum's indices in order",
-                              name, name);
+    int triplet = c->kernel->kind == PHYSM_TRIPLETS;
+    if (ri < 0 || rj < 0 || ri == rj || (!triplet && (ri != 0 || rj != 1))) {
+        *out = lw_unsupported(c, e, triplet ? "%s() inside sum_triplets other than of two of its indices"
+                                            : "%s() inside a sum over particles other than %s(i, j) of the sum's "
+                                              "indices in order", name, name);
         return 1;
     }
-    const lw_particle_set *a = &c->sys->sets[c->kernel->set_first], *b = &c->sys->sets[c->kernel->set_second];
+    const lw_particle_set *a = &c->sys->sets[role_set(c->kernel, ri)], *b = &c->sys->sets[role_set(c->kernel, rj)];
     if (a->position < 0 || b->position < 0) {
         *out = lw_unsupported(c, e, "%s() of particles without a position", name);
         return 1;
     }
-    tensor d = item_displacement(c);
+    tensor d = item_displacement(c, ri, rj);
     if (!strcmp(name, "disp")) {
         *out = d;
         return 1;
@@ -257,7 +268,7 @@ static int uses_marker(lctx *c, int node, char *seen)
     if (node < 0 || seen[node]) return 0;
     seen[node] = 1;
     const dag_node *n = dag_at(c->dag, node);
-    if (n->op == X_INPUT) return n->index >= ROLE_BASE && n->index <= ROLE_BASE + 1;
+    if (n->op == X_INPUT) return n->index >= ROLE_BASE && n->index <= ROLE_BASE + 2;
     if (n->op == X_STREAM) {
         const lw_probe *p = &c->kernel->term->probes[c->kernel->term->slots[n->index].probe];
         for (int i = 0; i < c->m->fields[p->field].n_inputs; i++)
@@ -333,7 +344,10 @@ static tensor lower_kernel_body(lctx *c, lw_kernel *k, const phys_node *at, cons
     for (int r = 0; r < n_names && ok; r++) ok = lw_bind(c, at, names[r], lw_scalar_of(role_marker(c, r)));
     if (ok) v = lw_lower_expr(c, body);
     if (v.rank >= 0 && k->cutoff > 0) {
-        int inside = dag_binary(c->dag, X_LT, norm_of(c, item_displacement(c)), dag_const(c->dag, k->cutoff));
+        int rc = dag_const(c->dag, k->cutoff);
+        int inside = dag_binary(c->dag, X_LT, norm_of(c, item_displacement(c, 0, 1)), rc);
+        if (k->kind == PHYSM_TRIPLETS)
+            inside = dag_binary(c->dag, X_AND, inside, dag_binary(c->dag, X_LT, norm_of(c, item_displacement(c, 0, 2)), rc));
         for (int x = 0; x < v.n; x++) v.el[x] = dag_select(c->dag, inside, v.el[x], dag_const(c->dag, 0.0));
     }
     if (v.rank >= 0) {
@@ -359,8 +373,9 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
     int nb = e->nkids - 1;
     const phys_node *pair_range = NULL;
     if (e->op == 'p' && nb == 2) pair_range = e->kids[0]->kids[0] ? e->kids[0]->kids[0] : e->kids[1]->kids[0];
-    int sets[2] = {-1, -1}, any = 0;
-    for (int b = 0; b < nb && b < 2; b++) {
+    for (int b = 0; e->op == 't' && b < nb && !pair_range; b++) pair_range = e->kids[b]->kids[0]; /* one range for all three */
+    int sets[3] = {-1, -1, -1}, any = 0;
+    for (int b = 0; b < nb && b < 3; b++) {
         sets[b] = binder_set(c, e->kids[b], pair_range);
         any |= sets[b] >= 0;
     }
@@ -373,7 +388,11 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
         *out = lw_unsupported(c, e, "a product over particles");
         return 1;
     }
-    if (nb > 2 || sets[0] < 0 || (nb == 2 && sets[1] < 0)) {
+    if (e->op == 't' && (nb != 3 || sets[0] < 0 || sets[1] != sets[0] || sets[2] != sets[0])) {
+        *out = lw_unsupported(c, e, "sum_triplets(i, j, k within rc: ...) over other than three indices of one set");
+        return 1;
+    }
+    if ((nb > 2 && e->op != 't') || sets[0] < 0 || (nb == 2 && sets[1] < 0)) {
         *out = lw_unsupported(c, e, "this sum over particles (sum(i: ...), sum_pairs(i, j: ...) or sum(i in a, j in b: ...))");
         return 1;
     }
@@ -385,7 +404,14 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
         return 1;
     }
     int kind = PHYSM_ITEMS;
-    if (nb == 2) {
+    if (e->op == 't') {
+        if (!(cutoff > 0)) {
+            phys_error(c->diag, e->loc, "sum_triplets needs a cutoff: sum_triplets(i, j, k within rc: ...)");
+            *out = lw_failed();
+            return 1;
+        }
+        kind = PHYSM_TRIPLETS;
+    } else if (nb == 2) {
         if (e->op == 'p' && sets[0] == sets[1]) kind = PHYSM_PAIRS_HALF;
         else if (sets[0] != sets[1]) kind = PHYSM_PAIRS_CROSS;
         else if (cutoff > 0) kind = PHYSM_PAIRS_FULL;
@@ -399,10 +425,10 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
         *out = lw_failed();
         return 1;
     }
-    lw_kernel *k = new_kernel(c, located_name(c, e->op == 'p' ? "sum_pairs" : "sum", e), kind, sets[0],
-                              nb == 2 ? sets[1] : sets[0], cutoff);
+    lw_kernel *k = new_kernel(c, located_name(c, e->op == 'p' ? "sum_pairs" : e->op == 't' ? "sum_triplets" : "sum", e),
+                              kind, sets[0], nb >= 2 ? sets[1] : sets[0], cutoff);
     int ki = c->sys->n_kernels - 1;
-    const char *names[2] = {e->kids[0]->name, nb == 2 ? e->kids[1]->name : NULL};
+    const char *names[3] = {e->kids[0]->name, nb >= 2 ? e->kids[1]->name : NULL, nb == 3 ? e->kids[2]->name : NULL};
     tensor v = lw_need_scalar(c, e, lower_kernel_body(c, k, e, names, nb, e->kids[nb]));
     k = &c->sys->kernels[ki]; /* the array may have moved */
     if (v.rank < 0) {
@@ -441,8 +467,7 @@ static int gradient_scatters(lctx *c, const phys_node *at, const int *seeds)
         if (k->sum < 0) continue;
         c->kernel = k;
         c->term = k->term;
-        int roles = k->kind == PHYSM_ITEMS ? 1 : 2;
-        for (int role = 0; role < roles; role++) {
+        for (int role = 0; role < kernel_roles(k); role++) {
             const lw_particle_set *set = &s->sets[role_set(k, role)];
             if (!set->moves) continue;
             int array = set->attributes[set->position].array;

@@ -71,7 +71,7 @@ static phys_node *list1(struct phys_scan_extra *px, phys_loc loc, phys_node *fir
 %token KW_ON "'on'" KW_AT "'at'" KW_OF "'of'" KW_WHERE "'where'" KW_SAMPLE "'sample'"
 %token KW_IN "'in'" KW_WITH "'with'" KW_WITHIN "'within'" KW_FROM "'from'" KW_TO "'to'" KW_EVERY "'every'"
 %token KW_OVER "'over'" KW_TEMPERATURE "'temperature'" KW_SWEEPS "'sweeps'"
-%token KW_SUM "'sum'" KW_SUM_PAIRS "'sum_pairs'" KW_PROD "'prod'" KW_IF "'if'"
+%token KW_SUM "'sum'" KW_SUM_PAIRS "'sum_pairs'" KW_SUM_TRIPLETS "'sum_triplets'" KW_PROD "'prod'" KW_IF "'if'"
 %token KW_AND "'and'" KW_OR "'or'" KW_NOT "'not'"
 %token EQEQ "'=='" NOTEQ "'!='" LESSEQ "'<='" GREATEREQ "'>='"
 %token START_EXPRESSIONS "start of expressions"  /* never in source: selects the REPL's entry */
@@ -456,6 +456,9 @@ reduce
     | KW_SUM_PAIRS '(' binders opt_cutoff ':' expr ')'
                              { $$ = $3; $$->kids[$$->nkids - 1]->kids[1] = $4; ADD($$, $6);
                                $$->kind = N_REDUCE; $$->op = 'p'; $$->loc = LOC(@1); }
+    | KW_SUM_TRIPLETS '(' binders opt_cutoff ':' expr ')'
+                             { $$ = $3; $$->kids[$$->nkids - 1]->kids[1] = $4; ADD($$, $6);
+                               $$->kind = N_REDUCE; $$->op = 't'; $$->loc = LOC(@1); }
     | KW_PROD '(' binders opt_cutoff ':' expr ')'
                              { $$ = $3; $$->kids[$$->nkids - 1]->kids[1] = $4; ADD($$, $6);
                                $$->kind = N_REDUCE; $$->op = 'm'; $$->loc = LOC(@1); }

@@ -143,7 +143,7 @@ static int check_system(physm_layout *lay)
     if (bad) return model_error(lay, "a bad particle set", NULL);
     for (int k = 0; k < s->n_kernels; k++) {
         const physm_kernel *kr = &s->kernels[k];
-        if (!kr->name || kr->kind < PHYSM_ITEMS || kr->kind > PHYSM_PAIRS_CROSS || kr->set_first < 0 ||
+        if (!kr->name || kr->kind < PHYSM_ITEMS || kr->kind > PHYSM_TRIPLETS || kr->set_first < 0 ||
             kr->set_first >= s->n_sets || kr->set_second < 0 || kr->set_second >= s->n_sets || !(kr->cutoff >= 0) ||
             kr->sum_index < -1 || kr->sum_index >= s->n_sums || !kr->body_f64 || (kr->sum_index >= 0 && !kr->sum_f64) ||
             kr->n_probes < 0 || (kr->n_probes && (!kr->probes || !kr->inputs_f64)))

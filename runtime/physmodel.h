@@ -244,15 +244,18 @@ typedef struct {
 
 /* The index set a kernel runs over. Items: i over set_first. Pairs of one
  * set: half = each unordered pair once (i < j, or a self-image once), full
- * = both orders; cross = i in set_first, j in set_second. With cutoff > 0
- * the pairs come from a neighbour list (every pair within the cutoff, and
- * some beyond it: kernels mask by the distance themselves); cutoff 0 means
- * every pair, open boundaries only. */
-typedef enum { PHYSM_ITEMS, PHYSM_PAIRS_HALF, PHYSM_PAIRS_FULL, PHYSM_PAIRS_CROSS } physm_index_kind;
+ * = both orders; cross = i in set_first, j in set_second. Triplets: a
+ * centre i and two of its neighbours j, k (each unordered {j, k} once per
+ * centre). With cutoff > 0 the pairs come from a neighbour list (every pair
+ * within the cutoff, and some beyond it: kernels mask by the distance
+ * themselves); cutoff 0 means every pair, open boundaries only. */
+typedef enum { PHYSM_ITEMS, PHYSM_PAIRS_HALF, PHYSM_PAIRS_FULL, PHYSM_PAIRS_CROSS, PHYSM_TRIPLETS } physm_index_kind;
 
 /* Generated loops over n items of a kernel's index set: item p pairs
  * particle first[p] of set_first with second[p] of set_second (items:
- * second = first), whose image is r[second[p]] + shift[p * dim ..].
+ * second = third = first), whose image is r[second[p]] + shift[p * dim ..];
+ * triplets add third[p], and shift holds 2 dim numbers per item (the
+ * images of second, then third).
  * arrays[a] is attribute array a (count x width, row-major; physm_attribute
  * .array), the same layout for every kernel of the model.
  *   inputs: each probe's network inputs per item (as physm_inputs_f64);
@@ -261,10 +264,12 @@ typedef enum { PHYSM_ITEMS, PHYSM_PAIRS_HALF, PHYSM_PAIRS_FULL, PHYSM_PAIRS_CROS
  *           + axis] (scatter[set] is NULL for sets that do not move);
  *           seeds[k] is dV/dS_k (physm_system.combine), read only when
  *           seeds_needed. */
-typedef void (*physm_kernel_inputs_f64)(int n, const int *first, const int *second, const double *shift,
+typedef void (*physm_kernel_inputs_f64)(int n, const int *first, const int *second, const int *third,
+                                        const double *shift,
                                         const double *const *arrays, const double *params,
                                         double *const *probe_inputs);
-typedef void (*physm_kernel_body_f64)(int n, const int *first, const int *second, const double *shift,
+typedef void (*physm_kernel_body_f64)(int n, const int *first, const int *second, const int *third,
+                                      const double *shift,
                                       const double *const *arrays, const double *params,
                                       const double *const *streams, const double *seeds,
                                       double *const *scatter, double *sums);

@@ -2,8 +2,9 @@
  * of a particle system (physm_system), through its kernels.
  *
  * Each kernel runs over its index set: the particles of a set, every pair
- * (enumerated on the fly, open boundaries), or the pairs of a neighbour
- * list (neighbors.c) under its cutoff. Items are split into a fixed number
+ * (enumerated on the fly, open boundaries), the pairs of a neighbour list
+ * (neighbors.c) under its cutoff, or the triplets of a centre and two of
+ * its neighbours (from the full list, each unordered pair once). Items are split into a fixed number
  * of contiguous tasks (4 per thread); a task takes CHUNK items at a time
  * through the kernel's generated loops: the probes' network inputs, one
  * forward jet per probe, then the body, which adds the kernel's sum and
@@ -35,7 +36,6 @@ typedef struct {
     double **probe_inputs;        /* per (kernel, probe) */
     const double **streams;       /* the longest kernel's pointer layout */
     int first[CHUNK], second[CHUNK];
-    double shift[CHUNK * 3];
     double *forces[MAX_SETS];     /* count x dim, per moving set */
     double *sums;
     int failed;
@@ -43,9 +43,9 @@ typedef struct {
 
 typedef struct {
     physrt_neighbors *nl;
-    long builds;                  /* of nl when the cross list was made */
-    int *i, *j;                   /* cross pairs kept from the combined list */
-    double *shift;
+    long builds;                  /* of nl when the derived list was made */
+    int *i, *j, *k;               /* cross pairs kept from the combined list, or triplets */
+    double *shift;                /* dim (pairs) or 2 dim (triplets) per item */
     long n, cap;
 } se_list;
 
@@ -96,6 +96,7 @@ void physm_system_eval_destroy(physm_system_eval *ev)
         physrt_neighbors_destroy(ev->lists[k].nl);
         free(ev->lists[k].i);
         free(ev->lists[k].j);
+        free(ev->lists[k].k);
         free(ev->lists[k].shift);
     }
     free(ev->lists);
@@ -223,13 +224,16 @@ static int any_periodic(const physrt_cell *cell)
     return cell->periodic[0] || cell->periodic[1] || cell->periodic[2];
 }
 
+static int grow(se_list *L, int dim, int per_item);
+static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim);
+
 /* Brings kernel k's neighbour list up to date. */
 static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
 {
     const physm_system *s = ev->sys;
     const physm_kernel *kr = &s->kernels[k];
     se_list *L = &ev->lists[k];
-    const int cross = kr->kind == PHYSM_PAIRS_CROSS;
+    const int cross = kr->kind == PHYSM_PAIRS_CROSS, triplets = kr->kind == PHYSM_TRIPLETS;
     if (!L->nl) {
         double skin = ev->skin >= 0 ? ev->skin : 0.15 * kr->cutoff;
         L->nl = physrt_neighbors_create(s->dim, kr->cutoff, skin, kr->kind == PHYSM_PAIRS_HALF);
@@ -256,19 +260,14 @@ static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
         snprintf(ev->error, sizeof ev->error, "%s: %s", kr->name, physrt_neighbors_error(L->nl));
         return -1;
     }
-    if (!cross || L->builds == physrt_neighbors_builds(L->nl)) return 0;
+    if ((!cross && !triplets) || L->builds == physrt_neighbors_builds(L->nl)) return 0;
     L->builds = physrt_neighbors_builds(L->nl);
     const physrt_pairs *P = physrt_neighbors_pairs(L->nl);
     L->n = 0;
+    if (triplets) return make_triplets(L, P, na, s->dim);
     for (long p = 0; p < P->n; p++) {
         if (!(P->i[p] < na && P->j[p] >= na)) continue;
-        if (L->n == L->cap) {
-            L->cap = L->cap ? 2 * L->cap : 1024;
-            L->i = realloc(L->i, sizeof *L->i * (size_t)L->cap);
-            L->j = realloc(L->j, sizeof *L->j * (size_t)L->cap);
-            L->shift = realloc(L->shift, sizeof *L->shift * (size_t)(L->cap * s->dim));
-            if (!L->i || !L->j || !L->shift) return -1;
-        }
+        if (grow(L, s->dim, 1)) return -1;
         L->i[L->n] = P->i[p];
         L->j[L->n] = (int)(P->j[p] - na);
         memcpy(L->shift + L->n * s->dim, P->shift + p * s->dim, sizeof(double) * (size_t)s->dim);
@@ -277,27 +276,56 @@ static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
     return 0;
 }
 
+static int grow(se_list *L, int dim, int per_item)
+{
+    if (L->n < L->cap) return 0;
+    L->cap = L->cap ? 2 * L->cap : 1024;
+    L->i = realloc(L->i, sizeof *L->i * (size_t)L->cap);
+    L->j = realloc(L->j, sizeof *L->j * (size_t)L->cap);
+    L->k = realloc(L->k, sizeof *L->k * (size_t)L->cap);
+    L->shift = realloc(L->shift, sizeof *L->shift * (size_t)(L->cap * dim * per_item));
+    return L->i && L->j && L->k && L->shift ? 0 : -1;
+}
+
+/* Every centre i with each unordered pair {j, k} of its listed neighbours. */
+static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim)
+{
+    for (long i = 0; i < n; i++)
+        for (long p = P->start[i]; p < P->start[i + 1]; p++)
+            for (long q = p + 1; q < P->start[i + 1]; q++) {
+                if (grow(L, dim, 2)) return -1;
+                L->i[L->n] = (int)i;
+                L->j[L->n] = P->j[p];
+                L->k[L->n] = P->j[q];
+                memcpy(L->shift + L->n * 2 * dim, P->shift + p * dim, sizeof(double) * (size_t)dim);
+                memcpy(L->shift + L->n * 2 * dim + dim, P->shift + q * dim, sizeof(double) * (size_t)dim);
+                L->n++;
+            }
+    return 0;
+}
+
 /* Items of kernel k: n and, for listed items, the arrays (NULL first:
  * pairs enumerated in place). */
 static long kernel_items(const physm_system_eval *ev, int k, const physm_config *cfg, const int **first,
-                         const int **second, const double **shift)
+                         const int **second, const int **third, const double **shift)
 {
     const physm_kernel *kr = &ev->sys->kernels[k];
     const long na = cfg->count[kr->set_first], nb = cfg->count[kr->set_second];
-    *first = *second = NULL;
+    *first = *second = *third = NULL;
     *shift = NULL;
     if (kr->kind == PHYSM_ITEMS) {
-        *first = *second = ev->iota;
+        *first = *second = *third = ev->iota;
         return na;
     }
     if (kr->cutoff > 0) {
         const se_list *L = &ev->lists[k];
-        if (kr->kind == PHYSM_PAIRS_CROSS) {
+        if (kr->kind == PHYSM_PAIRS_CROSS || kr->kind == PHYSM_TRIPLETS) {
             *first = L->i, *second = L->j, *shift = L->shift;
+            *third = kr->kind == PHYSM_TRIPLETS ? L->k : L->i;
             return L->n;
         }
         const physrt_pairs *P = physrt_neighbors_pairs(L->nl);
-        *first = P->i, *second = P->j, *shift = P->shift;
+        *first = *third = P->i, *second = P->j, *shift = P->shift;
         return P->n;
     }
     (void)nb;
@@ -313,13 +341,14 @@ typedef struct {
     int kernel;
     int with_forces;
     long n_items;
-    const int *first, *second;
+    const int *first, *second, *third;
     const double *shift;
 } se_job;
 
 static const double zero_shift[CHUNK * 3]; /* open boundaries: no image shift */
 
-static void run_chunk(const se_job *J, se_task *t, int n, const int *first, const int *second, const double *shift)
+static void run_chunk(const se_job *J, se_task *t, int n, const int *first, const int *second, const int *third,
+                      const double *shift)
 {
     const physm_system_eval *ev = J->ev;
     const physm_system *s = ev->sys;
@@ -328,7 +357,7 @@ static void run_chunk(const se_job *J, se_task *t, int n, const int *first, cons
     const double *params = J->theta + lay->n_weights;
     const double *const *arrays = (const double *const *)J->cfg->arrays;
     if (kr->n_probes) {
-        kr->inputs_f64(n, first, second, shift, arrays, params, t->probe_inputs + ev->probe_base[J->kernel]);
+        kr->inputs_f64(n, first, second, third, shift, arrays, params, t->probe_inputs + ev->probe_base[J->kernel]);
         size_t q = 0;
         for (int p = 0; p < kr->n_probes; p++) {
             se_probe *ps = &t->probes[ev->probe_base[J->kernel] + p];
@@ -342,7 +371,7 @@ static void run_chunk(const se_job *J, se_task *t, int n, const int *first, cons
         }
     }
     physm_kernel_body_f64 fn = J->with_forces ? kr->body_f64 : kr->sum_f64;
-    fn(n, first, second, shift, arrays, params, t->streams, ev->seeds, t->forces, t->sums);
+    fn(n, first, second, third, shift, arrays, params, t->streams, ev->seeds, t->forces, t->sums);
 }
 
 static void run_task(void *ctx, int task, int n_tasks)
@@ -352,9 +381,10 @@ static void run_task(void *ctx, int task, int n_tasks)
     const physm_kernel *kr = &J->ev->sys->kernels[J->kernel];
     const long lo = J->n_items * task / n_tasks, hi = J->n_items * (task + 1) / n_tasks;
     if (J->first) {
+        const long stride = (kr->kind == PHYSM_TRIPLETS ? 2 : 1) * J->ev->sys->dim;
         for (long p = lo; p < hi; p += CHUNK) {
             int n = (int)(hi - p < CHUNK ? hi - p : CHUNK);
-            run_chunk(J, t, n, J->first + p, J->second + p, J->shift ? J->shift + p * J->ev->sys->dim : zero_shift);
+            run_chunk(J, t, n, J->first + p, J->second + p, J->third + p, J->shift ? J->shift + p * stride : zero_shift);
         }
         return;
     }
@@ -367,11 +397,11 @@ static void run_task(void *ctx, int task, int n_tasks)
             t->first[n] = (int)i;
             t->second[n] = (int)j;
             if (++n == CHUNK) {
-                run_chunk(J, t, n, t->first, t->second, zero_shift);
+                run_chunk(J, t, n, t->first, t->second, t->first, zero_shift);
                 n = 0;
             }
         }
-    if (n) run_chunk(J, t, n, t->first, t->second, zero_shift);
+    if (n) run_chunk(J, t, n, t->first, t->second, t->first, zero_shift);
 }
 
 static void zero_tasks(physm_system_eval *ev, const physm_config *cfg, int forces)
@@ -397,8 +427,8 @@ static int run_pass(physm_system_eval *ev, const double *theta, const physm_conf
                      "give the sum a cutoff ('within rc')", kr->name);
             return -1;
         }
-        se_job J = {ev, cfg, theta, k, with_forces, 0, NULL, NULL, NULL};
-        J.n_items = kernel_items(ev, k, cfg, &J.first, &J.second, &J.shift);
+        se_job J = {ev, cfg, theta, k, with_forces, 0, NULL, NULL, NULL, NULL};
+        J.n_items = kernel_items(ev, k, cfg, &J.first, &J.second, &J.third, &J.shift);
         if (ev->pool) physrt_pool_run(ev->pool, ev->n_tasks, run_task, &J);
         else
             for (int t = 0; t < ev->n_tasks; t++) run_task(&J, t, ev->n_tasks);

@@ -88,6 +88,44 @@ EOF
     ok "LJ NVE: 1000 steps of dt 0.002, energy within $drift relative" || bad "LJ NVE energy drift $drift"
 fi
 
+# 2b. Stillinger-Weber silicon (pairs and triplets) against LAMMPS pair_style sw
+if command -v lmp > /dev/null; then
+  cat > in.sw <<'EOF'
+units metal
+atom_style atomic
+lattice diamond 5.431
+region box block 0 3 0 3 0 3
+create_box 1 box
+create_atoms 1 box
+mass 1 28.0855
+displace_atoms all random 0.1 0.1 0.1 87287 units box
+pair_style sw
+pair_coeff * * /usr/share/lammps/potentials/Si.sw Si
+thermo_style custom step pe
+thermo_modify norm no format float %.17g
+dump 1 all custom 1 sw.dump id x y z fx fy fz
+dump_modify 1 format float %.17g sort id
+run 0
+EOF
+  lmp -in in.sw -log none > sw.out 2>&1 || bad "lmp sw run"
+  sw_pe=$(awk '$1 == "Step" { getline; print $2; exit }' sw.out)
+  awk 'NR == 4 { n = $1 } NR == 6 { L = $2 } NR == 9 { print n; printf "Lattice=\"%s 0 0 0 %s 0 0 0 %s\" pbc=\"T T T\" Properties=species:S:1:pos:R:3\n", L, L, L }
+       NR > 9 { print "Si", $2, $3, $4 }' sw.dump > si.xyz
+  awk 'NR > 9 { print $5, $6, $7 }' sw.dump > sw_lmp.forces
+  cp "$models/stillinger_weber.phys" .
+  "$physc" stillinger_weber.phys -o sw || bad "compile stillinger_weber"
+  ./sw simulate --from si.xyz --steps 1 --dt 1e-12 --to si_one.xyz --quiet || bad "sw one step"
+  phys_sw=$(sed -n '2s/.*potential=\([^ ]*\).*/\1/p' si_one.xyz)
+  awk 'NR > 2 && NR <= 218 { print $8, $9, $10 }' si_one.xyz > sw_phys.forces
+  read -r de df <<< "$(paste -d' ' sw_phys.forces sw_lmp.forces | awk -v a="$phys_sw" -v b="$sw_pe" '
+    { for (k = 1; k <= 3; k++) { d = $k - $(k + 3); if (d < 0) d = -d; if (d > dmax) dmax = d
+                                  f = $(k + 3); if (f < 0) f = -f; if (f > fmax) fmax = f } }
+    END { de = (a - b) / b; if (de < 0) de = -de; printf "%.3g %.3g", de, dmax / fmax }')"
+  echo "SW silicon, 216 atoms: physc E = $phys_sw eV, LAMMPS E = $sw_pe eV; relative energy error $de, max force error / max force $df"
+  awk -v e="$de" -v f="$df" 'BEGIN { exit !(e != "" && e + 0 <= 1e-10 && f + 0 <= 1e-10) }' &&
+    ok "Stillinger-Weber (sum_triplets): energy and forces equal LAMMPS pair_style sw to 1e-10" || bad "SW against LAMMPS: $de, $df"
+fi
+
 # 3. forces = -dE/dr against central differences (a cluster with walls)
 cp "$models/mixed_potential.phys" .
 "$physc" mixed_potential.phys -o mixed || bad "compile mixed_potential"
