@@ -59,15 +59,18 @@ struct physrt_neighbors {
     double *x, *y, *z;          /* wrapped Cartesian position, 3-D padded */
     int *wrap;                  /* 3 per particle: the c subtracted */
     int *hits;                  /* candidates found in one bin */
+    double *dist2;              /* their squared distances */
 
     /* bins */
     int nbins[3], reach[3], periodic[3];
     double lattice[3][3];       /* periodic lattice vectors, zero rows otherwise */
     int *bin_start;             /* n_bins + 1 offsets into bin order */
     size_t bin_cap;
-    int *stencil;               /* 3 ints per bin offset searched */
-    int n_stencil;
-    size_t stencil_cap;
+    /* along axis k, from bin coordinate c, offset o in [-reach, reach]
+     * reaches bin coordinate step[k][2 (c (2 reach + 1) + o + reach)] (-1 past
+     * an open end) after wrapping by the next int's number of cells */
+    int *step[3];
+    size_t step_cap[3];
 };
 
 static int fail(physrt_neighbors *nl, const char *fmt, ...)
@@ -128,8 +131,9 @@ void physrt_neighbors_destroy(physrt_neighbors *nl)
     free(nl->z);
     free(nl->wrap);
     free(nl->hits);
+    free(nl->dist2);
     free(nl->bin_start);
-    free(nl->stencil);
+    for (int k = 0; k < 3; k++) free(nl->step[k]);
     free(nl);
 }
 
@@ -281,6 +285,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         nl->z = resized(nl->z, c, sizeof *nl->z, &failed);
         nl->wrap = resized(nl->wrap, c * 3, sizeof *nl->wrap, &failed);
         nl->hits = resized(nl->hits, c, sizeof *nl->hits, &failed);
+        nl->dist2 = resized(nl->dist2, c, sizeof *nl->dist2, &failed);
         nl->start = resized(nl->start, c, sizeof *nl->start, &failed);
         if (failed) return fail(nl, "neighbour list: out of memory for %d particles", n);
         nl->part_cap = c;
@@ -342,11 +347,21 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         if (failed) return fail(nl, "neighbour list: out of memory for %d bins", n_bins);
         nl->bin_cap = c;
     }
-    if ((size_t)stencil_size > nl->stencil_cap) {
-        size_t c = grown(nl->stencil_cap, (size_t)stencil_size);
-        nl->stencil = resized(nl->stencil, c * 3, sizeof *nl->stencil, &failed);
-        if (failed) return fail(nl, "neighbour list: out of memory for %.0f bin offsets", stencil_size);
-        nl->stencil_cap = c;
+    for (int k = 0; k < 3; k++) {
+        const int nk = nl->nbins[k], m = nl->reach[k], len = 2 * (2 * m + 1) * nk;
+        if ((size_t)len > nl->step_cap[k]) {
+            size_t c = grown(nl->step_cap[k], (size_t)len);
+            nl->step[k] = resized(nl->step[k], c, sizeof *nl->step[k], &failed);
+            if (failed) return fail(nl, "neighbour list: out of memory for %d bin offsets", len);
+            nl->step_cap[k] = c;
+        }
+        int *st = nl->step[k];
+        for (int c = 0; c < nk; c++)
+            for (int o = -m; o <= m; o++, st += 2) {
+                int u = c + o, t = nl->periodic[k] ? floor_div(u, nk) : 0;
+                st[0] = u - t * nk >= 0 && u - t * nk < nk ? u - t * nk : -1;
+                st[1] = t;
+            }
     }
 
     /* counting sort by bin, stable, so bin order is deterministic */
@@ -386,19 +401,6 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
     memmove(count + 1, count, (size_t)n_bins * sizeof *count);  /* ends back to starts */
     count[0] = 0;
 
-    /* offsets: all, or the lexicographically non-negative half */
-    int m = 0;
-    const int *re = nl->reach;
-    for (int o2 = -re[2]; o2 <= re[2]; o2++)
-        for (int o1 = -re[1]; o1 <= re[1]; o1++)
-            for (int o0 = -re[0]; o0 <= re[0]; o0++) {
-                if (nl->half && (o2 < 0 || (o2 == 0 && (o1 < 0 || (o1 == 0 && o0 < 0))))) continue;
-                nl->stencil[3 * m] = o0;
-                nl->stencil[3 * m + 1] = o1;
-                nl->stencil[3 * m + 2] = o2;
-                m++;
-            }
-    nl->n_stencil = m;
     return 0;
 }
 
@@ -415,68 +417,106 @@ static int reserve_pairs(physrt_neighbors *nl, size_t need)
     return 0;
 }
 
-/* Every pair within R, searched from each centre over the stencil. */
-static int collect_pairs(physrt_neighbors *nl, int n)
+/* Where a search from one centre stands. */
+typedef struct {
+    int p, io, own;             /* centre's slot and index; searching its own bin */
+    const int *ci;              /* centre's wrap */
+    double xi, yi, zi;          /* centre, translated by minus the image searched */
+    int t[3];                   /* image searched, in cells */
+} search;
+
+/* Pairs of the centre with the particles of bin tb; count is the number of
+ * pairs so far. Returns the new count, or -1 when out of memory. */
+static long search_bin(physrt_neighbors *nl, const search *c, int tb, long count)
 {
     const int d = nl->dim, half = nl->half;
     const double R = nl->cutoff + nl->skin, R2 = R * R;
-    const int *nb = nl->nbins;
     const double *x = nl->x, *y = nl->y, *z = nl->z;
+    int begin = nl->bin_start[tb];
+    const int end = nl->bin_start[tb + 1];
+    if (c->own && half) begin = c->p + 1;
+    /* distances first (a loop that vectorises), then the hits, branch-free */
+    const int len = end - begin;
+    const double xi = c->xi, yi = c->yi, zi = c->zi;
+    double *restrict d2 = nl->dist2;
+    const double *xs = x + begin, *ys = y + begin, *zs = z + begin;
+    for (int k = 0; k < len; k++) {
+        double dx = xi - xs[k], dy = yi - ys[k], dz = zi - zs[k];
+        d2[k] = dx * dx + dy * dy + dz * dz;
+    }
+    int *restrict hits = nl->hits, n_hits = 0;
+    for (int k = 0; k < len; k++) {
+        hits[n_hits] = begin + k;
+        n_hits += d2[k] < R2;
+    }
+    if ((size_t)count + (size_t)n_hits > nl->pair_cap && reserve_pairs(nl, (size_t)count + (size_t)n_hits)) return -1;
+    for (int h = 0; h < n_hits; h++) {
+        const int s = hits[h];
+        if (c->own && s == c->p) continue;
+        const int *cj = nl->wrap + 3 * (size_t)s;
+        const int jo = nl->order[s];
+        /* half lists store (j, i, -shift) when j < i */
+        const int swap = half & (jo < c->io), sign = 1 - 2 * swap;
+        int img[3];
+        for (int k = 0; k < 3; k++) img[k] = sign * (c->t[k] + c->ci[k] - cj[k]);
+        nl->pi[count] = swap ? jo : c->io;
+        nl->pj[count] = swap ? c->io : jo;
+        double *sh = nl->shift + (size_t)count * (size_t)d;
+        if (img[0] | img[1] | img[2]) {
+            for (int l = 0; l < d; l++)
+                sh[l] = img[0] * nl->lattice[0][l] + img[1] * nl->lattice[1][l] + img[2] * nl->lattice[2][l];
+        } else {
+            sh[0] = 0;              /* most pairs: no image */
+            if (d > 1) sh[1] = 0;
+            if (d > 2) sh[2] = 0;
+        }
+        count++;
+    }
+    return count;
+}
+
+/* Every pair within R, searched from each centre over the bins around its
+ * own: all of them, or for half lists the lexicographically non-negative
+ * offsets (o2, o1, o0). */
+static int collect_pairs(physrt_neighbors *nl, int n)
+{
+    const int half = nl->half;
+    const int *nb = nl->nbins, *m = nl->reach;
     long count = 0;
     for (int v = 0; v < n; v++) {
+        search c;
         /* half lists go in bin order (memory order); full ones by centre */
-        const int p = half ? v : nl->slot[v];
-        const int io = nl->order[p];
-        const int b = nl->bin[io];
-        const int bc[3] = {b % nb[0], b / nb[0] % nb[1], b / nb[0] / nb[1]};
-        const int *ci = nl->wrap + 3 * (size_t)p;
-        if (!half) nl->start[io] = count;
-        for (int e = 0; e < nl->n_stencil; e++) {
-            const int *o = nl->stencil + 3 * e;
-            int t[3], q[3], outside = 0;
-            for (int k = 0; k < 3; k++) {
-                int u = bc[k] + o[k];
-                t[k] = nl->periodic[k] ? floor_div(u, nb[k]) : 0;
-                q[k] = u - t[k] * nb[k];
-                outside |= q[k] < 0 || q[k] >= nb[k];
-            }
-            if (outside) continue;
-            const int tb = q[0] + nb[0] * (q[1] + nb[1] * q[2]);
-            const int own = o[0] == 0 && o[1] == 0 && o[2] == 0;
-            int begin = nl->bin_start[tb];
-            const int end = nl->bin_start[tb + 1];
-            if (own && half) begin = p + 1;
-            if (begin >= end) continue;
-            double T[3];
-            for (int l = 0; l < 3; l++)
-                T[l] = t[0] * nl->lattice[0][l] + t[1] * nl->lattice[1][l] + t[2] * nl->lattice[2][l];
-            const double xi = x[p] - T[0], yi = y[p] - T[1], zi = z[p] - T[2];
-            int *hits = nl->hits, n_hits = 0;
-            for (int s = begin; s < end; s++) {
-                double dx = xi - x[s], dy = yi - y[s], dz = zi - z[s];
-                hits[n_hits] = s;
-                n_hits += dx * dx + dy * dy + dz * dz < R2;
-            }
-            if (!n_hits) continue;
-            if (reserve_pairs(nl, (size_t)count + (size_t)n_hits)) return -1;
-            for (int h = 0; h < n_hits; h++) {
-                const int s = hits[h];
-                if (own && s == p) continue;
-                const int *cj = nl->wrap + 3 * (size_t)s;
-                int a = io, jo = nl->order[s];
-                int img[3] = {t[0] + ci[0] - cj[0], t[1] + ci[1] - cj[1], t[2] + ci[2] - cj[2]};
-                if (half && a > jo) {       /* store as (j, i, -shift) */
-                    int tmp = a;
-                    a = jo;
-                    jo = tmp;
-                    for (int k = 0; k < 3; k++) img[k] = -img[k];
+        c.p = half ? v : nl->slot[v];
+        c.io = nl->order[c.p];
+        c.ci = nl->wrap + 3 * (size_t)c.p;
+        if (!half) nl->start[c.io] = count;
+        const int b = nl->bin[c.io];
+        const int *st0 = nl->step[0] + 2 * (2 * m[0] + 1) * (b % nb[0]);
+        const int *st1 = nl->step[1] + 2 * (2 * m[1] + 1) * (b / nb[0] % nb[1]);
+        const int *st2 = nl->step[2] + 2 * (2 * m[2] + 1) * (b / nb[0] / nb[1]);
+        for (int o2 = half ? 0 : -m[2]; o2 <= m[2]; o2++) {
+            const int q2 = st2[2 * (o2 + m[2])];
+            if (q2 < 0) continue;
+            c.t[2] = st2[2 * (o2 + m[2]) + 1];
+            for (int o1 = half && o2 == 0 ? 0 : -m[1]; o1 <= m[1]; o1++) {
+                const int q1 = st1[2 * (o1 + m[1])];
+                if (q1 < 0) continue;
+                c.t[1] = st1[2 * (o1 + m[1]) + 1];
+                const int row = nb[0] * (q1 + nb[1] * q2);
+                for (int o0 = half && o2 == 0 && o1 == 0 ? 0 : -m[0]; o0 <= m[0]; o0++) {
+                    const int q0 = st0[2 * (o0 + m[0])];
+                    if (q0 < 0) continue;
+                    c.t[0] = st0[2 * (o0 + m[0]) + 1];
+                    c.own = o0 == 0 && o1 == 0 && o2 == 0;
+                    double T[3];
+                    for (int l = 0; l < 3; l++)
+                        T[l] = c.t[0] * nl->lattice[0][l] + c.t[1] * nl->lattice[1][l] + c.t[2] * nl->lattice[2][l];
+                    c.xi = nl->x[c.p] - T[0];
+                    c.yi = nl->y[c.p] - T[1];
+                    c.zi = nl->z[c.p] - T[2];
+                    count = search_bin(nl, &c, q0 + row, count);
+                    if (count < 0) return -1;
                 }
-                nl->pi[count] = a;
-                nl->pj[count] = jo;
-                double *sh = nl->shift + (size_t)count * (size_t)d;
-                for (int l = 0; l < d; l++)
-                    sh[l] = img[0] * nl->lattice[0][l] + img[1] * nl->lattice[1][l] + img[2] * nl->lattice[2][l];
-                count++;
             }
         }
     }
