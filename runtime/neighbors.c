@@ -58,12 +58,15 @@ struct physrt_neighbors {
     int *order;                 /* particle index */
     double *x, *y, *z;          /* wrapped Cartesian position, 3-D padded */
     int *wrap;                  /* 3 per particle: the c subtracted */
+    double *inbin;              /* 3 per particle: where in its bin, 0..1 per axis */
     int *hits;                  /* candidates found in one bin */
     double *dist2;              /* their squared distances */
 
     /* bins */
     int nbins[3], reach[3], periodic[3];
     double lattice[3][3];       /* periodic lattice vectors, zero rows otherwise */
+    double bin_width[3];        /* perpendicular width of a bin */
+    int orthogonal;             /* axes of the frame orthogonal: gaps add in squares */
     int *bin_start;             /* n_bins + 1 offsets into bin order */
     size_t bin_cap;
     /* along axis k, from bin coordinate c, offset o in [-reach, reach]
@@ -71,6 +74,7 @@ struct physrt_neighbors {
      * an open end) after wrapping by the next int's number of cells */
     int *step[3];
     size_t step_cap[3];
+    double *gap2[3];            /* squared gap from the centre to the bin at offset o */
 };
 
 static int fail(physrt_neighbors *nl, const char *fmt, ...)
@@ -130,10 +134,14 @@ void physrt_neighbors_destroy(physrt_neighbors *nl)
     free(nl->y);
     free(nl->z);
     free(nl->wrap);
+    free(nl->inbin);
     free(nl->hits);
     free(nl->dist2);
     free(nl->bin_start);
-    for (int k = 0; k < 3; k++) free(nl->step[k]);
+    for (int k = 0; k < 3; k++) {
+        free(nl->step[k]);
+        free(nl->gap2[k]);
+    }
     free(nl);
 }
 
@@ -259,10 +267,27 @@ static int cell_frame(physrt_neighbors *nl, double binv[3][3], double width[3])
         double col[3] = {binv[0][k], binv[1][k], binv[2][k]};
         width[k] = 1 / sqrt(dot3(col, col));
     }
+    nl->orthogonal = 1;
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < k; l++)
+            nl->orthogonal &= fabs(dot3(B[k], B[l])) <= 1e-12 * sqrt(dot3(B[k], B[k]) * dot3(B[l], B[l]));
     return 0;
 }
 
 static int floor_div(int u, int n) { return u >= 0 ? u / n : -((-u + n - 1) / n); }
+
+/* Bin coordinate along axis k of fractional coordinate s (lo and len: the
+ * open axes' bins); *in_bin (if not NULL) is where in that bin, 0..1. */
+static int bin_coordinate(const physrt_neighbors *nl, int k, double s, double lo, double len, double *in_bin)
+{
+    const int nk = nl->nbins[k];
+    double u = k >= nl->dim ? 0 : nl->periodic[k] ? (s - floor(s)) * nk : (s - lo) / len;
+    int q = (int)u;
+    if (q >= nk) q = nk - 1;
+    if (q < 0) q = 0;
+    if (in_bin) *in_bin = fmin(fmax(u - q, 0), 1);
+    return q;
+}
 
 /* Bins, their particles in bin order, and the offsets to search. */
 static int bin_particles(physrt_neighbors *nl, int n, const double *r)
@@ -284,6 +309,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         nl->y = resized(nl->y, c, sizeof *nl->y, &failed);
         nl->z = resized(nl->z, c, sizeof *nl->z, &failed);
         nl->wrap = resized(nl->wrap, c * 3, sizeof *nl->wrap, &failed);
+        nl->inbin = resized(nl->inbin, c * 3, sizeof *nl->inbin, &failed);
         nl->hits = resized(nl->hits, c, sizeof *nl->hits, &failed);
         nl->dist2 = resized(nl->dist2, c, sizeof *nl->dist2, &failed);
         nl->start = resized(nl->start, c, sizeof *nl->start, &failed);
@@ -314,7 +340,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
     }
 
     /* bins of side >= R, at most about 2n of them (sparse systems) */
-    const double max_bins = 2.0 * n + 64;
+    const double max_bins = fmin(2.0 * n + 64, 1 << 30);
     double nb[3], bin_len[3];
     for (int k = 0; k < 3; k++) {
         double span = hi[k] - lo[k];
@@ -338,6 +364,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
             return fail(nl, "neighbour list: cutoff + skin %g spans more than %d images of the cell (width %g)",
                         R, MAX_STENCIL, width[k]);
         nl->reach[k] = (int)reach;
+        nl->bin_width[k] = k >= d ? 1 : nl->periodic[k] ? width[k] / nb[k] : bin_len[k];
     }
     const int n_bins = nl->nbins[0] * nl->nbins[1] * nl->nbins[2];
     int failed = 0;
@@ -352,6 +379,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         if ((size_t)len > nl->step_cap[k]) {
             size_t c = grown(nl->step_cap[k], (size_t)len);
             nl->step[k] = resized(nl->step[k], c, sizeof *nl->step[k], &failed);
+            nl->gap2[k] = resized(nl->gap2[k], c, sizeof *nl->gap2[k], &failed);
             if (failed) return fail(nl, "neighbour list: out of memory for %d bin offsets", len);
             nl->step_cap[k] = c;
         }
@@ -370,13 +398,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
     for (int i = 0; i < n; i++) {
         const double *s = nl->frac + 3 * (size_t)i;
         int b = 0;
-        for (int k = 2; k >= 0; k--) {
-            double u = nl->periodic[k] ? (s[k] - floor(s[k])) * nb[k] : (s[k] - lo[k]) / bin_len[k];
-            int q = k < d ? (int)u : 0;
-            if (q >= nl->nbins[k]) q = nl->nbins[k] - 1;
-            if (q < 0) q = 0;
-            b = b * nl->nbins[k] + q;
-        }
+        for (int k = 2; k >= 0; k--) b = b * nl->nbins[k] + bin_coordinate(nl, k, s[k], lo[k], bin_len[k], NULL);
         nl->bin[i] = b;
         count[b + 1]++;
     }
@@ -390,6 +412,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         for (int k = 0; k < 3; k++) {
             int c = nl->periodic[k] ? (int)floor(s[k]) : 0;
             nl->wrap[3 * (size_t)p + k] = c;
+            bin_coordinate(nl, k, s[k], lo[k], bin_len[k], &nl->inbin[3 * (size_t)p + k]);
             for (int l = 0; l < d; l++) w[l] -= c * nl->lattice[k][l];
         }
         nl->slot[i] = p;
@@ -475,13 +498,20 @@ static long search_bin(physrt_neighbors *nl, const search *c, int tb, long count
     return count;
 }
 
+/* Gaps combine to a lower bound of the distance to a bin: in squares when
+ * the frame is orthogonal, else the largest (each is a distance between
+ * parallel planes). */
+static inline double combine_gaps(int orthogonal, double a, double b) { return orthogonal ? a + b : fmax(a, b); }
+
 /* Every pair within R, searched from each centre over the bins around its
- * own: all of them, or for half lists the lexicographically non-negative
- * offsets (o2, o1, o0). */
+ * own (skipping those that lie wholly beyond R): all of them, or for half
+ * lists the lexicographically non-negative offsets (o2, o1, o0). */
 static int collect_pairs(physrt_neighbors *nl, int n)
 {
-    const int half = nl->half;
+    const int half = nl->half, ortho = nl->orthogonal;
     const int *nb = nl->nbins, *m = nl->reach;
+    const double R = nl->cutoff + nl->skin, beyond = R * R * (1 + 1e-9);  /* margin for rounding */
+    double *g2[3] = {nl->gap2[0] + m[0], nl->gap2[1] + m[1], nl->gap2[2] + m[2]};
     long count = 0;
     for (int v = 0; v < n; v++) {
         search c;
@@ -494,18 +524,27 @@ static int collect_pairs(physrt_neighbors *nl, int n)
         const int *st0 = nl->step[0] + 2 * (2 * m[0] + 1) * (b % nb[0]);
         const int *st1 = nl->step[1] + 2 * (2 * m[1] + 1) * (b / nb[0] % nb[1]);
         const int *st2 = nl->step[2] + 2 * (2 * m[2] + 1) * (b / nb[0] / nb[1]);
+        /* squared gaps from the centre to the bins at offset o, per axis */
+        for (int k = 0; k < 3; k++) {
+            const double f = nl->inbin[3 * (size_t)c.p + k], w = nl->bin_width[k];
+            for (int o = -m[k]; o <= m[k]; o++) {
+                double gap = o > 0 ? (o - f) * w : o < 0 ? (f - 1 - o) * w : 0;
+                g2[k][o] = gap * gap;
+            }
+        }
         for (int o2 = half ? 0 : -m[2]; o2 <= m[2]; o2++) {
             const int q2 = st2[2 * (o2 + m[2])];
-            if (q2 < 0) continue;
+            if (q2 < 0 || g2[2][o2] >= beyond) continue;
             c.t[2] = st2[2 * (o2 + m[2]) + 1];
             for (int o1 = half && o2 == 0 ? 0 : -m[1]; o1 <= m[1]; o1++) {
                 const int q1 = st1[2 * (o1 + m[1])];
-                if (q1 < 0) continue;
+                const double gap21 = combine_gaps(ortho, g2[2][o2], g2[1][o1]);
+                if (q1 < 0 || gap21 >= beyond) continue;
                 c.t[1] = st1[2 * (o1 + m[1]) + 1];
                 const int row = nb[0] * (q1 + nb[1] * q2);
                 for (int o0 = half && o2 == 0 && o1 == 0 ? 0 : -m[0]; o0 <= m[0]; o0++) {
                     const int q0 = st0[2 * (o0 + m[0])];
-                    if (q0 < 0) continue;
+                    if (q0 < 0 || combine_gaps(ortho, gap21, g2[0][o0]) >= beyond) continue;
                     c.t[0] = st0[2 * (o0 + m[0]) + 1];
                     c.own = o0 == 0 && o1 == 0 && o2 == 0;
                     double T[3];
