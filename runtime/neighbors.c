@@ -13,6 +13,9 @@
  * bin offset that wrapped by t cells has the image shift (t + c_i - c_j) A,
  * the exact lattice translation between the given r[j] and the image used.
  *
+ * Bins lying wholly beyond R from a centre (by the distances between the
+ * centre and the bin's faces) are not searched.
+ *
  * Half lists search the "positive" half of the offsets (and, in a
  * particle's own bin, only the particles after it), which meets every pair
  * and image once; full lists search all offsets from every centre in index
@@ -375,12 +378,13 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         nl->bin_cap = c;
     }
     for (int k = 0; k < 3; k++) {
-        const int nk = nl->nbins[k], m = nl->reach[k], len = 2 * (2 * m + 1) * nk;
-        if ((size_t)len > nl->step_cap[k]) {
-            size_t c = grown(nl->step_cap[k], (size_t)len);
+        const int nk = nl->nbins[k], m = nl->reach[k];
+        const size_t len = 2 * (2 * (size_t)m + 1) * (size_t)nk;
+        if (len > nl->step_cap[k]) {
+            size_t c = grown(nl->step_cap[k], len);
             nl->step[k] = resized(nl->step[k], c, sizeof *nl->step[k], &failed);
             nl->gap2[k] = resized(nl->gap2[k], c, sizeof *nl->gap2[k], &failed);
-            if (failed) return fail(nl, "neighbour list: out of memory for %d bin offsets", len);
+            if (failed) return fail(nl, "neighbour list: out of memory for %zu bin offsets", len);
             nl->step_cap[k] = c;
         }
         int *st = nl->step[k];
@@ -443,48 +447,50 @@ static int reserve_pairs(physrt_neighbors *nl, size_t need)
 /* Where a search from one centre stands. */
 typedef struct {
     int p, io, own;             /* centre's slot and index; searching its own bin */
-    const int *ci;              /* centre's wrap */
+    int base[3];                /* image searched plus the centre's wrap, in cells */
     double xi, yi, zi;          /* centre, translated by minus the image searched */
-    int t[3];                   /* image searched, in cells */
 } search;
 
 /* Pairs of the centre with the particles of bin tb; count is the number of
- * pairs so far. Returns the new count, or -1 when out of memory. */
-static long search_bin(physrt_neighbors *nl, const search *c, int tb, long count)
+ * pairs so far. Returns the new count, or -1 when out of memory. Inlined
+ * with half a constant. */
+static inline long search_bin(physrt_neighbors *nl, const search *c, int tb, long count, const int half)
 {
-    const int d = nl->dim, half = nl->half;
+    const int d = nl->dim;
     const double R = nl->cutoff + nl->skin, R2 = R * R;
-    const double *x = nl->x, *y = nl->y, *z = nl->z;
     int begin = nl->bin_start[tb];
     const int end = nl->bin_start[tb + 1];
-    if (c->own && half) begin = c->p + 1;
+    if (half && c->own) begin = c->p + 1;
     /* distances first (a loop that vectorises), then the hits, branch-free */
     const int len = end - begin;
     const double xi = c->xi, yi = c->yi, zi = c->zi;
     double *restrict d2 = nl->dist2;
-    const double *xs = x + begin, *ys = y + begin, *zs = z + begin;
+    const double *xs = nl->x + begin, *ys = nl->y + begin, *zs = nl->z + begin;
     for (int k = 0; k < len; k++) {
         double dx = xi - xs[k], dy = yi - ys[k], dz = zi - zs[k];
         d2[k] = dx * dx + dy * dy + dz * dz;
     }
+    if (!half && c->own) d2[c->p - begin] = INFINITY;   /* not itself */
     int *restrict hits = nl->hits, n_hits = 0;
     for (int k = 0; k < len; k++) {
         hits[n_hits] = begin + k;
         n_hits += d2[k] < R2;
     }
     if ((size_t)count + (size_t)n_hits > nl->pair_cap && reserve_pairs(nl, (size_t)count + (size_t)n_hits)) return -1;
-    for (int h = 0; h < n_hits; h++) {
-        const int s = hits[h];
-        if (c->own && s == c->p) continue;
+    int *restrict pi = nl->pi + count, *restrict pj = nl->pj + count;
+    double *restrict sh = nl->shift + (size_t)count * (size_t)d;
+    for (int h = 0; h < n_hits; h++, sh += d) {
+        const int s = hits[h], jo = nl->order[s];
         const int *cj = nl->wrap + 3 * (size_t)s;
-        const int jo = nl->order[s];
-        /* half lists store (j, i, -shift) when j < i */
-        const int swap = half & (jo < c->io), sign = 1 - 2 * swap;
-        int img[3];
-        for (int k = 0; k < 3; k++) img[k] = sign * (c->t[k] + c->ci[k] - cj[k]);
-        nl->pi[count] = swap ? jo : c->io;
-        nl->pj[count] = swap ? c->io : jo;
-        double *sh = nl->shift + (size_t)count * (size_t)d;
+        int img[3] = {c->base[0] - cj[0], c->base[1] - cj[1], c->base[2] - cj[2]};
+        if (half && jo < c->io) {   /* stored as (j, i, -shift) */
+            pi[h] = jo;
+            pj[h] = c->io;
+            for (int k = 0; k < 3; k++) img[k] = -img[k];
+        } else {
+            pi[h] = c->io;
+            pj[h] = jo;
+        }
         if (img[0] | img[1] | img[2]) {
             for (int l = 0; l < d; l++)
                 sh[l] = img[0] * nl->lattice[0][l] + img[1] * nl->lattice[1][l] + img[2] * nl->lattice[2][l];
@@ -493,9 +499,8 @@ static long search_bin(physrt_neighbors *nl, const search *c, int tb, long count
             if (d > 1) sh[1] = 0;
             if (d > 2) sh[2] = 0;
         }
-        count++;
     }
-    return count;
+    return count + n_hits;
 }
 
 /* Gaps combine to a lower bound of the distance to a bin: in squares when
@@ -518,12 +523,13 @@ static int collect_pairs(physrt_neighbors *nl, int n)
         /* half lists go in bin order (memory order); full ones by centre */
         c.p = half ? v : nl->slot[v];
         c.io = nl->order[c.p];
-        c.ci = nl->wrap + 3 * (size_t)c.p;
+        const int *ci = nl->wrap + 3 * (size_t)c.p;
+        int t[3];
         if (!half) nl->start[c.io] = count;
         const int b = nl->bin[c.io];
-        const int *st0 = nl->step[0] + 2 * (2 * m[0] + 1) * (b % nb[0]);
-        const int *st1 = nl->step[1] + 2 * (2 * m[1] + 1) * (b / nb[0] % nb[1]);
-        const int *st2 = nl->step[2] + 2 * (2 * m[2] + 1) * (b / nb[0] / nb[1]);
+        const int *st0 = nl->step[0] + 2 * (2 * (size_t)m[0] + 1) * (size_t)(b % nb[0]);
+        const int *st1 = nl->step[1] + 2 * (2 * (size_t)m[1] + 1) * (size_t)(b / nb[0] % nb[1]);
+        const int *st2 = nl->step[2] + 2 * (2 * (size_t)m[2] + 1) * (size_t)(b / nb[0] / nb[1]);
         /* squared gaps from the centre to the bins at offset o, per axis */
         for (int k = 0; k < 3; k++) {
             const double f = nl->inbin[3 * (size_t)c.p + k], w = nl->bin_width[k];
@@ -535,25 +541,26 @@ static int collect_pairs(physrt_neighbors *nl, int n)
         for (int o2 = half ? 0 : -m[2]; o2 <= m[2]; o2++) {
             const int q2 = st2[2 * (o2 + m[2])];
             if (q2 < 0 || g2[2][o2] >= beyond) continue;
-            c.t[2] = st2[2 * (o2 + m[2]) + 1];
+            t[2] = st2[2 * (o2 + m[2]) + 1];
             for (int o1 = half && o2 == 0 ? 0 : -m[1]; o1 <= m[1]; o1++) {
                 const int q1 = st1[2 * (o1 + m[1])];
                 const double gap21 = combine_gaps(ortho, g2[2][o2], g2[1][o1]);
                 if (q1 < 0 || gap21 >= beyond) continue;
-                c.t[1] = st1[2 * (o1 + m[1]) + 1];
+                t[1] = st1[2 * (o1 + m[1]) + 1];
                 const int row = nb[0] * (q1 + nb[1] * q2);
                 for (int o0 = half && o2 == 0 && o1 == 0 ? 0 : -m[0]; o0 <= m[0]; o0++) {
                     const int q0 = st0[2 * (o0 + m[0])];
                     if (q0 < 0 || combine_gaps(ortho, gap21, g2[0][o0]) >= beyond) continue;
-                    c.t[0] = st0[2 * (o0 + m[0]) + 1];
+                    t[0] = st0[2 * (o0 + m[0]) + 1];
                     c.own = o0 == 0 && o1 == 0 && o2 == 0;
                     double T[3];
                     for (int l = 0; l < 3; l++)
-                        T[l] = c.t[0] * nl->lattice[0][l] + c.t[1] * nl->lattice[1][l] + c.t[2] * nl->lattice[2][l];
+                        T[l] = t[0] * nl->lattice[0][l] + t[1] * nl->lattice[1][l] + t[2] * nl->lattice[2][l];
                     c.xi = nl->x[c.p] - T[0];
                     c.yi = nl->y[c.p] - T[1];
                     c.zi = nl->z[c.p] - T[2];
-                    count = search_bin(nl, &c, q0 + row, count);
+                    for (int k = 0; k < 3; k++) c.base[k] = t[k] + ci[k];
+                    count = half ? search_bin(nl, &c, q0 + row, count, 1) : search_bin(nl, &c, q0 + row, count, 0);
                     if (count < 0) return -1;
                 }
             }
