@@ -13,6 +13,9 @@
  * bin offset that wrapped by t cells has the image shift (t + c_i - c_j) A,
  * the exact lattice translation between the given r[j] and the image used.
  *
+ * Bins lying wholly beyond R from a centre (by the distances between the
+ * centre and the bin's faces) are not searched.
+ *
  * Half lists search the "positive" half of the offsets (and, in a
  * particle's own bin, only the particles after it), which meets every pair
  * and image once; full lists search all offsets from every centre in index
@@ -58,16 +61,23 @@ struct physrt_neighbors {
     int *order;                 /* particle index */
     double *x, *y, *z;          /* wrapped Cartesian position, 3-D padded */
     int *wrap;                  /* 3 per particle: the c subtracted */
+    double *inbin;              /* 3 per particle: where in its bin, 0..1 per axis */
     int *hits;                  /* candidates found in one bin */
+    double *dist2;              /* their squared distances */
 
     /* bins */
     int nbins[3], reach[3], periodic[3];
     double lattice[3][3];       /* periodic lattice vectors, zero rows otherwise */
+    double bin_width[3];        /* perpendicular width of a bin */
+    int orthogonal;             /* axes of the frame orthogonal: gaps add in squares */
     int *bin_start;             /* n_bins + 1 offsets into bin order */
     size_t bin_cap;
-    int *stencil;               /* 3 ints per bin offset searched */
-    int n_stencil;
-    size_t stencil_cap;
+    /* along axis k, from bin coordinate c, offset o in [-reach, reach]
+     * reaches bin coordinate step[k][2 (c (2 reach + 1) + o + reach)] (-1 past
+     * an open end) after wrapping by the next int's number of cells */
+    int *step[3];
+    size_t step_cap[3];
+    double *gap2[3];            /* squared gap from the centre to the bin at offset o */
 };
 
 static int fail(physrt_neighbors *nl, const char *fmt, ...)
@@ -127,9 +137,14 @@ void physrt_neighbors_destroy(physrt_neighbors *nl)
     free(nl->y);
     free(nl->z);
     free(nl->wrap);
+    free(nl->inbin);
     free(nl->hits);
+    free(nl->dist2);
     free(nl->bin_start);
-    free(nl->stencil);
+    for (int k = 0; k < 3; k++) {
+        free(nl->step[k]);
+        free(nl->gap2[k]);
+    }
     free(nl);
 }
 
@@ -255,10 +270,27 @@ static int cell_frame(physrt_neighbors *nl, double binv[3][3], double width[3])
         double col[3] = {binv[0][k], binv[1][k], binv[2][k]};
         width[k] = 1 / sqrt(dot3(col, col));
     }
+    nl->orthogonal = 1;
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < k; l++)
+            nl->orthogonal &= fabs(dot3(B[k], B[l])) <= 1e-12 * sqrt(dot3(B[k], B[k]) * dot3(B[l], B[l]));
     return 0;
 }
 
 static int floor_div(int u, int n) { return u >= 0 ? u / n : -((-u + n - 1) / n); }
+
+/* Bin coordinate along axis k of fractional coordinate s (lo and len: the
+ * open axes' bins); *in_bin (if not NULL) is where in that bin, 0..1. */
+static int bin_coordinate(const physrt_neighbors *nl, int k, double s, double lo, double len, double *in_bin)
+{
+    const int nk = nl->nbins[k];
+    double u = k >= nl->dim ? 0 : nl->periodic[k] ? (s - floor(s)) * nk : (s - lo) / len;
+    int q = (int)u;
+    if (q >= nk) q = nk - 1;
+    if (q < 0) q = 0;
+    if (in_bin) *in_bin = fmin(fmax(u - q, 0), 1);
+    return q;
+}
 
 /* Bins, their particles in bin order, and the offsets to search. */
 static int bin_particles(physrt_neighbors *nl, int n, const double *r)
@@ -280,7 +312,9 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         nl->y = resized(nl->y, c, sizeof *nl->y, &failed);
         nl->z = resized(nl->z, c, sizeof *nl->z, &failed);
         nl->wrap = resized(nl->wrap, c * 3, sizeof *nl->wrap, &failed);
+        nl->inbin = resized(nl->inbin, c * 3, sizeof *nl->inbin, &failed);
         nl->hits = resized(nl->hits, c, sizeof *nl->hits, &failed);
+        nl->dist2 = resized(nl->dist2, c, sizeof *nl->dist2, &failed);
         nl->start = resized(nl->start, c, sizeof *nl->start, &failed);
         if (failed) return fail(nl, "neighbour list: out of memory for %d particles", n);
         nl->part_cap = c;
@@ -309,7 +343,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
     }
 
     /* bins of side >= R, at most about 2n of them (sparse systems) */
-    const double max_bins = 2.0 * n + 64;
+    const double max_bins = fmin(2.0 * n + 64, 1 << 30);
     double nb[3], bin_len[3];
     for (int k = 0; k < 3; k++) {
         double span = hi[k] - lo[k];
@@ -333,6 +367,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
             return fail(nl, "neighbour list: cutoff + skin %g spans more than %d images of the cell (width %g)",
                         R, MAX_STENCIL, width[k]);
         nl->reach[k] = (int)reach;
+        nl->bin_width[k] = k >= d ? 1 : nl->periodic[k] ? width[k] / nb[k] : bin_len[k];
     }
     const int n_bins = nl->nbins[0] * nl->nbins[1] * nl->nbins[2];
     int failed = 0;
@@ -342,11 +377,23 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         if (failed) return fail(nl, "neighbour list: out of memory for %d bins", n_bins);
         nl->bin_cap = c;
     }
-    if ((size_t)stencil_size > nl->stencil_cap) {
-        size_t c = grown(nl->stencil_cap, (size_t)stencil_size);
-        nl->stencil = resized(nl->stencil, c * 3, sizeof *nl->stencil, &failed);
-        if (failed) return fail(nl, "neighbour list: out of memory for %.0f bin offsets", stencil_size);
-        nl->stencil_cap = c;
+    for (int k = 0; k < 3; k++) {
+        const int nk = nl->nbins[k], m = nl->reach[k];
+        const size_t len = 2 * (2 * (size_t)m + 1) * (size_t)nk;
+        if (len > nl->step_cap[k]) {
+            size_t c = grown(nl->step_cap[k], len);
+            nl->step[k] = resized(nl->step[k], c, sizeof *nl->step[k], &failed);
+            nl->gap2[k] = resized(nl->gap2[k], c, sizeof *nl->gap2[k], &failed);
+            if (failed) return fail(nl, "neighbour list: out of memory for %zu bin offsets", len);
+            nl->step_cap[k] = c;
+        }
+        int *st = nl->step[k];
+        for (int c = 0; c < nk; c++)
+            for (int o = -m; o <= m; o++, st += 2) {
+                int u = c + o, t = nl->periodic[k] ? floor_div(u, nk) : 0;
+                st[0] = u - t * nk >= 0 && u - t * nk < nk ? u - t * nk : -1;
+                st[1] = t;
+            }
     }
 
     /* counting sort by bin, stable, so bin order is deterministic */
@@ -355,13 +402,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
     for (int i = 0; i < n; i++) {
         const double *s = nl->frac + 3 * (size_t)i;
         int b = 0;
-        for (int k = 2; k >= 0; k--) {
-            double u = nl->periodic[k] ? (s[k] - floor(s[k])) * nb[k] : (s[k] - lo[k]) / bin_len[k];
-            int q = k < d ? (int)u : 0;
-            if (q >= nl->nbins[k]) q = nl->nbins[k] - 1;
-            if (q < 0) q = 0;
-            b = b * nl->nbins[k] + q;
-        }
+        for (int k = 2; k >= 0; k--) b = b * nl->nbins[k] + bin_coordinate(nl, k, s[k], lo[k], bin_len[k], NULL);
         nl->bin[i] = b;
         count[b + 1]++;
     }
@@ -375,6 +416,7 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
         for (int k = 0; k < 3; k++) {
             int c = nl->periodic[k] ? (int)floor(s[k]) : 0;
             nl->wrap[3 * (size_t)p + k] = c;
+            bin_coordinate(nl, k, s[k], lo[k], bin_len[k], &nl->inbin[3 * (size_t)p + k]);
             for (int l = 0; l < d; l++) w[l] -= c * nl->lattice[k][l];
         }
         nl->slot[i] = p;
@@ -386,19 +428,6 @@ static int bin_particles(physrt_neighbors *nl, int n, const double *r)
     memmove(count + 1, count, (size_t)n_bins * sizeof *count);  /* ends back to starts */
     count[0] = 0;
 
-    /* offsets: all, or the lexicographically non-negative half */
-    int m = 0;
-    const int *re = nl->reach;
-    for (int o2 = -re[2]; o2 <= re[2]; o2++)
-        for (int o1 = -re[1]; o1 <= re[1]; o1++)
-            for (int o0 = -re[0]; o0 <= re[0]; o0++) {
-                if (nl->half && (o2 < 0 || (o2 == 0 && (o1 < 0 || (o1 == 0 && o0 < 0))))) continue;
-                nl->stencil[3 * m] = o0;
-                nl->stencil[3 * m + 1] = o1;
-                nl->stencil[3 * m + 2] = o2;
-                m++;
-            }
-    nl->n_stencil = m;
     return 0;
 }
 
@@ -415,68 +444,125 @@ static int reserve_pairs(physrt_neighbors *nl, size_t need)
     return 0;
 }
 
-/* Every pair within R, searched from each centre over the stencil. */
+/* Where a search from one centre stands. */
+typedef struct {
+    int p, io, own;             /* centre's slot and index; searching its own bin */
+    int base[3];                /* image searched plus the centre's wrap, in cells */
+    double xi, yi, zi;          /* centre, translated by minus the image searched */
+} search;
+
+/* Pairs of the centre with the particles of bin tb; count is the number of
+ * pairs so far. Returns the new count, or -1 when out of memory. Inlined
+ * with half a constant. */
+static inline long search_bin(physrt_neighbors *nl, const search *c, int tb, long count, const int half)
+{
+    const int d = nl->dim;
+    const double R = nl->cutoff + nl->skin, R2 = R * R;
+    int begin = nl->bin_start[tb];
+    const int end = nl->bin_start[tb + 1];
+    if (half && c->own) begin = c->p + 1;
+    /* distances first (a loop that vectorises), then the hits, branch-free */
+    const int len = end - begin;
+    const double xi = c->xi, yi = c->yi, zi = c->zi;
+    double *restrict d2 = nl->dist2;
+    const double *xs = nl->x + begin, *ys = nl->y + begin, *zs = nl->z + begin;
+    for (int k = 0; k < len; k++) {
+        double dx = xi - xs[k], dy = yi - ys[k], dz = zi - zs[k];
+        d2[k] = dx * dx + dy * dy + dz * dz;
+    }
+    if (!half && c->own) d2[c->p - begin] = INFINITY;   /* not itself */
+    int *restrict hits = nl->hits, n_hits = 0;
+    for (int k = 0; k < len; k++) {
+        hits[n_hits] = begin + k;
+        n_hits += d2[k] < R2;
+    }
+    if ((size_t)count + (size_t)n_hits > nl->pair_cap && reserve_pairs(nl, (size_t)count + (size_t)n_hits)) return -1;
+    int *restrict pi = nl->pi + count, *restrict pj = nl->pj + count;
+    double *restrict sh = nl->shift + (size_t)count * (size_t)d;
+    for (int h = 0; h < n_hits; h++, sh += d) {
+        const int s = hits[h], jo = nl->order[s];
+        const int *cj = nl->wrap + 3 * (size_t)s;
+        int img[3] = {c->base[0] - cj[0], c->base[1] - cj[1], c->base[2] - cj[2]};
+        if (half && jo < c->io) {   /* stored as (j, i, -shift) */
+            pi[h] = jo;
+            pj[h] = c->io;
+            for (int k = 0; k < 3; k++) img[k] = -img[k];
+        } else {
+            pi[h] = c->io;
+            pj[h] = jo;
+        }
+        if (img[0] | img[1] | img[2]) {
+            for (int l = 0; l < d; l++)
+                sh[l] = img[0] * nl->lattice[0][l] + img[1] * nl->lattice[1][l] + img[2] * nl->lattice[2][l];
+        } else {
+            sh[0] = 0;              /* most pairs: no image */
+            if (d > 1) sh[1] = 0;
+            if (d > 2) sh[2] = 0;
+        }
+    }
+    return count + n_hits;
+}
+
+/* Gaps combine to a lower bound of the distance to a bin: in squares when
+ * the frame is orthogonal, else the largest (each is a distance between
+ * parallel planes). */
+static inline double combine_gaps(int orthogonal, double a, double b) { return orthogonal ? a + b : fmax(a, b); }
+
+/* Every pair within R, searched from each centre over the bins around its
+ * own (skipping those that lie wholly beyond R): all of them, or for half
+ * lists the lexicographically non-negative offsets (o2, o1, o0). */
 static int collect_pairs(physrt_neighbors *nl, int n)
 {
-    const int d = nl->dim, half = nl->half;
-    const double R = nl->cutoff + nl->skin, R2 = R * R;
-    const int *nb = nl->nbins;
-    const double *x = nl->x, *y = nl->y, *z = nl->z;
+    const int half = nl->half, ortho = nl->orthogonal;
+    const int *nb = nl->nbins, *m = nl->reach;
+    const double R = nl->cutoff + nl->skin, beyond = R * R * (1 + 1e-9);  /* margin for rounding */
+    double *g2[3] = {nl->gap2[0] + m[0], nl->gap2[1] + m[1], nl->gap2[2] + m[2]};
     long count = 0;
     for (int v = 0; v < n; v++) {
+        search c;
         /* half lists go in bin order (memory order); full ones by centre */
-        const int p = half ? v : nl->slot[v];
-        const int io = nl->order[p];
-        const int b = nl->bin[io];
-        const int bc[3] = {b % nb[0], b / nb[0] % nb[1], b / nb[0] / nb[1]};
-        const int *ci = nl->wrap + 3 * (size_t)p;
-        if (!half) nl->start[io] = count;
-        for (int e = 0; e < nl->n_stencil; e++) {
-            const int *o = nl->stencil + 3 * e;
-            int t[3], q[3], outside = 0;
-            for (int k = 0; k < 3; k++) {
-                int u = bc[k] + o[k];
-                t[k] = nl->periodic[k] ? floor_div(u, nb[k]) : 0;
-                q[k] = u - t[k] * nb[k];
-                outside |= q[k] < 0 || q[k] >= nb[k];
+        c.p = half ? v : nl->slot[v];
+        c.io = nl->order[c.p];
+        const int *ci = nl->wrap + 3 * (size_t)c.p;
+        int t[3];
+        if (!half) nl->start[c.io] = count;
+        const int b = nl->bin[c.io];
+        const int *st0 = nl->step[0] + 2 * (2 * (size_t)m[0] + 1) * (size_t)(b % nb[0]);
+        const int *st1 = nl->step[1] + 2 * (2 * (size_t)m[1] + 1) * (size_t)(b / nb[0] % nb[1]);
+        const int *st2 = nl->step[2] + 2 * (2 * (size_t)m[2] + 1) * (size_t)(b / nb[0] / nb[1]);
+        /* squared gaps from the centre to the bins at offset o, per axis */
+        for (int k = 0; k < 3; k++) {
+            const double f = nl->inbin[3 * (size_t)c.p + k], w = nl->bin_width[k];
+            for (int o = -m[k]; o <= m[k]; o++) {
+                double gap = o > 0 ? (o - f) * w : o < 0 ? (f - 1 - o) * w : 0;
+                g2[k][o] = gap * gap;
             }
-            if (outside) continue;
-            const int tb = q[0] + nb[0] * (q[1] + nb[1] * q[2]);
-            const int own = o[0] == 0 && o[1] == 0 && o[2] == 0;
-            int begin = nl->bin_start[tb];
-            const int end = nl->bin_start[tb + 1];
-            if (own && half) begin = p + 1;
-            if (begin >= end) continue;
-            double T[3];
-            for (int l = 0; l < 3; l++)
-                T[l] = t[0] * nl->lattice[0][l] + t[1] * nl->lattice[1][l] + t[2] * nl->lattice[2][l];
-            const double xi = x[p] - T[0], yi = y[p] - T[1], zi = z[p] - T[2];
-            int *hits = nl->hits, n_hits = 0;
-            for (int s = begin; s < end; s++) {
-                double dx = xi - x[s], dy = yi - y[s], dz = zi - z[s];
-                hits[n_hits] = s;
-                n_hits += dx * dx + dy * dy + dz * dz < R2;
-            }
-            if (!n_hits) continue;
-            if (reserve_pairs(nl, (size_t)count + (size_t)n_hits)) return -1;
-            for (int h = 0; h < n_hits; h++) {
-                const int s = hits[h];
-                if (own && s == p) continue;
-                const int *cj = nl->wrap + 3 * (size_t)s;
-                int a = io, jo = nl->order[s];
-                int img[3] = {t[0] + ci[0] - cj[0], t[1] + ci[1] - cj[1], t[2] + ci[2] - cj[2]};
-                if (half && a > jo) {       /* store as (j, i, -shift) */
-                    int tmp = a;
-                    a = jo;
-                    jo = tmp;
-                    for (int k = 0; k < 3; k++) img[k] = -img[k];
+        }
+        for (int o2 = half ? 0 : -m[2]; o2 <= m[2]; o2++) {
+            const int q2 = st2[2 * (o2 + m[2])];
+            if (q2 < 0 || g2[2][o2] >= beyond) continue;
+            t[2] = st2[2 * (o2 + m[2]) + 1];
+            for (int o1 = half && o2 == 0 ? 0 : -m[1]; o1 <= m[1]; o1++) {
+                const int q1 = st1[2 * (o1 + m[1])];
+                const double gap21 = combine_gaps(ortho, g2[2][o2], g2[1][o1]);
+                if (q1 < 0 || gap21 >= beyond) continue;
+                t[1] = st1[2 * (o1 + m[1]) + 1];
+                const int row = nb[0] * (q1 + nb[1] * q2);
+                for (int o0 = half && o2 == 0 && o1 == 0 ? 0 : -m[0]; o0 <= m[0]; o0++) {
+                    const int q0 = st0[2 * (o0 + m[0])];
+                    if (q0 < 0 || combine_gaps(ortho, gap21, g2[0][o0]) >= beyond) continue;
+                    t[0] = st0[2 * (o0 + m[0]) + 1];
+                    c.own = o0 == 0 && o1 == 0 && o2 == 0;
+                    double T[3];
+                    for (int l = 0; l < 3; l++)
+                        T[l] = t[0] * nl->lattice[0][l] + t[1] * nl->lattice[1][l] + t[2] * nl->lattice[2][l];
+                    c.xi = nl->x[c.p] - T[0];
+                    c.yi = nl->y[c.p] - T[1];
+                    c.zi = nl->z[c.p] - T[2];
+                    for (int k = 0; k < 3; k++) c.base[k] = t[k] + ci[k];
+                    count = half ? search_bin(nl, &c, q0 + row, count, 1) : search_bin(nl, &c, q0 + row, count, 0);
+                    if (count < 0) return -1;
                 }
-                nl->pi[count] = a;
-                nl->pj[count] = jo;
-                double *sh = nl->shift + (size_t)count * (size_t)d;
-                for (int l = 0; l < d; l++)
-                    sh[l] = img[0] * nl->lattice[0][l] + img[1] * nl->lattice[1][l] + img[2] * nl->lattice[2][l];
-                count++;
             }
         }
     }
