@@ -74,6 +74,7 @@ void phys_sema_rollback(phys_sema *sema, phys_sema_mark mark)
     }
     sema->n_modules = mark.n_modules;
     sema->dynamics = mark.dynamics;
+    sema->generation++;
 }
 
 phys_symbol *phys_sema_lookup(phys_sema *sema, const char *name)
@@ -183,6 +184,7 @@ phys_symbol *sema_add_symbol(phys_sema *sema, const char *name, phys_symbol_kind
     sym->kind = kind;
     sym->decl = decl;
     sym->module = sema->module;
+    sema->generation++;
     return sym;
 }
 
