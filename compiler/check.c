@@ -1571,6 +1571,7 @@ static void check_constraint(checker *c, const phys_node *k)
     const phys_node *lhs = k->kids[0], *rhs = k->kids[1];
     if (!rhs) {
         if (lhs->kind == N_CALL && lhs->kids[0]->kind == N_NAME && !strcmp(lhs->kids[0]->name, "periodic")) {
+            resolve_builtin(lhs->kids[0], phys_builtin_of(B_ID_PERIODIC)); /* no declaration may take the name */
             if (lhs->nkids != 3) {
                 phys_error(c->diag, lhs->loc, "periodic(u, x) takes a field and a coordinate");
                 return;
