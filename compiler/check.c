@@ -2174,7 +2174,8 @@ const phys_system *phys_sema_system(phys_sema *s)
             /* the default rule, for a set that names neither position nor velocity */
             if (!explicit_motion && a->shape.rank == 2) {
                 if (!p->position) p->roles[k] = PHYS_ROLE_POSITION;
-                else if (!p->velocity && a->shape.dims[1] == p->position->shape.dims[1]) p->roles[k] = PHYS_ROLE_VELOCITY;
+                else if (!p->velocity && a->shape.dims[1] == p->position->shape.dims[1])
+                    p->roles[k] = PHYS_ROLE_VELOCITY;
             }
             const phys_symbol **slot[] = {
                 [PHYS_ROLE_POSITION] = &p->position, [PHYS_ROLE_VELOCITY] = &p->velocity, [PHYS_ROLE_MASS] = &p->mass,
@@ -2418,7 +2419,8 @@ static void check_decl(checker *c, const phys_node *d)
                 push_local(c, d->kids[0]->kids[i], d->kids[0]->kids[i]->name, L_INDEX, scalar(), set);
         }
         if (d->nkids > 2 && d->kids[2]) {
-            if (!d->kids[0]) phys_error(c->diag, d->kids[2]->loc, "a cutoff ('within') belongs to a pair force F(i, j)");
+            if (!d->kids[0])
+                phys_error(c->diag, d->kids[2]->loc, "a cutoff ('within') belongs to a pair force F(i, j)");
             else check_cutoff(c, d->kids[2]);
         }
         value v = check_number(c, d->kids[1]);

@@ -241,8 +241,9 @@ const char *phys_sema_suggest(phys_sema *sema, const char *name, const char *con
 static const phys_builtin *builtin_meant(const phys_node *name, phys_builtin_class cls)
 {
     if (name->res.kind != PHYS_UNRESOLVED && name->res.kind != PHYS_RESOLVED_BUILTIN) return NULL;
-    const phys_builtin *b = name->res.kind == PHYS_RESOLVED_BUILTIN ? phys_builtin_of((phys_builtin_id)name->res.builtin)
-                                                                  : phys_builtin_find(name->name, cls);
+    const phys_builtin *b = name->res.kind == PHYS_RESOLVED_BUILTIN
+                                ? phys_builtin_of((phys_builtin_id)name->res.builtin)
+                                : phys_builtin_find(name->name, cls);
     return b && b->cls == cls ? b : NULL;
 }
 
