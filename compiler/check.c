@@ -1059,16 +1059,19 @@ static value check_reduce(checker *c, const phys_node *e)
 static void check_import_list(checker *c, const phys_node *e, const phys_symbol *sym)
 {
     if (!sym->module || sym->module == c->sema->module || strchr(e->name, '.')) return;
+    const phys_node *limited = NULL; /* an import of the module with a list that leaves the name out */
     for (int i = 0; c->program && i < c->program->nkids; i++) {
         const phys_node *d = c->program->kids[i];
-        if (d->kind != N_IMPORT || strcmp(d->name, sym->module) || !d->nkids || !d->kids[0]) continue;
+        if (d->kind != N_IMPORT || strcmp(d->name, sym->module)) continue;
+        if (!d->nkids || !d->kids[0]) return; /* imported whole */
         for (int k = 0; k < d->kids[0]->nkids; k++)
             if (!strcmp(d->kids[0]->kids[k]->name, sym->name)) return;
-        phys_error(c->diag, e->loc, "'%s' is not in the import list of %s: add it, as in 'import %s (%s, ...)', "
-                   "or write %s.%s", sym->name, sym->module, sym->module, sym->name, sym->module, sym->name);
-        phys_note(c->diag, d->loc, "%s is imported here", sym->module);
-        return;
+        limited = d;
     }
+    if (!limited) return; /* not imported here: a module's own import */
+    phys_error(c->diag, e->loc, "'%s' is not in the import list of %s: add it, as in 'import %s (%s, ...)', "
+               "or write %s.%s", sym->name, sym->module, sym->module, sym->name, sym->module, sym->name);
+    phys_note(c->diag, limited->loc, "%s is imported here", sym->module);
 }
 
 static value check_name(checker *c, const phys_node *e)
@@ -1374,10 +1377,11 @@ static void check_set_roles(checker *c, const phys_node *d)
         refused |= attr->nkids > 1 && attr->kids[1] && !a->role; /* already reported */
         if (!a->role) continue;
         if (first[a->role]) {
-            phys_error(c->diag, attr->kids[1]->loc, "particle set %s has two %ss: %s and %s", d->name,
-                       role_words[a->role], with[a->role]->name, a->name);
+            phys_error(c->diag, attr->kids[1]->loc, "particle set %s has two attributes of role %s: %s and %s",
+                       d->name, role_words[a->role], with[a->role]->name, a->name);
             phys_note(c->diag, first[a->role]->loc, "the %s is %s here", role_words[a->role], with[a->role]->name);
             a->role = PHYS_ROLE_NONE;
+            c->sema->generation++;
             continue;
         }
         first[a->role] = attr->kids[1];
@@ -1458,6 +1462,7 @@ static void declare_decl(checker *c, const phys_node *d)
         long n = -1; /* no count: the configuration gives it at run time */
         if (d->kids[0] && !need_count(c, d->kids[0], "the number of particles", 1, &n)) n = -1;
         if (set) set->shape = vector_of((int)n);
+        c->sema->generation++;
         if (d->kids[1]->nkids > PHYS_MAX_SET_ATTRIBUTES)
             phys_error(c->diag, d->kids[1]->loc, "a particle set has at most %d attributes", PHYS_MAX_SET_ATTRIBUTES);
         for (int i = 0; set && i < d->kids[1]->nkids; i++) {
@@ -1474,6 +1479,7 @@ static void declare_decl(checker *c, const phys_node *d)
             a->shape.dims[0] = (int)n;
             a->shape.dims[1] = per.rank ? per.dims[0] : 0;
             if (attr->nkids > 1 && attr->kids[1]) a->role = check_role(c, attr->kids[1], a);
+            c->sema->generation++; /* the attribute's shape and role are set */
         }
         if (set) check_set_roles(c, d);
         break;
@@ -1573,6 +1579,7 @@ static void check_constraint(checker *c, const phys_node *k)
     const phys_node *lhs = k->kids[0], *rhs = k->kids[1];
     if (!rhs) {
         if (lhs->kind == N_CALL && lhs->kids[0]->kind == N_NAME && !strcmp(lhs->kids[0]->name, "periodic")) {
+            resolve_builtin(lhs->kids[0], phys_builtin_of(B_ID_PERIODIC)); /* no declaration may take the name */
             if (lhs->nkids != 3) {
                 phys_error(c->diag, lhs->loc, "periodic(u, x) takes a field and a coordinate");
                 return;
@@ -2181,6 +2188,9 @@ static void check_symmetry(checker *c, const phys_node *d)
 const phys_system *phys_sema_system(phys_sema *s)
 {
     phys_system *sys = &s->system;
+    if (s->system_generation == s->generation + 1 && s->system_dynamics == s->dynamics) return sys;
+    s->system_generation = s->generation + 1;
+    s->system_dynamics = s->dynamics;
     memset(sys, 0, sizeof *sys);
     /* newton(mass = m) naming an attribute: that set's mass unless it names one */
     const phys_node *mass = s->dynamics && s->dynamics->op == 'n' ? phys_newton_arg(s->dynamics, 1) : NULL;
@@ -2205,7 +2215,8 @@ const phys_system *phys_sema_system(phys_sema *s)
             /* the default rule, for a set that names neither position nor velocity */
             if (!explicit_motion && a->shape.rank == 2) {
                 if (!p->position) p->roles[k] = PHYS_ROLE_POSITION;
-                else if (!p->velocity && a->shape.dims[1] == p->position->shape.dims[1]) p->roles[k] = PHYS_ROLE_VELOCITY;
+                else if (!p->velocity && a->shape.dims[1] == p->position->shape.dims[1])
+                    p->roles[k] = PHYS_ROLE_VELOCITY;
             }
             const phys_symbol **slot[] = {
                 [PHYS_ROLE_POSITION] = &p->position, [PHYS_ROLE_VELOCITY] = &p->velocity, [PHYS_ROLE_MASS] = &p->mass,
@@ -2449,7 +2460,8 @@ static void check_decl(checker *c, const phys_node *d)
                 push_local(c, d->kids[0]->kids[i], d->kids[0]->kids[i]->name, L_INDEX, scalar(), set);
         }
         if (d->nkids > 2 && d->kids[2]) {
-            if (!d->kids[0]) phys_error(c->diag, d->kids[2]->loc, "a cutoff ('within') belongs to a pair force F(i, j)");
+            if (!d->kids[0])
+                phys_error(c->diag, d->kids[2]->loc, "a cutoff ('within') belongs to a pair force F(i, j)");
             else check_cutoff(c, d->kids[2]);
         }
         value v = check_number(c, d->kids[1]);

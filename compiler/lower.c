@@ -532,9 +532,9 @@ static tensor lower_call(lctx *c, const phys_node *e)
 {
     const phys_node *callee = e->kids[0];
     int nargs = e->nkids - 1;
-    if (callee->kind == N_CALL && callee->kids[0]->kind == N_NAME &&
-        phys_builtin_of(callee_builtin(c, callee->kids[0])) &&
-        phys_builtin_of(callee_builtin(c, callee->kids[0]))->cls == B_DERIVATIVE)
+    const phys_builtin *op = callee->kind == N_CALL && callee->kids[0]->kind == N_NAME
+                                 ? phys_builtin_of(callee_builtin(c, callee->kids[0])) : NULL;
+    if (op && op->cls == B_DERIVATIVE)
         return lower_derivative(c, callee, (const phys_node *const *)e->kids + 1, nargs, e);
     if (callee->kind != N_NAME) return lw_unsupported(c, e, "calling this kind of expression");
     const char *name = callee->name;
@@ -935,7 +935,7 @@ static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const p
         const phys_node *k = list->kids[i];
         if (!k->kids[1]) { /* periodic(u, x) */
             const phys_node *call = k->kids[0];
-            if (call->kind != N_CALL || strcmp(call->kids[0]->name, "periodic") || !dom) {
+            if (call->kind != N_CALL || phys_resolved_builtin(call) != B_ID_PERIODIC || !dom) {
                 lw_unsupported(c, call, "this constraint form");
                 return 0;
             }

@@ -28,7 +28,10 @@ struct phys_sema {
     int fold_cycle;                 /* set when folding met a const defined through itself */
     const phys_node *dynamics;      /* the model's dynamics declaration, if any */
     const char *module;             /* the module being checked; NULL: the model itself */
-    phys_system system;             /* rebuilt by phys_sema_system */
+    unsigned generation;            /* bumped by every change to the symbols */
+    unsigned system_generation;     /* the generation `system` was built at, + 1 */
+    const phys_node *system_dynamics; /* and the dynamics it read */
+    phys_system system;             /* cached by phys_sema_system */
 };
 
 phys_symbol *sema_add_symbol(phys_sema *sema, const char *name, phys_symbol_kind kind,

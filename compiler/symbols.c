@@ -74,6 +74,7 @@ void phys_sema_rollback(phys_sema *sema, phys_sema_mark mark)
     }
     sema->n_modules = mark.n_modules;
     sema->dynamics = mark.dynamics;
+    sema->generation++;
 }
 
 phys_symbol *phys_sema_lookup(phys_sema *sema, const char *name)
@@ -183,6 +184,7 @@ phys_symbol *sema_add_symbol(phys_sema *sema, const char *name, phys_symbol_kind
     sym->kind = kind;
     sym->decl = decl;
     sym->module = sema->module;
+    sema->generation++;
     return sym;
 }
 
@@ -239,8 +241,9 @@ const char *phys_sema_suggest(phys_sema *sema, const char *name, const char *con
 static const phys_builtin *builtin_meant(const phys_node *name, phys_builtin_class cls)
 {
     if (name->res.kind != PHYS_UNRESOLVED && name->res.kind != PHYS_RESOLVED_BUILTIN) return NULL;
-    const phys_builtin *b = name->res.kind == PHYS_RESOLVED_BUILTIN ? phys_builtin_of((phys_builtin_id)name->res.builtin)
-                                                                  : phys_builtin_find(name->name, cls);
+    const phys_builtin *b = name->res.kind == PHYS_RESOLVED_BUILTIN
+                                ? phys_builtin_of((phys_builtin_id)name->res.builtin)
+                                : phys_builtin_find(name->name, cls);
     return b && b->cls == cls ? b : NULL;
 }
 
