@@ -56,6 +56,12 @@ double physm_now(void);
 int physm_csv_read(const char *path, const char *display, int n_cols,
                    const char *const *columns, double **values, int *n_rows);
 
+/* A column name NumPy and pandas take as it is: every run of characters
+ * other than letters, digits and '_' becomes one '_', with none at the ends
+ * ("d(v,x)[0]" -> "d_v_x_0", "initial@12" -> "initial_12"); a name that
+ * would start with a digit gets a leading '_'. Truncated to size - 1. */
+void physm_column_name(char *buf, size_t size, const char *name);
+
 /* ------------------------------------------------------------------------ */
 /* points.c                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -130,6 +136,37 @@ int physm_checkpoint_save(const physm_layout *lay, const char *path,
 int physm_checkpoint_load(const physm_layout *lay, const char *path, double *theta,
                           physm_ckpt_info *info);
 
+ /* The default checkpoint of a program: the base name of argv[0] + ".ckpt"
+ * (in the working directory); a new string, NULL when out of memory. */
+char *physm_default_checkpoint(const char *argv0);
+
+/* ------------------------------------------------------------------------ */
+/* history.c: the loss history beside the checkpoint                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const physm_model *model;
+    const char *prog;
+    char *path;                   /* physm_history_path(checkpoint) */
+    int fresh;                    /* the next flush starts a new file */
+    int n_cols;                   /* step, stage, terms, total, lr, elapsed */
+    double *rows;                 /* n_rows x n_cols, not yet written */
+    size_t n_rows, cap;
+    double t_start, t_offset;     /* elapsed = t_offset + now - t_start */
+} physm_history;
+
+/* FILE.ckpt -> FILE.history.csv, else FILE + ".history.csv"; caller frees. */
+char *physm_history_path(const char *checkpoint);
+/* fresh: a new file at the first flush; otherwise rows are appended and
+ * elapsed seconds continue from the file's last row. */
+int physm_history_open(physm_history *h, const physm_model *model, const char *prog, const char *checkpoint,
+                       int fresh);
+void physm_history_add(physm_history *h, long step, int stage, const double *term_loss, double total,
+                       double lr);
+/* Appends the rows kept so far (after a checkpoint save). */
+int physm_history_flush(physm_history *h);
+void physm_history_free(physm_history *h);
+
 /* ------------------------------------------------------------------------ */
 /* progress.c                                                                */
 /* ------------------------------------------------------------------------ */
@@ -171,7 +208,15 @@ typedef struct {
     int f32;
     int resume, quiet;
     double checkpoint_interval;   /* seconds between periodic saves */
+    int overwrite;                /* a fresh run may replace a trained checkpoint */
+    long more;                    /* > 0: resume and train this many more steps, past the
+                                     schedule's end in its last stage */
+    long log_every;               /* history row every this many steps (0: 10) */
 } physm_train_options;
+
+/* physm_train's status when SIGINT or SIGTERM stopped it (after saving):
+ * 128 + the signal's number, as a shell reports it. */
+enum { PHYSM_EXIT_SIGNAL = 128 };
 
 int physm_train(const physm_layout *lay, const physm_train_options *opts);
 

@@ -270,14 +270,12 @@ int physm_main(const physm_model *model, int argc, char **argv)
     if (physm_layout_init(&lay, model, prog)) return PHYSM_EXIT_RUNTIME;
     const physm_model *m = model;
     int status = PHYSM_EXIT_USAGE;
-    char *default_ckpt = malloc(strlen(m->name) + 6);
+    char *default_ckpt = physm_default_checkpoint(argv0);
     if (!default_ckpt) {
         physm_layout_free(&lay);
         fprintf(stderr, "%s: error: out of memory\n", prog);
         return PHYSM_EXIT_RUNTIME;
     }
-    strcpy(default_ckpt, m->name);
-    strcat(default_ckpt, ".ckpt");
 
     if (argc < 2) {
         fprintf(stderr, "%s: error: no command given (train, params, eval, simulate or help)\n", prog);
@@ -300,7 +298,8 @@ int physm_main(const physm_model *model, int argc, char **argv)
 
     if (!strcmp(verb, "train")) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        physm_train_options o = {-1, 0, ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2, default_ckpt, 1, 0, 0, 30.0};
+        physm_train_options o = {.steps = -1, .threads = ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2,
+                                 .checkpoint = default_ckpt, .f32 = 1, .checkpoint_interval = 30.0};
         long stage_steps[64];
         int n_stage_steps = 0;
         if (m->n_stages > 64) {
@@ -354,26 +353,48 @@ int physm_main(const physm_model *model, int argc, char **argv)
                     goto done;
                 }
                 o.f32 = !strcmp(v, "f32");
+            } else if ((r = opt_value(argc, argv, &i, "--more", &v))) {
+                if (r < 0 || parse_long(v, 1, &o.more)) {
+                    status = usage_error(prog, argv0, "train: --more needs a whole number of steps >= 1%s%s",
+                                         v ? ", not " : "", v ? v : "");
+                    goto done;
+                }
+            } else if ((r = opt_value(argc, argv, &i, "--log-every", &v))) {
+                if (r < 0 || parse_long(v, 1, &o.log_every)) {
+                    status = usage_error(prog, argv0, "train: --log-every needs a whole number >= 1%s%s",
+                                         v ? ", not " : "", v ? v : "");
+                    goto done;
+                }
             } else if ((r = opt_value(argc, argv, &i, "--stages", &v))) {
-                /* the step count of each stage in order, e.g. 3000,300 (0 skips a stage) */
-                n_stage_steps = 0;
-                for (const char *p = r > 0 ? v : ""; r > 0 && *p && n_stage_steps < m->n_stages;) {
+                /* the step count of each stage in order, e.g. 3000,300 (0 skips a stage): every
+                 * figure a whole number >= 0, exactly one per stage */
+                int figures = 0, bad = r < 0 || !v[0];
+                for (const char *p = r > 0 ? v : ""; *p && !bad;) {
                     char *end;
                     errno = 0;
                     long k = strtol(p, &end, 10);
-                    if (end == p || k < 0 || errno || (*end && *end != ',')) break;
-                    stage_steps[n_stage_steps++] = k;
+                    if (end == p || *p == '-' || *p == '+' || errno || (*end && *end != ',') || (*end && !end[1]))
+                        bad = 1;
+                    else if (figures < m->n_stages) stage_steps[figures] = k;
+                    figures++;
                     p = *end ? end + 1 : end;
                 }
-                if (r < 0 || n_stage_steps != m->n_stages) {
-                    char count[32];
-                    snprintf(count, sizeof count, "%d", m->n_stages);
-                    status = usage_error(prog, argv0, "train: --stages needs %s whole numbers >= 0, one per stage%s",
-                                         count, ", separated by commas");
+                if (bad || figures != m->n_stages) {
+                    char why[160];
+                    snprintf(why, sizeof why, "%d whole number%s >= 0, one per stage, separated by commas", m->n_stages,
+                             m->n_stages == 1 ? "" : "s");
+                    status = usage_error(prog, argv0, "train: --stages needs %s; '%s' is not that", why,
+                                         v ? v : "");
+                    if (!bad && figures != m->n_stages)
+                        fprintf(stderr, "(the schedule has %d stage%s, '%s' gives %d)\n", m->n_stages,
+                                m->n_stages == 1 ? "" : "s", v, figures);
                     goto done;
                 }
+                n_stage_steps = figures;
             } else if (!strcmp(argv[i], "--resume")) {
                 o.resume = 1;
+            } else if (!strcmp(argv[i], "--overwrite")) {
+                o.overwrite = 1;
             } else if (!strcmp(argv[i], "--quiet")) {
                 o.quiet = 1;
             } else {

@@ -6,7 +6,7 @@ P=$BIN/tm_linfit
 refused() {   # MESSAGE
     run 1 "$P" train --quiet
     err_has "$1"
-    [ ! -e linfit.ckpt ] || fail "a checkpoint was written despite the data error"
+    [ ! -e tm_linfit.ckpt ] || fail "a checkpoint was written despite the data error"
 }
 
 refused "linfit.csv: error: cannot open data file: No such file or directory"

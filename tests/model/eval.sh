@@ -7,7 +7,7 @@
 P=$BIN/tm_fields
 
 run 0 "$P" train --steps 0 --quiet          # no terms: writes the initial values
-[ -s fields.ckpt ] || fail "no checkpoint"
+[ -s tm_fields.ckpt ] || fail "no checkpoint"
 run 0 "$P" params
 [ "$(cat out.txt)" = "k = 1.5" ] || fail "params: $(cat out.txt)"
 

@@ -39,7 +39,7 @@ run 2 "$P" params --checkpoint;             err_has "params: --checkpoint needs 
 
 run 0 "$P" train --steps=5 --quiet --checkpoint=x.ckpt --seed=3 --threads=1 --precision=f32
 [ -s x.ckpt ] || fail "--checkpoint=FILE not honoured"
-[ ! -e poisson.ckpt ] || fail "default checkpoint written although --checkpoint was given"
+[ ! -e tm_poisson.ckpt ] || fail "default checkpoint written although --checkpoint was given"
 run 0 "$P" params --checkpoint=x.ckpt
 [ ! -s out.txt ] || fail "poisson has no constants: $(cat out.txt)"
 exit 0
