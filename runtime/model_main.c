@@ -205,6 +205,84 @@ static int parse_positive(const char *s, double *out)
     return 0;
 }
 
+/* --data NAME=FILE names a data declaration by its term name, by its file
+ * as the model wrote it, by that file's base name or by the base name
+ * without its extension ("oscillator.csv" or "oscillator"). */
+static int data_name_is(const char *file, const char *term, const char *name)
+{
+    if (!file) return 0;
+    const char *base = base_name(file), *dot = strrchr(base, '.');
+    size_t stem = dot ? (size_t)(dot - base) : strlen(base);
+    return (term && !strcmp(name, term)) || !strcmp(name, file) || !strcmp(name, base) ||
+           (strlen(name) == stem && !strncmp(name, base, stem));
+}
+
+/* The file of a --data argument, made absolute against the working
+ * directory (so it does not resolve against the model's directory); a new
+ * string or NULL. */
+static char *data_path(const char *file)
+{
+    char cwd[4096];
+    if (file[0] == '/' || !getcwd(cwd, sizeof cwd)) return strdup(file);
+    char *p = malloc(strlen(cwd) + strlen(file) + 2);
+    if (p) sprintf(p, "%s/%s", cwd, file);
+    return p;
+}
+
+/* Applies one --data argument v to terms (a copy of the model's): NAME=FILE
+ * or FILE alone for a model with one data declaration. files keeps the new
+ * strings (freed by the caller). Returns 0 or an exit status. */
+static int apply_data(const physm_model *m, physm_term *terms, char **files, const char *prog, const char *argv0,
+                      const char *verb, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    int n_data = 0, match = -1;
+    for (int t = 0; t < m->n_terms; t++)
+        if (m->terms[t].kind == PHYSM_DATA) n_data++;
+    if (eq) {
+        char name[256];
+        size_t ln = (size_t)(eq - v);
+        if (ln < sizeof name) {
+            memcpy(name, v, ln);
+            name[ln] = 0;
+            for (int t = 0; t < m->n_terms && match < 0; t++)
+                if (m->terms[t].kind == PHYSM_DATA && data_name_is(m->terms[t].data_file, m->terms[t].name, name))
+                    match = t;
+        }
+        if (match >= 0) v = eq + 1;
+    }
+    if (match < 0 && n_data == 1 && !(eq && access(v, F_OK) != 0))
+        for (int t = 0; t < m->n_terms; t++)
+            if (m->terms[t].kind == PHYSM_DATA) match = t;
+    if (match < 0) {
+        fprintf(stderr, "%s: error: %s: --data %s: ", prog, verb, v);
+        if (n_data == 0) fprintf(stderr, "the model '%s' declares no data\n", m->name);
+        else {
+            fprintf(stderr, "no data declaration of that name; give --data NAME=FILE with NAME one of:");
+            for (int t = 0; t < m->n_terms; t++)
+                if (m->terms[t].kind == PHYSM_DATA)
+                    fprintf(stderr, " %s (file %s)", m->terms[t].name, m->terms[t].data_file);
+            fprintf(stderr, "\n");
+        }
+        fprintf(stderr, "(run '%s --help' for usage)\n", argv0);
+        return PHYSM_EXIT_USAGE;
+    }
+    if (!v[0]) return usage_error(prog, argv0, "%s: --data needs a file name%s", verb, "");
+    if (access(v, R_OK) != 0) {
+        fprintf(stderr, "%s: error: %s: --data: cannot read %s: %s (relative to the working directory)\n", prog,
+                verb, v, strerror(errno));
+        return PHYSM_EXIT_RUNTIME;
+    }
+    free(files[match]);
+    files[match] = data_path(v);
+    if (!files[match]) {
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        return PHYSM_EXIT_RUNTIME;
+    }
+    terms[match].data_file = files[match];
+    return 0;
+}
+
 static int simulate_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
                          int argc, char **argv)
 {
@@ -306,7 +384,25 @@ int physm_main(const physm_model *model, int argc, char **argv)
             status = usage_error(prog, argv0, "train: more than 64 stages%s%s", "", "");
             goto done;
         }
-        for (int i = 2; i < argc; i++) {
+        /* train a copy of the model with --data files and --stages lengths */
+        physm_model work = *m;
+        physm_term *terms = calloc((size_t)m->n_terms + 1, sizeof *terms);
+        physm_stage *stages = calloc((size_t)m->n_stages + 1, sizeof *stages);
+        char **files = calloc((size_t)m->n_terms + 1, sizeof *files);
+        if (!terms || !stages || !files) {
+            free(terms);
+            free(stages);
+            free(files);
+            status = PHYSM_EXIT_RUNTIME;
+            fprintf(stderr, "%s: error: out of memory\n", prog);
+            goto done;
+        }
+        if (m->n_terms) memcpy(terms, m->terms, (size_t)m->n_terms * sizeof *terms);
+        if (m->n_stages) memcpy(stages, m->stages, (size_t)m->n_stages * sizeof *stages);
+        work.terms = terms;
+        work.stages = stages;
+        status = -1;
+        for (int i = 2; i < argc && status < 0; i++) {
             const char *v = NULL;
             int r;
             long n;
@@ -314,20 +410,20 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 if (r < 0 || parse_long(v, 0, &n)) {
                     status = usage_error(prog, argv0, "train: --steps needs a whole number >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
                 o.steps = n;
             } else if ((r = opt_value(argc, argv, &i, "--seed", &v))) {
                 if (r < 0 || parse_seed(v, &o.seed)) {
                     status = usage_error(prog, argv0, "train: --seed needs a whole number >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
             } else if ((r = opt_value(argc, argv, &i, "--threads", &v))) {
                 if (r < 0 || parse_long(v, 1, &n) || n > 256) {
                     status = usage_error(prog, argv0, "train: --threads needs a number from 1 to 256%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
                 o.threads = (int)n;
             } else if ((r = opt_value(argc, argv, &i, "--checkpoint-interval", &v))) {
@@ -337,33 +433,33 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 if (r < 0 || !v[0] || *end || !(s >= 0)) {
                     status = usage_error(prog, argv0, "train: --checkpoint-interval needs seconds >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
                 o.checkpoint_interval = s;
             } else if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
                 if (r < 0 || !v[0]) {
                     status = usage_error(prog, argv0, "train: --checkpoint needs a file name%s%s", "", "");
-                    goto done;
+                    break;
                 }
                 o.checkpoint = v;
             } else if ((r = opt_value(argc, argv, &i, "--precision", &v))) {
                 if (r < 0 || (strcmp(v, "f32") && strcmp(v, "f64"))) {
                     status = usage_error(prog, argv0, "train: --precision is f32 or f64%s%s", v ? ", not " : "",
                                          v ? v : "");
-                    goto done;
+                    break;
                 }
                 o.f32 = !strcmp(v, "f32");
             } else if ((r = opt_value(argc, argv, &i, "--more", &v))) {
                 if (r < 0 || parse_long(v, 1, &o.more)) {
                     status = usage_error(prog, argv0, "train: --more needs a whole number of steps >= 1%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
             } else if ((r = opt_value(argc, argv, &i, "--log-every", &v))) {
                 if (r < 0 || parse_long(v, 1, &o.log_every)) {
                     status = usage_error(prog, argv0, "train: --log-every needs a whole number >= 1%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
             } else if ((r = opt_value(argc, argv, &i, "--stages", &v))) {
                 /* the step count of each stage in order, e.g. 3000,300 (0 skips a stage): every
@@ -380,17 +476,20 @@ int physm_main(const physm_model *model, int argc, char **argv)
                     p = *end ? end + 1 : end;
                 }
                 if (bad || figures != m->n_stages) {
-                    char why[160];
-                    snprintf(why, sizeof why, "%d whole number%s >= 0, one per stage, separated by commas", m->n_stages,
-                             m->n_stages == 1 ? "" : "s");
-                    status = usage_error(prog, argv0, "train: --stages needs %s; '%s' is not that", why,
-                                         v ? v : "");
-                    if (!bad && figures != m->n_stages)
-                        fprintf(stderr, "(the schedule has %d stage%s, '%s' gives %d)\n", m->n_stages,
-                                m->n_stages == 1 ? "" : "s", v, figures);
-                    goto done;
+                    char why[200];
+                    int k = snprintf(why, sizeof why, "%d whole number%s >= 0, one per stage, separated by commas",
+                                     m->n_stages, m->n_stages == 1 ? "" : "s");
+                    if (!bad && k > 0 && (size_t)k < sizeof why)
+                        snprintf(why + k, sizeof why - (size_t)k, " (the schedule has %d stage%s, it gives %d)",
+                                 m->n_stages, m->n_stages == 1 ? "" : "s", figures);
+                    status = usage_error(prog, argv0, "train: --stages needs %s, not '%s'", why, v ? v : "");
+                    break;
                 }
                 n_stage_steps = figures;
+            } else if ((r = opt_value(argc, argv, &i, "--data", &v))) {
+                int rc = r < 0 ? usage_error(prog, argv0, "train: --data needs NAME=FILE or FILE%s%s", "", "")
+                               : apply_data(m, terms, files, prog, argv0, "train", v);
+                if (rc) status = rc;
             } else if (!strcmp(argv[i], "--resume")) {
                 o.resume = 1;
             } else if (!strcmp(argv[i], "--overwrite")) {
@@ -400,30 +499,25 @@ int physm_main(const physm_model *model, int argc, char **argv)
             } else {
                 status = usage_error(prog, argv0, "train: unknown %s '%s'",
                                      argv[i][0] == '-' ? "option" : "argument", argv[i]);
-                goto done;
             }
         }
-        if (n_stage_steps) { /* train a copy of the model whose stages have the given lengths */
-            physm_model shorter = *m;
-            physm_stage *stages = calloc((size_t)m->n_stages, sizeof *stages);
-            if (!stages) {
-                status = PHYSM_EXIT_RUNTIME;
-                goto done;
-            }
-            for (int s = 0; s < m->n_stages; s++) {
-                stages[s] = m->stages[s];
+        if (status < 0 && o.more > 0 && o.overwrite)
+            status = usage_error(prog, argv0, "train: --more continues the checkpoint; --overwrite starts afresh%s%s",
+                                 "", "");
+        if (status < 0) {
+            for (int s = 0; s < n_stage_steps; s++) {
                 stages[s].steps = stage_steps[s];
                 stages[s].lbfgs.max_iterations = (int)(stage_steps[s] > 2147483647L ? 2147483647L : stage_steps[s]);
                 if (stage_steps[s] > 0) stages[s].adam.schedule.total_steps = stage_steps[s];
             }
-            shorter.stages = stages;
-            lay.model = &shorter;
+            lay.model = &work;
             status = physm_train(&lay, &o);
             lay.model = m;
-            free(stages);
-        } else {
-            status = physm_train(&lay, &o);
         }
+        for (int t = 0; t < m->n_terms; t++) free(files[t]);
+        free(files);
+        free(terms);
+        free(stages);
     } else if (!strcmp(verb, "params")) {
         const char *ckpt = default_ckpt;
         for (int i = 2; i < argc; i++) {
