@@ -9,7 +9,7 @@ refused() {   # MESSAGE
     [ ! -e tm_linfit.ckpt ] || fail "a checkpoint was written despite the data error"
 }
 
-refused "linfit.csv: error: cannot open data file: No such file or directory"
+refused "tm_linfit: error: data file linfit.csv of term 'obs' not found: no linfit.csv"
 : > linfit.csv
 refused "linfit.csv:1: error: the file is empty (expected a header row of column names)"
 printf '# only a comment\n\n' > linfit.csv
