@@ -238,8 +238,15 @@ typedef struct {
 const char *physm_integrator_name(int integrator);
 int physm_simulate(const physm_layout *lay, const physm_simulate_options *opts);
 
-/* eval: args are the VAR=... and COLUMN arguments in order. */
+/* eval: args are the VAR=... and COLUMN arguments in order; CSV. */
 int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
                     char **args, FILE *out);
+/* The same as CSV (npy = 0) or as a NumPy .npy structured array (npy = 1). */
+int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_args, char **args, FILE *out,
+                       int npy);
+
+/* npy.c: the header of a .npy file holding n_rows records of n_cols float64
+ * fields named names (host byte order); the records follow as raw doubles. */
+int physm_npy_write_header(FILE *out, int n_cols, const char *const *names, long n_rows);
 
 #endif /* PHYSM_MODEL_INTERNAL_H */
