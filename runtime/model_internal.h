@@ -231,6 +231,7 @@ typedef struct {
     double tolerance;             /* 0: the declaration's */
     const char *from, *to;        /* NULL: the declaration's */
     int quiet;
+    int npy;                      /* write .npy (the default name's .csv becomes .npy) */
 } physm_simulate_options;
 
 /* The simulate verb (simulate.c); returns an exit status. */

@@ -326,6 +326,10 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
         } else if ((r = opt_value(argc, argv, &i, "--to", &v))) {
             if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --to needs a file name%s%s", "", "");
             o.to = v;
+        } else if ((r = opt_value(argc, argv, &i, "--format", &v))) {
+            if (r < 0 || (strcmp(v, "csv") && strcmp(v, "npy")))
+                return usage_error(prog, argv0, "simulate: --format is csv or npy%s%s", v ? ", not " : "", v ? v : "");
+            o.npy = !strcmp(v, "npy");
         } else if (!strcmp(argv[i], "--untrained")) {
             o.untrained = 1;
         } else if (!strcmp(argv[i], "--quiet")) {
@@ -552,6 +556,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
             fprintf(stderr, "%s: error: out of memory\n", prog);
             goto done;
         }
+        int npy = 0;
         for (int i = 2; i < argc; i++) {
             const char *v = NULL;
             int r = opt_value(argc, argv, &i, "--checkpoint", &v);
@@ -560,6 +565,16 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 status = usage_error(prog, argv0, "eval: --checkpoint needs a file name%s%s", "", "");
                 goto done;
             }
+            if (r == 0 && (r = opt_value(argc, argv, &i, "--format", &v))) {
+                if (r < 0 || (strcmp(v, "csv") && strcmp(v, "npy"))) {
+                    free(rest);
+                    status = usage_error(prog, argv0, "eval: --format is csv or npy%s%s", v ? ", not " : "",
+                                         v ? v : "");
+                    goto done;
+                }
+                npy = !strcmp(v, "npy");
+                continue;
+            }
             if (r > 0) ckpt = v;
             else if (argv[i][0] == '-' && argv[i][1] == '-') {
                 free(rest);
@@ -567,7 +582,13 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 goto done;
             } else rest[n_rest++] = argv[i];
         }
-        status = physm_grid_eval(&lay, ckpt, n_rest, rest, stdout);
+        if (npy && isatty(fileno(stdout))) {
+            free(rest);
+            status = usage_error(prog, argv0, "eval --format npy writes binary: redirect it to a file (> u.npy)%s%s",
+                                 "", "");
+            goto done;
+        }
+        status = physm_grid_eval_as(&lay, ckpt, n_rest, rest, stdout, npy);
         free(rest);
     } else if (!strcmp(verb, "simulate")) {
         status = simulate_verb(&lay, prog, argv0, default_ckpt, argc, argv);
