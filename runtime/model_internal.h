@@ -246,6 +246,10 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
 int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_args, char **args, FILE *out,
                        int npy);
 
+/* plot: args are what to plot (history, VAR=a:b:n ... [COLUMN], trajectory,
+ * energy) and its file; out_png NULL: PROGRAM_WHAT.png. An exit status. */
+int physm_plot(const physm_layout *lay, const char *checkpoint, int n_args, char **args, const char *out_png);
+
 /* npy.c: the header of a .npy file holding n_rows records of n_cols float64
  * fields named names (host byte order); the records follow as raw doubles. */
 int physm_npy_write_header(FILE *out, int n_cols, const char *const *names, long n_rows);

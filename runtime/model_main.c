@@ -360,7 +360,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
     }
 
     if (argc < 2) {
-        fprintf(stderr, "%s: error: no command given (train, params, eval, simulate or help)\n", prog);
+        fprintf(stderr, "%s: error: no command given (train, params, eval, simulate, plot or help)\n", prog);
         print_help(m, argv0, stderr);
         goto done;
     }
@@ -592,8 +592,30 @@ int physm_main(const physm_model *model, int argc, char **argv)
         free(rest);
     } else if (!strcmp(verb, "simulate")) {
         status = simulate_verb(&lay, prog, argv0, default_ckpt, argc, argv);
+    } else if (!strcmp(verb, "plot")) {
+        const char *ckpt = default_ckpt, *png = NULL;
+        char **rest = calloc((size_t)argc + 1, sizeof *rest);
+        int n_rest = 0;
+        status = rest ? -1 : PHYSM_EXIT_RUNTIME;
+        for (int i = 2; i < argc && status < 0; i++) {
+            const char *v = NULL;
+            int r;
+            if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
+                if (r < 0 || !v[0]) status = usage_error(prog, argv0, "plot: --checkpoint needs a file name%s%s", "", "");
+                else ckpt = v;
+            } else if ((r = opt_value(argc, argv, &i, "--out", &v)) || (r = opt_value(argc, argv, &i, "-o", &v))) {
+                if (r < 0 || !v[0]) status = usage_error(prog, argv0, "plot: --out needs a file name%s%s", "", "");
+                else png = v;
+            } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+                status = usage_error(prog, argv0, "plot: unknown option '%s'%s", argv[i], "");
+            } else {
+                rest[n_rest++] = argv[i];
+            }
+        }
+        if (status < 0) status = physm_plot(&lay, ckpt, n_rest, rest, png);
+        free(rest);
     } else {
-        status = usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, help)",
+        status = usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, plot, help)",
                              verb, "");
     }
 done:

@@ -415,6 +415,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     /* Plan: schedule positions [start, start + budget). */
     long budget = schedule > start ? schedule - start : 0;
     if (opts->steps >= 0 && opts->steps < budget) budget = opts->steps;
+    if (opts->more > 0 && opts->more < budget) budget = opts->more;
     if (resume && budget == 0 && start >= schedule && opts->steps != 0 && !opts->quiet)
         fprintf(stderr, "%s: the training schedule (%ld steps) is complete; 'train --more N' trains N more "
                 "steps of its last stage\n", prog, schedule);
