@@ -6,7 +6,9 @@
  *   VAR=a       one point
  *   d(u,x,...)  a derivative column: field u, then 1 to 4 of its inputs
  *   NAME        an equation's residual (lhs - rhs; every coordinate of its
- *               domain given), or a trainable constant (the same on every row)
+ *               domain given), a trainable constant (the same on every row),
+ *               or a const or let of the model (physm_quantities: a let of
+ *               formals or of a domain's coordinates needs those on the grid)
  *
  * Columns: the grid variables in the order given, then every field whose
  * inputs are all given (its value; one column per output of a
@@ -47,7 +49,8 @@ typedef struct {
     int mi[PHYSRT_MAX_INPUTS];
     char label[160];
     int stream;                   /* index in the field's plan */
-    physm_term_eval *ev;          /* COL_TERM */
+    const physm_term *term;       /* COL_TERM: an equation, or a const or let (physm_quantities) */
+    physm_term_eval *ev;
     int var_of_coord[64];         /* COL_TERM: grid variable of each coordinate */
     double *points, *r;           /* COL_TERM: batch x n_coords, n_residuals x batch */
 } deriv_col;
@@ -154,6 +157,12 @@ static int parse_column(const physm_model *m, const char *prog, const char *arg,
     dc->kind = COL_DERIV;
     if (!(buf[0] == 'd' && buf[1] == '(')) {   /* a name: a trainable constant or an equation */
         snprintf(dc->label, sizeof dc->label, "%.150s", buf);
+        int f = find_field(m, buf);
+        if (f >= 0) {   /* a field's value: its derivative of order 0 */
+            dc->field = f;
+            memset(dc->mi, 0, sizeof dc->mi);
+            return 0;
+        }
         for (int p = 0; p < m->n_params; p++)
             if (!strcmp(m->params[p].name, buf)) {
                 dc->kind = COL_PARAM;
@@ -163,17 +172,26 @@ static int parse_column(const physm_model *m, const char *prog, const char *arg,
         for (int t = 0; t < m->n_terms; t++)
             if (m->terms[t].kind == PHYSM_EQUATION && !strcmp(m->terms[t].name, buf)) {
                 dc->kind = COL_TERM;
-                dc->field = t;
+                dc->term = &m->terms[t];
                 return 0;
             }
-        fprintf(stderr, "%s: error: eval: '%s' is not a derivative d(FIELD, INPUT, ...), an equation or a "
-                "trainable constant of the model (equations:", prog, arg);
+        for (int q = 0; m->quantities && q < m->quantities->n_lets; q++)
+            if (!strcmp(m->quantities->lets[q].name, buf)) {
+                dc->kind = COL_TERM;
+                dc->term = &m->quantities->lets[q];
+                return 0;
+            }
+        fprintf(stderr, "%s: error: eval: '%s' is not a derivative d(FIELD, INPUT, ...), an equation, a "
+                "constant or a let of the model (equations:", prog, arg);
         int any = 0;
         for (int t = 0; t < m->n_terms; t++)
             if (m->terms[t].kind == PHYSM_EQUATION) fprintf(stderr, "%s %s", any++ ? "," : "", m->terms[t].name);
-        fprintf(stderr, "%s; constants:", any ? "" : " none");
+        fprintf(stderr, "%s; trainable constants:", any ? "" : " none");
         for (int p = 0; p < m->n_params; p++) fprintf(stderr, "%s %s", p ? "," : "", m->params[p].name);
-        fprintf(stderr, "%s)\n", m->n_params ? "" : " none");
+        fprintf(stderr, "%s; consts and lets:", m->n_params ? "" : " none");
+        const int n_lets = m->quantities ? m->quantities->n_lets : 0;
+        for (int q = 0; q < n_lets; q++) fprintf(stderr, "%s %s", q ? "," : "", m->quantities->lets[q].name);
+        fprintf(stderr, "%s)\n", n_lets ? "" : " none");
         return -1;
     }
     if (k < 4 || buf[k - 1] != ')') goto bad;
@@ -330,9 +348,18 @@ int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_ar
         fe[f].auto_value = fe[f].used = all;
         n_used += all;
     }
+    /* a field named as a column is already there when its inputs are given */
+    int kept = 0;
+    for (int c = 0; c < nc; c++) {
+        int order = 0;
+        for (int i = 0; cols[c].kind == COL_DERIV && i < PHYSRT_MAX_INPUTS; i++) order += cols[c].mi[i];
+        if (cols[c].kind == COL_DERIV && order == 0 && fe[cols[c].field].auto_value) continue;
+        cols[kept++] = cols[c];
+    }
+    nc = kept;
     for (int c = 0; c < nc; c++) {
         if (cols[c].kind == COL_TERM) {   /* every coordinate of the equation's domain on the grid */
-            const physm_term *tm = &m->terms[cols[c].field];
+            const physm_term *tm = cols[c].term;
             int missing = tm->n_coords > 64;
             for (int k = 0; k < tm->n_coords && k < 64; k++) {
                 cols[c].var_of_coord[k] = -1;
@@ -341,7 +368,7 @@ int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_ar
                 missing |= cols[c].var_of_coord[k] < 0;
             }
             if (missing) {
-                fprintf(stderr, "%s: error: eval: the residual of %s needs", prog, tm->name);
+                fprintf(stderr, "%s: error: eval: %s needs", prog, tm->name);
                 for (int k = 0; k < tm->n_coords; k++)
                     if (k >= 64 || cols[c].var_of_coord[k] < 0) fprintf(stderr, " %s=...", tm->coord_names[k]);
                 fprintf(stderr, "\n");
@@ -434,12 +461,12 @@ int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_ar
 
     for (int c = 0; c < nc; c++)
         if (cols[c].kind == COL_TERM) {
-            const physm_term *tm = &m->terms[cols[c].field];
+            const physm_term *tm = cols[c].term;
             cols[c].ev = physm_term_eval_create(lay, tm, batch);
-            cols[c].points = malloc((size_t)batch * tm->n_coords * sizeof(double));
+            cols[c].points = malloc((size_t)batch * (tm->n_coords + 1) * sizeof(double));
             cols[c].r = malloc((size_t)batch * tm->n_residuals * sizeof(double));
             if (!cols[c].ev || !cols[c].points || !cols[c].r) {
-                fprintf(stderr, "%s: error: cannot evaluate the residual of %s (out of memory?)\n", prog, tm->name);
+                fprintf(stderr, "%s: error: cannot evaluate %s (out of memory?)\n", prog, tm->name);
                 goto done;
             }
         }
@@ -449,7 +476,7 @@ int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_ar
     for (int f = 0; f < m->n_fields; f++) n_out += fe[f].auto_value ? m->fields[f].n_outputs : 0;
     for (int c = 0; c < nc; c++)
         n_out += cols[c].kind == COL_PARAM ? 1
-                 : cols[c].kind == COL_TERM ? m->terms[cols[c].field].n_residuals
+                 : cols[c].kind == COL_TERM ? cols[c].term->n_residuals
                                             : m->fields[cols[c].field].n_outputs;
     names = calloc((size_t)n_out, sizeof *names);
     row = calloc((size_t)n_out, sizeof *row);
@@ -467,7 +494,7 @@ int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_ar
                 add_name(names, &k_out, m->fields[f].name, m->fields[f].n_outputs == 1 ? -1 : o);
     for (int c = 0; c < nc; c++) {
         const int no = cols[c].kind == COL_PARAM ? 1
-                       : cols[c].kind == COL_TERM ? m->terms[cols[c].field].n_residuals
+                       : cols[c].kind == COL_TERM ? cols[c].term->n_residuals
                                                   : m->fields[cols[c].field].n_outputs;
         for (int o = 0; o < no; o++) add_name(names, &k_out, cols[c].label, no == 1 ? -1 : o);
     }
@@ -507,7 +534,7 @@ int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_ar
                         fe[f].x[(size_t)p * m->fields[f].n_inputs + i] = gval[fe[f].var_of_input[i]];
             for (int c = 0; c < nc; c++)
                 if (cols[c].kind == COL_TERM) {
-                    const int ncd = m->terms[cols[c].field].n_coords;
+                    const int ncd = cols[c].term->n_coords;
                     for (int k = 0; k < ncd; k++) cols[c].points[(size_t)p * ncd + k] = gval[cols[c].var_of_coord[k]];
                 }
         }
@@ -530,7 +557,7 @@ int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_ar
         for (int c = 0; c < nc; c++)
             if (cols[c].kind == COL_TERM && physm_term_eval_run(cols[c].ev, theta, cols[c].points, np, cols[c].r)) {
                 free(row_vals);
-                fprintf(stderr, "%s: error: evaluating the residual of %s failed\n", prog, cols[c].label);
+                fprintf(stderr, "%s: error: evaluating %s failed\n", prog, cols[c].label);
                 goto done;
             }
         for (int p = 0; p < np; p++) {
@@ -545,7 +572,7 @@ int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_ar
                 if (cols[c].kind == COL_PARAM) {
                     row[k++] = theta[lay->n_weights + (size_t)cols[c].field];
                 } else if (cols[c].kind == COL_TERM) {
-                    for (int j = 0; j < m->terms[cols[c].field].n_residuals; j++)
+                    for (int j = 0; j < cols[c].term->n_residuals; j++)
                         row[k++] = cols[c].r[(size_t)j * np + p];
                 } else {
                     const int f = cols[c].field, no = m->fields[f].n_outputs;

@@ -52,7 +52,19 @@ awk -F, 'NR > 1 { x[NR] = $2; t[NR] = $1; r[NR] = $3; dx[NR] = $4; c = $5; k = $
         e = want - r[3]; if (e < 0) e = -e; printf "residual %.9g, by finite differences %.9g\n", r[3], want;
         exit !(e <= 1e-6) }' r.csv || fail "residual of motion"
 ./osc eval t=0:1:3 nosuch 2> err.txt; [ $? = 2 ] || fail "eval of an unknown name"
-grep -qF "(equations: motion; constants: c, k)" err.txt || fail "$(cat err.txt)"
+grep -qF "(equations: motion; trainable constants: c, k; consts and lets: none)" err.txt || fail "$(cat err.txt)"
+
+# consts and lets by name: each against its formula
+"$physc" "$root/tests/e2e/models/lets.phys" -o lets || fail "compile lets.phys"
+./lets train --quiet || fail "train lets"
+./lets eval t=0:10:41 omega nu theta kinetic spring k 'd(x,t)' x > q.csv || fail "eval of consts and lets"
+[ "$(head -1 q.csv)" = "t,x,omega,nu,theta,kinetic,spring,k,d_x_t" ] || fail "header: $(head -1 q.csv)"
+awk -F, 'function bad(a, b) { d = a - b; if (d < 0) d = -d; return d > 1e-12 * (1 + (b < 0 ? -b : b)) }
+  NR > 1 { if (bad($3, 2) || bad($4, 0.01 / 3.141592653589793) || bad($5, 0.1 * cos(2 * $1)) ||
+               bad($6, 0.5 * $9 * $9) || bad($7, $8 * $2)) { print "row " NR ": " $0; exit 1 } n++ }
+  END { exit !(n == 41) }' q.csv || fail "consts and lets disagree with their formulas"
+./lets eval t=0:1:2 bogus 2> err.txt; [ $? = 2 ] || fail "eval of an unknown name"
+grep -qF "consts and lets: omega, nu, theta, kinetic, spring)" err.txt || fail "$(cat err.txt)"
 
 # plot: gnuplot missing, then (when installed) PNGs
 PATH=/nonexistent GNUPLOT= ./osc plot history 2> err.txt; [ $? = 1 ] || fail "plot without gnuplot"

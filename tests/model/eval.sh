@@ -72,7 +72,8 @@ err_has "t=..."
 run 2 "$P" eval x=0:1:3 'd(v,t)';         err_has "'t' is not an input of v"
 run 2 "$P" eval x=0:1:3 'd(v,x,x,x,x,x)'; err_has "derivatives go up to order 4"
 run 2 "$P" eval x=0:1:3 'd(w,x,x,x)';     err_has "hard constraint"
-run 2 "$P" eval x=0:1:3 'u';              err_has "'u' is not a derivative d(FIELD, INPUT, ...), an equation or a trainable constant"
+run 2 "$P" eval x=0:1:3 'u';              err_has "missing input for u: u(x, t) needs t=..."
+run 2 "$P" eval x=0:1:3 'nosuch';         err_has "'nosuch' is not a derivative d(FIELD, INPUT, ...), an equation, a constant or a let of the model"
 run 2 "$P" eval x=0:1:3 --bogus;          err_has "unknown option '--bogus'"
 # an order-4 column of a plain field is fine
 run 0 "$P" eval x=0:1:2 'd(v,x,x,x,x)'
