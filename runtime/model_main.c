@@ -36,7 +36,7 @@ static const char *sampler_name(physm_sampler s)
     return "?";
 }
 
-static void print_help(const physm_model *m, const char *argv0, FILE *out)
+static void print_help(const physm_model *m, const char *argv0, const char *default_ckpt, FILE *out)
 {
     fprintf(out,
             "usage: %s COMMAND [OPTIONS]\n"
@@ -44,33 +44,48 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "Model '%s'%s%s%s.\n"
             "\n"
             "commands:\n"
-            "  train [--steps N] [--seed S] [--threads T] [--checkpoint FILE]\n"
-            "        [--stages A,B,...] [--precision f32|f64] [--resume] [--quiet]\n"
-            "      Run the training schedule and save the trained values.\n"
+            "  train [--steps N] [--seed S] [--threads T] [--checkpoint FILE] [--stages A,B,...]\n"
+            "        [--precision f32|f64] [--resume | --more N | --overwrite] [--data NAME=FILE]\n"
+            "        [--log-every K] [--quiet]\n"
+            "      Run the training schedule and save the trained values. A fresh run never\n"
+            "      replaces a checkpoint holding training: it stops and says how to go on.\n"
+            "      Ctrl-C (SIGINT) or SIGTERM saves at the next step and exits (status 130/143).\n"
             "      --steps N       at most N optimizer steps (stages in order)\n"
-            "      --stages A,B    the length of each stage of the schedule, in order\n"
-            "                      (0 skips a stage), e.g. a shorter run of Adam then L-BFGS\n"
+            "      --stages A,B    the length of each stage of the schedule, in order, one whole\n"
+            "                      number per stage (0 skips a stage), e.g. a shorter run\n"
             "      --seed S        seed of the initial weights and the sampled points (default 0)\n"
             "      --threads T     threads to use (default: the number of CPUs)\n"
-            "      --checkpoint F  checkpoint file (default %s.ckpt); saved atomically at the\n"
-            "                      end and every 30 s\n"
+            "      --checkpoint F  checkpoint file (default %s, after the program's name);\n"
+            "                      saved atomically at the end and every 30 s\n"
             "      --precision P   f32 (default) or f64; L-BFGS always runs in f64\n"
-            "      --resume        continue from the checkpoint instead of a fresh start\n"
+            "      --resume        continue the schedule from the checkpoint\n"
+            "      --more N        continue from the checkpoint for N more steps; past the end of\n"
+            "                      the schedule they are steps of its last stage, whose optimizer\n"
+            "                      starts afresh (Adam: new moments, its lr schedule over N steps)\n"
+            "      --overwrite     start afresh even if the checkpoint holds training\n"
+            "      --data NAME=F   read data declaration NAME (its name or its file's name) from F,\n"
+            "                      relative to the working directory; --data F for a model with one\n"
+            "      --log-every K   a loss history row every K steps (default 10); the history is\n"
+            "                      appended to CHECKPOINT.history.csv (.ckpt replaced) at every save:\n"
+            "                      step,stage,TERM...,total,lr,elapsed_s\n"
             "      --quiet         no progress output\n"
             "  params [--checkpoint FILE]\n"
             "      Print each trained constant as 'name = value'.\n"
-            "  eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [COLUMN ...]\n"
+            "  eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [--format csv|npy] [COLUMN ...]\n"
             "      Print CSV on a grid (first VAR slowest; a:b:n is n points from a to b,\n"
             "      VAR=a one point): the variables, every field whose inputs are given,\n"
-            "      then each COLUMN, a derivative such as d(u,x), d(u,x,x) or d(u,x,t).\n"
+            "      then each COLUMN: a derivative such as d(u,x), d(u,x,x) or d(u,x,t), an\n"
+            "      equation's name (its residual), a trainable constant, a const or a let.\n"
+            "      Column names suit NumPy and pandas: d(v,x) output 0 is d_v_x_0.\n"
+            "      --format npy    a NumPy structured array instead (numpy.load(\"u.npy\")[\"u\"])\n"
             "  simulate [NAME] [--checkpoint FILE] [--untrained] [--seed S]\n"
             "           [--integrator leapfrog|verlet|midpoint|rk4] [--dt H] [--steps N] [--every K]\n"
-            "           [--from FILE] [--to FILE] [--tolerance T] [--quiet]\n"
+            "           [--from FILE] [--to FILE] [--tolerance T] [--format csv|npy] [--quiet]\n"
             "      Integrate the model's dynamics (all start states together) and write CSV:\n"
             "      trajectory,step,t, the state, energy and P_x.. when the model defines them, then masses.\n"
             "      Prints the integrator, time taken and the energy/momentum drift on stdout.\n"
             "      Defaults come from the simulate declaration NAME (else the first one).\n"
-            "      --checkpoint F  trained values (default %s.ckpt); needed when the model\n"
+            "      --checkpoint F  trained values (default %s); needed when the model\n"
             "                      has trainable values, unless --untrained\n"
             "      --untrained     fresh initial values from --seed S (default 0)\n"
             "      --integrator I  leapfrog (= verlet, Stormer-Verlet), midpoint (implicit) or rk4\n"
@@ -81,11 +96,21 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "      --to FILE       output CSV (default: the declaration's, or MODEL_simulate.csv)\n"
             "      --tolerance T   of the implicit stages: no component changes by more\n"
             "                      than T (1 + |value|) (default: the declaration's, or 1e-12)\n"
+            "      --format npy    write a NumPy structured array (the default name ends in .npy)\n"
             "      --quiet         no progress and no report\n"
+            "  plot WHAT [--out FILE.png] [--checkpoint FILE]\n"
+            "      Draw a PNG with gnuplot (Debian: gnuplot-nox; $GNUPLOT names another) and\n"
+            "      print its name (default PROGRAM_WHAT.png). WHAT is one of:\n"
+            "      history [FILE]  the loss of every term and the total over the steps\n"
+            "      VAR=a:b:n [VAR=a:b:n] [COLUMN]\n"
+            "                      a field (or any eval COLUMN) over a line, or over a 2-D grid as\n"
+            "                      a heat map (first VAR across); VAR=a holds a variable fixed\n"
+            "      trajectory [FILE], energy [FILE]\n"
+            "                      simulate's CSV: each state over t; the relative energy drift\n"
             "  help, --help\n"
             "      This text.\n",
             argv0, m->name, m->source_path ? " (from " : "", m->source_path ? m->source_path : "",
-            m->source_path ? ")" : "", m->name, m->name);
+            m->source_path ? ")" : "", default_ckpt, default_ckpt);
     fprintf(out, "\nfields:\n");
     if (m->n_fields == 0) fprintf(out, "  (none)\n");
     for (int f = 0; f < m->n_fields; f++) {
@@ -361,19 +386,19 @@ int physm_main(const physm_model *model, int argc, char **argv)
 
     if (argc < 2) {
         fprintf(stderr, "%s: error: no command given (train, params, eval, simulate, plot or help)\n", prog);
-        print_help(m, argv0, stderr);
+        print_help(m, argv0, default_ckpt, stderr);
         goto done;
     }
     const char *verb = argv[1];
     if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
-        print_help(m, argv0, stdout);
+        print_help(m, argv0, default_ckpt, stdout);
         status = PHYSM_EXIT_OK;
         goto done;
     }
     /* --help anywhere after a verb. */
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            print_help(m, argv0, stdout);
+            print_help(m, argv0, default_ckpt, stdout);
             status = PHYSM_EXIT_OK;
             goto done;
         }
