@@ -92,4 +92,31 @@ printf '\357\273\277x,y\r\n0,1\r\n1,3\r\n2,5\r\n' > linfit.csv
 run 0 "$BIN/tm_linfit" train --quiet
 run 0 "$BIN/tm_linfit" params
 grep -q '^a = 2$' out.txt && grep -q '^b = 1$' out.txt || fail "BOM CSV fit: $(cat out.txt)"
+
+# (8) simulate --format npy holds what the CSV holds; plot of a trajectory
+# and of the energy drift (when gnuplot is installed)
+S=$BIN/tm_spring
+run 0 "$S" simulate --untrained --quiet
+run 0 "$S" simulate --untrained --quiet --format npy
+[ -s spring_orbit.npy ] || fail "simulate --format npy wrote no spring_orbit.npy"
+/usr/bin/python3 -c "
+import numpy, sys
+a = numpy.load('spring_orbit.npy')
+c = numpy.genfromtxt('spring_orbit.csv', delimiter=',', names=True)
+sys.exit(0 if a.dtype.names == c.dtype.names == ('trajectory', 'step', 't', 'q', 'p', 'energy', 'w')
+         and a.shape == c.shape == (101,) and all(numpy.array_equal(a[n], c[n]) for n in a.dtype.names) else 1)" \
+    || fail "spring_orbit.npy differs from spring_orbit.csv"
+if command -v gnuplot > /dev/null; then
+    for what in trajectory energy; do
+        run 0 "$S" plot $what spring_orbit.csv
+        out_has "wrote tm_spring_$what.png"
+        [ "$(head -c 8 tm_spring_$what.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "not a PNG"
+    done
+    run 0 "$P" plot history --checkpoint h.ckpt -o h.png
+    out_has "wrote h.png"
+    run 1 "$P" plot history --checkpoint none.ckpt
+    err_has "none.history.csv cannot be read (train the model first)"
+fi
+run 2 "$P" plot;              err_has "plot: say what to plot"
+run 2 "$P" plot nonsense;     err_has "unknown picture 'nonsense'"
 exit 0
