@@ -531,7 +531,7 @@ static LLVMTypeRef named_struct(gen *g, const char *name, LLVMTypeRef *fields, i
 /* LLVM mirrors of the structs in physmodel.h / physrt.h (natural
  * alignment gives the C layout). */
 typedef struct {
-    LLVMTypeRef field, param, probe, face, term, sched, adam, lbfgs, stage, dynamics, simulation, model;
+    LLVMTypeRef field, param, probe, face, term, sched, adam, lbfgs, stage, dynamics, simulation, quantities, model;
     LLVMTypeRef attribute, particle_set, kernel, system;
 } descriptor_types;
 
@@ -551,11 +551,12 @@ static descriptor_types descriptor_types_of(gen *g)
     t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs}, 4);
     t.dynamics = named_struct(g, "physm_dynamics", (LLVMTypeRef[]){I, I, I, P, I, I, I, P, P, P, I, I}, 12);
     t.simulation = named_struct(g, "physm_simulation", (LLVMTypeRef[]){P, I, D, L, L, D, P, P, P}, 9);
-    t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P, P}, 17);
     t.attribute = named_struct(g, "physm_attribute", (LLVMTypeRef[]){P, I, I, I}, 4);
     t.particle_set = named_struct(g, "physm_particle_set", (LLVMTypeRef[]){P, L, I, P, I}, 5);
     t.kernel = named_struct(g, "physm_kernel", (LLVMTypeRef[]){P, I, I, I, D, I, I, P, P, P, P}, 11);
     t.system = named_struct(g, "physm_system", (LLVMTypeRef[]){I, I, P, I, I, P, I, P, I, D}, 10);
+    t.quantities = named_struct(g, "physm_quantities", (LLVMTypeRef[]){I, P}, 2);
+    t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P, P, P}, 18);
     return t;
 }
 
@@ -809,6 +810,24 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
     return global_const(g, sys, "system");
 }
 
+/* eval's named quantities (physm_quantities), NULL when there are none. */
+static LLVMValueRef gen_quantities(gen *g, const descriptor_types *ty)
+{
+    const lw_model *m = g->m;
+    if (m->n_quantities == 0) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef *lets = calloc((size_t)m->n_quantities, sizeof *lets);
+    if (!lets) exit(70);
+    for (int i = 0; i < m->n_quantities; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "quantity%d", i);
+        lets[i] = gen_term(g, ty, &m->quantities[i], prefix, 1);
+    }
+    LLVMValueRef q = STRUCT(ty->quantities, I32(m->n_quantities),
+                            struct_array(g, ty->term, lets, m->n_quantities, "quantity_terms"));
+    free(lets);
+    return global_const(g, q, "quantities");
+}
+
 static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
 {
     const lw_model *m = g->m;
@@ -866,7 +885,8 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
                                 struct_array(g, ty.param, params, m->n_params, "params"), I32(m->n_terms),
                                 struct_array(g, ty.term, terms, m->n_terms, "terms"), I32(m->n_stages),
                                 struct_array(g, ty.stage, stages, m->n_stages, "stages"), gen_dynamics(g, &ty),
-                                I32(m->n_simulations), gen_simulations(g, &ty), gen_system(g, &ty));
+                                I32(m->n_simulations), gen_simulations(g, &ty), gen_system(g, &ty),
+                                gen_quantities(g, &ty));
     LLVMValueRef model_global = global_const(g, model, "physm_model_descriptor");
     free(fields);
     free(params);

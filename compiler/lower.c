@@ -1211,6 +1211,72 @@ static const char *unsupported_decl(const phys_node *d)
     }
 }
 
+static void free_term(lw_term *t);
+
+/* One const or let as a pseudo-term over coords (n_coords names bound to
+ * X_COORD leaves), lowered quietly: 0 and the term on success, -1 (nothing
+ * reported, nothing kept) when its body needs what the coordinates do not
+ * give. */
+static int lower_quantity(lctx *c, const phys_symbol *s, int n_coords, const char *const *coords, lw_term *t)
+{
+    phys_diag quiet = {stderr, 1, 0, 1};   /* full: reports nothing */
+    phys_diag *loud = c->diag;
+    memset(t, 0, sizeof *t);
+    t->name = s->name;
+    t->kind = PHYSM_EQUATION;
+    t->n_coords = n_coords;
+    for (int i = 0; i < n_coords; i++) t->coords[i] = coords[i];
+    c->diag = &quiet;
+    c->term = t;
+    c->n_bindings = 0;
+    c->depth = 0;
+    int ok = 1;
+    for (int i = 0; i < n_coords && ok; i++)
+        ok = lw_bind(c, s->decl, coords[i], lw_scalar_of(dag_leaf(c->dag, X_COORD, i)));
+    tensor v = ok ? lw_lower_expr(c, s->decl->kids[1]) : lw_failed();
+    if (v.rank >= 0 && v.n > 0) lw_add_residuals(t, v);
+    c->diag = loud;
+    c->term = NULL;
+    c->n_bindings = 0;
+    if (v.rank < 0 || t->n_residuals == 0) {
+        free_term(t);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every const and let of the model's own source that evaluates (see
+ * lw_model.quantities); the others (particle sums, vector formals, ...)
+ * are left out, and eval says it does not know them. */
+static void lower_quantities(lctx *c, const phys_node *program)
+{
+    lw_model *m = c->m;
+    const phys_source *own = program->nkids ? program->kids[0]->loc.src : NULL;
+    for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
+        const phys_symbol *s = phys_sema_symbol_at(c->sema, i);
+        if (s->replaced || (s->kind != SYM_LET && s->kind != SYM_CONST) || !s->decl || s->decl->loc.src != own)
+            continue;
+        lw_term t;
+        int ok = -1;
+        if (s->kind == SYM_LET && s->n_inputs > 0) {
+            int scalar = 1;
+            for (int k = 0; k < s->n_inputs; k++) scalar &= !formal_is_vector(c, s, k);
+            if (scalar) ok = lower_quantity(c, s, s->n_inputs, s->inputs, &t);
+        } else {
+            ok = lower_quantity(c, s, 0, NULL, &t);
+            for (int d = 0; ok && d < phys_sema_symbol_count(c->sema); d++) {   /* over a domain's coordinates */
+                const phys_symbol *dom = phys_sema_symbol_at(c->sema, d);
+                if (!dom->replaced && dom->kind == SYM_DOMAIN && dom->n_inputs > 0)
+                    ok = lower_quantity(c, s, dom->n_inputs, dom->inputs, &t);
+            }
+        }
+        if (ok) continue;
+        m->quantities = realloc(m->quantities, sizeof *m->quantities * (size_t)(m->n_quantities + 1));
+        if (!m->quantities) exit(70);
+        m->quantities[m->n_quantities++] = t;
+    }
+}
+
 static const char *directory_of(phys_arena *arena, const char *path)
 {
     char resolved[PATH_MAX];
@@ -1281,6 +1347,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         else if (d->kind == N_TRAIN) lower_train(c, d);
         else if (d->kind == N_SIMULATE && dynamics_ok && !session) lw_lower_simulation(c, d);
     }
+    if (!session && diag->errors == errors) lower_quantities(c, program);
     /* loss weight NAME = w applies after the terms exist */
     for (int i = 0; i < program->nkids; i++) {
         const phys_node *d = program->kids[i];
@@ -1383,6 +1450,8 @@ void phys_lower_free(lw_model *m)
         free(m->dynamics);
     }
     lw_free_system(m->system);
+    for (int i = 0; i < m->n_quantities; i++) free_term(&m->quantities[i]);
+    free(m->quantities);
     for (int i = 0; i < m->n_simulations; i++) free(m->simulations[i].start);
     free(m->simulations);
     free(m->terms);

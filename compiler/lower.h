@@ -178,6 +178,11 @@ typedef struct lw_model {
     int n_simulations;
     lw_simulation *simulations;
     lw_system *system;              /* NULL without particles under Newtonian dynamics */
+    /* eval's named quantities (physm_quantities): each const and let of the
+     * model as a pseudo-term, over the let's formals, or over a domain's
+     * coordinates when its body uses them, or over nothing */
+    int n_quantities;
+    lw_term *quantities;
 } lw_model;
 
 /* Lowers the checked program (already through phys_sema_check without

@@ -396,3 +396,16 @@ done:
     free(data);
     return ret;
 }
+
+char *physm_default_checkpoint(const char *argv0)
+{
+    const char *slash = strrchr(argv0, '/');
+    const char *base = slash ? slash + 1 : argv0;
+    if (!*base) base = "model";
+    char *path = malloc(strlen(base) + sizeof ".ckpt");
+    if (path) {
+        strcpy(path, base);
+        strcat(path, ".ckpt");
+    }
+    return path;
+}

@@ -3,7 +3,8 @@
  * Format: a header row of column names, then data rows; comma-separated;
  * spaces around fields are trimmed; a field may be wrapped in double quotes
  * ("" inside quotes is one quote); lines that are blank or start with '#'
- * (after spaces) are skipped; \r\n line ends are accepted. Numbers are read
+ * (after spaces) are skipped; \r\n line ends are accepted; a leading UTF-8
+ * byte-order mark (spreadsheets write one) is skipped. Numbers are read
  * with strtod in the C locale (whatever the process locale is) and must be
  * finite. Every error names file:line[:col] and the cause. */
 #define _POSIX_C_SOURCE 200809L
@@ -152,6 +153,7 @@ int physm_csv_read(const char *path, const char *display, int n_cols,
     }
 
     const char *s = text, *end = text + size;
+    if (size >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) s += 3;   /* UTF-8 byte-order mark */
     int line = 0, header_line = 0;
     while (s < end || line == 0) {
         const char *e = memchr(s, '\n', (size_t)(end - s));
@@ -278,4 +280,23 @@ done:
     free(col_of);
     free(text);
     return ret;
+}
+
+void physm_column_name(char *buf, size_t size, const char *name)
+{
+    size_t n = 0;
+    int gap = 0;
+    if (size == 0) return;
+    for (const char *p = name; *p && n + 1 < size; p++) {
+        const unsigned char c = (unsigned char)*p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+            if (gap && n > 0 && n + 2 < size) buf[n++] = '_';
+            if (n == 0 && c >= '0' && c <= '9' && n + 2 < size) buf[n++] = '_';
+            buf[n++] = (char)c;
+            gap = 0;
+        } else {
+            gap = 1;
+        }
+    }
+    buf[n] = 0;
 }

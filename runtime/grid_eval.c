@@ -1,15 +1,22 @@
-/* grid_eval.c - the eval verb: trained fields and their derivatives on a
- * cartesian grid, as CSV on stdout.
+/* grid_eval.c - the eval verb: trained fields, their derivatives, the
+ * residuals of named equations and the trained constants on a cartesian
+ * grid, as CSV (or NumPy .npy) on stdout.
  *
  *   VAR=a:b:n   n >= 1 points from a to b inclusive (n = 1: a)
  *   VAR=a       one point
  *   d(u,x,...)  a derivative column: field u, then 1 to 4 of its inputs
+ *   NAME        an equation's residual (lhs - rhs; every coordinate of its
+ *               domain given), a trainable constant (the same on every row),
+ *               or a const or let of the model (physm_quantities: a let of
+ *               formals or of a domain's coordinates needs those on the grid)
  *
  * Columns: the grid variables in the order given, then every field whose
- * inputs are all given (its value; name[k] per output of a multi-output
- * field), then the derivative columns in the order given (d(u,x)[k] per
- * output). The first variable varies slowest. Numbers are printed with
- * %.17g; headers holding a comma are quoted. Usage errors exit 2,
+ * inputs are all given (its value; one column per output of a
+ * multi-output field), then the requested columns in the order given. The
+ * first variable varies slowest. Column names are made NumPy- and
+ * pandas-safe by physm_column_name: u_0 for output 0 of u, d_u_x for
+ * d(u,x), d_v_x_0 for output 0 of d(v,x), pde_1 for residual 1 of a vector
+ * equation. Numbers are printed with %.17g. Usage errors exit 2,
  * checkpoint errors 1.
  *
  * A hard-constrained field (physm_field.n_derivs > 0) is printed through its
@@ -34,11 +41,18 @@ typedef struct {
     long n;
 } grid_var;
 
+typedef enum { COL_DERIV, COL_PARAM, COL_TERM } col_kind;
+
 typedef struct {
-    int field;
+    col_kind kind;
+    int field;                    /* COL_DERIV: the field; COL_PARAM: the constant; COL_TERM: the term */
     int mi[PHYSRT_MAX_INPUTS];
     char label[160];
     int stream;                   /* index in the field's plan */
+    const physm_term *term;       /* COL_TERM: an equation, or a const or let (physm_quantities) */
+    physm_term_eval *ev;
+    int var_of_coord[64];         /* COL_TERM: grid variable of each coordinate */
+    double *points, *r;           /* COL_TERM: batch x n_coords, n_residuals x batch */
 } deriv_col;
 
 typedef struct {
@@ -140,7 +154,47 @@ static int parse_column(const physm_model *m, const char *prog, const char *arg,
             buf[k++] = *p;
         }
     buf[k] = 0;
-    if (k < 4 || strncmp(buf, "d(", 2) || buf[k - 1] != ')') goto bad;
+    dc->kind = COL_DERIV;
+    if (!(buf[0] == 'd' && buf[1] == '(')) {   /* a name: a trainable constant or an equation */
+        snprintf(dc->label, sizeof dc->label, "%.150s", buf);
+        int f = find_field(m, buf);
+        if (f >= 0) {   /* a field's value: its derivative of order 0 */
+            dc->field = f;
+            memset(dc->mi, 0, sizeof dc->mi);
+            return 0;
+        }
+        for (int p = 0; p < m->n_params; p++)
+            if (!strcmp(m->params[p].name, buf)) {
+                dc->kind = COL_PARAM;
+                dc->field = p;
+                return 0;
+            }
+        for (int t = 0; t < m->n_terms; t++)
+            if (m->terms[t].kind == PHYSM_EQUATION && !strcmp(m->terms[t].name, buf)) {
+                dc->kind = COL_TERM;
+                dc->term = &m->terms[t];
+                return 0;
+            }
+        for (int q = 0; m->quantities && q < m->quantities->n_lets; q++)
+            if (!strcmp(m->quantities->lets[q].name, buf)) {
+                dc->kind = COL_TERM;
+                dc->term = &m->quantities->lets[q];
+                return 0;
+            }
+        fprintf(stderr, "%s: error: eval: '%s' is not a derivative d(FIELD, INPUT, ...), an equation, a "
+                "constant or a let of the model (equations:", prog, arg);
+        int any = 0;
+        for (int t = 0; t < m->n_terms; t++)
+            if (m->terms[t].kind == PHYSM_EQUATION) fprintf(stderr, "%s %s", any++ ? "," : "", m->terms[t].name);
+        fprintf(stderr, "%s; trainable constants:", any ? "" : " none");
+        for (int p = 0; p < m->n_params; p++) fprintf(stderr, "%s %s", p ? "," : "", m->params[p].name);
+        fprintf(stderr, "%s; consts and lets:", m->n_params ? "" : " none");
+        const int n_lets = m->quantities ? m->quantities->n_lets : 0;
+        for (int q = 0; q < n_lets; q++) fprintf(stderr, "%s %s", q ? "," : "", m->quantities->lets[q].name);
+        fprintf(stderr, "%s)\n", n_lets ? "" : " none");
+        return -1;
+    }
+    if (k < 4 || buf[k - 1] != ')') goto bad;
     buf[k - 1] = 0;
     char *parts[8];
     int np = 0;
@@ -205,26 +259,24 @@ bad:
     return -1;
 }
 
-static void put_header(FILE *out, int *first, const char *name, int index)
+typedef char col_name[200];
+
+/* The column name of name (output index, or -1 for a scalar). */
+static void add_name(col_name *names, int *n, const char *name, int index)
 {
     char buf[200];
     if (index >= 0) snprintf(buf, sizeof buf, "%s[%d]", name, index);
     else snprintf(buf, sizeof buf, "%s", name);
-    fputs(*first ? "" : ",", out);
-    *first = 0;
-    if (strchr(buf, ',') || strchr(buf, '"')) {
-        fputc('"', out);
-        for (const char *p = buf; *p; p++) {
-            if (*p == '"') fputc('"', out);
-            fputc(*p, out);
-        }
-        fputc('"', out);
-    } else {
-        fputs(buf, out);
-    }
+    physm_column_name(names[(*n)++], sizeof names[0], buf);
 }
 
 int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args, char **args, FILE *out)
+{
+    return physm_grid_eval_as(lay, checkpoint, n_args, args, out, 0);
+}
+
+int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_args, char **args, FILE *out,
+                       int npy)
 {
     const physm_model *m = lay->model;
     const char *prog = lay->prog;
@@ -233,6 +285,8 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
     deriv_col *cols = calloc((size_t)n_args + 1, sizeof *cols);
     field_eval *fe = calloc((size_t)m->n_fields + 1, sizeof *fe);
     double *theta = calloc(lay->n_theta + 1, sizeof *theta);
+    col_name *names = NULL;
+    double *row = NULL;
     int nv = 0, nc = 0;
     if (!vars || !cols || !fe || !theta) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
@@ -294,7 +348,34 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
         fe[f].auto_value = fe[f].used = all;
         n_used += all;
     }
+    /* a field named as a column is already there when its inputs are given */
+    int kept = 0;
     for (int c = 0; c < nc; c++) {
+        int order = 0;
+        for (int i = 0; cols[c].kind == COL_DERIV && i < PHYSRT_MAX_INPUTS; i++) order += cols[c].mi[i];
+        if (cols[c].kind == COL_DERIV && order == 0 && fe[cols[c].field].auto_value) continue;
+        cols[kept++] = cols[c];
+    }
+    nc = kept;
+    for (int c = 0; c < nc; c++) {
+        if (cols[c].kind == COL_TERM) {   /* every coordinate of the equation's domain on the grid */
+            const physm_term *tm = cols[c].term;
+            int missing = tm->n_coords > 64;
+            for (int k = 0; k < tm->n_coords && k < 64; k++) {
+                cols[c].var_of_coord[k] = -1;
+                for (int j = 0; j < nv; j++)
+                    if (!strcmp(vars[j].name, tm->coord_names[k])) cols[c].var_of_coord[k] = j;
+                missing |= cols[c].var_of_coord[k] < 0;
+            }
+            if (missing) {
+                fprintf(stderr, "%s: error: eval: %s needs", prog, tm->name);
+                for (int k = 0; k < tm->n_coords; k++)
+                    if (k >= 64 || cols[c].var_of_coord[k] < 0) fprintf(stderr, " %s=...", tm->coord_names[k]);
+                fprintf(stderr, "\n");
+                goto done;
+            }
+        }
+        if (cols[c].kind != COL_DERIV) continue;
         const physm_field *fd = &m->fields[cols[c].field];
         if (!fe[cols[c].field].used) {
             fprintf(stderr, "%s: error: eval: missing input for %s: %s(", prog, cols[c].label, fd->name);
@@ -339,7 +420,7 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
             plan = physrt_jet_plan_create(ni, fd->n_net_streams, fd->net_streams);
         } else {
             for (int c = 0; c < nc && nr < 65; c++)
-                if (cols[c].field == f) memcpy(req + nr++ * ni, cols[c].mi, (size_t)ni * sizeof(int));
+                if (cols[c].kind == COL_DERIV && cols[c].field == f) memcpy(req + nr++ * ni, cols[c].mi, (size_t)ni * sizeof(int));
             plan = physrt_jet_plan_create(ni, nr, req);
         }
         if (plan) fe[f].ev = physrt_mlp_eval_create_f64(&lay->descs[f], plan, batch, NULL);
@@ -350,7 +431,7 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
         }
         const physrt_jet_plan *ep = physrt_mlp_eval_plan_f64(fe[f].ev);
         for (int c = 0; c < nc; c++)
-            if (cols[c].field == f) {
+            if (cols[c].kind == COL_DERIV && cols[c].field == f) {
                 if (fd->n_derivs > 0) {
                     for (int d = 0; d < fd->n_derivs; d++)
                         if (!memcmp(fd->derivs + (size_t)d * ni, cols[c].mi, (size_t)ni * sizeof(int)))
@@ -378,22 +459,56 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
         }
     }
 
-    /* Header. */
-    int first = 1;
-    for (int j = 0; j < nv; j++) put_header(out, &first, vars[j].name, -1);
-    for (int f = 0; f < m->n_fields; f++)
-        if (fe[f].auto_value) {
-            if (m->fields[f].n_outputs == 1) put_header(out, &first, m->fields[f].name, -1);
-            else
-                for (int o = 0; o < m->fields[f].n_outputs; o++) put_header(out, &first, m->fields[f].name, o);
+    for (int c = 0; c < nc; c++)
+        if (cols[c].kind == COL_TERM) {
+            const physm_term *tm = cols[c].term;
+            cols[c].ev = physm_term_eval_create(lay, tm, batch);
+            cols[c].points = malloc((size_t)batch * (tm->n_coords + 1) * sizeof(double));
+            cols[c].r = malloc((size_t)batch * tm->n_residuals * sizeof(double));
+            if (!cols[c].ev || !cols[c].points || !cols[c].r) {
+                fprintf(stderr, "%s: error: cannot evaluate %s (out of memory?)\n", prog, tm->name);
+                goto done;
+            }
         }
-    for (int c = 0; c < nc; c++) {
-        const int no = m->fields[cols[c].field].n_outputs;
-        if (no == 1) put_header(out, &first, cols[c].label, -1);
-        else
-            for (int o = 0; o < no; o++) put_header(out, &first, cols[c].label, o);
+
+    /* Column names. */
+    int n_out = nv;
+    for (int f = 0; f < m->n_fields; f++) n_out += fe[f].auto_value ? m->fields[f].n_outputs : 0;
+    for (int c = 0; c < nc; c++)
+        n_out += cols[c].kind == COL_PARAM ? 1
+                 : cols[c].kind == COL_TERM ? cols[c].term->n_residuals
+                                            : m->fields[cols[c].field].n_outputs;
+    names = calloc((size_t)n_out, sizeof *names);
+    row = calloc((size_t)n_out, sizeof *row);
+    const char **name_ptrs = calloc((size_t)n_out, sizeof *name_ptrs);
+    if (!names || !row || !name_ptrs) {
+        free(name_ptrs);
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        goto done;
     }
-    fputc('\n', out);
+    int k_out = 0;
+    for (int j = 0; j < nv; j++) add_name(names, &k_out, vars[j].name, -1);
+    for (int f = 0; f < m->n_fields; f++)
+        if (fe[f].auto_value)
+            for (int o = 0; o < m->fields[f].n_outputs; o++)
+                add_name(names, &k_out, m->fields[f].name, m->fields[f].n_outputs == 1 ? -1 : o);
+    for (int c = 0; c < nc; c++) {
+        const int no = cols[c].kind == COL_PARAM ? 1
+                       : cols[c].kind == COL_TERM ? cols[c].term->n_residuals
+                                                  : m->fields[cols[c].field].n_outputs;
+        for (int o = 0; o < no; o++) add_name(names, &k_out, cols[c].label, no == 1 ? -1 : o);
+    }
+    for (int k = 0; k < n_out; k++) name_ptrs[k] = names[k];
+    int hrc = 0;
+    if (npy) hrc = physm_npy_write_header(out, n_out, name_ptrs, n_total);
+    else
+        for (int k = 0; k < n_out; k++) fprintf(out, k ? ",%s" : "%s", names[k]);
+    if (!npy) fputc('\n', out);
+    free(name_ptrs);
+    if (hrc) {
+        fprintf(stderr, "%s: error: writing the output failed\n", prog);
+        goto done;
+    }
 
     double gval[64];
     double *row_vals = malloc((size_t)batch * (nv ? nv : 1) * sizeof(double));
@@ -417,6 +532,11 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
                 if (fe[f].used)
                     for (int i = 0; i < m->fields[f].n_inputs; i++)
                         fe[f].x[(size_t)p * m->fields[f].n_inputs + i] = gval[fe[f].var_of_input[i]];
+            for (int c = 0; c < nc; c++)
+                if (cols[c].kind == COL_TERM) {
+                    const int ncd = cols[c].term->n_coords;
+                    for (int k = 0; k < ncd; k++) cols[c].points[(size_t)p * ncd + k] = gval[cols[c].var_of_coord[k]];
+                }
         }
         for (int f = 0; f < m->n_fields; f++) {
             if (!fe[f].used) continue;
@@ -434,21 +554,38 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
                 fd->eval_f64(np, fe[f].x, theta + lay->n_weights, fe[f].sptr, fe[f].fout);
             }
         }
+        for (int c = 0; c < nc; c++)
+            if (cols[c].kind == COL_TERM && physm_term_eval_run(cols[c].ev, theta, cols[c].points, np, cols[c].r)) {
+                free(row_vals);
+                fprintf(stderr, "%s: error: evaluating %s failed\n", prog, cols[c].label);
+                goto done;
+            }
         for (int p = 0; p < np; p++) {
-            for (int j = 0; j < nv; j++) fprintf(out, j ? ",%.17g" : "%.17g", row_vals[(size_t)p * nv + j]);
+            int k = 0;
+            for (int j = 0; j < nv; j++) row[k++] = row_vals[(size_t)p * nv + j];
             for (int f = 0; f < m->n_fields; f++)
                 if (fe[f].auto_value) {
                     const double *base = m->fields[f].n_derivs > 0 ? fe[f].fout : fe[f].out;
-                    for (int o = 0; o < m->fields[f].n_outputs; o++)
-                        fprintf(out, ",%.17g", base[(size_t)o * np + p]);
+                    for (int o = 0; o < m->fields[f].n_outputs; o++) row[k++] = base[(size_t)o * np + p];
                 }
             for (int c = 0; c < nc; c++) {
-                const int f = cols[c].field, no = m->fields[f].n_outputs;
-                const double *base = m->fields[f].n_derivs > 0 ? fe[f].fout : fe[f].out;
-                for (int o = 0; o < no; o++)
-                    fprintf(out, ",%.17g", base[((size_t)cols[c].stream * no + o) * np + p]);
+                if (cols[c].kind == COL_PARAM) {
+                    row[k++] = theta[lay->n_weights + (size_t)cols[c].field];
+                } else if (cols[c].kind == COL_TERM) {
+                    for (int j = 0; j < cols[c].term->n_residuals; j++)
+                        row[k++] = cols[c].r[(size_t)j * np + p];
+                } else {
+                    const int f = cols[c].field, no = m->fields[f].n_outputs;
+                    const double *base = m->fields[f].n_derivs > 0 ? fe[f].fout : fe[f].out;
+                    for (int o = 0; o < no; o++) row[k++] = base[((size_t)cols[c].stream * no + o) * np + p];
+                }
             }
-            fputc('\n', out);
+            if (npy) {
+                fwrite(row, sizeof *row, (size_t)n_out, out);
+            } else {
+                for (int j = 0; j < n_out; j++) fprintf(out, j ? ",%.17g" : "%.17g", row[j]);
+                fputc('\n', out);
+            }
         }
     }
     free(row_vals);
@@ -458,6 +595,13 @@ int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
     }
     status = PHYSM_EXIT_OK;
 done:
+    for (int c = 0; c < nc; c++) {
+        physm_term_eval_destroy(cols[c].ev);
+        free(cols[c].points);
+        free(cols[c].r);
+    }
+    free(names);
+    free(row);
     if (fe)
         for (int f = 0; f < m->n_fields; f++) {
             physrt_mlp_eval_destroy_f64(fe[f].ev);

@@ -57,6 +57,12 @@ double physm_now(void);
 int physm_csv_read(const char *path, const char *display, int n_cols,
                    const char *const *columns, double **values, int *n_rows);
 
+/* A column name NumPy and pandas take as it is: every run of characters
+ * other than letters, digits and '_' becomes one '_', with none at the ends
+ * ("d(v,x)[0]" -> "d_v_x_0", "initial@12" -> "initial_12"); a name that
+ * would start with a digit gets a leading '_'. Truncated to size - 1. */
+void physm_column_name(char *buf, size_t size, const char *name);
+
 /* ------------------------------------------------------------------------ */
 /* points.c                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -131,6 +137,37 @@ int physm_checkpoint_save(const physm_layout *lay, const char *path,
 int physm_checkpoint_load(const physm_layout *lay, const char *path, double *theta,
                           physm_ckpt_info *info);
 
+ /* The default checkpoint of a program: the base name of argv[0] + ".ckpt"
+ * (in the working directory); a new string, NULL when out of memory. */
+char *physm_default_checkpoint(const char *argv0);
+
+/* ------------------------------------------------------------------------ */
+/* history.c: the loss history beside the checkpoint                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const physm_model *model;
+    const char *prog;
+    char *path;                   /* physm_history_path(checkpoint) */
+    int fresh;                    /* the next flush starts a new file */
+    int n_cols;                   /* step, stage, terms, total, lr, elapsed */
+    double *rows;                 /* n_rows x n_cols, not yet written */
+    size_t n_rows, cap;
+    double t_start, t_offset;     /* elapsed = t_offset + now - t_start */
+} physm_history;
+
+/* FILE.ckpt -> FILE.history.csv, else FILE + ".history.csv"; caller frees. */
+char *physm_history_path(const char *checkpoint);
+/* fresh: a new file at the first flush; otherwise rows are appended and
+ * elapsed seconds continue from the file's last row. */
+int physm_history_open(physm_history *h, const physm_model *model, const char *prog, const char *checkpoint,
+                       int fresh);
+void physm_history_add(physm_history *h, long step, int stage, const double *term_loss, double total,
+                       double lr);
+/* Appends the rows kept so far (after a checkpoint save). */
+int physm_history_flush(physm_history *h);
+void physm_history_free(physm_history *h);
+
 /* ------------------------------------------------------------------------ */
 /* progress.c                                                                */
 /* ------------------------------------------------------------------------ */
@@ -172,7 +209,15 @@ typedef struct {
     int f32;
     int resume, quiet;
     double checkpoint_interval;   /* seconds between periodic saves */
+    int overwrite;                /* a fresh run may replace a trained checkpoint */
+    long more;                    /* > 0: resume and train this many more steps, past the
+                                     schedule's end in its last stage */
+    long log_every;               /* history row every this many steps (0: 10) */
 } physm_train_options;
+
+/* physm_train's status when SIGINT or SIGTERM stopped it (after saving):
+ * 128 + the signal's number, as a shell reports it. */
+enum { PHYSM_EXIT_SIGNAL = 128 };
 
 int physm_train(const physm_layout *lay, const physm_train_options *opts);
 
@@ -189,6 +234,7 @@ typedef struct {
     int quiet;
     int threads;                  /* particle systems: 0 = every CPU */
     double skin;                  /* particle systems' neighbour lists: < 0 = 0.15 x the cutoff */
+    int npy;                      /* write .npy (the default name's .csv becomes .npy) */
 } physm_simulate_options;
 
 /* The simulate verb (simulate.c); returns an exit status. */
@@ -196,9 +242,20 @@ typedef struct {
 const char *physm_integrator_name(int integrator);
 int physm_simulate(const physm_layout *lay, const physm_simulate_options *opts);
 
-/* eval: args are the VAR=... and COLUMN arguments in order. */
+/* eval: args are the VAR=... and COLUMN arguments in order; CSV. */
 int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
                     char **args, FILE *out);
+/* The same as CSV (npy = 0) or as a NumPy .npy structured array (npy = 1). */
+int physm_grid_eval_as(const physm_layout *lay, const char *checkpoint, int n_args, char **args, FILE *out,
+                       int npy);
+
+/* plot: args are what to plot (history, VAR=a:b:n ... [COLUMN], trajectory,
+ * energy) and its file; out_png NULL: PROGRAM_WHAT.png. An exit status. */
+int physm_plot(const physm_layout *lay, const char *checkpoint, int n_args, char **args, const char *out_png);
+
+/* npy.c: the header of a .npy file holding n_rows records of n_cols float64
+ * fields named names (host byte order); the records follow as raw doubles. */
+int physm_npy_write_header(FILE *out, int n_cols, const char *const *names, long n_rows);
 
 /* ------------------------------------------------------------------------ */
 /* system_eval.c: particle systems (physm_system)                            */

@@ -36,7 +36,7 @@ static const char *sampler_name(physm_sampler s)
     return "?";
 }
 
-static void print_help(const physm_model *m, const char *argv0, FILE *out)
+static void print_help(const physm_model *m, const char *argv0, const char *default_ckpt, FILE *out)
 {
     fprintf(out,
             "usage: %s COMMAND [OPTIONS]\n"
@@ -44,33 +44,49 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "Model '%s'%s%s%s.\n"
             "\n"
             "commands:\n"
-            "  train [--steps N] [--seed S] [--threads T] [--checkpoint FILE]\n"
-            "        [--stages A,B,...] [--precision f32|f64] [--resume] [--quiet]\n"
-            "      Run the training schedule and save the trained values.\n"
+            "  train [--steps N] [--seed S] [--threads T] [--checkpoint FILE] [--stages A,B,...]\n"
+            "        [--precision f32|f64] [--resume | --more N | --overwrite] [--data NAME=FILE]\n"
+            "        [--log-every K] [--quiet]\n"
+            "      Run the training schedule and save the trained values. A fresh run never\n"
+            "      replaces a checkpoint holding training: it stops and says how to go on.\n"
+            "      Ctrl-C (SIGINT) or SIGTERM saves at the next step and exits (status 130/143).\n"
             "      --steps N       at most N optimizer steps (stages in order)\n"
-            "      --stages A,B    the length of each stage of the schedule, in order\n"
-            "                      (0 skips a stage), e.g. a shorter run of Adam then L-BFGS\n"
+            "      --stages A,B    the length of each stage of the schedule, in order, one whole\n"
+            "                      number per stage (0 skips a stage), e.g. a shorter run\n"
             "      --seed S        seed of the initial weights and the sampled points (default 0)\n"
             "      --threads T     threads to use (default: the number of CPUs)\n"
-            "      --checkpoint F  checkpoint file (default %s.ckpt); saved atomically at the\n"
-            "                      end and every 30 s\n"
+            "      --checkpoint F  checkpoint file (default %s, after the program's name);\n"
+            "                      saved atomically at the end and every 30 s\n"
             "      --precision P   f32 (default) or f64; L-BFGS always runs in f64\n"
-            "      --resume        continue from the checkpoint instead of a fresh start\n"
+            "      --resume        continue the schedule from the checkpoint\n"
+            "      --more N        continue from the checkpoint for N more steps; past the end of\n"
+            "                      the schedule they are steps of its last stage, whose optimizer\n"
+            "                      starts afresh (Adam: new moments, its lr schedule over N steps)\n"
+            "      --overwrite     start afresh even if the checkpoint holds training\n"
+            "      --data NAME=F   read data declaration NAME (its name or its file's name) from F,\n"
+            "                      relative to the working directory; --data F for a model with one\n"
+            "      --log-every K   a loss history row every K steps (default 10); the history is\n"
+            "                      appended to CHECKPOINT.history.csv (.ckpt replaced) at every save:\n"
+            "                      step,stage,TERM...,total,lr,elapsed_s\n"
             "      --quiet         no progress output\n"
             "  params [--checkpoint FILE]\n"
             "      Print each trained constant as 'name = value'.\n"
-            "  eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [COLUMN ...]\n"
+            "  eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [--format csv|npy] [COLUMN ...]\n"
             "      Print CSV on a grid (first VAR slowest; a:b:n is n points from a to b,\n"
             "      VAR=a one point): the variables, every field whose inputs are given,\n"
-            "      then each COLUMN, a derivative such as d(u,x), d(u,x,x) or d(u,x,t).\n"
+            "      then each COLUMN: a derivative such as d(u,x), d(u,x,x) or d(u,x,t), an\n"
+            "      equation's name (its residual), a trainable constant, a const or a let.\n"
+            "      Column names suit NumPy and pandas: d(v,x) output 0 is d_v_x_0.\n"
+            "      --format npy    a NumPy structured array instead (numpy.load(\"u.npy\")[\"u\"])\n"
             "  simulate [NAME] [--checkpoint FILE] [--untrained] [--seed S]\n"
             "           [--integrator leapfrog|verlet|midpoint|rk4] [--dt H] [--steps N] [--every K]\n"
-            "           [--from FILE] [--to FILE] [--tolerance T] [--threads T] [--skin S] [--quiet]\n"
+            "           [--from FILE] [--to FILE] [--tolerance T] [--format csv|npy] [--threads T]\n"
+            "           [--skin S] [--quiet]\n"
             "      Integrate the model's dynamics (all start states together) and write CSV:\n"
             "      trajectory,step,t, the state, energy and P_x.. when the model defines them, then masses.\n"
             "      Prints the integrator, time taken and the energy/momentum drift on stdout.\n"
             "      Defaults come from the simulate declaration NAME (else the first one).\n"
-            "      --checkpoint F  trained values (default %s.ckpt); needed when the model\n"
+            "      --checkpoint F  trained values (default %s); needed when the model\n"
             "                      has trainable values, unless --untrained\n"
             "      --untrained     fresh initial values from --seed S (default 0)\n"
             "      --integrator I  leapfrog (= verlet, Stormer-Verlet), midpoint (implicit) or rk4\n"
@@ -81,6 +97,7 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "      --to FILE       output CSV (default: the declaration's, or MODEL_simulate.csv)\n"
             "      --tolerance T   of the implicit stages: no component changes by more\n"
             "                      than T (1 + |value|) (default: the declaration's, or 1e-12)\n"
+            "      --format npy    write a NumPy structured array (the default name ends in .npy)\n"
             "      --quiet         no progress and no report\n"
             "      Particles too many for a state row (or started from FILE.xyz, extended\n"
             "      XYZ with Lattice and pbc) run as one system of any size: velocity Verlet\n"
@@ -88,10 +105,19 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "      energies and momentum per written step to FILE.csv.\n"
             "      --threads T     threads for a particle system (default: every CPU)\n"
             "      --skin S        neighbour-list skin (default 0.15 x the cutoff)\n"
+            "  plot WHAT [--out FILE.png] [--checkpoint FILE]\n"
+            "      Draw a PNG with gnuplot (Debian: gnuplot-nox; $GNUPLOT names another) and\n"
+            "      print its name (default PROGRAM_WHAT.png). WHAT is one of:\n"
+            "      history [FILE]  the loss of every term and the total over the steps\n"
+            "      VAR=a:b:n [VAR=a:b:n] [COLUMN]\n"
+            "                      a field (or any eval COLUMN) over a line, or over a 2-D grid as\n"
+            "                      a heat map (first VAR across); VAR=a holds a variable fixed\n"
+            "      trajectory [FILE], energy [FILE]\n"
+            "                      simulate's CSV: each state over t; the relative energy drift\n"
             "  help, --help\n"
             "      This text.\n",
             argv0, m->name, m->source_path ? " (from " : "", m->source_path ? m->source_path : "",
-            m->source_path ? ")" : "", m->name, m->name);
+            m->source_path ? ")" : "", default_ckpt, default_ckpt);
     fprintf(out, "\nfields:\n");
     if (m->n_fields == 0) fprintf(out, "  (none)\n");
     for (int f = 0; f < m->n_fields; f++) {
@@ -211,6 +237,84 @@ static int parse_positive(const char *s, double *out)
     return 0;
 }
 
+/* --data NAME=FILE names a data declaration by its term name, by its file
+ * as the model wrote it, by that file's base name or by the base name
+ * without its extension ("oscillator.csv" or "oscillator"). */
+static int data_name_is(const char *file, const char *term, const char *name)
+{
+    if (!file) return 0;
+    const char *base = base_name(file), *dot = strrchr(base, '.');
+    size_t stem = dot ? (size_t)(dot - base) : strlen(base);
+    return (term && !strcmp(name, term)) || !strcmp(name, file) || !strcmp(name, base) ||
+           (strlen(name) == stem && !strncmp(name, base, stem));
+}
+
+/* The file of a --data argument, made absolute against the working
+ * directory (so it does not resolve against the model's directory); a new
+ * string or NULL. */
+static char *data_path(const char *file)
+{
+    char cwd[4096];
+    if (file[0] == '/' || !getcwd(cwd, sizeof cwd)) return strdup(file);
+    char *p = malloc(strlen(cwd) + strlen(file) + 2);
+    if (p) sprintf(p, "%s/%s", cwd, file);
+    return p;
+}
+
+/* Applies one --data argument v to terms (a copy of the model's): NAME=FILE
+ * or FILE alone for a model with one data declaration. files keeps the new
+ * strings (freed by the caller). Returns 0 or an exit status. */
+static int apply_data(const physm_model *m, physm_term *terms, char **files, const char *prog, const char *argv0,
+                      const char *verb, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    int n_data = 0, match = -1;
+    for (int t = 0; t < m->n_terms; t++)
+        if (m->terms[t].kind == PHYSM_DATA) n_data++;
+    if (eq) {
+        char name[256];
+        size_t ln = (size_t)(eq - v);
+        if (ln < sizeof name) {
+            memcpy(name, v, ln);
+            name[ln] = 0;
+            for (int t = 0; t < m->n_terms && match < 0; t++)
+                if (m->terms[t].kind == PHYSM_DATA && data_name_is(m->terms[t].data_file, m->terms[t].name, name))
+                    match = t;
+        }
+        if (match >= 0) v = eq + 1;
+    }
+    if (match < 0 && n_data == 1 && !(eq && access(v, F_OK) != 0))
+        for (int t = 0; t < m->n_terms; t++)
+            if (m->terms[t].kind == PHYSM_DATA) match = t;
+    if (match < 0) {
+        fprintf(stderr, "%s: error: %s: --data %s: ", prog, verb, v);
+        if (n_data == 0) fprintf(stderr, "the model '%s' declares no data\n", m->name);
+        else {
+            fprintf(stderr, "no data declaration of that name; give --data NAME=FILE with NAME one of:");
+            for (int t = 0; t < m->n_terms; t++)
+                if (m->terms[t].kind == PHYSM_DATA)
+                    fprintf(stderr, " %s (file %s)", m->terms[t].name, m->terms[t].data_file);
+            fprintf(stderr, "\n");
+        }
+        fprintf(stderr, "(run '%s --help' for usage)\n", argv0);
+        return PHYSM_EXIT_USAGE;
+    }
+    if (!v[0]) return usage_error(prog, argv0, "%s: --data needs a file name%s", verb, "");
+    if (access(v, R_OK) != 0) {
+        fprintf(stderr, "%s: error: %s: --data: cannot read %s: %s (relative to the working directory)\n", prog,
+                verb, v, strerror(errno));
+        return PHYSM_EXIT_RUNTIME;
+    }
+    free(files[match]);
+    files[match] = data_path(v);
+    if (!files[match]) {
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        return PHYSM_EXIT_RUNTIME;
+    }
+    terms[match].data_file = files[match];
+    return 0;
+}
+
 static int simulate_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
                          int argc, char **argv)
 {
@@ -264,6 +368,10 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
         } else if ((r = opt_value(argc, argv, &i, "--to", &v))) {
             if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --to needs a file name%s%s", "", "");
             o.to = v;
+        } else if ((r = opt_value(argc, argv, &i, "--format", &v))) {
+            if (r < 0 || (strcmp(v, "csv") && strcmp(v, "npy")))
+                return usage_error(prog, argv0, "simulate: --format is csv or npy%s%s", v ? ", not " : "", v ? v : "");
+            o.npy = !strcmp(v, "npy");
         } else if (!strcmp(argv[i], "--untrained")) {
             o.untrained = 1;
         } else if (!strcmp(argv[i], "--quiet")) {
@@ -286,44 +394,61 @@ int physm_main(const physm_model *model, int argc, char **argv)
     if (physm_layout_init(&lay, model, prog)) return PHYSM_EXIT_RUNTIME;
     const physm_model *m = model;
     int status = PHYSM_EXIT_USAGE;
-    char *default_ckpt = malloc(strlen(m->name) + 6);
+    char *default_ckpt = physm_default_checkpoint(argv0);
     if (!default_ckpt) {
         physm_layout_free(&lay);
         fprintf(stderr, "%s: error: out of memory\n", prog);
         return PHYSM_EXIT_RUNTIME;
     }
-    strcpy(default_ckpt, m->name);
-    strcat(default_ckpt, ".ckpt");
 
     if (argc < 2) {
-        fprintf(stderr, "%s: error: no command given (train, params, eval, simulate or help)\n", prog);
-        print_help(m, argv0, stderr);
+        fprintf(stderr, "%s: error: no command given (train, params, eval, simulate, plot or help)\n", prog);
+        print_help(m, argv0, default_ckpt, stderr);
         goto done;
     }
     const char *verb = argv[1];
     if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
-        print_help(m, argv0, stdout);
+        print_help(m, argv0, default_ckpt, stdout);
         status = PHYSM_EXIT_OK;
         goto done;
     }
     /* --help anywhere after a verb. */
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            print_help(m, argv0, stdout);
+            print_help(m, argv0, default_ckpt, stdout);
             status = PHYSM_EXIT_OK;
             goto done;
         }
 
     if (!strcmp(verb, "train")) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        physm_train_options o = {-1, 0, ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2, default_ckpt, 1, 0, 0, 30.0};
+        physm_train_options o = {.steps = -1, .threads = ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2,
+                                 .checkpoint = default_ckpt, .f32 = 1, .checkpoint_interval = 30.0};
         long stage_steps[64];
         int n_stage_steps = 0;
         if (m->n_stages > 64) {
             status = usage_error(prog, argv0, "train: more than 64 stages%s%s", "", "");
             goto done;
         }
-        for (int i = 2; i < argc; i++) {
+        /* train a copy of the model with --data files and --stages lengths */
+        physm_model work = *m;
+        physm_term *terms = calloc((size_t)m->n_terms + 1, sizeof *terms);
+        physm_stage *stages = calloc((size_t)m->n_stages + 1, sizeof *stages);
+        char **files = calloc((size_t)m->n_terms + 1, sizeof *files);
+        if (!terms || !stages || !files) {
+            free(terms);
+            free(stages);
+            free(files);
+            status = PHYSM_EXIT_RUNTIME;
+            fprintf(stderr, "%s: error: out of memory\n", prog);
+            goto done;
+        }
+        if (m->n_terms) memcpy(terms, m->terms, (size_t)m->n_terms * sizeof *terms);
+        if (m->n_stages) memcpy(stages, m->stages, (size_t)m->n_stages * sizeof *stages);
+        work.terms = terms;
+        work.stages = stages;
+        status = -1;
+        for (int i = 2; i < argc && status < 0; i++) {
             const char *v = NULL;
             int r;
             long n;
@@ -331,20 +456,20 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 if (r < 0 || parse_long(v, 0, &n)) {
                     status = usage_error(prog, argv0, "train: --steps needs a whole number >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
                 o.steps = n;
             } else if ((r = opt_value(argc, argv, &i, "--seed", &v))) {
                 if (r < 0 || parse_seed(v, &o.seed)) {
                     status = usage_error(prog, argv0, "train: --seed needs a whole number >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
             } else if ((r = opt_value(argc, argv, &i, "--threads", &v))) {
                 if (r < 0 || parse_long(v, 1, &n) || n > 256) {
                     status = usage_error(prog, argv0, "train: --threads needs a number from 1 to 256%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
                 o.threads = (int)n;
             } else if ((r = opt_value(argc, argv, &i, "--checkpoint-interval", &v))) {
@@ -354,71 +479,91 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 if (r < 0 || !v[0] || *end || !(s >= 0)) {
                     status = usage_error(prog, argv0, "train: --checkpoint-interval needs seconds >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
-                    goto done;
+                    break;
                 }
                 o.checkpoint_interval = s;
             } else if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
                 if (r < 0 || !v[0]) {
                     status = usage_error(prog, argv0, "train: --checkpoint needs a file name%s%s", "", "");
-                    goto done;
+                    break;
                 }
                 o.checkpoint = v;
             } else if ((r = opt_value(argc, argv, &i, "--precision", &v))) {
                 if (r < 0 || (strcmp(v, "f32") && strcmp(v, "f64"))) {
                     status = usage_error(prog, argv0, "train: --precision is f32 or f64%s%s", v ? ", not " : "",
                                          v ? v : "");
-                    goto done;
+                    break;
                 }
                 o.f32 = !strcmp(v, "f32");
+            } else if ((r = opt_value(argc, argv, &i, "--more", &v))) {
+                if (r < 0 || parse_long(v, 1, &o.more)) {
+                    status = usage_error(prog, argv0, "train: --more needs a whole number of steps >= 1%s%s",
+                                         v ? ", not " : "", v ? v : "");
+                    break;
+                }
+            } else if ((r = opt_value(argc, argv, &i, "--log-every", &v))) {
+                if (r < 0 || parse_long(v, 1, &o.log_every)) {
+                    status = usage_error(prog, argv0, "train: --log-every needs a whole number >= 1%s%s",
+                                         v ? ", not " : "", v ? v : "");
+                    break;
+                }
             } else if ((r = opt_value(argc, argv, &i, "--stages", &v))) {
-                /* the step count of each stage in order, e.g. 3000,300 (0 skips a stage) */
-                n_stage_steps = 0;
-                for (const char *p = r > 0 ? v : ""; r > 0 && *p && n_stage_steps < m->n_stages;) {
+                /* the step count of each stage in order, e.g. 3000,300 (0 skips a stage): every
+                 * figure a whole number >= 0, exactly one per stage */
+                int figures = 0, bad = r < 0 || !v[0];
+                for (const char *p = r > 0 ? v : ""; *p && !bad;) {
                     char *end;
                     errno = 0;
                     long k = strtol(p, &end, 10);
-                    if (end == p || k < 0 || errno || (*end && *end != ',')) break;
-                    stage_steps[n_stage_steps++] = k;
+                    if (end == p || *p == '-' || *p == '+' || errno || (*end && *end != ',') || (*end && !end[1]))
+                        bad = 1;
+                    else if (figures < m->n_stages) stage_steps[figures] = k;
+                    figures++;
                     p = *end ? end + 1 : end;
                 }
-                if (r < 0 || n_stage_steps != m->n_stages) {
-                    char count[32];
-                    snprintf(count, sizeof count, "%d", m->n_stages);
-                    status = usage_error(prog, argv0, "train: --stages needs %s whole numbers >= 0, one per stage%s",
-                                         count, ", separated by commas");
-                    goto done;
+                if (bad || figures != m->n_stages) {
+                    char why[200];
+                    int k = snprintf(why, sizeof why, "%d whole number%s >= 0, one per stage, separated by commas",
+                                     m->n_stages, m->n_stages == 1 ? "" : "s");
+                    if (!bad && k > 0 && (size_t)k < sizeof why)
+                        snprintf(why + k, sizeof why - (size_t)k, " (the schedule has %d stage%s, it gives %d)",
+                                 m->n_stages, m->n_stages == 1 ? "" : "s", figures);
+                    status = usage_error(prog, argv0, "train: --stages needs %s, not '%s'", why, v ? v : "");
+                    break;
                 }
+                n_stage_steps = figures;
+            } else if ((r = opt_value(argc, argv, &i, "--data", &v))) {
+                int rc = r < 0 ? usage_error(prog, argv0, "train: --data needs NAME=FILE or FILE%s%s", "", "")
+                               : apply_data(m, terms, files, prog, argv0, "train", v);
+                if (rc) status = rc;
             } else if (!strcmp(argv[i], "--resume")) {
                 o.resume = 1;
+            } else if (!strcmp(argv[i], "--overwrite")) {
+                o.overwrite = 1;
             } else if (!strcmp(argv[i], "--quiet")) {
                 o.quiet = 1;
             } else {
                 status = usage_error(prog, argv0, "train: unknown %s '%s'",
                                      argv[i][0] == '-' ? "option" : "argument", argv[i]);
-                goto done;
             }
         }
-        if (n_stage_steps) { /* train a copy of the model whose stages have the given lengths */
-            physm_model shorter = *m;
-            physm_stage *stages = calloc((size_t)m->n_stages, sizeof *stages);
-            if (!stages) {
-                status = PHYSM_EXIT_RUNTIME;
-                goto done;
-            }
-            for (int s = 0; s < m->n_stages; s++) {
-                stages[s] = m->stages[s];
+        if (status < 0 && o.more > 0 && o.overwrite)
+            status = usage_error(prog, argv0, "train: --more continues the checkpoint; --overwrite starts afresh%s%s",
+                                 "", "");
+        if (status < 0) {
+            for (int s = 0; s < n_stage_steps; s++) {
                 stages[s].steps = stage_steps[s];
                 stages[s].lbfgs.max_iterations = (int)(stage_steps[s] > 2147483647L ? 2147483647L : stage_steps[s]);
                 if (stage_steps[s] > 0) stages[s].adam.schedule.total_steps = stage_steps[s];
             }
-            shorter.stages = stages;
-            lay.model = &shorter;
+            lay.model = &work;
             status = physm_train(&lay, &o);
             lay.model = m;
-            free(stages);
-        } else {
-            status = physm_train(&lay, &o);
         }
+        for (int t = 0; t < m->n_terms; t++) free(files[t]);
+        free(files);
+        free(terms);
+        free(stages);
     } else if (!strcmp(verb, "params")) {
         const char *ckpt = default_ckpt;
         for (int i = 2; i < argc; i++) {
@@ -453,6 +598,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
             fprintf(stderr, "%s: error: out of memory\n", prog);
             goto done;
         }
+        int npy = 0;
         for (int i = 2; i < argc; i++) {
             const char *v = NULL;
             int r = opt_value(argc, argv, &i, "--checkpoint", &v);
@@ -461,6 +607,16 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 status = usage_error(prog, argv0, "eval: --checkpoint needs a file name%s%s", "", "");
                 goto done;
             }
+            if (r == 0 && (r = opt_value(argc, argv, &i, "--format", &v))) {
+                if (r < 0 || (strcmp(v, "csv") && strcmp(v, "npy"))) {
+                    free(rest);
+                    status = usage_error(prog, argv0, "eval: --format is csv or npy%s%s", v ? ", not " : "",
+                                         v ? v : "");
+                    goto done;
+                }
+                npy = !strcmp(v, "npy");
+                continue;
+            }
             if (r > 0) ckpt = v;
             else if (argv[i][0] == '-' && argv[i][1] == '-') {
                 free(rest);
@@ -468,12 +624,40 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 goto done;
             } else rest[n_rest++] = argv[i];
         }
-        status = physm_grid_eval(&lay, ckpt, n_rest, rest, stdout);
+        if (npy && isatty(fileno(stdout))) {
+            free(rest);
+            status = usage_error(prog, argv0, "eval --format npy writes binary: redirect it to a file (> u.npy)%s%s",
+                                 "", "");
+            goto done;
+        }
+        status = physm_grid_eval_as(&lay, ckpt, n_rest, rest, stdout, npy);
         free(rest);
     } else if (!strcmp(verb, "simulate")) {
         status = simulate_verb(&lay, prog, argv0, default_ckpt, argc, argv);
+    } else if (!strcmp(verb, "plot")) {
+        const char *ckpt = default_ckpt, *png = NULL;
+        char **rest = calloc((size_t)argc + 1, sizeof *rest);
+        int n_rest = 0;
+        status = rest ? -1 : PHYSM_EXIT_RUNTIME;
+        for (int i = 2; i < argc && status < 0; i++) {
+            const char *v = NULL;
+            int r;
+            if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
+                if (r < 0 || !v[0]) status = usage_error(prog, argv0, "plot: --checkpoint needs a file name%s%s", "", "");
+                else ckpt = v;
+            } else if ((r = opt_value(argc, argv, &i, "--out", &v)) || (r = opt_value(argc, argv, &i, "-o", &v))) {
+                if (r < 0 || !v[0]) status = usage_error(prog, argv0, "plot: --out needs a file name%s%s", "", "");
+                else png = v;
+            } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+                status = usage_error(prog, argv0, "plot: unknown option '%s'%s", argv[i], "");
+            } else {
+                rest[n_rest++] = argv[i];
+            }
+        }
+        if (status < 0) status = physm_plot(&lay, ckpt, n_rest, rest, png);
+        free(rest);
     } else {
-        status = usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, help)",
+        status = usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, plot, help)",
                              verb, "");
     }
 done:

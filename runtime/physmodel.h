@@ -317,6 +317,18 @@ typedef struct {
     physrt_lbfgs_options lbfgs;       /* PHYSM_LBFGS (max_iterations = steps) */
 } physm_stage;
 
+/* The model's named quantities that eval prints by name (ABI 3): each
+ * const and let as a pseudo-term (only inputs_f64 and residual_f64 are set)
+ * named after it, whose coordinates are the let's formals, or a domain's
+ * coordinates when its body uses them (let r2 = x^2 + y^2), or none (a
+ * constant: one point of no coordinates); its residuals are the value's
+ * elements. Lets that need more (particle sums, vector formals) are left
+ * out. */
+typedef struct {
+    int n_lets;
+    const physm_term *lets;
+} physm_quantities;
+
 typedef struct {
     int abi_version;                  /* PHYSM_ABI_VERSION */
     const char *name;                 /* from 'model NAME' (or the file name) */
@@ -336,6 +348,7 @@ typedef struct {
     int n_simulations;
     const physm_simulation *simulations;
     const physm_system *system;       /* NULL: no particles under Newtonian dynamics */
+    const physm_quantities *quantities; /* NULL: none (ABI 3) */
 } physm_model;
 
 /* Defined by the generated object file. */

@@ -17,11 +17,13 @@
  * consecutive rows of one trajectory (row k, then row k + 1); a row whose
  * time (column time_column) does not strictly increase starts a new
  * trajectory. */
+#define _POSIX_C_SOURCE 200809L
 #include "model_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The grid sampler over dim coordinates (lo/hi per coordinate). */
 static void sample_grid(int n, int dim, const double *lo, const double *hi, double *out)
@@ -166,6 +168,16 @@ int physm_term_points(const physm_layout *lay, int ti, uint64_t seed, double **p
         char *path = physm_resolve_path(m, t->data_file);
         if (!path) {
             fprintf(stderr, "%s: error: out of memory\n", lay->prog);
+            return -1;
+        }
+        if (access(path, F_OK) != 0) {   /* say where it was looked for, and how to give it */
+            const int relative = t->data_file[0] != '/' && m->source_dir && m->source_dir[0];
+            fprintf(stderr, "%s: error: data file %s of term '%s' not found: no %s%s%s%s\n"
+                    "  give it with '--data %s=FILE' (FILE relative to the working directory)\n",
+                    lay->prog, t->data_file, t->name, path, relative ? " (the model's path, resolved against " : "",
+                    relative ? m->source_dir : "", relative ? ", the directory of the .phys file it was compiled from)" : "",
+                    t->name);
+            free(path);
             return -1;
         }
         const int n_cols = t->pair_rows ? t->n_coords / 2 : t->n_coords;

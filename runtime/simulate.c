@@ -338,6 +338,8 @@ static int setup(const physm_layout *lay, const physm_simulate_options *o, physm
         su->to = malloc(strlen(m->name) + strlen(su->name) + 6);
         if (su->to) sprintf(su->to, "%s_%s.csv", m->name, su->name);
     }
+    size_t lt = su->to ? strlen(su->to) : 0;
+    if (o->npy && !o->to && lt > 4 && !strcmp(su->to + lt - 4, ".csv")) strcpy(su->to + lt - 4, ".npy");
     if (!su->to || (su->from && !su->from_path)) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         return PHYSM_EXIT_RUNTIME;
@@ -454,6 +456,18 @@ static void write_rows(FILE *out, const sim_rows *R, int B, double h)
         }
 }
 
+/* The rows as .npy records: trajectory, step, t, the values. */
+static void write_rows_npy(FILE *out, const sim_rows *R, int B, double h)
+{
+    for (int b = 0; b < B; b++)
+        for (long r = 0; r < R->row; r++) {
+            const double *v = R->values + ((size_t)b * R->rows + r) * R->cols;
+            const double head[3] = {(double)b, v[0], (double)(long)v[0] * h};
+            fwrite(head, sizeof(double), 3, out);
+            fwrite(v + 1, sizeof(double), (size_t)R->cols - 1, out);
+        }
+}
+
 int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
 {
     const physm_model *m = lay->model;
@@ -490,6 +504,7 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
     double *theta = NULL, *start = NULL;
     char *tmp = NULL;
     FILE *out = NULL;
+    char (*names)[64] = NULL;      /* output column names */
     physm_progress pr;
     physm_progress_init(&pr, m, stderr, 1, 0, 1);
 
@@ -552,19 +567,27 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
         fprintf(stderr, "%s: error: cannot write %s: %s\n", prog, tmp, strerror(errno));
         goto done;
     }
-    fprintf(out, "trajectory,step,t");
-    for (int j = 0; j < S.ns; j++) fprintf(out, ",%s", d->names[j]);
-    if (S.energy_ev) fprintf(out, ",energy");
+    R.rows = su.steps / su.every + 2;
+    R.cols = 1 + nc + (S.energy_ev ? 1 : 0) + (S.mom_ev ? d->dim : 0);
+    /* the column names: trajectory, step, t, then R.cols - 1 values */
+    names = calloc((size_t)R.cols + 2, sizeof *names);
+    if (!names) goto oom;
+    int k_name = 0;
+    strcpy(names[k_name++], "trajectory");
+    strcpy(names[k_name++], "step");
+    strcpy(names[k_name++], "t");
+    for (int j = 0; j < S.ns; j++) snprintf(names[k_name++], sizeof names[0], "%s", d->names[j]);
+    if (S.energy_ev) strcpy(names[k_name++], "energy");
     if (S.mom_ev)
         for (int a = 0; a < d->dim; a++) {
             char ax[16];
-            fprintf(out, ",P_%s", axis_name(a, d->dim, ax, sizeof ax));
+            snprintf(names[k_name++], sizeof names[0], "P_%s", axis_name(a, d->dim, ax, sizeof ax));
         }
-    for (int j = S.ns; j < nc; j++) fprintf(out, ",%s", d->names[j]);
-    fputc('\n', out);
-
-    R.rows = su.steps / su.every + 2;
-    R.cols = 1 + nc + (S.energy_ev ? 1 : 0) + (S.mom_ev ? d->dim : 0);
+    for (int j = S.ns; j < nc; j++) snprintf(names[k_name++], sizeof names[0], "%s", d->names[j]);
+    if (!o->npy) {
+        for (int k = 0; k < k_name; k++) fprintf(out, k ? ",%s" : "%s", names[k]);
+        fputc('\n', out);
+    }
     if ((double)R.rows * B * R.cols * sizeof(double) > (double)(1ul << 31)) {
         fprintf(stderr, "%s: error: simulate: %ld output rows of %d trajectories would take more than 2 GiB; "
                         "write fewer (--every)\n", prog, R.rows, B);
@@ -600,7 +623,16 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
     }
     const double seconds = physm_now() - t0;
     physm_progress_break(&pr);
-    write_rows(out, &R, B, S.h);
+    if (o->npy) {
+        const char **ptrs = calloc((size_t)k_name, sizeof *ptrs);
+        if (!ptrs) goto oom;
+        for (int k = 0; k < k_name; k++) ptrs[k] = names[k];
+        int hrc = physm_npy_write_header(out, k_name, ptrs, (long)B * R.row);
+        free(ptrs);
+        if (hrc == 0) write_rows_npy(out, &R, B, S.h);
+    } else {
+        write_rows(out, &R, B, S.h);
+    }
     int werr = ferror(out);
     if (fclose(out) != 0) werr = 1;
     out = NULL;
@@ -658,6 +690,7 @@ done:
     free(M.p0);
     free(M.scale0);
     free(R.values);
+    free(names);
     free(start);
     free(theta);
     free(tmp);

@@ -282,6 +282,11 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
                 "not %s\n", prog, physm_integrator_name(su->integrator));
         return PHYSM_EXIT_USAGE;
     }
+    if (o->npy) {
+        fprintf(stderr, "%s: error: simulate: a particle system writes extended XYZ frames and a CSV of energies, "
+                "not --format npy\n", prog);
+        return PHYSM_EXIT_USAGE;
+    }
     if (!su->from) {
         fprintf(stderr, "%s: error: simulate: particles start from an extxyz file (--from FILE.xyz)\n", prog);
         return PHYSM_EXIT_USAGE;

@@ -8,16 +8,29 @@
  * order until they are used; an L-BFGS stage counts its iterations).
  *
  * The schedule position (steps done) is saved in the checkpoint; --resume
- * loads the values and continues the schedule from there. Adam's moments are
- * not saved: a resumed Adam stage restarts its moments and its learning-rate
- * schedule. A non-finite loss or gradient stops training with an error that
- * names the step and the term; the checkpoint on disk is left as it was. */
+ * loads the values and continues the schedule from there; --more N loads
+ * them and runs N more steps, past the schedule's end as steps of its last
+ * stage. Adam's moments are not saved: a resumed Adam stage restarts its
+ * moments and its learning-rate schedule. A fresh run refuses to replace a
+ * checkpoint that holds training (or is not this model's) unless told to
+ * (--overwrite). A non-finite loss or gradient stops training with an error
+ * that names the step and the term; the checkpoint on disk is left as it
+ * was.
+ *
+ * SIGINT and SIGTERM are blocked while training and polled at every step
+ * boundary (sigpending: no handler, no global state): the state reached is
+ * saved and physm_train returns PHYSM_EXIT_SIGNAL + the signal's number. A
+ * signal ignored by the caller (SIG_IGN) stays ignored. */
 #define _POSIX_C_SOURCE 200809L
 #include "model_internal.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct {
     const physm_layout *lay;
@@ -37,7 +50,38 @@ typedef struct {
     double best_f;
     int bad_seen;
     double bad_f;
+    physrt_lbfgs_options *lbfgs_live; /* the running stage's options: lowering
+                                         max_evaluations ends it (interrupt) */
+    physm_history history;
+    int stage;                    /* running stage, from 1 (history rows) */
+    long log_every, last_logged;  /* history rows: every log_every-th position */
+    int stop_signal;              /* SIGINT or SIGTERM received; 0: none */
 } trainer;
+
+/* A pending SIGINT or SIGTERM (blocked by physm_train) is taken and
+ * remembered: the caller stops at this step boundary. */
+static int stop_requested(trainer *tr)
+{
+    if (tr->stop_signal) return 1;
+    sigset_t pending;
+    if (sigpending(&pending)) return 0;
+    int sig = sigismember(&pending, SIGINT) == 1 ? SIGINT : sigismember(&pending, SIGTERM) == 1 ? SIGTERM : 0;
+    if (!sig) return 0;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    const struct timespec now = {0, 0};
+    sigtimedwait(&one, NULL, &now);
+    tr->stop_signal = sig;
+    return 1;
+}
+
+static void log_row(trainer *tr, long step, const double *term_loss, double f, double lr, int force)
+{
+    if (step <= tr->last_logged || (!force && step % tr->log_every != 0)) return;
+    physm_history_add(&tr->history, step, tr->stage, term_loss, f, lr);
+    tr->last_logged = step;
+}
 
 static int all_finite(const double *v, size_t n)
 {
@@ -72,7 +116,7 @@ static int save(trainer *tr, const double *theta, long pos, double loss)
     if (physm_checkpoint_save(tr->lay, tr->opts->checkpoint, theta, &info)) return -1;
     tr->saved_pos = pos;
     tr->last_save = physm_now();
-    return 0;
+    return physm_history_flush(&tr->history);
 }
 
 /* Explain a non-finite loss or gradient at the current step. */
@@ -107,13 +151,15 @@ static int periodic_save_due(const trainer *tr)
     return physm_now() - tr->last_save >= tr->opts->checkpoint_interval;
 }
 
-/* n Adam steps; returns 0 or -1 (error reported). A periodic checkpoint is
- * taken just before an update, of the values whose loss was just found
- * finite, so every checkpoint holds a good state. */
-static int run_adam(trainer *tr, physrt_adam *adam, long n)
+/* n Adam steps; returns 0 or -1 (error reported), or stops early when a
+ * signal asks (tr->stop_signal). A periodic checkpoint is taken just before
+ * an update, of the values whose loss was just found finite, so every
+ * checkpoint holds a good state. */
+static int run_adam(trainer *tr, physrt_adam *adam, const physm_stage *st, long n)
 {
     const size_t nt = tr->lay->n_theta;
     for (long i = 0; i < n; i++) {
+        if (stop_requested(tr)) return 0;
         double f;
         int bad;
         if (tr->opts->f32) {
@@ -131,9 +177,11 @@ static int run_adam(trainer *tr, physrt_adam *adam, long n)
             sync_to_f64(tr);
             if (save(tr, tr->theta, tr->pos, f)) return -1;
         }
+        const double lr = physrt_lr_at(&st->adam.schedule, physrt_adam_steps(adam));
         if (tr->opts->f32) physrt_adam_step_f32(adam, tr->theta32, tr->grad32);
         else physrt_adam_step_f64(adam, tr->theta, tr->grad);
         tr->pos++;
+        log_row(tr, tr->pos, tr->term_loss, f, lr, i == n - 1);
         physm_progress_update(&tr->progress, tr->pos, "adam", f, tr->term_loss);
     }
     return 0;
@@ -163,9 +211,11 @@ static double lbfgs_objective(void *ctx, const double *x, double *g)
         /* iterations are not known inside the line search; one evaluation
          * per iteration is the usual rate, so show that position (for the ETA) */
         long shown = tr->pos + (tr->evals < tr->lbfgs_cap ? tr->evals : tr->lbfgs_cap);
+        log_row(tr, shown, tr->best_term_loss, tr->best_f, NAN, 0);
         physm_progress_update(&tr->progress, shown, stage, tr->best_f, tr->best_term_loss);
         if (periodic_save_due(tr)) save(tr, tr->best, tr->pos, tr->best_f);
     }
+    if (stop_requested(tr)) tr->lbfgs_live->max_evaluations = tr->evals;   /* no further evaluation */
     return f;
 }
 
@@ -176,6 +226,7 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
     const physm_model *m = tr->lay->model;
     physrt_lbfgs_options o = st->lbfgs;
     o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
+    tr->lbfgs_live = &o;
     tr->evals = 0;
     tr->lbfgs_cap = n;
     tr->best_f = INFINITY;
@@ -194,11 +245,12 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
         return -1;
     }
     *used = rep.iterations;
-    *finished = rep.reason != PHYSRT_LBFGS_MAX_ITERATIONS;
+    *finished = rep.reason != PHYSRT_LBFGS_MAX_ITERATIONS && !tr->stop_signal;
     if (!tr->opts->quiet) {
         physm_progress_break(&tr->progress);
         fprintf(stderr, "lbfgs: %d iterations, %ld evaluations, loss %.6e: %s\n", rep.iterations,
-                rep.evaluations, rep.f, physrt_lbfgs_reason_string(rep.reason));
+                rep.evaluations, rep.f,
+                tr->stop_signal ? "interrupted" : physrt_lbfgs_reason_string(rep.reason));
     }
     (void)m;
     return 0;
@@ -216,6 +268,28 @@ static void trainer_free(trainer *tr)
     free(tr->term_loss);
     free(tr->best_term_loss);
     free(tr->bad_term_loss);
+    physm_history_free(&tr->history);
+}
+
+/* A fresh run must not replace a checkpoint holding training, nor a file
+ * that is not this model's checkpoint, unless --overwrite: 0 when it may
+ * go ahead. theta is scratch. */
+static int fresh_run_allowed(const physm_layout *lay, const physm_train_options *opts, double *theta)
+{
+    const char *prog = lay->prog, *path = opts->checkpoint;
+    if (opts->overwrite || access(path, F_OK) != 0) return 0;
+    physm_ckpt_info info;
+    if (physm_checkpoint_load(lay, path, theta, &info) != 0) {
+        fprintf(stderr, "%s: error: train: not replacing %s, which is not a checkpoint of this model; "
+                "give --overwrite to replace it, or --checkpoint FILE for another file\n", prog, path);
+        return -1;
+    }
+    if (info.steps_done <= 0) return 0;
+    fprintf(stderr, "%s: error: train: %s already holds %ld steps of training (loss %.6e); a fresh run "
+            "would replace it.\n  Continue it with 'train --resume' (the rest of the schedule) or "
+            "'train --more N' (N more steps),\n  or start afresh with 'train --overwrite' (or "
+            "--checkpoint FILE for another file)\n", prog, path, info.steps_done, info.loss);
+    return -1;
 }
 
 int physm_train(const physm_layout *lay, const physm_train_options *opts)
@@ -237,7 +311,15 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     tr.lay = lay;
     tr.opts = opts;
     tr.saved_pos = -1;
+    tr.log_every = opts->log_every > 0 ? opts->log_every : 10;
     physrt_pool *pool = NULL;
+    physm_stage *extended = NULL;   /* the stages with the last one longer (--more) */
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    /* blocked before the pool's threads start, which inherit the mask */
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
     physrt_adam **adams = calloc((size_t)m->n_stages + 1, sizeof *adams);
     double **points = calloc((size_t)m->n_terms + 1, sizeof *points);
     int *n_points = calloc((size_t)m->n_terms + 1, sizeof *n_points);
@@ -259,15 +341,44 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
 
     /* Starting values. */
     long start = 0;
-    if (opts->resume) {
+    const int resume = opts->resume || opts->more > 0;
+    if (resume) {
         physm_ckpt_info info;
         if (physm_checkpoint_load(lay, opts->checkpoint, tr.theta, &info)) goto done;
         start = info.steps_done < 0 ? 0 : info.steps_done;
         tr.saved_pos = start;
-    } else if (physm_layout_fresh(lay, opts->seed, tr.theta)) {
+    } else if (fresh_run_allowed(lay, opts, tr.theta) || physm_layout_fresh(lay, opts->seed, tr.theta)) {
         goto done;
     }
     sync_to_f32(&tr);
+    if (physm_history_open(&tr.history, m, prog, opts->checkpoint, !resume)) goto done;
+    tr.last_logged = start;
+
+    /* The stages this run follows: --more N past the schedule's end makes
+     * the last stage longer; its optimizer starts afresh (an Adam schedule
+     * runs over the N steps). */
+    const physm_stage *stages = m->stages;
+    long schedule = 0;
+    for (int s = 0; s < m->n_stages; s++) schedule += m->stages[s].steps;
+    if (opts->more > 0) {
+        if (m->n_stages == 0) {
+            fprintf(stderr, "%s: error: train --more: the model '%s' has no training schedule\n", prog, m->name);
+            goto done;
+        }
+        if (start + opts->more > schedule) {
+            extended = malloc((size_t)m->n_stages * sizeof *extended);
+            if (!extended) {
+                fprintf(stderr, "%s: error: out of memory\n", prog);
+                goto done;
+            }
+            memcpy(extended, m->stages, (size_t)m->n_stages * sizeof *extended);
+            physm_stage *last = &extended[m->n_stages - 1];
+            last->steps += start + opts->more - schedule;
+            if (last->optimizer == PHYSM_ADAM && start >= schedule) last->adam.schedule.total_steps = opts->more;
+            schedule = start + opts->more;
+            stages = extended;
+        }
+    }
 
     /* Points, once. */
     for (int t = 0; t < m->n_terms; t++)
@@ -283,7 +394,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
      * Adam-only run does without its buffers. */
     int needs_f64 = !opts->f32;
     for (int s = 0; s < m->n_stages; s++)
-        if (m->stages[s].optimizer == PHYSM_LBFGS && m->stages[s].steps > 0) needs_f64 = 1;
+        if (stages[s].optimizer == PHYSM_LBFGS && stages[s].steps > 0) needs_f64 = 1;
     if (needs_f64) {
         tr.loss64 = physm_loss_create_f64(lay, points, n_points, pool);
         if (!tr.loss64) goto done;
@@ -293,8 +404,8 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         if (!tr.loss32) goto done;
     }
     for (int s = 0; s < m->n_stages; s++)
-        if (m->stages[s].optimizer == PHYSM_ADAM) {
-            adams[s] = physrt_adam_create(nt, &m->stages[s].adam);
+        if (stages[s].optimizer == PHYSM_ADAM) {
+            adams[s] = physrt_adam_create(nt, &stages[s].adam);
             if (!adams[s]) {
                 fprintf(stderr, "%s: error: invalid Adam options in stage %d (or out of memory)\n", prog, s + 1);
                 goto done;
@@ -302,33 +413,38 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         }
 
     /* Plan: schedule positions [start, start + budget). */
-    long schedule = 0;
-    for (int s = 0; s < m->n_stages; s++) schedule += m->stages[s].steps;
     long budget = schedule > start ? schedule - start : 0;
     if (opts->steps >= 0 && opts->steps < budget) budget = opts->steps;
+    if (opts->more > 0 && opts->more < budget) budget = opts->more;
+    if (resume && budget == 0 && start >= schedule && opts->steps != 0 && !opts->quiet)
+        fprintf(stderr, "%s: the training schedule (%ld steps) is complete; 'train --more N' trains N more "
+                "steps of its last stage\n", prog, schedule);
     tr.pos = start;
     physm_progress_init(&tr.progress, m, stderr, opts->quiet, start, start + budget);
     tr.last_save = physm_now();
 
     long stage_begin = 0, run = 0;
-    for (int s = 0; s < m->n_stages && run < budget; s++) {
-        const physm_stage *st = &m->stages[s];
+    for (int s = 0; s < m->n_stages && run < budget && !tr.stop_signal; s++) {
+        const physm_stage *st = &stages[s];
         const long stage_end = stage_begin + st->steps;
+        tr.stage = s + 1;
         if (tr.pos < stage_end) {
             long todo = stage_end - tr.pos;
             if (todo > budget - run) todo = budget - run;
             if (st->optimizer == PHYSM_ADAM) {
-                if (run_adam(&tr, adams[s], todo)) goto done;
-                run += todo;
+                const long before = tr.pos;
+                if (run_adam(&tr, adams[s], st, todo)) goto done;
+                run += tr.pos - before;
                 sync_to_f64(&tr);
             } else {
                 long used = 0;
                 int finished = 0;
                 sync_to_f64(&tr);
-                if (run_lbfgs(&tr, st, todo, &used, &finished)) goto done;
+                if (!stop_requested(&tr) && run_lbfgs(&tr, st, todo, &used, &finished)) goto done;
                 sync_to_f32(&tr);
                 run += used;
                 tr.pos = finished ? stage_end : tr.pos + used;
+                log_row(&tr, tr.pos, tr.term_loss, tr.best_f, NAN, 1);
             }
         }
         stage_begin = stage_end;
@@ -343,9 +459,20 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     }
     sync_to_f64(&tr);
     if (save(&tr, tr.theta, tr.pos, f)) goto done;
+    if (tr.stop_signal) {
+        physm_progress_break(&tr.progress);
+        fprintf(stderr, "%s: %s: training stopped at step %ld; saved %s (continue with 'train --resume')\n",
+                prog, tr.stop_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", tr.pos,
+                opts->checkpoint);
+        status = PHYSM_EXIT_SIGNAL + tr.stop_signal;
+        goto done;
+    }
     physm_progress_summary(&tr.progress, run, f, tr.term_loss, opts->checkpoint);
     status = PHYSM_EXIT_OK;
 done:
+    stop_requested(&tr);   /* a signal that came at the end is taken, not left to kill the caller */
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    free(extended);
     physm_progress_break(&tr.progress);
     if (adams)
         for (int s = 0; s < m->n_stages; s++) physrt_adam_destroy(adams[s]);

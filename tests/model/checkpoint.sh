@@ -12,9 +12,9 @@ run 0 "$P" eval x=-1:1:11 'd(u,x)' 'd(u,x,x)'
 cp out.txt eval1.txt
 run 0 "$P" eval x=-1:1:11 'd(u,x)' 'd(u,x,x)'
 cmp -s eval1.txt out.txt || fail "eval after reload differs"
-cp poisson.ckpt before.ckpt
+cp tm_poisson.ckpt before.ckpt
 run 0 "$P" train --resume --steps 0 --quiet
-cmp -s before.ckpt poisson.ckpt || fail "resume with --steps 0 changed the checkpoint"
+cmp -s before.ckpt tm_poisson.ckpt || fail "resume with --steps 0 changed the checkpoint"
 run 0 "$P" eval x=-1:1:11 'd(u,x)' 'd(u,x,x)'
 cmp -s eval1.txt out.txt || fail "eval after resume differs"
 # resume continues at schedule position 50
@@ -31,17 +31,17 @@ run 0 "$L" train --resume --steps 0 --quiet
 run 0 "$L" params
 cmp -s params1.txt out.txt || fail "params after resume differ"
 
-# damaged copies of poisson.ckpt
-size=$(wc -c < poisson.ckpt)
-cp poisson.ckpt flipped.ckpt
+# damaged copies of tm_poisson.ckpt
+size=$(wc -c < tm_poisson.ckpt)
+cp tm_poisson.ckpt flipped.ckpt
 printf '\377' | dd of=flipped.ckpt bs=1 seek=300 conv=notrunc 2>/dev/null
-head -c $((size / 2)) poisson.ckpt > half.ckpt
-head -c 20 poisson.ckpt > head20.ckpt
+head -c $((size / 2)) tm_poisson.ckpt > half.ckpt
+head -c 20 tm_poisson.ckpt > head20.ckpt
 : > empty.ckpt
 echo "hello, I am not a checkpoint" > text.ckpt
-cp poisson.ckpt version.ckpt
+cp tm_poisson.ckpt version.ckpt
 printf '\007' | dd of=version.ckpt bs=1 seek=8 conv=notrunc 2>/dev/null
-cp poisson.ckpt long.ckpt
+cp tm_poisson.ckpt long.ckpt
 printf 'x' >> long.ckpt
 run 0 "$BIN/tm_poisson_long" train --steps 1 --quiet --checkpoint other_structure.ckpt
 
@@ -57,11 +57,11 @@ check_refused empty.ckpt "checkpoint empty.ckpt is empty"
 check_refused text.ckpt "text.ckpt is not a physc checkpoint (bad magic number)"
 check_refused version.ckpt "checkpoint version.ckpt has format version 7"
 check_refused long.ckpt "checkpoint long.ckpt is corrupt (1 unexpected bytes after the end)"
-check_refused linfit.ckpt "checkpoint linfit.ckpt belongs to model 'linfit', not to model 'poisson'"
+check_refused tm_linfit.ckpt "checkpoint tm_linfit.ckpt belongs to model 'linfit', not to model 'poisson'"
 check_refused other_structure.ckpt "was written by model 'poisson' with another structure"
 check_refused nonexistent.ckpt "cannot read checkpoint nonexistent.ckpt: No such file or directory"
 # a refused resume leaves the file alone
-cmp -s before.ckpt poisson.ckpt && fail "poisson.ckpt should have moved on after the resumed training"
+cmp -s before.ckpt tm_poisson.ckpt && fail "tm_poisson.ckpt should have moved on after the resumed training"
 cp flipped.ckpt flipped_copy.ckpt
 run 1 "$P" train --resume --checkpoint flipped.ckpt
 cmp -s flipped.ckpt flipped_copy.ckpt || fail "a refused resume modified the checkpoint"

@@ -6,10 +6,10 @@ P=$BIN/tm_linfit
 refused() {   # MESSAGE
     run 1 "$P" train --quiet
     err_has "$1"
-    [ ! -e linfit.ckpt ] || fail "a checkpoint was written despite the data error"
+    [ ! -e tm_linfit.ckpt ] || fail "a checkpoint was written despite the data error"
 }
 
-refused "linfit.csv: error: cannot open data file: No such file or directory"
+refused "tm_linfit: error: data file linfit.csv of term 'obs' not found: no linfit.csv"
 : > linfit.csv
 refused "linfit.csv:1: error: the file is empty (expected a header row of column names)"
 printf '# only a comment\n\n' > linfit.csv

@@ -7,12 +7,12 @@
 P=$BIN/tm_fields
 
 run 0 "$P" train --steps 0 --quiet          # no terms: writes the initial values
-[ -s fields.ckpt ] || fail "no checkpoint"
+[ -s tm_fields.ckpt ] || fail "no checkpoint"
 run 0 "$P" params
 [ "$(cat out.txt)" = "k = 1.5" ] || fail "params: $(cat out.txt)"
 
 run 0 "$P" eval x=0:1:3 t=0:2:2
-[ "$(head -1 out.txt)" = "x,t,u[0],u[1],v,w" ] || fail "header: $(head -1 out.txt)"
+[ "$(head -1 out.txt)" = "x,t,u_0,u_1,v,w" ] || fail "header: $(head -1 out.txt)"
 [ "$(wc -l < out.txt)" = 7 ] || fail "expected 6 rows"
 [ "$(awk -F, 'NR > 1 { printf "%s %s|", $1, $2 }' out.txt)" = "0 0|0 2|0.5 0|0.5 2|1 0|1 2|" ] \
     || fail "row order: $(cat out.txt)"
@@ -25,7 +25,7 @@ run 0 "$P" eval x=0.25
 
 # first derivatives: central differences with h = 1e-3
 run 0 "$P" eval 'x=0.299:0.301:3' 'd(v,x)' 'd( w , x )'
-[ "$(head -1 out.txt)" = 'x,v,w,"d(v,x)","d(w,x)"' ] || fail "header: $(head -1 out.txt)"
+[ "$(head -1 out.txt)" = 'x,v,w,d_v_x,d_w_x' ] || fail "header: $(head -1 out.txt)"
 awk_check 'NR > 1 { x[NR] = $1; v[NR] = $2; w[NR] = $3; dv[NR] = $4; dw[NR] = $5 }
     END { h2 = x[4] - x[2]; fv = (v[4] - v[2]) / h2; fw = (w[4] - w[2]) / h2;
           printf "d(v,x) %.10g fd %.10g; d(w,x) %.10g fd %.10g\n", dv[3], fv, dw[3], fw > "/dev/stderr";
@@ -44,7 +44,7 @@ awk_check 'NR > 1 { x[NR] = $1; v[NR] = $2; w[NR] = $3; dv[NR] = $4; dw[NR] = $5
 
 # mixed derivative of a two-output field over a 3 x 3 grid
 run 0 "$P" eval 'x=0.399:0.401:3' 't=0.499:0.501:3' 'd(u,x,t)' 'd(u,t)'
-[ "$(head -1 out.txt)" = 'x,t,u[0],u[1],v,w,"d(u,x,t)[0]","d(u,x,t)[1]","d(u,t)[0]","d(u,t)[1]"' ] \
+[ "$(head -1 out.txt)" = 'x,t,u_0,u_1,v,w,d_u_x_t_0,d_u_x_t_1,d_u_t_0,d_u_t_1' ] \
     || fail "header: $(head -1 out.txt)"
 awk_check 'NR > 1 { k = NR - 2; i = int(k / 3); j = k % 3; X[i] = $1; Tt[j] = $2;
                     for (o = 0; o < 2; o++) { U[o, i, j] = $(3 + o); if (i == 1 && j == 1) { dxt[o] = $(7 + o); dt[o] = $(9 + o) } } }
@@ -72,11 +72,12 @@ err_has "t=..."
 run 2 "$P" eval x=0:1:3 'd(v,t)';         err_has "'t' is not an input of v"
 run 2 "$P" eval x=0:1:3 'd(v,x,x,x,x,x)'; err_has "derivatives go up to order 4"
 run 2 "$P" eval x=0:1:3 'd(w,x,x,x)';     err_has "hard constraint"
-run 2 "$P" eval x=0:1:3 'u';              err_has "bad column 'u'"
+run 2 "$P" eval x=0:1:3 'u';              err_has "missing input for u: u(x, t) needs t=..."
+run 2 "$P" eval x=0:1:3 'nosuch';         err_has "'nosuch' is not a derivative d(FIELD, INPUT, ...), an equation, a constant or a let of the model"
 run 2 "$P" eval x=0:1:3 --bogus;          err_has "unknown option '--bogus'"
 # an order-4 column of a plain field is fine
 run 0 "$P" eval x=0:1:2 'd(v,x,x,x,x)'
-[ "$(head -1 out.txt)" = 'x,v,w,"d(v,x,x,x,x)"' ] || fail "order 4 header: $(head -1 out.txt)"
+[ "$(head -1 out.txt)" = 'x,v,w,d_v_x_x_x_x' ] || fail "order 4 header: $(head -1 out.txt)"
 # runtime error: no checkpoint
 run 1 "$P" eval x=0:1:3 --checkpoint missing.ckpt
 err_has "cannot read checkpoint missing.ckpt: No such file or directory"

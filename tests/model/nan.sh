@@ -8,15 +8,15 @@ run 1 "$P" train --quiet
 err_has "blowup: error: the loss is not finite at step "
 err_has "(adam): term 'blows_up' = nan"
 err_has "no checkpoint was written by this run"
-[ ! -e blowup.ckpt ] || fail "a checkpoint was written"
+[ ! -e tm_blowup.ckpt ] || fail "a checkpoint was written"
 
 run 0 "$P" train --steps 2 --quiet
-cp blowup.ckpt good.ckpt
+cp tm_blowup.ckpt good.ckpt
 run 0 "$P" params
 good=$(cat out.txt)
-run 1 "$P" train --quiet --checkpoint-interval 0
+run 1 "$P" train --quiet --overwrite --checkpoint-interval 0
 err_has "term 'blows_up' = nan"
-cmp -s blowup.ckpt good.ckpt || true   # periodic saves of good states are allowed
+cmp -s tm_blowup.ckpt good.ckpt || true   # periodic saves of good states are allowed
 run 0 "$P" params
 awk -F' = ' '{ exit !($2 > 0.5) }' out.txt || fail "the checkpoint holds a bad state: $(cat out.txt)"
 

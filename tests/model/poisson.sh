@@ -17,16 +17,16 @@ err_has "  walls "
 err_has "steps/s  ETA "
 err_has "lbfgs: 400 iterations"
 err_has "trained poisson: 1000 steps in "
-err_has "; checkpoint poisson.ckpt"
-[ -s poisson.ckpt ] || fail "no default checkpoint poisson.ckpt"
-[ ! -e poisson.ckpt.tmp ] || fail "poisson.ckpt.tmp left behind"
+err_has "; checkpoint tm_poisson.ckpt"
+[ -s tm_poisson.ckpt ] || fail "no default checkpoint tm_poisson.ckpt"
+[ ! -e tm_poisson.ckpt.tmp ] || fail "tm_poisson.ckpt.tmp left behind"
 run 0 "$P" eval x=-1:1:201
 awk -F, -v what=f64 "$rel_l2" out.txt || fail "float64 solution not within 1e-3 of sin(pi x)"
 
 # same seed and thread count: bitwise the same checkpoint; another seed differs
 run 0 "$P" train --threads 2 --quiet --checkpoint again.ckpt
 [ ! -s err.txt ] || fail "--quiet printed: $(cat err.txt)"
-cmp -s poisson.ckpt again.ckpt || fail "two runs with seed 0 differ"
+cmp -s tm_poisson.ckpt again.ckpt || fail "two runs with seed 0 differ"
 run 0 "$P" train --threads 2 --quiet --seed 7 --steps 10 --checkpoint seed7.ckpt
 run 0 "$P" train --threads 2 --quiet --seed 0 --steps 10 --checkpoint seed0.ckpt
 cmp -s seed0.ckpt seed7.ckpt && fail "seeds 0 and 7 gave the same values"

@@ -99,7 +99,7 @@ err_has "error: step 1, trajectory 1: the state is not finite"
 
 # a Hamiltonian network: the iterative leapfrog keeps its energy bounded
 run 1 "$H" simulate
-err_has "no checkpoint hnn.ckpt"
+err_has "no checkpoint tm_hnn.ckpt"
 err_has "--untrained"
 run 0 "$H" simulate --untrained --steps 10000 --every 10
 awk -F, 'NR == 2 { e0 = $6 } NR > 1 { d = ($6 - e0) / e0; d = d < 0 ? -d : d;

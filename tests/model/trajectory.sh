@@ -7,15 +7,15 @@ P=$BIN/tm_hnn
 
 printf 't,q,p\n0,1,0\n0.1,0.98,-0.2\n0.2,0.92,-0.39\n0,0.5,0.5\n0.1,0.6,0.4\n' > hnn_traj.csv
 run 0 "$P" train --steps 20 --quiet
-[ -s hnn.ckpt ] || fail "no checkpoint"
+[ -s tm_hnn.ckpt ] || fail "no checkpoint"
 run 0 "$P" simulate --steps 50
 out_has "simulate roll: leapfrog"
 
 refused() {   # MESSAGE
-    rm -f hnn.ckpt
+    rm -f tm_hnn.ckpt
     run 1 "$P" train --quiet
     err_has "$1"
-    [ ! -e hnn.ckpt ] || fail "a checkpoint was written despite the data error"
+    [ ! -e tm_hnn.ckpt ] || fail "a checkpoint was written despite the data error"
 }
 printf 't,q\n0,1\n' > hnn_traj.csv
 refused "hnn_traj.csv:1: error: no column 'p' in the header (columns: 't', 'q')"

@@ -6,9 +6,11 @@ L=$BIN/tm_linfit
 
 run 0 "$P" --help
 for s in "usage: $P COMMAND [OPTIONS]" "Model 'poisson' (from poisson.phys)" \
-         "train [--steps N] [--seed S] [--threads T] [--checkpoint FILE]" \
-         "[--precision f32|f64] [--resume] [--quiet]" "params [--checkpoint FILE]" \
-         "eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [COLUMN ...]" \
+         "train [--steps N] [--seed S] [--threads T] [--checkpoint FILE] [--stages A,B,...]" \
+         "[--precision f32|f64] [--resume | --more N | --overwrite] [--data NAME=FILE]" \
+         "params [--checkpoint FILE]" "default tm_poisson.ckpt, after the program's name" \
+         "eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [--format csv|npy] [COLUMN ...]" \
+         "plot WHAT [--out FILE.png] [--checkpoint FILE]" \
          "u(x): mlp 1 -> 16 -> 16 -> 1, tanh" "pde: equation, weight 1, 64 sobol points" \
          "walls: boundary, weight 10, 2 uniform points on faces" "adam, 600 steps, lr 0.01" \
          "lbfgs, 400 iterations, history 10"; do
@@ -39,7 +41,7 @@ run 2 "$P" params --checkpoint;             err_has "params: --checkpoint needs 
 
 run 0 "$P" train --steps=5 --quiet --checkpoint=x.ckpt --seed=3 --threads=1 --precision=f32
 [ -s x.ckpt ] || fail "--checkpoint=FILE not honoured"
-[ ! -e poisson.ckpt ] || fail "default checkpoint written although --checkpoint was given"
+[ ! -e tm_poisson.ckpt ] || fail "default checkpoint written although --checkpoint was given"
 run 0 "$P" params --checkpoint=x.ckpt
 [ ! -s out.txt ] || fail "poisson has no constants: $(cat out.txt)"
 exit 0
