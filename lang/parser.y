@@ -562,7 +562,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
     char msg[640];
     int len = snprintf(msg, sizeof msg, "unexpected %s",
                        got == YYSYMBOL_YYEMPTY ? "end of file" : yysymbol_name(got));
-    if (nshown > 0 && nshown <= 8) {
+    if (nshown > 0 && nshown <= 9) {
         len += snprintf(msg + len, sizeof msg - (size_t)len, ", expected ");
         for (int i = 0; i < nshown; i++)
             len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s",
