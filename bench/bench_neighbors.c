@@ -6,12 +6,16 @@
  * between r and r translated by the skin. Also times an update that keeps
  * the list (the displacement check). Times are CPU time of the thread.
  *
- * Usage: bench_neighbors [N ...]   (default 10000 100000) */
+ * Usage: bench_neighbors [--sorted] [N ...]   (default 10000 100000)
+ * --sorted numbers the particles along a space-filling order (cells of
+ * side 2.8 in z, y, x order), as MD codes often do; by default the order
+ * is random, which is the worst case for the cache. */
 #define _POSIX_C_SOURCE 200809L
 #include "neighbors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <math.h>
 #include <time.h>
 
@@ -23,7 +27,37 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void bench(int n, int half)
+typedef struct {
+    long key;
+    double r[3];
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    long ka = ((const keyed *)a)->key, kb = ((const keyed *)b)->key;
+    return (ka > kb) - (ka < kb);
+}
+
+/* Renumbers the particles by the cell of side 2.8 they are in. */
+static void sort_spatially(double *r, int n, double L)
+{
+    keyed *k = malloc(sizeof *k * (size_t)n);
+    long cells = (long)(L / 2.8) + 1;
+    for (int i = 0; i < n; i++) {
+        long c[3];
+        for (int l = 0; l < 3; l++) {
+            k[i].r[l] = r[3 * i + l];
+            c[l] = (long)(r[3 * i + l] / 2.8);
+        }
+        k[i].key = (c[2] * cells + c[1]) * cells + c[0];
+    }
+    qsort(k, (size_t)n, sizeof *k, keyed_cmp);
+    for (int i = 0; i < n; i++)
+        for (int l = 0; l < 3; l++) r[3 * i + l] = k[i].r[l];
+    free(k);
+}
+
+static void bench(int n, int half, int sorted)
 {
     const double rho = 0.8442, cutoff = 2.5, skin = 0.3;
     const double L = cbrt(n / rho);
@@ -35,8 +69,9 @@ static void bench(int n, int half)
     for (size_t p = 0; p < 3 * (size_t)n; p++) {
         state = state * 6364136223846793005ULL + 1442695040888963407ULL;
         r[0][p] = L * (double)(state >> 11) / 9007199254740992.0;
-        r[1][p] = r[0][p] + skin;
     }
+    if (sorted) sort_spatially(r[0], n, L);
+    for (size_t p = 0; p < 3 * (size_t)n; p++) r[1][p] = r[0][p] + skin;
     physrt_neighbors *nl = physrt_neighbors_create(3, cutoff, skin, half);
     if (physrt_neighbors_update(nl, n, r[0], &cell) != 1) {
         fprintf(stderr, "bench_neighbors: %s\n", physrt_neighbors_error(nl));
@@ -61,9 +96,9 @@ static void bench(int n, int half)
         physrt_neighbors_update(nl, n, r[builds % 2], &cell);
         c = now_seconds() - c0;
     } while (c < 0.2);
-    printf("N %7d  %s  %9ld pairs (%.1f per particle)  %8.2f builds/s  %7.2f ms/build  %6.1f ns/pair"
+    printf("N %7d  %s%s  %9ld pairs (%.1f per particle)  %8.2f builds/s  %7.2f ms/build  %6.1f ns/pair"
            "  kept update %.3f ms\n",
-           n, half ? "half" : "full", pairs, (double)pairs / n, builds / t, 1e3 * t / builds,
+           n, half ? "half" : "full", sorted ? " sorted" : "", pairs, (double)pairs / n, builds / t, 1e3 * t / builds,
            1e9 * t / builds / (double)pairs, 1e3 * c / checks);
     physrt_neighbors_destroy(nl);
     free(r[0]);
@@ -72,15 +107,22 @@ static void bench(int n, int half)
 
 int main(int argc, char **argv)
 {
-    int sizes[16], n_sizes = 0;
-    for (int a = 1; a < argc && n_sizes < 16; a++) sizes[n_sizes++] = atoi(argv[a]);
+    int sizes[16], n_sizes = 0, sorted = 0;
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--sorted")) sorted = 1;
+        else if (n_sizes < 16 && atoi(argv[a]) > 0) sizes[n_sizes++] = atoi(argv[a]);
+        else {
+            fprintf(stderr, "usage: bench_neighbors [--sorted] [N ...]\n");
+            return 2;
+        }
+    }
     if (!n_sizes) {
         sizes[n_sizes++] = 10000;
         sizes[n_sizes++] = 100000;
     }
     for (int s = 0; s < n_sizes; s++) {
-        bench(sizes[s], 1);
-        bench(sizes[s], 0);
+        bench(sizes[s], 1, sorted);
+        bench(sizes[s], 0, sorted);
     }
     return 0;
 }

@@ -72,9 +72,9 @@ struct physrt_neighbors {
     int orthogonal;             /* axes of the frame orthogonal: gaps add in squares */
     int *bin_start;             /* n_bins + 1 offsets into bin order */
     size_t bin_cap;
-    /* along axis k, from bin coordinate c, offset o in [-reach, reach]
-     * reaches bin coordinate step[k][2 (c (2 reach + 1) + o + reach)] (-1 past
-     * an open end) after wrapping by the next int's number of cells */
+    /* step[k][2 (c (2 reach + 1) + o + reach)]: from bin coordinate c along
+     * axis k, offset o in [-reach, reach] reaches that bin coordinate (-1
+     * past an open end), and the next int is how many cells it wrapped */
     int *step[3];
     size_t step_cap[3];
     double *gap2[3];            /* squared gap from the centre to the bin at offset o */

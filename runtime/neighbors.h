@@ -56,6 +56,7 @@ void physrt_neighbors_destroy(physrt_neighbors *nl);
  * more than a million images would have to be searched, out of memory. */
 int physrt_neighbors_update(physrt_neighbors *nl, int n, const double *r, const physrt_cell *cell);
 
+/* The list; its arrays stay valid until the next update that rebuilds. */
 const physrt_pairs *physrt_neighbors_pairs(const physrt_neighbors *nl);
 long physrt_neighbors_builds(const physrt_neighbors *nl);   /* how many rebuilds so far */
 const char *physrt_neighbors_error(const physrt_neighbors *nl);  /* "" if none */

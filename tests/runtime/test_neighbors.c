@@ -48,7 +48,7 @@ static void make_positions(system_t *sys)
 
 /* n particles with periodic coefficients in [lo, hi) and open coordinates in
  * [open_lo, open_hi). */
-static system_t make_system(const char *name, int dim, const int periodic[3], double h[3][3], int n,
+static system_t make_system(const char *name, int dim, const int periodic[3], const double *h, int n,
                             double lo, double hi, double open_lo, double open_hi, unsigned long long seed)
 {
     system_t sys;
@@ -57,7 +57,7 @@ static system_t make_system(const char *name, int dim, const int periodic[3], do
     sys.cell.dim = dim;
     for (int k = 0; k < 3; k++) {
         sys.cell.periodic[k] = periodic[k];
-        for (int l = 0; l < 3; l++) sys.cell.h[k][l] = h[k][l];
+        for (int l = 0; l < 3; l++) sys.cell.h[k][l] = h[3 * k + l];
     }
     sys.n = n;
     sys.s = calloc((size_t)n * dim, sizeof *sys.s);
@@ -329,7 +329,7 @@ static int key_cmp(const void *pa, const void *pb)
 
 /* Half and full list of sys against brute force; the full list has twice
  * the pairs of the half one. */
-static void check_system(system_t *sys, double cutoff, double skin, int need_self_images)
+static void check_system(system_t *sys, double cutoff, double skin, int need_self_images, int need_repeats)
 {
     long n_half = -1, n_full = -1;
     records brute = brute_force(sys, cutoff + skin);
@@ -342,7 +342,7 @@ static void check_system(system_t *sys, double cutoff, double skin, int need_sel
         check_list(tag, sys, nl, half, cutoff + skin, cutoff + skin, &brute);
         const physrt_pairs *pairs = physrt_neighbors_pairs(nl);
         if (half) n_half = pairs->n; else n_full = pairs->n;
-        if (need_self_images) {
+        if (need_self_images || need_repeats) {
             long self = 0, repeated = 0;
             long long *keys = malloc(sizeof *keys * (size_t)pairs->n);
             for (long p = 0; p < pairs->n; p++) {
@@ -353,8 +353,8 @@ static void check_system(system_t *sys, double cutoff, double skin, int need_sel
             qsort(keys, (size_t)pairs->n, sizeof *keys, key_cmp);
             for (long p = 1; p < pairs->n; p++) repeated += keys[p] == keys[p - 1];
             free(keys);
-            CHECK(self > 0, "%s: no self-images although the cell is smaller than the cutoff", tag);
-            CHECK(repeated > 0, "%s: no repeated images of one j", tag);
+            CHECK(self > 0 || !need_self_images, "%s: no self-images although the cell is smaller than the cutoff", tag);
+            CHECK(repeated > 0 || !need_repeats, "%s: no repeated images of one j", tag);
         }
         physrt_neighbors_destroy(nl);
     }
@@ -364,111 +364,75 @@ static void check_system(system_t *sys, double cutoff, double skin, int need_sel
 
 /* ---- the cases ---- */
 
-static void test_geometries(void)
-{
-    const double rc = 2.5, skin = 0.3;
-    const int open3[3] = {0, 0, 0}, per3[3] = {1, 1, 1}, slab[3] = {1, 1, 0};
-    double zero[3][3] = {{0}};
+/* The cells tested: periodic coefficients in [lo, hi), open coordinates
+ * in [open_lo, open_hi); which need self-images and repeated images of one
+ * j (cells narrower than cutoff + skin, or than twice that); extras. */
+enum { PLAIN, OUTLIERS, FAR_FROM_SLAB, ON_FACES };
 
-    /* cluster, with two far outliers (sparse bins) and a coincident pair */
-    system_t s = make_system("open 3-D cluster", 3, open3, zero, 300, 0, 0, -3.5, 3.5, 11);
-    for (int l = 0; l < 3; l++) {
-        s.s[299 * 3 + l] = 4000.0 + l;
-        s.s[298 * 3 + l] = 4000.5 + l;
-        s.s[297 * 3 + l] = s.s[296 * 3 + l];
-    }
-    make_positions(&s);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
+typedef struct {
+    const char *name;
+    int dim, periodic[3];
+    double h[3][3];
+    int n;
+    double lo, hi, open_lo, open_hi;
+    int self_images, repeats, extra;
+} geometry;
 
-    double ortho[3][3] = {{7.6, 0, 0}, {0, 8.4, 0}, {0, 0, 9.1}};
-    s = make_system("orthorhombic periodic", 3, per3, ortho, 250, 0, 1, 0, 0, 12);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
+#define ORTHO {{7.6, 0, 0}, {0, 8.4, 0}, {0, 0, 9.1}}
+#define TILTED {{8.0, 0, 0}, {2.5, 7.5, 0}, {-1.8, 1.7, 8.2}}
+#define SMALL_TILTED {{1.3, 0, 0}, {0.6, 1.2, 0}, {0.4, -0.3, 1.0}}
 
-    double tilted[3][3] = {{8.0, 0, 0}, {2.5, 7.5, 0}, {-1.8, 1.7, 8.2}};
-    s = make_system("triclinic periodic", 3, per3, tilted, 250, 0, 1, 0, 0, 13);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    /* big enough for 3+ bins along every axis */
-    double big[3][3] = {{12.0, 0, 0}, {3.0, 11.5, 0}, {2.0, -2.5, 12.5}};
-    s = make_system("triclinic periodic, 4 bins per axis", 3, per3, big, 300, 0, 1, 0, 0, 14);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    /* the open axis's h row is junk: it must be ignored */
-    double slab_h[3][3] = {{7.0, 0, 0}, {2.0, 6.5, 0}, {0, 0, 0}};
-    s = make_system("slab (periodic x, y; open z)", 3, slab, slab_h, 300, 0, 1, -3, 5, 15);
-    for (int l = 0; l < 3; l++) s.s[299 * 3 + l] = l == 2 ? 40.0 : 0.3;
-    make_positions(&s);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    const int per2[3] = {1, 1, 0}, wire2[3] = {1, 0, 0};
-    double h2[3][3] = {{9.0, 0, 0}, {3.0, 8.0, 0}, {0}};
-    s = make_system("2-D triclinic periodic", 2, per2, h2, 200, 0, 1, 0, 0, 16);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    double strip[3][3] = {{6.5, 0, 0}, {5, 5, 0}, {0}};
-    s = make_system("2-D strip (periodic x, open y)", 2, wire2, strip, 150, 0, 1, -4, 6, 17);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    double ring[3][3] = {{23.0, 0, 0}};
-    s = make_system("1-D periodic", 1, wire2, ring, 60, 0, 1, 0, 0, 18);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    /* cells smaller than the cutoff along every axis: many images of the
-     * same j and self-images */
-    double small[3][3] = {{1.1, 0, 0}, {0, 1.3, 0}, {0, 0, 0.9}};
-    s = make_system("cell smaller than the cutoff", 3, per3, small, 12, 0, 1, 0, 0, 19);
-    check_system(&s, rc, skin, 1);
-    free_system(&s);
-
-    double small_tilted[3][3] = {{1.3, 0, 0}, {0.6, 1.2, 0}, {0.4, -0.3, 1.0}};
-    s = make_system("tilted cell smaller than the cutoff", 3, per3, small_tilted, 8, 0, 1, 0, 0, 20);
-    check_system(&s, rc, skin, 1);
-    free_system(&s);
-
+static const geometry geometries[] = {
+    /* far outliers (sparse bins) and a coincident pair */
+    {"open 3-D cluster", 3, {0, 0, 0}, {{0}}, 300, 0, 0, -3.5, 3.5, 0, 0, OUTLIERS},
+    {"orthorhombic periodic", 3, {1, 1, 1}, ORTHO, 250, 0, 1, 0, 0, 0, 0, PLAIN},
+    {"triclinic periodic", 3, {1, 1, 1}, TILTED, 250, 0, 1, 0, 0, 0, 0, PLAIN},
+    {"triclinic periodic, 4 bins per axis", 3, {1, 1, 1}, {{12.0, 0, 0}, {3.0, 11.5, 0}, {2.0, -2.5, 12.5}},
+     300, 0, 1, 0, 0, 0, 0, PLAIN},
+    /* the open axis's h row is zero: it must be ignored */
+    {"slab (periodic x, y; open z)", 3, {1, 1, 0}, {{7.0, 0, 0}, {2.0, 6.5, 0}, {0, 0, 0}}, 300, 0, 1, -3, 5,
+     0, 0, FAR_FROM_SLAB},
+    {"2-D triclinic periodic", 2, {1, 1, 0}, {{9.0, 0, 0}, {3.0, 8.0, 0}, {0}}, 200, 0, 1, 0, 0, 0, 0, PLAIN},
+    {"2-D strip (periodic x, open y)", 2, {1, 0, 0}, {{6.5, 0, 0}, {5, 5, 0}, {0}}, 150, 0, 1, -4, 6, 0, 0, PLAIN},
+    {"1-D periodic", 1, {1, 0, 0}, {{23.0, 0, 0}}, 60, 0, 1, 0, 0, 0, 0, PLAIN},
+    /* smaller than the cutoff along every axis */
+    {"cell smaller than the cutoff", 3, {1, 1, 1}, {{1.1, 0, 0}, {0, 1.3, 0}, {0, 0, 0.9}}, 12, 0, 1, 0, 0, 1, 1,
+     PLAIN},
+    {"tilted cell smaller than the cutoff", 3, {1, 1, 1}, SMALL_TILTED, 8, 0, 1, 0, 0, 1, 1, PLAIN},
     /* wider than cutoff + skin but under twice that: one bin per axis,
      * searched as the bin and its images on both sides */
-    double one_bin[3][3] = {{4.1, 0, 0}, {0, 3.7, 0}, {0, 0, 5.5}};
-    s = make_system("one bin per axis", 3, per3, one_bin, 60, 0, 1, 0, 0, 21);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    double small_slab[3][3] = {{1.7, 0, 0}, {0.5, 1.9, 0}, {0}};
-    s = make_system("slab smaller than the cutoff", 3, slab, small_slab, 20, 0, 1, -1, 3, 22);
-    check_system(&s, rc, skin, 1);
-    free_system(&s);
-
-    double small_ring[3][3] = {{1.7, 0, 0}};
-    s = make_system("1-D ring smaller than the cutoff", 1, wire2, small_ring, 5, 0, 1, 0, 0, 23);
-    check_system(&s, rc, skin, 1);
-    free_system(&s);
-
+    {"one bin per axis", 3, {1, 1, 1}, {{4.1, 0, 0}, {0, 3.7, 0}, {0, 0, 5.5}}, 60, 0, 1, 0, 0, 0, 1, PLAIN},
+    {"slab smaller than the cutoff", 3, {1, 1, 0}, {{1.7, 0, 0}, {0.5, 1.9, 0}, {0}}, 20, 0, 1, -1, 3, 1, 1, PLAIN},
+    {"1-D ring smaller than the cutoff", 1, {1, 0, 0}, {{1.7, 0, 0}}, 5, 0, 1, 0, 0, 1, 1, PLAIN},
     /* unwrapped positions, several cells away on both sides */
-    s = make_system("orthorhombic, unwrapped positions", 3, per3, ortho, 250, -3, 4, 0, 0, 24);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    s = make_system("triclinic, unwrapped positions", 3, per3, tilted, 250, -2.5, 3.5, 0, 0, 25);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
-
-    s = make_system("small tilted cell, unwrapped positions", 3, per3, small_tilted, 8, -5, 5, 0, 0, 26);
-    check_system(&s, rc, skin, 1);
-    free_system(&s);
-
+    {"orthorhombic, unwrapped positions", 3, {1, 1, 1}, ORTHO, 250, -3, 4, 0, 0, 0, 0, PLAIN},
+    {"triclinic, unwrapped positions", 3, {1, 1, 1}, TILTED, 250, -2.5, 3.5, 0, 0, 0, 0, PLAIN},
+    {"small tilted cell, unwrapped positions", 3, {1, 1, 1}, SMALL_TILTED, 8, -5, 5, 0, 0, 1, 1, PLAIN},
     /* exactly on the cell faces (fractional 0 and 1) */
-    s = make_system("particles on the faces", 3, per3, tilted, 60, 0, 1, 0, 0, 27);
-    for (int i = 0; i < 30; i++) s.s[i * 3 + i % 3] = (double)(i % 2);
-    make_positions(&s);
-    check_system(&s, rc, skin, 0);
-    free_system(&s);
+    {"particles on the faces", 3, {1, 1, 1}, TILTED, 60, 0, 1, 0, 0, 0, 0, ON_FACES},
+};
+
+static void test_geometries(void)
+{
+    for (size_t g = 0; g < sizeof geometries / sizeof *geometries; g++) {
+        const geometry *geo = &geometries[g];
+        system_t s = make_system(geo->name, geo->dim, geo->periodic, &geo->h[0][0], geo->n, geo->lo, geo->hi,
+                                 geo->open_lo, geo->open_hi, 11 + g);
+        const int d = geo->dim, last = geo->n - 1;
+        for (int l = 0; l < d; l++) {
+            if (geo->extra == OUTLIERS) {
+                s.s[last * d + l] = 4000.0 + l;
+                s.s[(last - 1) * d + l] = 4000.5 + l;
+                s.s[(last - 2) * d + l] = s.s[(last - 3) * d + l];
+            }
+            if (geo->extra == FAR_FROM_SLAB) s.s[last * d + l] = l == 2 ? 40.0 : 0.3;
+        }
+        if (geo->extra == ON_FACES)
+            for (int i = 0; i < geo->n / 2; i++) s.s[i * d + i % d] = (double)(i % 2);
+        make_positions(&s);
+        check_system(&s, 2.5, 0.3, geo->self_images, geo->repeats);
+        free_system(&s);
+    }
 }
 
 /* The list is kept while every particle has moved at most skin / 2 since
@@ -482,7 +446,7 @@ static void test_skin(void)
     for (int half = 1; half >= 0; half--) {
         const char *kind = half ? "half" : "full";
         char tag[96];
-        system_t s = make_system("skin", 3, per3, tilted, 150, -0.5, 1.5, 0, 0, 31);
+        system_t s = make_system("skin", 3, per3, &tilted[0][0], 150, -0.5, 1.5, 0, 0, 31);
         physrt_neighbors *nl = physrt_neighbors_create(3, rc, skin, half);
         CHECK(physrt_neighbors_update(nl, s.n, s.r, &s.cell) == 1, "skin %s: first build", kind);
         CHECK(physrt_neighbors_update(nl, s.n, s.r, &s.cell) == 0, "skin %s: same positions kept", kind);
@@ -564,7 +528,7 @@ static void test_deterministic(void)
 {
     const int per3[3] = {1, 1, 1};
     double tilted[3][3] = {{8.0, 0, 0}, {2.5, 7.5, 0}, {-1.8, 1.7, 8.2}};
-    system_t s = make_system("deterministic", 3, per3, tilted, 500, -1, 2, 0, 0, 41);
+    system_t s = make_system("deterministic", 3, per3, &tilted[0][0], 500, -1, 2, 0, 0, 41);
     for (int half = 0; half <= 1; half++) {
         physrt_neighbors *a = physrt_neighbors_create(3, 2.5, 0.3, half);
         physrt_neighbors *b = physrt_neighbors_create(3, 2.5, 0.3, half);
