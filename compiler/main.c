@@ -19,12 +19,15 @@
 
 static const char usage[] =
     "usage: physc [options] model.phys\n"
-    "       physc repl [--stdlib DIR] [model.phys]\n"
+    "       physc repl [--stdlib DIR] [--keep-going] [model.phys]\n"
     "\n"
     "Checks a .phys model and compiles it to a native program that trains,\n"
     "evaluates and simulates it (MODEL train | params | eval | simulate |\n"
     "--help). 'physc repl' evaluates definitions and expressions at once\n"
-    "through the LLVM JIT (type :help there).\n"
+    "through the LLVM JIT (type :help there). It loads the checkpoint of the\n"
+    "program compiled from the same file (model.phys: model.ckpt) and writes it\n"
+    "only on :save. A script on standard input stops at its first failing entry\n"
+    "(--keep-going, -k: run the rest); the exit status is 1 if any entry failed.\n"
     "\n"
     "options:\n"
     "  --check            run the front end and the semantic checks only\n"
@@ -163,8 +166,10 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "repl")) {
         const char *model = NULL, *stdlib = getenv("PHYSC_STDLIB");
+        int keep_going = 0;
         for (int i = 2; i < argc; i++) {
             if (!strcmp(argv[i], "--stdlib") && i + 1 < argc) stdlib = argv[++i];
+            else if (!strcmp(argv[i], "--keep-going") || !strcmp(argv[i], "-k")) keep_going = 1;
             else if (!strcmp(argv[i], "--help")) {
                 fputs(usage, stdout);
                 return 0;
@@ -172,7 +177,7 @@ int main(int argc, char **argv)
             else if (model) return bad_usage("repl takes one model ('%s' is a second one)", argv[i]);
             else model = argv[i];
         }
-        return phys_repl(model, stdlib);
+        return phys_repl(model, stdlib, keep_going);
     }
     options opt;
     int rc = parse_options(argc, argv, &opt);
