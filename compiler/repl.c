@@ -26,6 +26,7 @@
 #include "lower.h"
 #include "model_internal.h"
 #include "sema.h"
+#include "spelling.h"
 
 typedef struct {
     phys_diag diag;
@@ -291,17 +292,10 @@ static int keep_parse(session *s, phys_source *src, phys_parse parse)
 
 static int is_declaration(const char *text)
 {
-    static const char *const keywords[] = {
-        "model", "import", "const", "param", "let", "domain", "region", "field", "equation", "initial",
-        "boundary", "data", "loss", "train", "state", "dynamics", "force", "energy", "particles", "spins",
-        "coupling", "symmetry", "conserve", "simulate", "recall", "output", "print",
-    };
     while (isspace((unsigned char)*text)) text++;
     size_t n = 0;
     while (isalnum((unsigned char)text[n]) || text[n] == '_') n++;
-    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
-        if (strlen(keywords[i]) == n && !strncmp(text, keywords[i], n)) return 1;
-    return 0;
+    return phys_declaration_keyword(text, n);
 }
 
 /* One entry: declarations or expressions. */
