@@ -30,7 +30,8 @@ static const char usage[] =
     "(--keep-going, -k: run the rest); the exit status is 1 if any entry failed.\n"
     "\n"
     "options:\n"
-    "  --check            run the front end and the semantic checks only\n"
+    "  --check            run the front end and the semantic checks only; warn about\n"
+    "                     data files the program would read that are missing\n"
     "  --dump-ast         print the syntax tree and stop\n"
     "  -o FILE            name of the program to write (default: the model's file name\n"
     "                     without .phys)\n"
@@ -43,8 +44,9 @@ static const char usage[] =
     "  --help             show this help\n"
     "  --version          show the version\n"
     "\n"
-    "Errors are reported as file:line:col: error: message, with the source line\n"
-    "and a caret. Exit status: 0 success, 1 errors in the model, 2 bad usage.\n";
+    "Errors are reported as file:line:col: error: message (warnings likewise),\n"
+    "with the source line and a caret. Exit status: 0 success, 1 errors in the\n"
+    "model, 2 bad usage.\n";
 
 typedef struct options {
     const char *input;
@@ -206,6 +208,7 @@ int main(int argc, char **argv)
     phys_sema *sema = phys_sema_create(&diag);
     if (opt.stdlib) phys_sema_set_library_path(sema, opt.stdlib);
     phys_sema_check(sema, parse.program);
+    if (!diag.errors && opt.check_only) phys_sema_warn_missing_files(sema, parse.program, opt.input);
     if (!diag.errors && !opt.check_only) rc = compile(&opt, sema, parse.program, &diag);
     if (diag.errors) rc = 1;
     phys_sema_destroy(sema);
