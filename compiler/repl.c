@@ -427,6 +427,7 @@ static int cmd_train(session *s, long steps)
         const physm_stage *last = &m->stages[m->n_stages - 1];
         printf("the training schedule (%ld steps) is complete; training %ld more steps of its last stage (%s)\n",
                schedule, left, last->optimizer == PHYSM_LBFGS ? "lbfgs" : "adam");
+        fflush(stdout); /* before the progress lines on stderr */
         physm_stage more = *last;
         more.steps = left;
         physm_model once = *m;
