@@ -13,6 +13,7 @@
 #include "repl.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,12 +291,29 @@ static int keep_parse(session *s, phys_source *src, phys_parse parse)
     return s->n_parses++;
 }
 
+static size_t word_length(const char *text)
+{
+    size_t n = 0;
+    while (isalnum((unsigned char)text[n]) || text[n] == '_') n++;
+    return n;
+}
+
+/* An entry is parsed as declarations when it starts with a declaration
+ * keyword, or with two words in a row (feild u(x) = ...): no expression
+ * does (but 'not x' and 'x and y'), and the declaration grammar says what
+ * the first word is not ("unknown declaration 'feild'; did you mean
+ * 'field'?"). */
 static int is_declaration(const char *text)
 {
     while (isspace((unsigned char)*text)) text++;
-    size_t n = 0;
-    while (isalnum((unsigned char)text[n]) || text[n] == '_') n++;
-    return phys_declaration_keyword(text, n);
+    size_t n = word_length(text);
+    if (phys_declaration_keyword(text, n)) return 1;
+    const char *next = text + n;
+    while (*next == ' ' || *next == '\t') next++;
+    size_t m = word_length(next);
+    if (n == 0 || m == 0 || isdigit((unsigned char)text[0]) || isdigit((unsigned char)next[0])) return 0;
+    return !(n == 3 && !strncmp(text, "not", 3)) && !(m == 3 && !strncmp(next, "and", 3)) &&
+           !(m == 2 && !strncmp(next, "or", 2));
 }
 
 /* One entry: declarations or expressions. */
@@ -390,10 +408,12 @@ static int train_values(session *s, const physm_layout *lay, long position, long
     physm_train_options o = {.steps = steps, .seed = 0, .threads = cpus > 0 ? (int)cpus : 1,
                              .checkpoint = scratch, .resume = 1,
                              .quiet = 0, .checkpoint_interval = 1e30};
-    if (physm_train(lay, &o) != 0) return -1;
+    int status = physm_train(lay, &o);
+    /* Whatever training saved comes back, also when it stopped early (an
+     * interrupt saves at a step boundary; a failure leaves the start). */
     if (physm_checkpoint_load(lay, scratch, s->theta, &info) != 0) return -1;
     *reached = info.steps_done;
-    return 0;
+    return status == 0 ? 0 : -1;
 }
 
 /* :train N continues from the session's values: the rest of the schedule,
@@ -417,10 +437,11 @@ static int cmd_train(session *s, long steps)
     for (int k = 0; k < m->n_stages; k++) schedule += m->stages[k].steps;
     long start = s->steps_done, left = steps;
     if (s->steps_done < schedule) {
-        long reached;
-        if (train_values(s, &s->layout, s->steps_done, left, &reached) != 0) return -1;
+        long reached = s->steps_done;
+        int rc = train_values(s, &s->layout, s->steps_done, left, &reached);
         left -= reached - s->steps_done;
         s->steps_done = reached;
+        if (rc != 0) return -1;
         if (reached < schedule) left = 0; /* an L-BFGS stage counts iterations, not positions */
     }
     if (left > 0) {
@@ -435,9 +456,10 @@ static int cmd_train(session *s, long steps)
         once.n_stages = 1;
         physm_layout lay = s->layout;
         lay.model = &once;
-        long reached;
-        if (train_values(s, &lay, 0, left, &reached) != 0) return -1;
+        long reached = 0;
+        int rc = train_values(s, &lay, 0, left, &reached);
         s->steps_done += reached;
+        if (rc != 0) return -1;
     }
     printf("trained %ld steps (%ld in all); nothing written: :save writes %s\n", s->steps_done - start,
            s->steps_done, s->checkpoint);
@@ -595,8 +617,15 @@ static void session_end(session *s)
     free(s->sources);
     phys_arena_destroy(s->arena);
     free(s->checkpoint);
-    if (s->scratch) {
-        remove(s->scratch);
+    if (s->scratch) { /* the checkpoint and whatever the runtime wrote beside it */
+        DIR *dir = opendir(s->scratch_dir);
+        for (struct dirent *e; dir && (e = readdir(dir));) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char path[sizeof s->scratch_dir + 256 + 2];
+            snprintf(path, sizeof path, "%s/%s", s->scratch_dir, e->d_name);
+            remove(path);
+        }
+        if (dir) closedir(dir);
         rmdir(s->scratch_dir);
         free(s->scratch);
     }

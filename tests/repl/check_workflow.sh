@@ -12,7 +12,8 @@
 #     with --keep-going runs the rest, still exiting 1; a clean script
 #     exits 0;
 #  5. an unclosed bracket at the end of the input is an error at the
-#     bracket (exit 1), not a silent end.
+#     bracket (exit 1), not a silent end;
+#  6. a misspelt declaration keyword gets the parser's suggestion.
 set -u
 physc=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -96,6 +97,13 @@ if [ $status -eq 1 ] && grep -q "^repl:2:2: error: unexpected end of file: this 
    grep -q '^   \^$' err8; then
   ok "an unclosed bracket at the end of the input is an error at the bracket"
 else bad "unclosed bracket: status $status; $(cat err8)"; fi
+
+# 6
+printf 'feild v(x) = mlp(hidden = [4])\n' | "$physc" repl cooling.phys > out9 2> err9
+status=$?
+if [ $status -eq 1 ] && grep -q "^repl:1:1: error: unknown declaration 'feild'; did you mean 'field'?\$" err9; then
+  ok "a misspelt declaration keyword in the REPL gets a suggestion"
+else bad "misspelt keyword in the REPL: status $status; $(cat err9)"; fi
 
 printf '%d failed\n' "$fail"
 [ $fail -eq 0 ]
