@@ -193,10 +193,8 @@ static int declares_something(const phys_node *program)
  * extension of what is emitted. */
 static char *output_name(const options *o)
 {
-    const char *base = strrchr(o->input, '/');
-    base = base ? base + 1 : o->input;
-    size_t len = strlen(base);
-    if (len > 5 && !strcmp(base + len - 5, ".phys")) len -= 5;
+    size_t len;
+    const char *base = phys_path_stem(o->input, &len);
     const char *ext = !o->emit ? "" : !strcmp(o->emit, "llvm") ? ".ll" : !strcmp(o->emit, "asm") ? ".s" : ".o";
     char *name = malloc(len + strlen(ext) + 1);
     if (!name) exit(70);

@@ -553,14 +553,8 @@ static int cmd_type(session *s, const char *what)
  * model's name. */
 static char *default_checkpoint(const char *model_path, const char *model_name)
 {
-    const char *base = model_name;
-    size_t len = strlen(base);
-    if (model_path) {
-        base = strrchr(model_path, '/');
-        base = base ? base + 1 : model_path;
-        len = strlen(base);
-        if (len > 5 && !strcmp(base + len - 5, ".phys")) len -= 5;
-    }
+    size_t len = strlen(model_name);
+    const char *base = model_path ? phys_path_stem(model_path, &len) : model_name;
     char *path = malloc(len + 6);
     if (!path) exit(70);
     memcpy(path, base, len);
