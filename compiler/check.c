@@ -53,13 +53,17 @@ static phys_shape vector_of(int n)
 
 /* ----------------------------------------------------------- local names */
 
-typedef enum { L_COORD, L_FORMAL, L_INDEX, L_COLUMN, L_STATE } local_kind;
+typedef enum {
+    L_COORD = PHYS_LOCAL_COORD, L_FORMAL = PHYS_LOCAL_FORMAL, L_INDEX = PHYS_LOCAL_INDEX,
+    L_COLUMN = PHYS_LOCAL_COLUMN
+} local_kind;
 
 typedef struct {
     const char *name;
     local_kind kind;
     phys_shape shape;
     const phys_symbol *over;  /* L_INDEX: the particle set it runs over, if any */
+    const phys_node *binding; /* the node that binds it */
 } local;
 
 enum { MAX_LOCALS = 256 };
@@ -73,7 +77,66 @@ typedef struct {
     int in_field_body;            /* network constructors allowed */
     int allow_ddt;
     int region_depth;             /* named regions through named regions */
+    const phys_node *program;     /* the program being checked (its imports) */
 } checker;
+
+/* ------------------------------------------------------------ resolution */
+
+/* The checker annotates the tree it is given: each name records what it
+ * resolved to (phys_node.res), so that proofs and the lowering compare
+ * identities, never spellings. The nodes live in the parse's arena. */
+static phys_resolved *res_of(const phys_node *n)
+{
+    return &((phys_node *)n)->res;
+}
+
+static void resolve_symbol(const phys_node *n, const phys_symbol *sym)
+{
+    phys_resolved *r = res_of(n);
+    r->kind = PHYS_RESOLVED_SYMBOL;
+    r->sym = sym;
+}
+
+static void resolve_builtin(const phys_node *n, const phys_builtin *b)
+{
+    phys_resolved *r = res_of(n);
+    r->kind = PHYS_RESOLVED_BUILTIN;
+    r->builtin = b->id;
+}
+
+static void resolve_local(const phys_node *n, const local *l)
+{
+    phys_resolved *r = res_of(n);
+    r->kind = PHYS_RESOLVED_LOCAL;
+    r->local = (phys_local_kind)l->kind;
+    r->binding = l->binding;
+    r->sym = l->over;
+}
+
+static void resolve_input(const phys_node *n, const phys_symbol *f, int index)
+{
+    phys_resolved *r = res_of(n);
+    r->kind = PHYS_RESOLVED_INPUT;
+    r->sym = f;
+    r->index = index;
+}
+
+/* A user name that would hide a built-in function is an error at its
+ * definition, so no proof and no lowering ever meets a shadowed built-in.
+ * The constants pi and e may be shadowed: the definition is honoured
+ * everywhere, since names resolve to the nearest definition and folding
+ * and the lowering follow the resolution. */
+static int shadows_builtin(phys_diag *diag, const phys_node *at, const char *name)
+{
+    const phys_builtin *b = phys_builtin_callable(name);
+    if (!b || !phys_builtin_in_expressions(b) || b->cls == B_CONSTANT) return 0;
+    if (b->cls == B_DERIVATIVE)
+        phys_error(diag, at->loc, "'%s' is a built-in derivative operator and cannot be redefined", name);
+    else
+        phys_error(diag, at->loc, "'%s' is a built-in %s (%s); choose another name", name,
+                   phys_builtin_class_name(b->cls), b->summary);
+    return 1;
+}
 
 static const local *find_local(const checker *c, const char *name)
 {
@@ -89,16 +152,55 @@ static int push_local(checker *c, const phys_node *at, const char *name, local_k
         phys_error(c->diag, at->loc, "too many nested names (at most %d)", MAX_LOCALS);
         return 0;
     }
+    if (kind != L_COLUMN) shadows_builtin(c->diag, at, name);
     local *l = &c->locals[c->n_locals++];
     l->name = name;
     l->kind = kind;
     l->shape = shape;
     l->over = over;
+    l->binding = at;
+    /* the binding node itself: which set a binder or pair formal runs over */
+    if (at->kind == N_BINDER || at->kind == N_PARAMETER || at->kind == N_COORD) resolve_local(at, l);
     return 1;
+}
+
+static const phys_module *module_named(const phys_sema *s, const char *name, size_t len)
+{
+    for (int i = 0; i < s->n_modules; i++)
+        if (strlen(s->modules[i].name) == len && !strncmp(s->modules[i].name, name, len)) return &s->modules[i];
+    return NULL;
+}
+
+/* The name closest to `name` among the declarations of module (len bytes). */
+static const char *module_suggestion(checker *c, const char *module, size_t len, const char *name)
+{
+    const char *names[256] = {NULL};
+    int n = 0;
+    for (int i = 0; i < c->sema->n_symbols && n < 256; i++) {
+        const phys_symbol *sym = c->sema->symbols[i];
+        if (sym->module && strlen(sym->module) == len && !strncmp(sym->module, module, len) && !sym->replaced)
+            names[n++] = sym->name;
+    }
+    const char *h = phys_sema_suggest(c->sema, name, names, n);
+    for (int j = 0; h && j < n; j++) /* phys_sema_suggest also looks at globals: keep the module's */
+        if (names[j] == h) return h;
+    return NULL;
 }
 
 static void unknown_name(checker *c, const phys_node *at, const char *name)
 {
+    const char *dot = strrchr(name, '.');
+    if (dot) { /* module.member */
+        int len = (int)(dot - name);
+        const char *hint = module_suggestion(c, name, (size_t)len, dot + 1);
+        if (!module_named(c->sema, name, (size_t)len))
+            phys_error(c->diag, at->loc, "no module '%.*s' is imported: add 'import %.*s'", len, name, len, name);
+        else if (hint)
+            phys_error(c->diag, at->loc, "module %.*s has no '%s'; did you mean '%s'?", len, name, dot + 1, hint);
+        else
+            phys_error(c->diag, at->loc, "module %.*s has no '%s'", len, name, dot + 1);
+        return;
+    }
     const char *locals[MAX_LOCALS];
     for (int i = 0; i < c->n_locals; i++) locals[i] = c->locals[i].name;
     const char *hint = phys_sema_suggest(c->sema, name, locals, c->n_locals);
@@ -228,6 +330,7 @@ static const phys_builtin *constructor(checker *c, const phys_node *call, phys_b
                    strchr("aeiou", cls_name[0]) ? "an" : "a", cls_name, list);
         return NULL;
     }
+    resolve_builtin(callee, b);
     if (call->kind == N_CALL) check_constructor_args(c, call, b);
     else if (b->required && b->required[0])
         phys_error(c->diag, call->loc, "%s() needs the argument '%s'", b->name, b->required[0]);
@@ -266,7 +369,9 @@ static void check_number_list(checker *c, const phys_node *v, const char *what)
 static void check_activation(checker *c, const phys_node *a)
 {
     if (!a) return;
-    if (a->kind != N_NAME || !phys_builtin_find(a->name, B_ACTIVATION)) {
+    if (a->kind == N_NAME && phys_builtin_find(a->name, B_ACTIVATION))
+        resolve_builtin(a, phys_builtin_find(a->name, B_ACTIVATION));
+    else {
         phys_error(c->diag, a->loc,
                    "activation must be one of tanh, sigmoid, softplus, gelu, silu, sin, relu, identity");
     }
@@ -352,7 +457,8 @@ static void check_network(checker *c, const phys_node *call)
 static const phys_node *inner_mlp(const phys_node *net)
 {
     while (net && net->kind == N_CALL && net->kids[0]->kind == N_NAME &&
-           !strcmp(net->kids[0]->name, "atomic") && net->nkids > 1)
+           phys_builtin_find(net->kids[0]->name, B_NETWORK) &&
+           phys_builtin_find(net->kids[0]->name, B_NETWORK)->id == B_ID_ATOMIC && net->nkids > 1)
         net = net->kids[1];
     return net;
 }
@@ -421,6 +527,7 @@ static value check_d(checker *c, const phys_node *call)
                        f ? phys_symbol_kind_with_article(f->kind) : "a local name");
         return error_value;
     }
+    resolve_symbol(target, f);
     int order = call->nkids - 2;
     if (order > PHYS_MAX_DERIVATIVE_ORDER) {
         phys_error(c->diag, call->loc, "derivatives of order %d are not supported (at most %d)", order,
@@ -440,6 +547,8 @@ static value check_d(checker *c, const phys_node *call)
                        phys_symbol_kind_name(f->kind), f->name, inputs);
             return error_value;
         }
+        for (int k = 0; k < f->n_inputs; k++)
+            if (!strcmp(f->inputs[k], v->name)) resolve_input(v, f, k);
     }
     if (f->kind == SYM_FIELD) note_order(f, order, c, call);
     value v = {V_FIELD, f->shape, f};
@@ -449,15 +558,17 @@ static value check_d(checker *c, const phys_node *call)
 
 /* grad/laplace/hessian/div of a field at this point; grad(V, r) of an
  * energy with respect to a particle attribute. */
-static value check_operator(checker *c, const phys_node *call, const char *op)
+static value check_operator(checker *c, const phys_node *call, phys_builtin_id id)
 {
     const phys_node *target = call->kids[1];
-    if (!strcmp(op, "ddt")) {
+    const char *op = phys_builtin_of(id)->name;
+    if (id == B_ID_DDT) {
         const phys_symbol *s = target->kind == N_NAME ? phys_sema_lookup(c->sema, target->name) : NULL;
         if (!s || (s->kind != SYM_STATE && s->kind != SYM_ATTRIBUTE)) {
             phys_error(c->diag, target->loc, "ddt() is the time derivative of a state, such as ddt(q)");
             return error_value;
         }
+        resolve_symbol(target, s);
         if (!c->sema->dynamics)
             phys_error(c->diag, call->loc,
                        "ddt(%s) needs the model's dynamics: declare 'dynamics hamiltonian H', "
@@ -473,20 +584,25 @@ static value check_operator(checker *c, const phys_node *call, const char *op)
         unknown_name(c, target, target->name);
         return error_value;
     }
+    resolve_symbol(target, f);
     if (call->nkids == 3) { /* grad(V, r) / hessian(V, r): with respect to positions */
         const phys_node *wrt = call->kids[2];
         const phys_symbol *r = wrt->kind == N_NAME ? phys_sema_lookup(c->sema, wrt->name) : NULL;
         if (r && r->kind == SYM_ATTRIBUTE && (f->kind == SYM_ENERGY || f->kind == SYM_FIELD)) {
-            if (f->kind == SYM_FIELD) note_order(f, !strcmp(op, "hessian") ? 2 : 1, c, call);
+            if (f->kind == SYM_FIELD) note_order(f, id == B_ID_HESSIAN ? 2 : 1, c, call);
+            resolve_symbol(wrt, r);
             phys_shape s = r->shape;
             return number_value(s);
         }
         if (r && r->kind == SYM_STATE) {
-            if (f->kind == SYM_FIELD) note_order(f, !strcmp(op, "hessian") ? 2 : 1, c, call);
+            if (f->kind == SYM_FIELD) note_order(f, id == B_ID_HESSIAN ? 2 : 1, c, call);
+            resolve_symbol(wrt, r);
             return number_value(r->shape);
         }
         if (wrt->kind == N_NAME && is_input_of(f, wrt->name)) {
             if (f->kind == SYM_FIELD) note_order(f, 1, c, call);
+            for (int k = 0; k < f->n_inputs; k++)
+                if (!strcmp(f->inputs[k], wrt->name)) resolve_input(wrt, f, k);
             return number_value(scalar());
         }
         phys_error(c->diag, wrt->loc, "%s(%s, %s): '%s' must be a particle attribute or state of %s",
@@ -500,9 +616,9 @@ static value check_operator(checker *c, const phys_node *call, const char *op)
         return error_value;
     }
     int n = f->n_inputs;
-    int order = !strcmp(op, "laplace") || !strcmp(op, "hessian") ? 2 : 1;
+    int order = id == B_ID_LAPLACE || id == B_ID_HESSIAN ? 2 : 1;
     if (f->kind == SYM_FIELD) note_order(f, order, c, call);
-    if (!strcmp(op, "div")) {
+    if (id == B_ID_DIV) {
         if (f->shape.rank != 1 || (f->shape.dims[0] >= 0 && f->shape.dims[0] != n)) {
             phys_error(c->diag, target->loc,
                        "div(%s) needs a vector field with as many components as inputs (%d)", f->name, n);
@@ -510,13 +626,13 @@ static value check_operator(checker *c, const phys_node *call, const char *op)
         }
         return number_value(scalar());
     }
-    if ((!strcmp(op, "laplace") || !strcmp(op, "hessian") || !strcmp(op, "grad")) && f->shape.rank != 0) {
+    if ((id == B_ID_LAPLACE || id == B_ID_HESSIAN || id == B_ID_GRAD) && f->shape.rank != 0) {
         phys_error(c->diag, target->loc, "%s(%s) needs a scalar field; %s has %d outputs", op, f->name,
                    f->name, f->shape.dims[0]);
         return error_value;
     }
-    if (!strcmp(op, "laplace")) return number_value(scalar());
-    if (!strcmp(op, "grad")) return number_value(vector_of(n));
+    if (id == B_ID_LAPLACE) return number_value(scalar());
+    if (id == B_ID_GRAD) return number_value(vector_of(n));
     phys_shape h = {2, {n, n}};
     return number_value(h);
 }
@@ -639,17 +755,26 @@ static value check_args_numbers(checker *c, const phys_node *call, value *first)
 static const phys_symbol *first_of_kind(phys_sema *s, phys_symbol_kind kind);
 
 /* The particle set an index runs over: a bound index, or a constant
- * particle number (dist(0, 1)) of the first set. */
-static const phys_symbol *particles_of_index(checker *c, const phys_node *e)
+ * particle number (dist(0, 1)) of the first set, whose size must then be
+ * known when the model is compiled (*reported when it is not). */
+static const phys_symbol *particles_of_index(checker *c, const phys_node *e, int *reported)
 {
+    const local *l = e->kind == N_NAME ? find_local(c, e->name) : NULL;
+    if (l) {
+        resolve_local(e, l);
+        return l->kind == L_INDEX ? l->over : NULL;
+    }
+    const phys_system *sys = phys_sema_system(c->sema);
     double k;
-    if (e->kind != N_NAME || !find_local(c, e->name)) {
-        const phys_symbol *set = first_of_kind(c->sema, SYM_PARTICLES);
-        if (set && phys_sema_fold(c->sema, e, &k) && k == (int)k && k >= 0 && k < set->shape.dims[0]) return set;
+    if (!sys->n_sets || !phys_sema_fold(c->sema, e, &k)) return NULL;
+    const phys_particle_set *set = &sys->sets[0];
+    if (set->count < 0) {
+        phys_error(c->diag, e->loc, "particle number %g: the size of particle set %s is known only at run "
+                   "time; use an index bound by sum(...), sum_pairs(...) or a pair force F(i, j)", k, set->sym->name);
+        *reported = 1;
         return NULL;
     }
-    const local *l = find_local(c, e->name);
-    return l && l->kind == L_INDEX ? l->over : NULL;
+    return k == (int)k && k >= 0 && k < set->count ? set->sym : NULL;
 }
 
 static value check_builtin_call(checker *c, const phys_node *call, const phys_builtin *b)
@@ -671,7 +796,7 @@ static value check_builtin_call(checker *c, const phys_node *call, const phys_bu
         return error_value;
     }
     /* d(u, x, x, x, x, x): check_d says the order is too high, which is the real problem */
-    int high_order = b->cls == B_DERIVATIVE && !strcmp(name, "d") && nargs > b->max_args;
+    int high_order = b->id == B_ID_D && nargs > b->max_args;
     if (!high_order && (nargs < b->min_args || nargs > b->max_args)) {
         if (b->min_args == b->max_args)
             phys_error(c->diag, call->loc, "%s() takes %d argument%s, got %d", name, b->min_args,
@@ -686,7 +811,7 @@ static value check_builtin_call(checker *c, const phys_node *call, const phys_bu
             phys_error(c->diag, call->kids[i]->loc, "%s() takes no named arguments", name);
             return error_value;
         }
-    if (b->cls == B_DERIVATIVE) return !strcmp(name, "d") ? check_d(c, call) : check_operator(c, call, name);
+    if (b->cls == B_DERIVATIVE) return b->id == B_ID_D ? check_d(c, call) : check_operator(c, call, b->id);
     if (b->cls == B_GRID) {
         long n;
         double lo, hi;
@@ -702,26 +827,38 @@ static value check_builtin_call(checker *c, const phys_node *call, const phys_bu
         return first; /* elementwise: shape of the first (checked once: nested calls stay linear) */
     }
     /* vectors and particles */
-    if (!strcmp(name, "dist") || !strcmp(name, "disp") || !strcmp(name, "unit")) {
-        const phys_symbol *p1 = particles_of_index(c, call->kids[1]);
-        const phys_symbol *p2 = particles_of_index(c, call->kids[2]);
+    /* dist/disp/unit of i in set A and j in set B: from r_j (B's position) to r_i (A's) */
+    if (b->id == B_ID_DIST || b->id == B_ID_DISP || b->id == B_ID_UNIT) {
+        int reported = 0;
+        const phys_symbol *p1 = particles_of_index(c, call->kids[1], &reported);
+        const phys_symbol *p2 = particles_of_index(c, call->kids[2], &reported);
         if (!p1 || !p2) {
-            phys_error(c->diag, call->loc, "%s(i, j) takes two particle indices (bound by sum(...), "
-                       "sum_pairs(...) or a pair force F(i, j))", name);
+            if (!reported)
+                phys_error(c->diag, call->loc, "%s(i, j) takes two particle indices (bound by sum(...), "
+                           "sum_pairs(...) or a pair force F(i, j))", name);
             return error_value;
         }
-        if (!strcmp(name, "dist")) return number_value(scalar());
-        int dim = -1;
-        for (int i = 0; i < c->sema->n_symbols; i++) {
-            const phys_symbol *s = c->sema->symbols[i];
-            if (s->kind == SYM_ATTRIBUTE && s->owner == p1 && s->shape.rank == 2) {
-                dim = s->shape.dims[1];
-                break;
+        const phys_particle_set *s1 = phys_sema_particle_set(c->sema, p1), *s2 = phys_sema_particle_set(c->sema, p2);
+        for (int k = 0; k < 2; k++) {
+            const phys_particle_set *set = k ? s2 : s1;
+            if (set && !set->position) {
+                phys_error(c->diag, call->kids[k + 1]->loc, "particle set %s has no position: declare one, as in "
+                           "'particles %s with position r[3]'", set->sym->name, set->sym->name);
+                return error_value;
             }
         }
+        if (!s1 || !s2) return error_value;
+        int dim = s1->position->shape.dims[1];
+        if (dim != s2->position->shape.dims[1]) {
+            phys_error(c->diag, call->loc, "%s(i, j) between particle sets %s and %s needs positions of one size: "
+                       "%s has %d components, %s %d", name, p1->name, p2->name, s1->position->name, dim,
+                       s2->position->name, s2->position->shape.dims[1]);
+            return error_value;
+        }
+        if (b->id == B_ID_DIST) return number_value(scalar());
         return number_value(vector_of(dim));
     }
-    if (!strcmp(name, "periodic")) {
+    if (b->id == B_ID_PERIODIC) {
         phys_error(c->diag, call->loc, "periodic(u, x) is a boundary condition, not a value: "
                    "write it alone in a 'boundary' declaration");
         return error_value;
@@ -733,7 +870,7 @@ static value check_builtin_call(checker *c, const phys_node *call, const phys_bu
         phys_error(c->diag, call->kids[1]->loc, "%s() takes vectors, got %s", name, shape_text(a.shape, sa));
         return error_value;
     }
-    if (!strcmp(name, "norm")) return number_value(scalar());
+    if (b->id == B_ID_NORM) return number_value(scalar());
     value b2 = check_number(c, call->kids[2]);
     if (b2.kind == V_ERROR) return b2;
     if (!same_shape(a.shape, b2.shape)) {
@@ -741,7 +878,7 @@ static value check_builtin_call(checker *c, const phys_node *call, const phys_bu
                    shape_text(a.shape, sa), shape_text(b2.shape, sb));
         return error_value;
     }
-    if (!strcmp(name, "cross")) {
+    if (b->id == B_ID_CROSS) {
         if (a.shape.dims[0] >= 0 && a.shape.dims[0] != 3)
             phys_error(c->diag, call->loc, "cross() takes 3-vectors");
         return a;
@@ -756,13 +893,11 @@ static value check_call(checker *c, const phys_node *call)
     if (callee->kind == N_NAME && !find_local(c, callee->name)) {
         const phys_symbol *sym = phys_sema_lookup(c->sema, callee->name);
         if (!sym) {
-            const phys_builtin *b = phys_builtin_find(callee->name, B_MATH);
-            if (!b) b = phys_builtin_find(callee->name, B_DERIVATIVE);
-            if (!b) b = phys_builtin_find(callee->name, B_VECTOR);
-            if (!b) b = phys_builtin_find(callee->name, B_NETWORK);
-            if (!b) b = phys_builtin_find(callee->name, B_GRID);
-            if (!b) b = phys_builtin_any(callee->name);
-            if (b) return check_builtin_call(c, call, b);
+            const phys_builtin *b = phys_builtin_callable(callee->name);
+            if (b) {
+                resolve_builtin(callee, b);
+                return check_builtin_call(c, call, b);
+            }
             unknown_name(c, callee, callee->name);
             for (int i = 1; i < call->nkids; i++)
                 if (call->kids[i]->kind != N_NAMED_ARG) check_expr(c, call->kids[i]);
@@ -829,6 +964,12 @@ static value check_index(checker *c, const phys_node *e)
             return error_value;
         }
         int rank_pos = i - 1;
+        if (rank_pos == 0 && base.sym && base.sym->kind == SYM_ATTRIBUTE && base.sym->shape.dims[0] < 0) {
+            phys_error(c->diag, ix->loc, "%s[%g]: the size of particle set %s is known only at run time; "
+                       "index its attributes with an index bound by sum(i in %s: ...)", base.sym->name, k,
+                       base.sym->owner->name, base.sym->owner->name);
+            return error_value;
+        }
         if (base.kind == V_NUMBER && rank_pos < base.shape.rank && base.shape.dims[rank_pos] >= 0 &&
             (k < 0 || k >= base.shape.dims[rank_pos])) {
             phys_error(c->diag, ix->loc, "index %g is out of range 0..%d", k, base.shape.dims[rank_pos] - 1);
@@ -848,17 +989,27 @@ static value check_index(checker *c, const phys_node *e)
     return number_value(s);
 }
 
+/* A cutoff ('within rc'): a constant > 0. */
+static void check_cutoff(checker *c, const phys_node *cut)
+{
+    double rc;
+    if (cut && need_constant(c, cut, "the cutoff", &rc) && !(rc > 0))
+        phys_error(c->diag, cut->loc, "the cutoff must be positive, got %g", rc);
+}
+
 static value check_reduce(checker *c, const phys_node *e)
 {
     int saved = c->n_locals;
     const phys_node *body = e->kids[e->nkids - 1];
-    const phys_symbol *only_particles = NULL;
-    for (int i = 0; i < c->sema->n_symbols; i++)
-        if (c->sema->symbols[i]->kind == SYM_PARTICLES && !c->sema->symbols[i]->replaced)
-            only_particles = c->sema->symbols[i];
+    const phys_system *sys = phys_sema_system(c->sema);
+    /* an index without a range runs over the particle set, when there is one */
+    const phys_symbol *only_particles = sys->n_sets == 1 ? sys->sets[0].sym : NULL;
     /* sum_pairs(i, j in K: ...): both indices of a pair run over K */
     const phys_node *pair_range = NULL;
     if (e->op == 'p' && e->nkids == 3) pair_range = e->kids[0]->kids[0] ? e->kids[0]->kids[0] : e->kids[1]->kids[0];
+    for (int b = 0; e->op == 't' && b < e->nkids - 1 && !pair_range; b++) pair_range = e->kids[b]->kids[0];
+    const phys_node *cutoff = e->kids[e->nkids - 2]->nkids > 1 ? e->kids[e->nkids - 2]->kids[1] : NULL;
+    int over_sets = 0;
     for (int i = 0; i < e->nkids - 1; i++) {
         const phys_node *b = e->kids[i];
         const phys_symbol *over = only_particles;
@@ -866,13 +1017,20 @@ static value check_reduce(checker *c, const phys_node *e)
         if (range) {
             const phys_node *set = range;
             const phys_symbol *s = set->kind == N_NAME ? phys_sema_lookup(c->sema, set->name) : NULL;
-            if (s && s->kind == SYM_PARTICLES) over = s;
-            else {
+            if (s && s->kind == SYM_PARTICLES) {
+                over = s;
+                resolve_symbol(set, s);
+            } else {
                 long n;
                 if (!need_count(c, set, "the number of terms", 1, &n)) return error_value;
                 over = NULL;
             }
+        } else if (sys->n_sets > 1) {
+            phys_error(c->diag, b->loc, "with several particle sets, say which one '%s' runs over, as in "
+                       "sum(%s in %s: ...)", b->name, b->name, sys->sets[0].sym->name);
+            return error_value;
         }
+        over_sets += over != NULL;
         for (int j = saved; j < c->n_locals; j++)
             if (!strcmp(c->locals[j].name, b->name))
                 phys_error(c->diag, b->loc, "index '%s' is bound twice", b->name);
@@ -880,15 +1038,50 @@ static value check_reduce(checker *c, const phys_node *e)
     }
     if (e->op == 'p' && e->nkids - 1 != 2)
         phys_error(c->diag, e->loc, "sum_pairs(i, j: ...) binds exactly two indices");
+    if (e->op == 't') { /* a centre i and two of its neighbours j, k */
+        if (e->nkids - 1 != 3 || over_sets != 3)
+            phys_error(c->diag, e->loc, "sum_triplets(i, j, k within rc: ...) binds three indices over one particle set");
+        else if (!cutoff)
+            phys_error(c->diag, e->loc, "sum_triplets needs a cutoff: sum_triplets(i, j, k within rc: ...)");
+        else
+            check_cutoff(c, cutoff);
+    } else if (cutoff) {
+        if (e->op == 'm' || e->nkids - 1 != 2 || over_sets != 2)
+            phys_error(c->diag, cutoff->loc, "a cutoff ('within') applies to a sum over pairs of particles: "
+                       "sum_pairs(i, j within rc: ...) or sum(i in A, j in B within rc: ...)");
+        else
+            check_cutoff(c, cutoff);
+    }
     value v = check_number(c, body);
     c->n_locals = saved;
     return v;
+}
+
+/* An unqualified use of a name from a module imported with a list must be
+ * one of the listed names. */
+static void check_import_list(checker *c, const phys_node *e, const phys_symbol *sym)
+{
+    if (!sym->module || sym->module == c->sema->module || strchr(e->name, '.')) return;
+    const phys_node *limited = NULL; /* an import of the module with a list that leaves the name out */
+    for (int i = 0; c->program && i < c->program->nkids; i++) {
+        const phys_node *d = c->program->kids[i];
+        if (d->kind != N_IMPORT || strcmp(d->name, sym->module)) continue;
+        if (!d->nkids || !d->kids[0]) return; /* imported whole */
+        for (int k = 0; k < d->kids[0]->nkids; k++)
+            if (!strcmp(d->kids[0]->kids[k]->name, sym->name)) return;
+        limited = d;
+    }
+    if (!limited) return; /* not imported here: a module's own import */
+    phys_error(c->diag, e->loc, "'%s' is not in the import list of %s: add it, as in 'import %s (%s, ...)', "
+               "or write %s.%s", sym->name, sym->module, sym->module, sym->name, sym->module, sym->name);
+    phys_note(c->diag, limited->loc, "%s is imported here", sym->module);
 }
 
 static value check_name(checker *c, const phys_node *e)
 {
     const local *l = find_local(c, e->name);
     if (l) {
+        resolve_local(e, l);
         if (l->kind == L_INDEX) {
             value v = {V_INDEX, scalar(), l->over};
             return v;
@@ -896,9 +1089,16 @@ static value check_name(checker *c, const phys_node *e)
         return number_value(l->shape);
     }
     const phys_symbol *sym = phys_sema_lookup(c->sema, e->name);
+    if (sym) {
+        resolve_symbol(e, sym);
+        check_import_list(c, e, sym);
+    }
     if (!sym) {
         const phys_builtin *b = phys_builtin_find(e->name, B_CONSTANT);
-        if (b) return number_value(scalar());
+        if (b) {
+            resolve_builtin(e, b);
+            return number_value(scalar());
+        }
         b = phys_builtin_any(e->name);
         if (b) {
             phys_error(c->diag, e->loc, "%s '%s' must be called, as in %s(...)",
@@ -936,7 +1136,20 @@ static value check_name(checker *c, const phys_node *e)
     }
 }
 
+static value check_expr_kind(checker *c, const phys_node *e);
+
+/* Checks an expression and records its shape on the node. */
 static value check_expr(checker *c, const phys_node *e)
+{
+    value v = check_expr_kind(c, e);
+    if (v.kind == V_NUMBER || v.kind == V_INDEX) {
+        res_of(e)->has_shape = 1;
+        res_of(e)->shape = v.shape;
+    }
+    return v;
+}
+
+static value check_expr_kind(checker *c, const phys_node *e)
 {
     switch (e->kind) {
     case N_NUMBER:
@@ -1004,21 +1217,20 @@ static value check_expr(checker *c, const phys_node *e)
 
 /* ---------------------------------------------------------- declarations */
 
-static const char *const reserved_operators[] = {"d", "grad", "div", "laplace", "hessian", "ddt"};
-
 /* Declares one name; reports a duplicate (unless the REPL may redefine). */
 static phys_symbol *declare(checker *c, const phys_node *at, const char *name, phys_symbol_kind kind)
 {
-    for (size_t i = 0; i < sizeof reserved_operators / sizeof *reserved_operators; i++)
-        if (!strcmp(name, reserved_operators[i])) {
-            phys_error(c->diag, at->loc, "'%s' is a built-in derivative operator and cannot be redefined",
-                       name);
-            return NULL;
-        }
+    if (shadows_builtin(c->diag, at, name)) return NULL;
     phys_symbol *old = phys_sema_lookup(c->sema, name);
     if (old) {
         if (c->sema->allow_redefinition && old->kind == kind) {
             old->replaced = c->sema->n_symbols + 1; /* by the symbol about to be added */
+        } else if (old->module && old->module != c->sema->module) {
+            /* imports are declared first, so this is the importing program's line */
+            phys_error(c->diag, at->loc, "'%s' is already defined by the imported module %s (as %s); "
+                       "choose another name", name, old->module, phys_symbol_kind_with_article(old->kind));
+            if (old->decl) phys_note(c->diag, old->decl->loc, "'%s' is defined here", name);
+            return NULL;
         } else {
             phys_error(c->diag, at->loc, "'%s' is already defined (as %s)", name,
                        phys_symbol_kind_with_article(old->kind));
@@ -1073,6 +1285,7 @@ static void import_module(checker *c, const phys_node *decl)
         return;
     }
     fclose(probe);
+    if (s->module && !strcmp(s->module, decl->name)) return; /* a module importing itself */
     phys_module *grown = realloc(s->modules, sizeof *grown * (size_t)(s->n_modules + 1));
     if (!grown) exit(70);
     s->modules = grown;
@@ -1083,9 +1296,109 @@ static void import_module(checker *c, const phys_node *decl)
     m->parse.program = NULL;
     if (!m->source) return;
     if (phys_parse_source(m->source, c->diag, &m->parse) != 0) return;
+    const char *importer = s->module;
     s->import_depth++;
+    s->module = decl->name;
     phys_sema_check(s, m->parse.program);
+    s->module = importer;
     s->import_depth--;
+}
+
+/* import m (a, b): each listed name is one m declares. */
+static void check_import_list_names(checker *c, const phys_node *decl)
+{
+    const phys_node *list = decl->nkids ? decl->kids[0] : NULL;
+    const phys_sema *s = c->sema;
+    if (!list || !module_named(s, decl->name, strlen(decl->name))) return;
+    for (int k = 0; k < list->nkids; k++) {
+        const phys_node *n = list->kids[k];
+        for (int j = 0; j < k; j++)
+            if (!strcmp(list->kids[j]->name, n->name)) phys_error(c->diag, n->loc, "'%s' is listed twice", n->name);
+        int found = 0;
+        for (int i = 0; i < s->n_symbols; i++) {
+            const phys_symbol *sym = s->symbols[i];
+            if (sym->module && !strcmp(sym->module, decl->name) && !sym->replaced && !strcmp(sym->name, n->name))
+                found = 1;
+        }
+        if (found) continue;
+        const char *hint = module_suggestion(c, decl->name, strlen(decl->name), n->name);
+        if (hint)
+            phys_error(c->diag, n->loc, "module %s has no '%s'; did you mean '%s'?", decl->name, n->name, hint);
+        else
+            phys_error(c->diag, n->loc, "module %s has no '%s'", decl->name, n->name);
+    }
+}
+
+/* The role words of particle attributes (contextual: ordinary names elsewhere). */
+static const char *const role_words[] = {
+    [PHYS_ROLE_POSITION] = "position", [PHYS_ROLE_VELOCITY] = "velocity", [PHYS_ROLE_MASS] = "mass",
+    [PHYS_ROLE_CHARGE] = "charge", [PHYS_ROLE_SPECIES] = "species",
+};
+
+static phys_role check_role(checker *c, const phys_node *word, const phys_symbol *attr)
+{
+    phys_role role = PHYS_ROLE_NONE;
+    for (int r = PHYS_ROLE_POSITION; r <= PHYS_ROLE_SPECIES; r++)
+        if (!strcmp(word->name, role_words[r])) role = (phys_role)r;
+    if (role == PHYS_ROLE_NONE) {
+        const char *hint = phys_sema_suggest(c->sema, word->name, role_words + 1, PHYS_ROLE_SPECIES);
+        int is_role = 0;
+        for (int r = PHYS_ROLE_POSITION; hint && r <= PHYS_ROLE_SPECIES; r++) is_role |= hint == role_words[r];
+        if (is_role)
+            phys_error(c->diag, word->loc, "unknown role '%s' of attribute %s; did you mean '%s'?", word->name,
+                       attr->name, hint);
+        else
+            phys_error(c->diag, word->loc, "unknown role '%s' of attribute %s (position, velocity, mass, charge "
+                       "or species)", word->name, attr->name);
+        return role;
+    }
+    int vector = attr->shape.rank == 2;
+    if ((role == PHYS_ROLE_POSITION || role == PHYS_ROLE_VELOCITY) && !vector) {
+        phys_error(c->diag, word->loc, "a %s is a vector: write '%s %s[3]' (or [2])", word->name, word->name,
+                   attr->name);
+        return PHYS_ROLE_NONE;
+    }
+    if (role >= PHYS_ROLE_MASS && vector) {
+        phys_error(c->diag, word->loc, "a %s is one number per particle: write '%s %s' without a size", word->name,
+                   word->name, attr->name);
+        return PHYS_ROLE_NONE;
+    }
+    return role;
+}
+
+/* Explicit roles of one set: each at most once; a velocity of the
+ * position's size. */
+static void check_set_roles(checker *c, const phys_node *d)
+{
+    const phys_node *first[PHYS_ROLE_SPECIES + 1] = {NULL};
+    const phys_symbol *with[PHYS_ROLE_SPECIES + 1] = {NULL};
+    int refused = 0;
+    for (int i = 0; i < d->kids[1]->nkids; i++) {
+        const phys_node *attr = d->kids[1]->kids[i];
+        phys_symbol *a = phys_sema_lookup(c->sema, attr->name);
+        if (!a || a->decl != attr) continue;
+        refused |= attr->nkids > 1 && attr->kids[1] && !a->role; /* already reported */
+        if (!a->role) continue;
+        if (first[a->role]) {
+            phys_error(c->diag, attr->kids[1]->loc, "particle set %s has two attributes of role %s: %s and %s",
+                       d->name, role_words[a->role], with[a->role]->name, a->name);
+            phys_note(c->diag, first[a->role]->loc, "the %s is %s here", role_words[a->role], with[a->role]->name);
+            a->role = PHYS_ROLE_NONE;
+            c->sema->generation++;
+            continue;
+        }
+        first[a->role] = attr->kids[1];
+        with[a->role] = a;
+    }
+    const phys_symbol *p = with[PHYS_ROLE_POSITION], *v = with[PHYS_ROLE_VELOCITY];
+    if (p && v && p->shape.dims[1] != v->shape.dims[1])
+        phys_error(c->diag, first[PHYS_ROLE_VELOCITY]->loc,
+                   "the velocity %s has %d components but the position %s has %d", v->name, v->shape.dims[1],
+                   p->name, p->shape.dims[1]);
+    if (v && !p && !refused)
+        phys_error(c->diag, first[PHYS_ROLE_VELOCITY]->loc,
+                   "particle set %s has a velocity but no position: name one, as in 'position r[%d]'", d->name,
+                   v->shape.dims[1]);
 }
 
 /* The names a declaration takes (formals, coordinates) become the symbol's
@@ -1105,6 +1418,7 @@ static void declare_decl(checker *c, const phys_node *d)
     switch (d->kind) {
     case N_IMPORT:
         import_module(c, d);
+        check_import_list_names(c, d);
         break;
     case N_CONST:
         if ((sym = declare(c, d, d->name, SYM_CONST))) {
@@ -1148,9 +1462,12 @@ static void declare_decl(checker *c, const phys_node *d)
         break;
     case N_PARTICLES: {
         phys_symbol *set = declare(c, d, d->name, SYM_PARTICLES);
-        long n = -1;
-        if (!need_count(c, d->kids[0], "the number of particles", 1, &n)) n = -1;
+        long n = -1; /* no count: the configuration gives it at run time */
+        if (d->kids[0] && !need_count(c, d->kids[0], "the number of particles", 1, &n)) n = -1;
         if (set) set->shape = vector_of((int)n);
+        c->sema->generation++;
+        if (d->kids[1]->nkids > PHYS_MAX_SET_ATTRIBUTES)
+            phys_error(c->diag, d->kids[1]->loc, "a particle set has at most %d attributes", PHYS_MAX_SET_ATTRIBUTES);
         for (int i = 0; set && i < d->kids[1]->nkids; i++) {
             const phys_node *attr = d->kids[1]->kids[i];
             phys_symbol *a = declare(c, attr, attr->name, SYM_ATTRIBUTE);
@@ -1164,7 +1481,10 @@ static void declare_decl(checker *c, const phys_node *d)
             a->shape.rank = per.rank + 1;
             a->shape.dims[0] = (int)n;
             a->shape.dims[1] = per.rank ? per.dims[0] : 0;
+            if (attr->nkids > 1 && attr->kids[1]) a->role = check_role(c, attr->kids[1], a);
+            c->sema->generation++; /* the attribute's shape and role are set */
         }
+        if (set) check_set_roles(c, d);
         break;
     }
     case N_SPINS: {
@@ -1185,7 +1505,11 @@ static void declare_decl(checker *c, const phys_node *d)
  * every addition (pointers into the array may move). */
 static void declare_all(checker *c, const phys_node *program)
 {
-    for (int i = 0; i < program->nkids; i++) declare_decl(c, program->kids[i]);
+    /* imports first: a clash with a module's name is the importer's, reported at its line */
+    for (int i = 0; i < program->nkids; i++)
+        if (program->kids[i]->kind == N_IMPORT) declare_decl(c, program->kids[i]);
+    for (int i = 0; i < program->nkids; i++)
+        if (program->kids[i]->kind != N_IMPORT) declare_decl(c, program->kids[i]);
 }
 
 /* Binds a domain's coordinates (or those of a region's domain) as locals and
@@ -1258,6 +1582,7 @@ static void check_constraint(checker *c, const phys_node *k)
     const phys_node *lhs = k->kids[0], *rhs = k->kids[1];
     if (!rhs) {
         if (lhs->kind == N_CALL && lhs->kids[0]->kind == N_NAME && !strcmp(lhs->kids[0]->name, "periodic")) {
+            resolve_builtin(lhs->kids[0], phys_builtin_of(B_ID_PERIODIC)); /* no declaration may take the name */
             if (lhs->nkids != 3) {
                 phys_error(c->diag, lhs->loc, "periodic(u, x) takes a field and a coordinate");
                 return;
@@ -1361,6 +1686,10 @@ static void check_data(checker *c, const phys_node *d)
         for (int i = 0; i < cols->nkids; i++) {
             const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);
             phys_shape shape = s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE) ? s->shape : scalar();
+            if (s && s->kind == SYM_ATTRIBUTE && s->shape.dims[0] < 0)
+                phys_error(c->diag, cols->kids[i]->loc, "column '%s' needs the number of particles (its CSV "
+                           "columns are %s_0_x, %s_0_y, ...), but the size of particle set %s is known only at run "
+                           "time", s->name, s->name, s->name, s->owner->name);
             push_local(c, cols->kids[i], cols->kids[i]->name, L_COLUMN, shape, NULL);
         }
         c->allow_ddt = 1;
@@ -1496,6 +1825,8 @@ static void check_dynamics(checker *c, const phys_node *d)
         if (!f || f->kind != SYM_FORCE) {
             if (force->kind == N_NAME && !f) unknown_name(c, force, force->name);
             else phys_error(c->diag, force->loc, "newton() takes a force declared with 'force'");
+        } else {
+            resolve_symbol(force, f);
         }
         if (!first_of_kind(c->sema, SYM_PARTICLES))
             phys_error(c->diag, d->loc, "Newtonian dynamics move particles: declare 'particles ... with r[3]'");
@@ -1603,51 +1934,92 @@ static void check_field(checker *c, const phys_node *d)
     c->n_locals = saved;
 }
 
+/* The built-in a call calls, by its resolved id. */
+static phys_builtin_id call_builtin(const phys_node *e)
+{
+    return e && e->kind == N_CALL ? phys_resolved_builtin(e) : B_ID_NONE;
+}
+
+static int symbol_invariant(checker *c, const phys_symbol *s, int depth);
+
 /* Structure that makes a quantity invariant under translation, rotation
  * and permutation of identical particles: an atomic network over an
- * invariant descriptor, functions of interparticle distances, sums of such. */
+ * invariant descriptor, functions of interparticle distances, sums of such.
+ * Names count by what they resolved to: a user's function is invariant
+ * when its body is (its formals being invariant inputs). */
+static int invariant_by_construction(checker *c, const phys_node *e, int depth);
+
+/* A vector that rotates with the particles: disp(i, j), unit(i, j), and
+ * sums and invariant multiples of these. */
+static int equivariant_vector(checker *c, const phys_node *e, int depth)
+{
+    if (!e || depth > 64) return 0;
+    switch (e->kind) {
+    case N_CALL: {
+        phys_builtin_id id = phys_resolved_builtin(e->kids[0]);
+        return id == B_ID_DISP || id == B_ID_UNIT;
+    }
+    case N_NEGATE:
+        return equivariant_vector(c, e->kids[0], depth + 1);
+    case N_BINARY:
+        if (e->op == '+' || e->op == '-')
+            return equivariant_vector(c, e->kids[0], depth + 1) && equivariant_vector(c, e->kids[1], depth + 1);
+        if (e->op == '*')
+            return (equivariant_vector(c, e->kids[0], depth + 1) && invariant_by_construction(c, e->kids[1], depth + 1)) ||
+                   (invariant_by_construction(c, e->kids[0], depth + 1) && equivariant_vector(c, e->kids[1], depth + 1));
+        if (e->op == '/')
+            return equivariant_vector(c, e->kids[0], depth + 1) && invariant_by_construction(c, e->kids[1], depth + 1);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 static int invariant_by_construction(checker *c, const phys_node *e, int depth)
 {
     if (!e || depth > 64) return 0;
     switch (e->kind) {
     case N_NUMBER:
         return 1;
-    case N_NAME: {
-        const phys_symbol *s = phys_sema_lookup(c->sema, e->name);
-        if (!s) return find_local(c, e->name) != NULL;
-        if (s->kind == SYM_CONST || s->kind == SYM_PARAM) return 1;
-        if (s->kind == SYM_FIELD) {
-            const phys_node *net = s->network;
-            if (!net || net->kids[0]->kind != N_NAME || strcmp(net->kids[0]->name, "atomic")) return 0;
-            const phys_node *desc = phys_node_named_arg(net, "descriptor");
-            return desc != NULL;
+    case N_NAME:
+        switch (e->res.kind) {
+        case PHYS_RESOLVED_BUILTIN:
+            return phys_builtin_of((phys_builtin_id)e->res.builtin)->cls == B_CONSTANT;
+        case PHYS_RESOLVED_LOCAL:
+            return e->res.local == PHYS_LOCAL_FORMAL || e->res.local == PHYS_LOCAL_COORD;
+        case PHYS_RESOLVED_SYMBOL:
+            return symbol_invariant(c, e->res.sym, depth + 1);
+        default:
+            return 0;
         }
-        if (s->kind == SYM_ENERGY || s->kind == SYM_LET)
-            return invariant_by_construction(c, s->decl->kids[1], depth + 1);
-        return 0;
-    }
     case N_CALL: {
         const phys_node *f = e->kids[0];
-        if (f->kind != N_NAME) return 0;
-        if (!strcmp(f->name, "dist")) return 1;
-        if (!strcmp(f->name, "disp") || !strcmp(f->name, "unit")) return 0;
-        /* A function of invariant arguments is invariant; a function of a
-         * whole particle set only when it is invariant itself. */
+        phys_builtin_id id = phys_resolved_builtin(f);
+        if (id == B_ID_DIST) return 1;
+        if (id == B_ID_DISP || id == B_ID_UNIT) return 0;
+        /* the scalar product and the length of vectors that rotate together */
+        if (id == B_ID_DOT && e->nkids == 3 && equivariant_vector(c, e->kids[1], depth + 1) &&
+            equivariant_vector(c, e->kids[2], depth + 1))
+            return 1;
+        if (id == B_ID_NORM && e->nkids == 2 && equivariant_vector(c, e->kids[1], depth + 1)) return 1;
+        const phys_symbol *fs = phys_resolved_symbol(f);
+        if (id == B_ID_NONE && !fs) return 0;
+        /* A function of invariant arguments is invariant when its body is; a
+         * function of a whole particle set only when it is invariant itself. */
+        int takes_set = 0;
         for (int i = 1; i < e->nkids; i++) {
             const phys_node *a = e->kids[i];
-            const phys_symbol *s = a->kind == N_NAME ? phys_sema_lookup(c->sema, a->name) : NULL;
-            if (s && s->kind == SYM_PARTICLES) {
-                if (!invariant_by_construction(c, f, depth + 1)) return 0;
-            } else if (!invariant_by_construction(c, a, depth + 1)) {
-                return 0;
-            }
+            const phys_symbol *s = phys_resolved_symbol(a);
+            if (s && s->kind == SYM_PARTICLES) takes_set = 1;
+            else if (!invariant_by_construction(c, a, depth + 1)) return 0;
         }
+        if (fs && (fs->kind == SYM_LET || fs->kind == SYM_ENERGY)) return symbol_invariant(c, fs, depth + 1);
+        if (fs && takes_set) return symbol_invariant(c, fs, depth + 1);
         return 1;
     }
     case N_INDEX: {
         /* q[i]: a per-particle scalar such as a charge is invariant */
-        const phys_node *base = e->kids[0];
-        const phys_symbol *s = base->kind == N_NAME ? phys_sema_lookup(c->sema, base->name) : NULL;
+        const phys_symbol *s = phys_resolved_symbol(e->kids[0]);
         return s && s->kind == SYM_ATTRIBUTE && s->shape.rank == 1;
     }
     case N_REDUCE:
@@ -1659,38 +2031,81 @@ static int invariant_by_construction(checker *c, const phys_node *e, int depth)
     }
 }
 
+static int symbol_invariant(checker *c, const phys_symbol *s, int depth)
+{
+    if (!s || depth > 64) return 0;
+    if (s->kind == SYM_CONST || s->kind == SYM_PARAM) return 1;
+    if (s->kind == SYM_FIELD) {
+        const phys_node *net = s->network;
+        if (!net || phys_resolved_builtin(net) != B_ID_ATOMIC) return 0;
+        return phys_node_named_arg(net, "descriptor") != NULL;
+    }
+    if (s->kind == SYM_ENERGY || s->kind == SYM_LET) return invariant_by_construction(c, s->decl->kids[1], depth + 1);
+    return 0;
+}
+
+/* Two names mean the same: the same declaration, built-in or binding, or
+ * the pair indices i and j exchanged (bound by the formals fi and fj). */
+static int same_swapped_name(const phys_node *a, const phys_node *b, const phys_node *fi, const phys_node *fj)
+{
+    if (a->res.kind != b->res.kind) return 0;
+    switch (a->res.kind) {
+    case PHYS_RESOLVED_SYMBOL:
+        return a->res.sym == b->res.sym;
+    case PHYS_RESOLVED_BUILTIN:
+        return a->res.builtin == b->res.builtin;
+    case PHYS_RESOLVED_INPUT:
+        return a->res.sym == b->res.sym && a->res.index == b->res.index;
+    case PHYS_RESOLVED_LOCAL: {
+        const phys_node *want = a->res.binding == fi ? fj : a->res.binding == fj ? fi : a->res.binding;
+        return want == b->res.binding;
+    }
+    default:
+        return 0; /* unchecked: never equal on spelling */
+    }
+}
+
 /* a equals b with the indices i and j exchanged (q[i] vs q[j]). */
-static int equal_swapped(const phys_node *a, const phys_node *b, const char *i, const char *j)
+static int equal_swapped(const phys_node *a, const phys_node *b, const phys_node *fi, const phys_node *fj)
 {
     if (a->kind != b->kind || a->op != b->op || a->nkids != b->nkids) return 0;
     if (a->kind == N_NUMBER) return a->number == b->number;
-    if (a->kind == N_NAME) {
-        const char *want = !strcmp(a->name, i) ? j : !strcmp(a->name, j) ? i : a->name;
-        return !strcmp(want, b->name);
-    }
+    if (a->kind == N_NAME) return same_swapped_name(a, b, fi, fj);
     if ((a->name || b->name) && (!a->name || !b->name || strcmp(a->name, b->name))) return 0;
     for (int k = 0; k < a->nkids; k++)
-        if (!equal_swapped(a->kids[k], b->kids[k], i, j)) return 0;
+        if (!equal_swapped(a->kids[k], b->kids[k], fi, fj)) return 0;
     return 1;
 }
 
 /* The factor multiplying unit(i, j) in a pair force must not change when i
  * and j are exchanged, so that F(i, j) = -F(j, i). */
-static int symmetric_in_pair(const phys_node *e, const char *i, const char *j)
+static int symmetric_in_pair(const phys_node *e, const phys_node *fi, const phys_node *fj)
 {
-    if (equal_swapped(e, e, i, j)) return 1;
-    if (e->kind == N_CALL && e->kids[0]->kind == N_NAME && !strcmp(e->kids[0]->name, "dist")) return 1;
+    if (equal_swapped(e, e, fi, fj)) return 1;
+    if (call_builtin(e) == B_ID_DIST) return 1;
     if (e->kind == N_BINARY && (e->op == '*' || e->op == '+')) {
-        if (equal_swapped(e->kids[0], e->kids[1], i, j)) return 1;
-        return symmetric_in_pair(e->kids[0], i, j) && symmetric_in_pair(e->kids[1], i, j);
+        if (equal_swapped(e->kids[0], e->kids[1], fi, fj)) return 1;
+        return symmetric_in_pair(e->kids[0], fi, fj) && symmetric_in_pair(e->kids[1], fi, fj);
     }
-    if (e->kind == N_NUMBER || (e->kind == N_NAME && strcmp(e->name, i) && strcmp(e->name, j))) return 1;
+    if (e->kind == N_NUMBER) return 1;
+    if (e->kind == N_NAME) return e->res.kind != PHYS_UNRESOLVED && e->res.binding != fi && e->res.binding != fj;
     if (e->kind == N_CALL || e->kind == N_NEGATE || e->kind == N_BINARY) {
         for (int k = e->kind == N_CALL ? 1 : 0; k < e->nkids; k++)
-            if (!symmetric_in_pair(e->kids[k], i, j)) return 0;
-        return 1;
+            if (!symmetric_in_pair(e->kids[k], fi, fj)) return 0;
+        /* a call of a user's function with symmetric arguments: its body
+         * sees no i or j (a let's formals are its own) */
+        return e->kind != N_CALL || phys_resolved_builtin(e) != B_ID_NONE || phys_resolved_symbol(e->kids[0]);
     }
     return 0;
+}
+
+/* unit(i, j) or disp(i, j) of the force's own pair, by resolution. */
+static int is_pair_direction(const phys_node *u, const phys_symbol *f)
+{
+    phys_builtin_id id = call_builtin(u);
+    return (id == B_ID_UNIT || id == B_ID_DISP) && u->nkids == 3 && u->kids[1]->res.kind == PHYS_RESOLVED_LOCAL &&
+           u->kids[2]->res.kind == PHYS_RESOLVED_LOCAL && u->kids[1]->res.binding == f->input_nodes[0] &&
+           u->kids[2]->res.binding == f->input_nodes[1];
 }
 
 /* A pair force F(i, j) = s * unit(i, j) (or disp) with s symmetric in i, j:
@@ -1701,11 +2116,7 @@ static int pair_force_antisymmetric(const phys_symbol *f)
     if (f->n_inputs != 2 || body->kind != N_BINARY || body->op != '*') return 0;
     for (int side = 0; side < 2; side++) {
         const phys_node *u = body->kids[side], *s = body->kids[1 - side];
-        if (u->kind == N_CALL && u->kids[0]->kind == N_NAME &&
-            (!strcmp(u->kids[0]->name, "unit") || !strcmp(u->kids[0]->name, "disp")) && u->nkids == 3 &&
-            u->kids[1]->kind == N_NAME && u->kids[2]->kind == N_NAME &&
-            !strcmp(u->kids[1]->name, f->inputs[0]) && !strcmp(u->kids[2]->name, f->inputs[1]))
-            return symmetric_in_pair(s, f->inputs[0], f->inputs[1]);
+        if (is_pair_direction(u, f)) return symmetric_in_pair(s, f->input_nodes[0], f->input_nodes[1]);
     }
     return 0;
 }
@@ -1721,15 +2132,13 @@ static int force_equivariant(checker *c, const phys_symbol *f)
 {
     const phys_node *body = f->decl->kids[1];
     if (body->kind == N_NEGATE) body = body->kids[0];
-    if (body->kind == N_CALL && body->kids[0]->kind == N_NAME && !strcmp(body->kids[0]->name, "grad") &&
-        body->nkids == 3)
+    if (call_builtin(body) == B_ID_GRAD && body->nkids == 3)
         return invariant_by_construction(c, body->kids[1], 0);
     if (f->n_inputs == 2 && body->kind == N_BINARY && body->op == '*') {
         for (int side = 0; side < 2; side++) {
             const phys_node *u = body->kids[side], *s = body->kids[1 - side];
-            if (u->kind == N_CALL && u->kids[0]->kind == N_NAME &&
-                (!strcmp(u->kids[0]->name, "unit") || !strcmp(u->kids[0]->name, "disp")))
-                return invariant_by_construction(c, s, 0);
+            phys_builtin_id id = call_builtin(u);
+            if (id == B_ID_UNIT || id == B_ID_DISP) return invariant_by_construction(c, s, 0);
         }
     }
     return 0;
@@ -1759,9 +2168,7 @@ static void check_symmetry(checker *c, const phys_node *d)
                        phys_symbol_kind_with_article(s->kind));
             return;
         }
-        /* d->name names s, so checking a name node for it asks about s itself */
-        phys_node self = {.kind = N_NAME, .loc = d->loc, .name = s->name};
-        int ok = invariant_by_construction(c, &self, 0);
+        int ok = symbol_invariant(c, s, 0);
         if (!ok)
             phys_error(c->diag, d->loc,
                        "%s is not invariant by construction: build it from invariant features, e.g. "
@@ -1779,14 +2186,78 @@ static void check_symmetry(checker *c, const phys_node *d)
     }
 }
 
+/* ---------------------------------------------------------- the system */
+
+const phys_system *phys_sema_system(phys_sema *s)
+{
+    phys_system *sys = &s->system;
+    if (s->system_generation == s->generation + 1 && s->system_dynamics == s->dynamics) return sys;
+    s->system_generation = s->generation + 1;
+    s->system_dynamics = s->dynamics;
+    memset(sys, 0, sizeof *sys);
+    /* newton(mass = m) naming an attribute: that set's mass unless it names one */
+    const phys_node *mass = s->dynamics && s->dynamics->op == 'n' ? phys_newton_arg(s->dynamics, 1) : NULL;
+    const phys_symbol *mass_attr = mass && mass->kind == N_NAME ? phys_sema_lookup(s, mass->name) : NULL;
+    for (int i = 0; i < s->n_symbols && sys->n_sets < PHYS_MAX_PARTICLE_SETS; i++) {
+        const phys_symbol *set = s->symbols[i];
+        if (set->kind != SYM_PARTICLES || set->replaced) continue;
+        phys_particle_set *p = &sys->sets[sys->n_sets++];
+        p->sym = set;
+        p->count = set->shape.dims[0];
+        int explicit_motion = 0;
+        for (int k = 0; k < s->n_symbols; k++) {
+            const phys_symbol *a = s->symbols[k];
+            if (a->kind != SYM_ATTRIBUTE || a->replaced || a->owner != set || p->n_attrs == PHYS_MAX_SET_ATTRIBUTES)
+                continue;
+            p->roles[p->n_attrs] = a->role;
+            p->attrs[p->n_attrs++] = a;
+            explicit_motion |= a->role == PHYS_ROLE_POSITION || a->role == PHYS_ROLE_VELOCITY;
+        }
+        for (int k = 0; k < p->n_attrs; k++) {
+            const phys_symbol *a = p->attrs[k];
+            /* the default rule, for a set that names neither position nor velocity */
+            if (!explicit_motion && a->shape.rank == 2) {
+                if (!p->position) p->roles[k] = PHYS_ROLE_POSITION;
+                else if (!p->velocity && a->shape.dims[1] == p->position->shape.dims[1])
+                    p->roles[k] = PHYS_ROLE_VELOCITY;
+            }
+            const phys_symbol **slot[] = {
+                [PHYS_ROLE_POSITION] = &p->position, [PHYS_ROLE_VELOCITY] = &p->velocity, [PHYS_ROLE_MASS] = &p->mass,
+                [PHYS_ROLE_CHARGE] = &p->charge, [PHYS_ROLE_SPECIES] = &p->species,
+            };
+            if (p->roles[k] != PHYS_ROLE_NONE && !*slot[p->roles[k]]) *slot[p->roles[k]] = a;
+        }
+        for (int k = 0; k < p->n_attrs && mass_attr && !p->mass; k++)
+            if (p->attrs[k] == mass_attr && mass_attr->shape.rank == 1) {
+                p->roles[k] = PHYS_ROLE_MASS;
+                p->mass = mass_attr;
+            }
+    }
+    return sys;
+}
+
+const phys_particle_set *phys_sema_particle_set(phys_sema *s, const phys_symbol *set)
+{
+    const phys_system *sys = phys_sema_system(s);
+    for (int i = 0; i < sys->n_sets; i++)
+        if (sys->sets[i].sym == set) return &sys->sets[i];
+    return NULL;
+}
+
 const phys_symbol *phys_sema_position_attribute(phys_sema *s)
 {
-    const phys_symbol *set = first_of_kind(s, SYM_PARTICLES);
-    for (int i = 0; set && i < s->n_symbols; i++)
-        if (s->symbols[i]->kind == SYM_ATTRIBUTE && !s->symbols[i]->replaced && s->symbols[i]->owner == set &&
-            s->symbols[i]->shape.rank == 2)
-            return s->symbols[i];
-    return NULL;
+    const phys_system *sys = phys_sema_system(s);
+    return sys->n_sets ? sys->sets[0].position : NULL;
+}
+
+/* The set a pair force's indices run over: the first set that moves (has
+ * a velocity), else the first set. */
+static const phys_symbol *pair_force_set(phys_sema *s)
+{
+    const phys_system *sys = phys_sema_system(s);
+    for (int i = 0; i < sys->n_sets; i++)
+        if (sys->sets[i].velocity) return sys->sets[i].sym;
+    return sys->n_sets ? sys->sets[0].sym : NULL;
 }
 
 const phys_node *phys_newton_arg(const phys_node *dynamics, int mass)
@@ -1804,9 +2275,8 @@ const phys_node *phys_sema_force_potential(phys_sema *s, const phys_symbol *forc
     const phys_symbol *pos = phys_sema_position_attribute(s);
     if (body->kind != N_NEGATE || body->kids[0]->kind != N_CALL) return NULL;
     const phys_node *g = body->kids[0];
-    if (g->kids[0]->kind == N_NAME && !strcmp(g->kids[0]->name, "grad") && g->nkids == 3 &&
-        g->kids[2]->kind == N_NAME && pos && !strcmp(g->kids[2]->name, pos->name))
-        return g->kids[1];
+    const phys_symbol *wrt = g->nkids == 3 ? phys_resolved_symbol(g->kids[2]) : NULL;
+    if (phys_resolved_builtin(g) == B_ID_GRAD && pos && wrt && phys_sema_current(s, wrt) == pos) return g->kids[1];
     return NULL;
 }
 
@@ -1814,7 +2284,8 @@ const phys_node *phys_sema_force_potential(phys_sema *s, const phys_symbol *forc
 static const phys_symbol *newton_force(checker *c, const phys_node *dyn)
 {
     const phys_node *fn = dyn && dyn->op == 'n' ? phys_newton_arg(dyn, 0) : NULL;
-    const phys_symbol *f = fn && fn->kind == N_NAME ? phys_sema_lookup(c->sema, fn->name) : NULL;
+    const phys_symbol *f = fn ? phys_resolved_symbol(fn) : NULL;
+    if (f) f = phys_sema_current(c->sema, f);
     return f && f->kind == SYM_FORCE ? f : NULL;
 }
 
@@ -1983,13 +2454,18 @@ static void check_decl(checker *c, const phys_node *d)
         phys_symbol *f = phys_sema_lookup(c->sema, d->name);
         if (!f || f->decl != d) break;
         int saved = c->n_locals;
-        const phys_symbol *set = first_of_kind(c->sema, SYM_PARTICLES);
+        const phys_symbol *set = pair_force_set(c->sema);
         if (d->kids[0]) {
             if (d->kids[0]->nkids != 2)
                 phys_error(c->diag, d->kids[0]->loc, "a pair force is F(i, j): two particle indices");
             if (!set) phys_error(c->diag, d->loc, "a pair force needs particles: declare 'particles ...'");
             for (int i = 0; i < d->kids[0]->nkids; i++)
                 push_local(c, d->kids[0]->kids[i], d->kids[0]->kids[i]->name, L_INDEX, scalar(), set);
+        }
+        if (d->nkids > 2 && d->kids[2]) {
+            if (!d->kids[0])
+                phys_error(c->diag, d->kids[2]->loc, "a cutoff ('within') belongs to a pair force F(i, j)");
+            else check_cutoff(c, d->kids[2]);
         }
         value v = check_number(c, d->kids[1]);
         if (v.kind == V_NUMBER) f->shape = v.shape;
@@ -2081,6 +2557,28 @@ static void check_decl(checker *c, const phys_node *d)
     }
 }
 
+/* What an imported module may not declare: the model's own business. */
+static const char *refused_in_module(const phys_node *d)
+{
+    switch (d->kind) {
+    case N_MODEL: return "'model' (the module is named by its import)";
+    case N_TRAIN: return "'train' (the training schedule is the model's)";
+    case N_DYNAMICS: return "'dynamics' (the dynamics are the model's)";
+    case N_SIMULATE: return "'simulate'";
+    case N_RECALL: return "'recall'";
+    case N_OUTPUT: return "'output'";
+    case N_PRINT: return "'print'";
+    default: return NULL;
+    }
+}
+
+/* Claims proved from the structure of other declarations: checked last,
+ * when every name they look at is resolved. */
+static int is_claim(const phys_node *d)
+{
+    return d->kind == N_SYMMETRY || d->kind == N_CONSERVE;
+}
+
 int phys_sema_check(phys_sema *sema, const phys_node *program)
 {
     int before = sema->diag->errors;
@@ -2088,9 +2586,17 @@ int phys_sema_check(phys_sema *sema, const phys_node *program)
     if (!c) return 1;
     c->sema = sema;
     c->diag = sema->diag;
+    c->program = program;
     const phys_node *model = NULL;
+    for (int i = 0; sema->module && i < program->nkids; i++) {
+        const char *what = refused_in_module(program->kids[i]);
+        if (what)
+            phys_error(c->diag, program->kids[i]->loc, "an imported module cannot declare %s; module %s is imported "
+                       "for its definitions", what, sema->module);
+    }
     for (int i = 0; i < program->nkids; i++) {
         const phys_node *d = program->kids[i];
+        if (sema->module && refused_in_module(d)) continue;
         if (d->kind == N_MODEL) {
             if (model) {
                 phys_error(c->diag, d->loc, "a file declares one model; '%s' follows '%s'", d->name, model->name);
@@ -2107,10 +2613,13 @@ int phys_sema_check(phys_sema *sema, const phys_node *program)
         }
     }
     declare_all(c, program);
-    for (int i = 0; i < program->nkids && !phys_diag_full(c->diag); i++) {
-        c->n_locals = 0;
-        check_decl(c, program->kids[i]);
-    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < program->nkids && !phys_diag_full(c->diag); i++) {
+            const phys_node *d = program->kids[i];
+            if (is_claim(d) != pass || (sema->module && refused_in_module(d))) continue;
+            c->n_locals = 0;
+            check_decl(c, d);
+        }
     free(c);
     return sema->diag->errors - before;
 }

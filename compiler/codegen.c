@@ -171,6 +171,12 @@ typedef struct {
     LLVMValueRef *param_values;   /* hoisted loads, per param (NULL until used) */
     LLVMValueRef *stream_ptrs;    /* hoisted, per slot */
     LLVMBasicBlockRef entry_end;  /* where hoisted loads go */
+    /* kernels over index sets: coordinates are gathered per item */
+    const lw_gather *gathers;     /* NULL: coordinates are rows of points */
+    LLVMValueRef first, second, third, shift, seeds;
+    LLVMValueRef *arrays;         /* hoisted attribute array pointers */
+    LLVMValueRef role_index[3];   /* the item's particles, in the loop body */
+    int dim, shift_stride;        /* numbers of image shift per item */
 } loop_ctx;
 
 static LLVMValueRef gep(gen *g, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef index)
@@ -184,6 +190,14 @@ static LLVMValueRef leaf_value(gen *g, void *vctx, const dag_node *n)
     LLVMBuilderRef b = g->b;
     switch (n->op) {
     case X_COORD: {
+        if (lc->gathers) {
+            const lw_gather *gt = &lc->gathers[n->index];
+            LLVMValueRef w = LLVMConstInt(g->i64, (unsigned)(gt->shift ? lc->shift_stride : gt->width), 0);
+            LLVMValueRef row = gt->shift ? lc->i : lc->role_index[gt->role];
+            int col = gt->shift ? (gt->role - 1) * lc->dim + gt->comp : gt->comp;
+            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, row, w, ""), LLVMConstInt(g->i64, (unsigned)col, 0), "");
+            return LLVMBuildLoad2(b, g->real, gep(g, g->real, gt->shift ? lc->shift : lc->arrays[gt->array], idx), "");
+        }
         LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, lc->i, LLVMConstInt(g->i64, (unsigned)lc->n_coords, 0), ""),
                                         LLVMConstInt(g->i64, (unsigned)n->index, 0), "");
         return LLVMBuildLoad2(b, g->real, gep(g, g->real, lc->points, idx), "");
@@ -193,6 +207,8 @@ static LLVMValueRef leaf_value(gen *g, void *vctx, const dag_node *n)
     case X_STREAM:
         return LLVMBuildLoad2(b, g->real, gep(g, g->real, lc->stream_ptrs[n->index], lc->i), "");
     case X_SEED: {
+        if (lc->seeds)
+            return LLVMBuildLoad2(b, g->real, gep(g, g->real, lc->seeds, LLVMConstInt(g->i64, (unsigned)n->index, 0)), "");
         LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMConstInt(g->i64, (unsigned)n->index, 0), lc->n, ""), lc->i, "");
         return LLVMBuildLoad2(b, g->real, gep(g, g->real, lc->dr, idx), "");
     }
@@ -209,6 +225,7 @@ typedef struct {
     int row;
     int stride, col;
     LLVMValueRef accumulator; /* alloca: sum over points */
+    int scatter_role;         /* > 0: base[particle(role - 1) * stride + col] += value */
 } store_spec;
 
 /* Functions beyond this many operations (the dynamics of dozens of
@@ -240,6 +257,11 @@ static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *s
     LLVMPositionBuilderAtEnd(b, body);
     LLVMValueRef i = LLVMBuildPhi(b, g->i64, "i");
     lc->i = i;
+    if (lc->gathers) {
+        LLVMValueRef idx[3] = {lc->first, lc->second, lc->third};
+        for (int r = 0; r < 3; r++)
+            lc->role_index[r] = LLVMBuildSExt(b, LLVMBuildLoad2(b, g->i32, gep(g, g->i32, idx[r], i), ""), g->i64, "");
+    }
     int size = dag_size(g->dag);
     char *needed = calloc((size_t)size, 1);
     LLVMValueRef *val = calloc((size_t)size, sizeof *val);
@@ -254,6 +276,12 @@ static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *s
         if (st->accumulator) {
             LLVMValueRef old = LLVMBuildLoad2(b, g->real, st->accumulator, "");
             LLVMBuildStore(b, LLVMBuildFAdd(b, old, v, ""), st->accumulator);
+        } else if (st->scatter_role > 0) {
+            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, lc->role_index[st->scatter_role - 1],
+                                                            LLVMConstInt(g->i64, (unsigned)st->stride, 0), ""),
+                                            LLVMConstInt(g->i64, (unsigned)st->col, 0), "");
+            LLVMValueRef at = gep(g, g->real, st->base, idx);
+            LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, g->real, at, ""), v, ""), at);
         } else if (st->stride > 0) {
             LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, i, LLVMConstInt(g->i64, (unsigned)st->stride, 0), ""),
                                             LLVMConstInt(g->i64, (unsigned)st->col, 0), "");
@@ -298,7 +326,7 @@ static void begin_function(gen *g, LLVMValueRef fn, loop_ctx *lc, int n_coords, 
 
 static LLVMValueRef new_function(gen *g, const char *name, int n_ptr_params)
 {
-    LLVMTypeRef params[8] = {g->i32};
+    LLVMTypeRef params[12] = {g->i32};
     for (int i = 1; i <= n_ptr_params; i++) params[i] = g->ptr;
     LLVMValueRef fn = LLVMAddFunction(g->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(g->ctx), params,
                                                                       (unsigned)(n_ptr_params + 1), 0));
@@ -504,6 +532,7 @@ static LLVMTypeRef named_struct(gen *g, const char *name, LLVMTypeRef *fields, i
  * alignment gives the C layout). */
 typedef struct {
     LLVMTypeRef field, param, probe, face, term, sched, adam, lbfgs, stage, dynamics, simulation, model;
+    LLVMTypeRef attribute, particle_set, kernel, system;
 } descriptor_types;
 
 static descriptor_types descriptor_types_of(gen *g)
@@ -522,8 +551,32 @@ static descriptor_types descriptor_types_of(gen *g)
     t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs}, 4);
     t.dynamics = named_struct(g, "physm_dynamics", (LLVMTypeRef[]){I, I, I, P, I, I, I, P, P, P, I, I}, 12);
     t.simulation = named_struct(g, "physm_simulation", (LLVMTypeRef[]){P, I, D, L, L, D, P, P, P}, 9);
-    t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P}, 16);
+    t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P, P}, 17);
+    t.attribute = named_struct(g, "physm_attribute", (LLVMTypeRef[]){P, I, I, I}, 4);
+    t.particle_set = named_struct(g, "physm_particle_set", (LLVMTypeRef[]){P, L, I, P, I}, 5);
+    t.kernel = named_struct(g, "physm_kernel", (LLVMTypeRef[]){P, I, I, I, D, I, I, P, P, P, P}, 11);
+    t.system = named_struct(g, "physm_system", (LLVMTypeRef[]){I, I, P, I, I, P, I, P, I, D}, 10);
     return t;
+}
+
+/* The physm_probe array of a term. */
+static LLVMValueRef probe_array(gen *g, const descriptor_types *ty, const lw_term *t)
+{
+    LLVMValueRef *probes = calloc((size_t)t->n_probes + 1, sizeof *probes);
+    if (!probes) exit(70);
+    for (int k = 0; k < t->n_probes; k++) {
+        const lw_probe *p = &t->probes[k];
+        int n_in = g->m->fields[p->field].n_inputs;
+        int *flat = malloc(sizeof(int) * (size_t)(p->n_streams * n_in + 1));
+        if (!flat) exit(70);
+        for (int s = 0; s < p->n_streams; s++)
+            for (int i = 0; i < n_in; i++) flat[s * n_in + i] = p->streams[s][i];
+        probes[k] = STRUCT(ty->probe, I32(p->field), I32(p->n_streams), int_array(g, flat, p->n_streams * n_in));
+        free(flat);
+    }
+    LLVMValueRef arr = struct_array(g, ty->probe, probes, t->n_probes, "probes");
+    free(probes);
+    return arr;
 }
 
 /* A physm_term: its pointwise functions (prefix_inputs_f64, ...) and data.
@@ -562,19 +615,8 @@ static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *
     free(adjoint);
     free(seeds);
 
-    LLVMValueRef *probes = calloc((size_t)t->n_probes + 1, sizeof *probes);
     LLVMValueRef *faces = calloc((size_t)t->n_faces + 1, sizeof *faces);
-    if (!probes || !faces) exit(70);
-    for (int k = 0; k < t->n_probes; k++) {
-        const lw_probe *p = &t->probes[k];
-        int n_in = m->fields[p->field].n_inputs;
-        int *flat = malloc(sizeof(int) * (size_t)(p->n_streams * n_in + 1));
-        if (!flat) exit(70);
-        for (int s = 0; s < p->n_streams; s++)
-            for (int i = 0; i < n_in; i++) flat[s * n_in + i] = p->streams[s][i];
-        probes[k] = STRUCT(ty->probe, I32(p->field), I32(p->n_streams), int_array(g, flat, p->n_streams * n_in));
-        free(flat);
-    }
+    if (!faces) exit(70);
     for (int k = 0; k < t->n_faces; k++) {
         const lw_face *f = &t->faces[k];
         faces[k] = STRUCT(ty->face, I32(f->n_fixed), int_array(g, f->coords, f->n_fixed),
@@ -589,10 +631,8 @@ static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *
                                I32(t->n_faces), struct_array(g, ty->face, faces, t->n_faces, "faces"), I32(t->n_points),
                                I32(t->sampler), cstring(g, t->data_file),
                                sampled ? LLVMConstPointerNull(P) : string_array(g, t->coords, n_columns),
-                               I32(t->pair_rows), I32(t->time_column), I32(t->n_probes),
-                               struct_array(g, ty->probe, probes, t->n_probes, "probes"), I32(t->n_residuals), fns[0],
-                               fns[1], fns[2], fns[3], fns[4], fns[5]);
-    free(probes);
+                               I32(t->pair_rows), I32(t->time_column), I32(t->n_probes), probe_array(g, ty, t),
+                               I32(t->n_residuals), fns[0], fns[1], fns[2], fns[3], fns[4], fns[5]);
     free(faces);
     return term;
 }
@@ -632,6 +672,141 @@ static LLVMValueRef gen_simulations(gen *g, const descriptor_types *ty)
     LLVMValueRef arr = struct_array(g, ty->simulation, sims, m->n_simulations, "simulations");
     free(sims);
     return arr;
+}
+
+/* ------------------------------------------------------------- kernels */
+
+/* Entry block of a kernel loop (physm_kernel_*_f64): n, the item index
+ * arrays, the attribute arrays hoisted, the params. */
+static void begin_kernel(gen *g, LLVMValueRef fn, loop_ctx *lc, const lw_kernel *k)
+{
+    begin_function(g, fn, lc, k->term->n_coords, LLVMGetParam(fn, 6));
+    lc->gathers = k->gathers;
+    lc->first = LLVMGetParam(fn, 1);
+    lc->second = LLVMGetParam(fn, 2);
+    lc->third = LLVMGetParam(fn, 3);
+    lc->shift = LLVMGetParam(fn, 4);
+    lc->dim = g->m->system->dim;
+    lc->shift_stride = (k->kind == PHYSM_TRIPLETS ? 2 : 1) * lc->dim;
+    int n_arrays = g->m->system->n_arrays;
+    lc->arrays = calloc((size_t)n_arrays + 1, sizeof *lc->arrays);
+    if (!lc->arrays) exit(70);
+    for (int a = 0; a < n_arrays; a++) lc->arrays[a] = load_ptr(g, LLVMGetParam(fn, 5), a);
+}
+
+static void end_kernel(loop_ctx *lc)
+{
+    free(lc->param_values);
+    free(lc->stream_ptrs);
+    free(lc->arrays);
+}
+
+static LLVMValueRef gen_kernel_inputs(gen *g, const lw_kernel *k, const char *name)
+{
+    const lw_term *t = k->term;
+    LLVMValueRef fn = new_function(g, name, 7);
+    loop_ctx lc = {0};
+    begin_kernel(g, fn, &lc, k);
+    int n_stores = 0;
+    for (int p = 0; p < t->n_probes; p++) n_stores += g->m->fields[t->probes[p].field].n_inputs;
+    store_spec *stores = calloc((size_t)n_stores + 1, sizeof *stores);
+    if (!stores) exit(70);
+    int s = 0;
+    for (int p = 0; p < t->n_probes; p++) {
+        const lw_field *f = &g->m->fields[t->probes[p].field];
+        LLVMValueRef base = load_ptr(g, LLVMGetParam(fn, 7), p);
+        for (int in = 0; in < f->n_inputs; in++, s++)
+            stores[s] = (store_spec){.node = t->probes[p].inputs[in], .base = base, .stride = f->n_inputs, .col = in};
+    }
+    emit_loop(g, &lc, fn, stores, n_stores);
+    LLVMBuildRetVoid(g->b);
+    free(stores);
+    end_kernel(&lc);
+    return fn;
+}
+
+/* The kernel's sum (added to sums[sum_index]) and, with_forces, its
+ * scatter-adds into scatter[set]. */
+static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name, int with_forces)
+{
+    const lw_term *t = k->term;
+    LLVMValueRef fn = new_function(g, name, 10);
+    loop_ctx lc = {0};
+    begin_kernel(g, fn, &lc, k);
+    lc.seeds = LLVMGetParam(fn, 8);
+    lc.stream_ptrs = calloc((size_t)t->n_slots + 1, sizeof *lc.stream_ptrs);
+    if (!lc.stream_ptrs) exit(70);
+    for (int s = 0; s < t->n_slots; s++) lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 7), slot_position(g, t, s));
+    store_spec *stores = calloc((size_t)k->n_scatters + 2, sizeof *stores);
+    if (!stores) exit(70);
+    int n = 0;
+    LLVMValueRef acc = NULL;
+    if (k->sum >= 0) {
+        acc = LLVMBuildAlloca(g->b, g->real, "");
+        LLVMBuildStore(g->b, real_const(g, 0.0), acc);
+        stores[n++] = (store_spec){.node = k->sum, .accumulator = acc};
+    }
+    LLVMValueRef set_base[8] = {0};
+    for (int s = 0; with_forces && s < k->n_scatters; s++) {
+        const lw_scatter *sc = &k->scatters[s];
+        if (!set_base[sc->set]) set_base[sc->set] = load_ptr(g, LLVMGetParam(fn, 9), sc->set);
+        stores[n++] = (store_spec){.node = sc->node, .base = set_base[sc->set], .stride = lc.dim, .col = sc->comp,
+                                   .scatter_role = sc->role + 1};
+    }
+    emit_loop(g, &lc, fn, stores, n);
+    if (acc) {
+        LLVMValueRef dst = gep(g, g->real, LLVMGetParam(fn, 10), LLVMConstInt(g->i64, (unsigned)k->sum_index, 0));
+        LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->real, dst, ""),
+                                           LLVMBuildLoad2(g->b, g->real, acc, ""), ""), dst);
+    }
+    LLVMBuildRetVoid(g->b);
+    free(stores);
+    end_kernel(&lc);
+    return fn;
+}
+
+static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
+{
+    const lw_system *s = g->m->system;
+    if (!s) return LLVMConstPointerNull(g->ptr);
+    g->real = g->f64;
+    LLVMValueRef sets[8], *kernels = calloc((size_t)s->n_kernels + 1, sizeof *kernels);
+    if (!kernels) exit(70);
+    for (int i = 0; i < s->n_sets; i++) {
+        const lw_particle_set *set = &s->sets[i];
+        LLVMValueRef attrs[32];
+        for (int a = 0; a < set->n_attributes; a++) {
+            const lw_attribute *at = &set->attributes[a];
+            attrs[a] = STRUCT(ty->attribute, cstring(g, at->name), I32(at->width), I32(at->role), I32(at->array));
+        }
+        sets[i] = STRUCT(ty->particle_set, cstring(g, set->name), I64(set->count), I32(set->n_attributes),
+                         struct_array(g, ty->attribute, attrs, set->n_attributes, "attributes"), I32(set->moves));
+    }
+    for (int i = 0; i < s->n_kernels; i++) {
+        const lw_kernel *k = &s->kernels[i];
+        char name[64];
+        LLVMValueRef inputs = LLVMConstPointerNull(g->ptr), sum = inputs;
+        if (k->term->n_probes) {
+            snprintf(name, sizeof name, "kernel%d_inputs_f64", i);
+            inputs = gen_kernel_inputs(g, k, name);
+        }
+        if (k->sum >= 0) {
+            snprintf(name, sizeof name, "kernel%d_sum_f64", i);
+            sum = gen_kernel_body(g, k, name, 0);
+        }
+        snprintf(name, sizeof name, "kernel%d_body_f64", i);
+        LLVMValueRef body = gen_kernel_body(g, k, name, 1);
+        kernels[i] = STRUCT(ty->kernel, cstring(g, k->name), I32(k->kind), I32(k->set_first), I32(k->set_second),
+                            F64(k->cutoff), I32(k->sum_index), I32(k->term->n_probes), probe_array(g, ty, k->term),
+                            inputs, sum, body);
+    }
+    LLVMValueRef sys = STRUCT(ty->system, I32(s->dim), I32(s->n_sets),
+                              struct_array(g, ty->particle_set, sets, s->n_sets, "sets"), I32(s->n_arrays),
+                              I32(s->n_kernels), struct_array(g, ty->kernel, kernels, s->n_kernels, "kernels"),
+                              I32(s->n_sums), gen_pseudo_term(g, ty, s->combine, "system_combine"),
+                              I32(s->seeds_needed), F64(s->mass));
+    free(kernels);
+    return global_const(g, sys, "system");
 }
 
 static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
@@ -691,7 +866,7 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
                                 struct_array(g, ty.param, params, m->n_params, "params"), I32(m->n_terms),
                                 struct_array(g, ty.term, terms, m->n_terms, "terms"), I32(m->n_stages),
                                 struct_array(g, ty.stage, stages, m->n_stages, "stages"), gen_dynamics(g, &ty),
-                                I32(m->n_simulations), gen_simulations(g, &ty));
+                                I32(m->n_simulations), gen_simulations(g, &ty), gen_system(g, &ty));
     LLVMValueRef model_global = global_const(g, model, "physm_model_descriptor");
     free(fields);
     free(params);

@@ -269,18 +269,15 @@ tensor lw_need_scalar(lctx *c, const phys_node *at, tensor t)
     return t;
 }
 
-static dag_op math_op(const char *name)
+/* The built-in a callee names: the checker's resolution, or for a name the
+ * checker only folded (linspace bounds and the like), by spelling. */
+static phys_builtin_id callee_builtin(lctx *c, const phys_node *callee)
 {
-    static const struct { const char *name; dag_op op; } ops[] = {
-        {"sin", X_SIN}, {"cos", X_COS}, {"tan", X_TAN}, {"asin", X_ASIN}, {"acos", X_ACOS},
-        {"atan", X_ATAN}, {"atan2", X_ATAN2}, {"sinh", X_SINH}, {"cosh", X_COSH}, {"tanh", X_TANH},
-        {"exp", X_EXP}, {"log", X_LOG}, {"sqrt", X_SQRT}, {"abs", X_ABS}, {"sign", X_SIGN},
-        {"erf", X_ERF}, {"sigmoid", X_SIGMOID}, {"softplus", X_SOFTPLUS}, {"gelu", X_GELU},
-        {"silu", X_SILU}, {"relu", X_RELU}, {"pow", X_POW}, {"min", X_MIN}, {"max", X_MAX},
-    };
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
-        if (!strcmp(ops[i].name, name)) return ops[i].op;
-    return X_OP_COUNT;
+    phys_builtin_id id = phys_resolved_builtin(callee);
+    if (id != B_ID_NONE || callee->kind != N_NAME || callee->res.kind != PHYS_UNRESOLVED) return id;
+    if (lw_find_binding(c, callee->name) || phys_sema_lookup(c->sema, callee->name)) return B_ID_NONE;
+    const phys_builtin *b = phys_builtin_callable(callee->name);
+    return b ? b->id : B_ID_NONE;
 }
 
 /* ------------------------------------------------------------------ calls */
@@ -344,24 +341,25 @@ static __attribute__((noinline)) tensor lower_let_derivative(lctx *c, const phys
 static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_node *const *args, int n_args,
                                const phys_node *at)
 {
-    const char *op = op_call->kids[0]->name;
+    phys_builtin_id id = callee_builtin(c, op_call->kids[0]);
+    const char *op = phys_builtin_of(id)->name;
     const phys_node *target = op_call->kids[1];
     const phys_symbol *sym = phys_sema_lookup(c->sema, target->name);
     if (!sym) return lw_failed();
-    if (!strcmp(op, "ddt")) return lw_lower_ddt(c, op_call, sym);
+    if (id == B_ID_DDT) return lw_lower_ddt(c, op_call, sym);
     if (!args && op_call->nkids == 3 && lw_wrt_state(c, op_call->kids[2]->name) &&
-        (!strcmp(op, "grad") || !strcmp(op, "d") || sym->kind != SYM_FIELD))
+        (id == B_ID_GRAD || id == B_ID_D || sym->kind != SYM_FIELD))
         return lw_gradient_wrt(c, op_call, sym, op_call->kids[2]->name);
-    if (sym->kind == SYM_LET && !strcmp(op, "d")) return lower_let_derivative(c, op_call, sym, args, n_args, at);
+    if (sym->kind == SYM_LET && id == B_ID_D) return lower_let_derivative(c, op_call, sym, args, n_args, at);
     if (sym->kind != SYM_FIELD)
         return lw_unsupported(c, op_call, "%s() of the %s %s", op, phys_symbol_kind_name(sym->kind), sym->name);
-    if (op_call->nkids == 3 && strcmp(op, "d"))
+    if (op_call->nkids == 3 && id != B_ID_D)
         return lw_unsupported(c, op_call, "%s() with respect to particle positions or states", op);
     /* a vector state gives several network inputs: only d(V, q), its
      * gradient, is taken (by gradient_wrt above) */
     for (int i = 0; i < sym->n_inputs; i++) {
         if (!formal_is_vector(c, sym, i)) continue;
-        if (strcmp(op, "d"))
+        if (id != B_ID_D)
             return lw_unsupported(c, op_call, "%s() of field %s, whose input %s is a vector state (d(%s, %s) is its gradient)",
                                op, sym->name, sym->inputs[i], sym->name, sym->inputs[i]);
         for (int k = 2; k < op_call->nkids; k++)
@@ -384,7 +382,7 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
         return lw_failed();
     }
     int n = sym->n_inputs;
-    if (!strcmp(op, "d")) {
+    if (id == B_ID_D) {
         int vars[DAG_MAX_ORDER + 1];
         int n_vars = op_call->nkids - 2;
         for (int k = 0; k < n_vars; k++) vars[k] = input_position(c, sym, op_call->kids[k + 2]->name);
@@ -392,7 +390,7 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
     }
     tensor out;
     memset(&out, 0, sizeof out);
-    if (!strcmp(op, "grad")) {
+    if (id == B_ID_GRAD) {
         out.rank = 1, out.dims[0] = n, out.n = n;
         for (int i = 0; i < n; i++) {
             tensor t = lw_field_at(c, op_call, sym, inputs, &i, 1);
@@ -401,13 +399,13 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
         }
         return out;
     }
-    if (!strcmp(op, "laplace") || !strcmp(op, "div")) {
+    if (id == B_ID_LAPLACE || id == B_ID_DIV) {
         int sum = dag_const(c->dag, 0.0);
         for (int i = 0; i < n; i++) {
             int vars[2] = {i, i};
-            tensor t = lw_field_at(c, op_call, sym, inputs, vars, !strcmp(op, "laplace") ? 2 : 1);
+            tensor t = lw_field_at(c, op_call, sym, inputs, vars, id == B_ID_LAPLACE ? 2 : 1);
             if (t.rank < 0) return t;
-            sum = dag_binary(c->dag, X_ADD, sum, t.el[!strcmp(op, "div") ? i : 0]);
+            sum = dag_binary(c->dag, X_ADD, sum, t.el[id == B_ID_DIV ? i : 0]);
         }
         return lw_scalar_of(sum);
     }
@@ -490,26 +488,32 @@ static __attribute__((noinline)) tensor lower_field_call(lctx *c, const phys_sym
 
 
 /* Math and vector built-ins. */
-static __attribute__((noinline)) tensor lower_builtin_call(lctx *c, const char *name, const phys_node *e)
+static __attribute__((noinline)) tensor lower_builtin_call(lctx *c, phys_builtin_id id, const phys_node *e)
 {
     int nargs = e->nkids - 1;
-    dag_op op = math_op(name);
+    const phys_builtin *b = phys_builtin_of(id);
+    const char *name = b ? b->name : e->kids[0]->name;
+    dag_op op = b && b->cls == B_MATH ? b->op : X_OP_COUNT;
     if (op != X_OP_COUNT) {
         tensor a = lw_lower_expr(c, e->kids[1]);
         if (nargs == 2) return lw_map2(c, e, op, a, lw_need_scalar(c, e->kids[2], lw_lower_expr(c, e->kids[2])));
         return map1(c, op, a);
     }
-    if (!strcmp(name, "dot") || !strcmp(name, "norm")) {
+    if (id == B_ID_DOT || id == B_ID_NORM) {
         tensor a = lw_lower_expr(c, e->kids[1]);
         tensor b = nargs == 2 ? lw_lower_expr(c, e->kids[2]) : a;
         if (a.rank < 0 || b.rank < 0) return lw_failed();
         if (a.n != b.n) return lw_unsupported(c, e, "dot() of vectors of different lengths");
         int sum = dag_const(c->dag, 0.0);
         for (int i = 0; i < a.n; i++) sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, a.el[i], b.el[i]));
-        return lw_scalar_of(!strcmp(name, "norm") ? dag_unary(c->dag, X_SQRT, sum) : sum);
+        return lw_scalar_of(id == B_ID_NORM ? dag_unary(c->dag, X_SQRT, sum) : sum);
     }
-    if (!strcmp(name, "dist") || !strcmp(name, "unit") || !strcmp(name, "disp")) return lw_lower_pair_geometry(c, name, e);
-    if (!strcmp(name, "cross")) {
+    if (id == B_ID_DIST || id == B_ID_UNIT || id == B_ID_DISP) {
+        tensor item;
+        if (lw_kernel_geometry(c, name, e, &item)) return item;
+        return lw_lower_pair_geometry(c, name, e);
+    }
+    if (id == B_ID_CROSS) {
         tensor a = lw_lower_expr(c, e->kids[1]), b = lw_lower_expr(c, e->kids[2]);
         if (a.rank < 0 || b.rank < 0) return lw_failed();
         if (a.n != 3 || b.n != 3) return lw_unsupported(c, e, "cross() of vectors that are not 3-vectors");
@@ -528,8 +532,9 @@ static tensor lower_call(lctx *c, const phys_node *e)
 {
     const phys_node *callee = e->kids[0];
     int nargs = e->nkids - 1;
-    if (callee->kind == N_CALL && callee->kids[0]->kind == N_NAME && phys_builtin_find(callee->kids[0]->name, B_DERIVATIVE) &&
-        !phys_sema_lookup(c->sema, callee->kids[0]->name))
+    const phys_builtin *op = callee->kind == N_CALL && callee->kids[0]->kind == N_NAME
+                                 ? phys_builtin_of(callee_builtin(c, callee->kids[0])) : NULL;
+    if (op && op->cls == B_DERIVATIVE)
         return lower_derivative(c, callee, (const phys_node *const *)e->kids + 1, nargs, e);
     if (callee->kind != N_NAME) return lw_unsupported(c, e, "calling this kind of expression");
     const char *name = callee->name;
@@ -538,12 +543,14 @@ static tensor lower_call(lctx *c, const phys_node *e)
     if (sym && sym->kind == SYM_FIELD) return lower_field_call(c, sym, e);
     if (sym && (sym->kind == SYM_LET || sym->kind == SYM_ENERGY)) return lower_let_call(c, sym, e);
     if (sym) return lw_unsupported(c, e, "calling the %s %s", phys_symbol_kind_name(sym->kind), name);
-    if (phys_builtin_find(name, B_NETWORK)) {
-        if (strcmp(name, "mlp")) return lw_unsupported(c, e, "%s() networks (only mlp)", name);
+    phys_builtin_id id = callee_builtin(c, callee);
+    const phys_builtin *b = phys_builtin_of(id);
+    if (b && b->cls == B_NETWORK) {
+        if (id != B_ID_MLP) return lw_unsupported(c, e, "%s() networks (only mlp)", name);
         return lower_network(c, e);
     }
-    if (phys_builtin_find(name, B_DERIVATIVE)) return lower_derivative(c, e, NULL, 0, e);
-    return lower_builtin_call(c, name, e);
+    if (b && b->cls == B_DERIVATIVE) return lower_derivative(c, e, NULL, 0, e);
+    return lower_builtin_call(c, id, e);
 }
 
 /* ------------------------------------------------------------ expressions */
@@ -668,6 +675,8 @@ int lw_constant_index(lctx *c, const phys_node *e, double *k)
 
 LOWER_CASE lower_index(lctx *c, const phys_node *e)
 {
+    tensor gathered;
+    if (lw_kernel_attribute(c, e, &gathered)) return gathered;
     tensor base = lw_lower_expr(c, e->kids[0]);
     if (base.rank < 0) return base;
     int flat = 0;
@@ -926,7 +935,7 @@ static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const p
         const phys_node *k = list->kids[i];
         if (!k->kids[1]) { /* periodic(u, x) */
             const phys_node *call = k->kids[0];
-            if (call->kind != N_CALL || strcmp(call->kids[0]->name, "periodic") || !dom) {
+            if (call->kind != N_CALL || phys_resolved_builtin(call) != B_ID_PERIODIC || !dom) {
                 lw_unsupported(c, call, "this constraint form");
                 return 0;
             }
@@ -1214,6 +1223,7 @@ static const char *directory_of(phys_arena *arena, const char *path)
 lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *source_path, phys_diag *diag,
                      int session)
 {
+    program = phys_sema_program(sema, program); /* with the declarations of imported modules */
     lw_model *m = lw_xcalloc(1, sizeof *m);
     m->dag = dag_create();
     int errors = diag->errors;
@@ -1234,10 +1244,6 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         const char *what = session && d->kind == N_PRINT ? NULL : unsupported_decl(d);
         if (what) phys_error(diag, d->loc, "not supported yet: %s", what);
         if (d->kind == N_MODEL) m->name = d->name;
-        if (d->kind == N_IMPORT) {
-            /* imported lets are used by inlining; other imported declarations
-             * would need lowering of their own */
-        }
     }
     /* Parameters and fields, in declaration order. */
     for (int i = 0; i < phys_sema_symbol_count(sema); i++) {
@@ -1263,6 +1269,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     }
     int dynamics_ok = diag->errors == errors && lw_dyn_init(c, program);
     if (dynamics_ok && c->dyn.decl && !session) dynamics_ok = lw_lower_dynamics(c, program);
+    if (dynamics_ok && c->dyn.decl && !session) dynamics_ok = lw_lower_system(c);
     c->term = NULL;
     c->n_bindings = 0;
     for (int i = 0; i < program->nkids && !phys_diag_full(diag); i++) {
@@ -1373,6 +1380,7 @@ void phys_lower_free(lw_model *m)
         for (int k = 0; k < 3; k++) phys_lower_free_term(pseudo[k]);
         free(m->dynamics);
     }
+    lw_free_system(m->system);
     for (int i = 0; i < m->n_simulations; i++) free(m->simulations[i].start);
     free(m->simulations);
     free(m->terms);

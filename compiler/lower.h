@@ -100,6 +100,65 @@ typedef struct lw_simulation {
     const char *start_file, *out_file;
 } lw_simulation;
 
+/* ----------------------------------------------------- particle systems */
+
+/* Coordinate k of a kernel's item: attribute array `array` of the particle
+ * of `role` (0: first index, 1: second), component comp; or (shift) axis
+ * comp of the pair's image shift. */
+typedef struct lw_gather {
+    int array, role, comp, width, shift;
+} lw_gather;
+
+/* force[set][particle(role) * dim + comp] += node */
+typedef struct lw_scatter {
+    int node, set, role, comp;
+} lw_scatter;
+
+/* A map/reduce over an index set (physm_kernel): its body is the scalar
+ * DAG of a term whose coordinates are gathered per item. */
+typedef struct lw_kernel {
+    const char *name;
+    int kind;                       /* physm_index_kind */
+    int set_first, set_second;
+    double cutoff;
+    lw_term *term;                  /* coords, probes, slots; residuals unused */
+    lw_gather *gathers;             /* term->n_coords */
+    int cap_gathers;
+    int sum;                        /* node summed over the items, or -1 */
+    int sum_index;
+    int n_scatters;
+    lw_scatter *scatters;
+} lw_kernel;
+
+typedef struct lw_attribute {
+    const char *name;
+    int width, role, array;
+    const phys_symbol *sym;
+} lw_attribute;
+
+typedef struct lw_particle_set {
+    const char *name;
+    const phys_symbol *sym;
+    long count;                     /* -1: from the configuration */
+    int n_attributes;
+    lw_attribute attributes[32];
+    int moves;
+    int position, velocity;         /* attribute indices, -1: none */
+} lw_particle_set;
+
+typedef struct lw_system {
+    int dim;
+    int n_sets;
+    lw_particle_set sets[8];
+    int n_arrays;
+    int n_kernels;
+    lw_kernel *kernels;
+    int n_sums;
+    lw_term *combine;               /* coords: the sums; residual 0: V, then dV/dS_k */
+    int seeds_needed;
+    double mass;
+} lw_system;
+
 typedef struct lw_model {
     const char *name;
     const char *source_path;
@@ -118,6 +177,7 @@ typedef struct lw_model {
     lw_dynamics *dynamics;          /* NULL without dynamics */
     int n_simulations;
     lw_simulation *simulations;
+    lw_system *system;              /* NULL without particles under Newtonian dynamics */
 } lw_model;
 
 /* Lowers the checked program (already through phys_sema_check without

@@ -29,7 +29,6 @@ static int placeholder(lctx *c)
     return dag_leaf(c->dag, X_INPUT, PLACEHOLDER_BASE + c->n_placeholders++);
 }
 
-static int total_diff(lctx *c, int node, int var, int *bad);
 
 typedef struct {
     lctx *c;
@@ -50,7 +49,7 @@ static int chain_leaf(void *ctx, const dag_node *leaf)
     for (int i = 0; i < DAG_MAX_INPUTS; i++) order += alpha[i];
     int sum = dag_const(c->dag, 0.0);
     for (int i = 0; i < n_in; i++) {
-        int d_input = total_diff(c, c->term->probes[s.probe].inputs[i], dag_leaf(c->dag, k->var.op, k->var.index), k->bad);
+        int d_input = lw_total_diff(c, c->term->probes[s.probe].inputs[i], dag_leaf(c->dag, k->var.op, k->var.index), k->bad);
         if (dag_is_const(c->dag, d_input, 0.0)) continue;
         if (order >= DAG_MAX_ORDER) {
             *k->bad = 1;
@@ -66,7 +65,7 @@ static int chain_leaf(void *ctx, const dag_node *leaf)
 
 /* d node / d var, var a leaf (a placeholder or a coordinate); *bad is set
  * past the derivative order the runtime computes. */
-static int total_diff(lctx *c, int node, int var, int *bad)
+int lw_total_diff(lctx *c, int node, int var, int *bad)
 {
     chain_ctx k = {c, *dag_at(c->dag, var), bad};
     return dag_diff_by(c->dag, node, chain_leaf, &k);
@@ -259,6 +258,18 @@ static void add_part(dyn_layout *dl, const phys_symbol *s, int aux)
     p->aux = aux;
 }
 
+/* A binder or pair force with a cutoff ('within rc') anywhere below e:
+ * the unrolled state point has no neighbour lists. */
+static int has_cutoff(const phys_node *e)
+{
+    if (!e) return 0;
+    if ((e->kind == N_BINDER && e->nkids > 1 && e->kids[1]) || (e->kind == N_FORCE && e->nkids > 2 && e->kids[2]))
+        return 1;
+    for (int i = 0; i < e->nkids; i++)
+        if (has_cutoff(e->kids[i])) return 1;
+    return 0;
+}
+
 /* Lays out the state point of the model's dynamics (see physm_dynamics). */
 int lw_dyn_init(lctx *c, const phys_node *program)
 {
@@ -270,16 +281,13 @@ int lw_dyn_init(lctx *c, const phys_node *program)
     const phys_node *d = dl->decl;
     dl->kind = d->op == 'h' ? PHYSM_DYN_HAMILTONIAN : d->op == 'n' ? PHYSM_DYN_NEWTON : PHYSM_DYN_EXPLICIT;
     if (dl->kind == PHYSM_DYN_NEWTON) {
-        const phys_symbol *set = first_symbol(c, SYM_PARTICLES);
+        const phys_system *rec = phys_sema_system(c->sema);
+        const phys_particle_set *ps = rec->n_sets ? &rec->sets[0] : NULL;
+        const phys_symbol *set = ps ? ps->sym : NULL;
         dl->set = set;
         dl->n_particles = particle_count(c);
-        dl->pos = phys_sema_position_attribute(c->sema);
-        for (int i = 0; dl->pos && i < phys_sema_symbol_count(c->sema) && !dl->vel; i++) {
-            const phys_symbol *a = phys_sema_symbol_at(c->sema, i);
-            if (a->kind == SYM_ATTRIBUTE && !a->replaced && a->owner == set && a != dl->pos && a->shape.rank == 2 &&
-                a->shape.dims[1] == dl->pos->shape.dims[1])
-                dl->vel = a;
-        }
+        dl->pos = ps ? ps->position : NULL;
+        dl->vel = ps ? ps->velocity : NULL;
         if (!dl->pos || !dl->vel) {
             lw_unsupported(c, d, "Newtonian dynamics need particles with a position and a velocity of the same "
                               "dimension (particles p[N] with r[3], v[3])");
@@ -291,6 +299,22 @@ int lw_dyn_init(lctx *c, const phys_node *program)
         if (mass && phys_sema_fold(c->sema, mass, &m) && !(m > 0 && m < HUGE_VAL)) {
             phys_error(c->diag, mass->loc, "the mass must be a positive finite number, got %g", m);
             return 0;
+        }
+        /* A state point holds a few particles (every trajectory of a batch
+         * as one point, and training on trajectories); more, or a count
+         * known only at run time, are simulated by the system's loops. */
+        int numbers = 0;
+        for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
+            const phys_symbol *a = phys_sema_symbol_at(c->sema, i);
+            if (a->kind == SYM_ATTRIBUTE && !a->replaced && a->owner == set) {
+                int n = lw_size_of(a);
+                if (n < 0 || n > MAX_ELEMENTS) numbers = LW_MAX_COORDS;
+                numbers += n < 0 ? LW_MAX_COORDS : n;
+            }
+        }
+        if (dl->n_particles <= 0 || numbers > LW_MAX_COORDS / 2 || rec->n_sets > 1 || has_cutoff(program)) {
+            dl->no_point = 1;
+            return 1;
         }
         add_part(dl, dl->pos, 0);
         add_part(dl, dl->vel, 0);
@@ -391,7 +415,7 @@ int lw_wrt_state(lctx *c, const char *name)
  * moved to the real values x. Sets *bad past what the runtime computes. */
 static void gradient_at(lctx *c, int value, int n, const int *ph, const int *x, int *grad, int *bad)
 {
-    for (int k = 0; k < n; k++) grad[k] = rebind_placeholders(c, total_diff(c, value, ph[k], bad), n, ph, x, bad);
+    for (int k = 0; k < n; k++) grad[k] = rebind_placeholders(c, lw_total_diff(c, value, ph[k], bad), n, ph, x, bad);
 }
 
 /* d sym / d name (a state or an attribute), where name is bound. */
@@ -444,6 +468,8 @@ tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e)
  * unrolled. */
 tensor lw_lower_reduce(lctx *c, const phys_node *e)
 {
+    tensor kernel_sum;
+    if (lw_kernel_reduce(c, e, &kernel_sum)) return kernel_sum;
     int nb = e->nkids - 1, count[4];
     if (nb > 4) return lw_unsupported(c, e, "sums over more than 4 indices");
     int n_sets = 0;
@@ -641,6 +667,9 @@ tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
 {
     int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
     if (!c->dyn.decl || !c->term) return lw_unsupported(c, at, "ddt() here");
+    if (c->dyn.no_point)
+        return lw_unsupported(c, at, "ddt() of particles that run as a system (a state of more than %d numbers, "
+                                     "several particle sets, cutoffs or a size known at run time)", LW_MAX_COORDS / 2);
     if (c->in_rhs) /* the dynamics would be defined through themselves */
         return lw_unsupported(c, at, "ddt(%s) inside the dynamics, a force or a Hamiltonian", state->name);
     if (!gather_state(c, at, point, 1) || !dyn_rhs(c, at, point, rhs)) return lw_failed();
@@ -729,6 +758,7 @@ int lw_lower_dynamics(lctx *c, const phys_node *program)
             if (!strcmp(q, "momentum")) dy->conserve_momentum = 1;
         }
     }
+    if (dl->no_point) return 1; /* the system (lower_sets.c) simulates them */
     int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
     tensor r;
     memset(&r, 0, sizeof r);
@@ -806,6 +836,12 @@ int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, 
                             const phys_node *cols)
 {
     dyn_layout *dl = &c->dyn;
+    if (dl->no_point) {
+        lw_unsupported(c, call, "trajectory(t) data of particles that run as a system (a state of more than "
+                                "%d numbers, several particle sets, cutoffs or a size known at run time)",
+                       LW_MAX_COORDS / 2);
+        return 0;
+    }
     int tcol = -1;
     for (int i = 0; call->nkids == 2 && call->kids[1]->kind == N_NAME && i < cols->nkids; i++)
         if (!strcmp(cols->kids[i]->name, call->kids[1]->name)) tcol = col_of_name[i];
@@ -905,6 +941,10 @@ int lw_lower_simulation(lctx *c, const phys_node *d)
         sim->every = (long)every;
     }
     const phys_node *start = d->kids[1];
+    if (dl->no_point && start->kind != N_STRING) {
+        lw_unsupported(c, start, "particle states given in place (start from an extxyz or CSV file)");
+        return 0;
+    }
     if (start->kind == N_STRING) {
         sim->start_file = start->name;
     } else {

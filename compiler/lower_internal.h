@@ -43,6 +43,8 @@ typedef struct {
     int n_particles, dim;
     const phys_symbol *set, *pos, *vel;
     const char **names;            /* n_state + n_aux */
+    int no_point;                  /* particles too many (or counted at run time) for a state point:
+                                      only the system's loops (lower_sets.c) simulate them */
 } dyn_layout;
 
 typedef struct {
@@ -61,6 +63,8 @@ typedef struct {
     int nesting;                   /* lower_expr levels */
     int too_deep;                  /* reported */
     int in_rhs;                    /* lowering the dynamics' right-hand side */
+    lw_system *sys;                /* lowering the system's energy: sums over particles become kernels */
+    lw_kernel *kernel;             /* lowering a kernel's body: its indices stand for items */
     uintptr_t stack_base;          /* where lowering started ... */
     size_t stack_budget;           /* ... and how much stack it may use below that */
 } lctx;
@@ -106,5 +110,21 @@ int lw_wrt_state(lctx *c, const char *name);
 tensor lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name);
 tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e);
 tensor lw_lower_reduce(lctx *c, const phys_node *e);
+/* d node / d var (a leaf) with the chain rule through the current term's
+ * probes; *bad is set past the derivative order the runtime computes. */
+int lw_total_diff(lctx *c, int node, int var, int *bad);
+
+/* -- lower_sets.c -------------------------------------------------------- */
+
+/* Kernel bodies: attr[i] for an index i of the kernel, dist/unit/disp of
+ * its indices; each returns 0 when e is not such a use (lower as usual). */
+int lw_kernel_attribute(lctx *c, const phys_node *e, tensor *out);
+int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *out);
+/* A sum over particles inside the system's energy becomes a kernel;
+ * returns 0 when e does not run over particle sets. */
+int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out);
+/* The particle system of Newtonian dynamics (physm_system). */
+int lw_lower_system(lctx *c);
+void lw_free_system(lw_system *s);
 
 #endif

@@ -6,20 +6,23 @@
 #define PHYS_SEMA_H
 
 #include "ast.h"
+#include "builtins.h"
 
 enum { PHYS_MAX_FIELD_INPUTS = 8, PHYS_MAX_DERIVATIVE_ORDER = 4 };
-
-/* Shape of a value: rank 0 scalar, 1 vector, 2 matrix; -1 = size unknown. */
-typedef struct phys_shape {
-    int rank;
-    int dims[2];
-} phys_shape;
 
 typedef enum phys_symbol_kind {
     SYM_CONST, SYM_PARAM, SYM_LET, SYM_DOMAIN, SYM_REGION, SYM_FIELD, SYM_STATE,
     SYM_FORCE, SYM_ENERGY, SYM_PARTICLES, SYM_ATTRIBUTE, SYM_SPINS, SYM_COUPLING,
     SYM_TERM, SYM_KIND_COUNT
 } phys_symbol_kind;
+
+/* What a particle attribute stands for; explicit ('position r[3]') or by
+ * the default rule (the first vector attribute is the position, the next of
+ * its size the velocity). */
+typedef enum {
+    PHYS_ROLE_NONE, PHYS_ROLE_POSITION, PHYS_ROLE_VELOCITY, PHYS_ROLE_MASS, PHYS_ROLE_CHARGE,
+    PHYS_ROLE_SPECIES
+} phys_role;
 
 typedef struct phys_symbol phys_symbol;
 struct phys_symbol {
@@ -36,6 +39,8 @@ struct phys_symbol {
     int folded;                   /* consts: 1 once value is known, -1 while folding */
     double value;                 /* consts: the folded scalar value */
     int replaced;                 /* REPL: 1 + index of the newer definition that took the name */
+    const char *module;           /* the imported module that declares it; NULL: the model's own */
+    phys_role role;               /* attribute: its explicit role word, or PHYS_ROLE_NONE */
 };
 
 typedef struct phys_sema phys_sema;
@@ -81,9 +86,58 @@ int phys_sema_fold(phys_sema *sema, const phys_node *expr, double *out);
  * unchanged when i and j are exchanged: F(i, j) = -F(j, i) by construction. */
 int phys_sema_pair_force_antisymmetric(const phys_symbol *force);
 
-/* The particles' position: the first vector attribute of the first particle
- * set (the velocity is the next of the same size), or NULL. */
+/* ---- the system record: the particle sets, for the checker, the lowering
+ * and the runtime ABI alike ---- */
+enum { PHYS_MAX_SET_ATTRIBUTES = 32, PHYS_MAX_PARTICLE_SETS = 8 };
+typedef struct phys_particle_set {
+    const phys_symbol *sym;          /* the SYM_PARTICLES symbol */
+    long count;                      /* -1: known at run time */
+    int n_attrs;
+    const phys_symbol *attrs[PHYS_MAX_SET_ATTRIBUTES]; /* SYM_ATTRIBUTE symbols in declaration order */
+    phys_role roles[PHYS_MAX_SET_ATTRIBUTES];          /* explicit or by the default rule */
+    const phys_symbol *position, *velocity, *mass, *charge, *species; /* NULL if none */
+} phys_particle_set;
+typedef struct phys_system {
+    int n_sets;
+    phys_particle_set sets[PHYS_MAX_PARTICLE_SETS];
+} phys_system;
+
+/* The particle sets of the checked model in declaration order. Roles: the
+ * explicit role words; a set that names neither a position nor a velocity
+ * takes its first vector attribute as the position and the next vector of
+ * that size as the velocity; 'newton(mass = m)' naming an attribute makes
+ * it its set's mass unless the set names one. A set without a velocity does
+ * not move. */
+const phys_system *phys_sema_system(phys_sema *sema);
+/* The entry of a particle set symbol in the system record, or NULL. */
+const phys_particle_set *phys_sema_particle_set(phys_sema *sema, const phys_symbol *set);
+
+/* The particles' position: the position of the first particle set, or NULL. */
 const phys_symbol *phys_sema_position_attribute(phys_sema *sema);
+
+/* ---- the resolved AST (phys_node.res, filled by phys_sema_check) ---- */
+
+/* The built-in a callee names (N_NAME, or the N_CALL itself), or
+ * B_ID_NONE when it names a declaration, a local or nothing checked. */
+phys_builtin_id phys_resolved_builtin(const phys_node *callee);
+/* The declaration a name (or a call's callee) resolved to, or NULL. In a
+ * REPL session it may since have been replaced: see phys_sema_current. */
+const phys_symbol *phys_resolved_symbol(const phys_node *name);
+/* The node that binds a local name (N_BINDER, N_PARAMETER, N_COORD, ...), or NULL. */
+const phys_node *phys_resolved_binding(const phys_node *name);
+/* The particle set a binder (N_BINDER, a pair force's N_PARAMETER) or an
+ * index name bound by one runs over; NULL for a counted range or a non-index. */
+const phys_symbol *phys_resolved_set(const phys_node *binder_or_name);
+/* The newest definition of sym's name (a REPL redefinition replaces it). */
+const phys_symbol *phys_sema_current(phys_sema *sema, const phys_symbol *sym);
+
+/* Every declaration of the checked program, those of imported modules
+ * included (each module once, in place of its first 'import'), in order:
+ * an N_PROGRAM the lowering iterates instead of `program`. Allocated in
+ * the sema; declarations a module may not make (model, train, dynamics,
+ * simulate, recall, output, print) were refused by the checker and are
+ * left out. */
+const phys_node *phys_sema_program(phys_sema *sema, const phys_node *program);
 
 /* The force (mass = 0) or the mass expression (mass = 1) of
  * 'dynamics newton(F, mass = m)', in any order; NULL when absent. */

@@ -9,9 +9,6 @@
 #define PHYSC_STDLIB_DIR "stdlib"
 #endif
 
-#define PHYS_PI 3.14159265358979323846
-#define PHYS_E 2.71828182845904523536
-
 typedef struct phys_module {
     const char *name;
     phys_source *source;
@@ -30,6 +27,11 @@ struct phys_sema {
     int import_depth;
     int fold_cycle;                 /* set when folding met a const defined through itself */
     const phys_node *dynamics;      /* the model's dynamics declaration, if any */
+    const char *module;             /* the module being checked; NULL: the model itself */
+    unsigned generation;            /* bumped by every change to the symbols */
+    unsigned system_generation;     /* the generation `system` was built at, + 1 */
+    const phys_node *system_dynamics; /* and the dynamics it read */
+    phys_system system;             /* cached by phys_sema_system */
 };
 
 phys_symbol *sema_add_symbol(phys_sema *sema, const char *name, phys_symbol_kind kind,

@@ -75,15 +75,83 @@ void phys_sema_rollback(phys_sema *sema, phys_sema_mark mark)
     }
     sema->n_modules = mark.n_modules;
     sema->dynamics = mark.dynamics;
+    sema->generation++;
 }
 
 phys_symbol *phys_sema_lookup(phys_sema *sema, const char *name)
 {
+    /* module.member: a declaration of that imported module */
+    const char *dot = strrchr(name, '.');
+    size_t len = dot ? (size_t)(dot - name) : 0;
     /* Newest first, so a REPL redefinition wins. */
-    for (int i = sema->n_symbols - 1; i >= 0; i--)
-        if (!sema->symbols[i]->replaced && strcmp(sema->symbols[i]->name, name) == 0)
+    for (int i = sema->n_symbols - 1; i >= 0; i--) {
+        const phys_symbol *s = sema->symbols[i];
+        if (s->replaced) continue;
+        if (!dot ? !strcmp(s->name, name)
+                 : s->module && strlen(s->module) == len && !strncmp(s->module, name, len) && !strcmp(s->name, dot + 1))
             return sema->symbols[i];
+    }
     return NULL;
+}
+
+const phys_symbol *phys_sema_current(phys_sema *sema, const phys_symbol *sym)
+{
+    for (int guard = 0; sym && sym->replaced && guard < sema->n_symbols; guard++) {
+        if (sym->replaced - 1 >= sema->n_symbols) break; /* replaced by a definition rolled back */
+        sym = sema->symbols[sym->replaced - 1];
+    }
+    return sym;
+}
+
+phys_builtin_id phys_resolved_builtin(const phys_node *callee)
+{
+    if (callee && callee->kind == N_CALL) callee = callee->kids[0];
+    return callee && callee->res.kind == PHYS_RESOLVED_BUILTIN ? (phys_builtin_id)callee->res.builtin : B_ID_NONE;
+}
+
+const phys_symbol *phys_resolved_symbol(const phys_node *name)
+{
+    if (name && name->kind == N_CALL) name = name->kids[0];
+    return name && name->res.kind == PHYS_RESOLVED_SYMBOL ? name->res.sym : NULL;
+}
+
+const phys_node *phys_resolved_binding(const phys_node *name)
+{
+    return name && name->res.kind == PHYS_RESOLVED_LOCAL ? name->res.binding : NULL;
+}
+
+const phys_symbol *phys_resolved_set(const phys_node *n)
+{
+    return n && n->res.kind == PHYS_RESOLVED_LOCAL && n->res.local == PHYS_LOCAL_INDEX ? n->res.sym : NULL;
+}
+
+/* Appends the declarations of program to out, those of each imported
+ * module (once: seen[]) in place of its import. */
+static void flatten(phys_sema *sema, const phys_node *program, phys_node *out, char *seen, int depth)
+{
+    for (int i = 0; i < program->nkids; i++) {
+        phys_node *d = program->kids[i];
+        if (depth > 0 && (d->kind == N_MODEL || d->kind == N_TRAIN || d->kind == N_DYNAMICS ||
+                          d->kind == N_SIMULATE || d->kind == N_RECALL || d->kind == N_OUTPUT || d->kind == N_PRINT))
+            continue; /* refused by the checker */
+        phys_node_add(sema->arena, out, d);
+        if (d->kind != N_IMPORT || depth > 16) continue;
+        for (int m = 0; m < sema->n_modules; m++)
+            if (!seen[m] && !strcmp(sema->modules[m].name, d->name) && sema->modules[m].parse.program) {
+                seen[m] = 1;
+                flatten(sema, sema->modules[m].parse.program, out, seen, depth + 1);
+            }
+    }
+}
+
+const phys_node *phys_sema_program(phys_sema *sema, const phys_node *program)
+{
+    phys_node *out = phys_node_new(sema->arena, N_PROGRAM, program->loc);
+    char *seen = calloc((size_t)sema->n_modules + 1, 1);
+    if (!seen) exit(70);
+    flatten(sema, program, out, seen, 0);
+    free(seen);
+    return out;
 }
 
 int phys_sema_symbol_count(const phys_sema *sema)
@@ -116,6 +184,8 @@ phys_symbol *sema_add_symbol(phys_sema *sema, const char *name, phys_symbol_kind
     sym->name = name;
     sym->kind = kind;
     sym->decl = decl;
+    sym->module = sema->module;
+    sema->generation++;
     return sym;
 }
 
@@ -144,33 +214,15 @@ const char *phys_sema_suggest(phys_sema *sema, const char *name, const char *con
     return best;
 }
 
-static double apply_math(const char *f, double a, double b)
+/* The built-in of class cls a name means: by its resolved id once checked,
+ * else (dimensions folded while declaring) by its spelling. */
+static const phys_builtin *builtin_meant(const phys_node *name, phys_builtin_class cls)
 {
-    if (!strcmp(f, "sin")) return sin(a);
-    if (!strcmp(f, "cos")) return cos(a);
-    if (!strcmp(f, "tan")) return tan(a);
-    if (!strcmp(f, "asin")) return asin(a);
-    if (!strcmp(f, "acos")) return acos(a);
-    if (!strcmp(f, "atan")) return atan(a);
-    if (!strcmp(f, "atan2")) return atan2(a, b);
-    if (!strcmp(f, "sinh")) return sinh(a);
-    if (!strcmp(f, "cosh")) return cosh(a);
-    if (!strcmp(f, "tanh")) return tanh(a);
-    if (!strcmp(f, "exp")) return exp(a);
-    if (!strcmp(f, "log")) return log(a);
-    if (!strcmp(f, "sqrt")) return sqrt(a);
-    if (!strcmp(f, "abs")) return fabs(a);
-    if (!strcmp(f, "sign")) return (a > 0) - (a < 0);
-    if (!strcmp(f, "erf")) return erf(a);
-    if (!strcmp(f, "sigmoid")) return 1.0 / (1.0 + exp(-a));
-    if (!strcmp(f, "softplus")) return a > 30 ? a : log1p(exp(a));
-    if (!strcmp(f, "gelu")) return 0.5 * a * (1.0 + erf(a / sqrt(2.0)));
-    if (!strcmp(f, "silu")) return a / (1.0 + exp(-a));
-    if (!strcmp(f, "relu")) return a > 0 ? a : 0;
-    if (!strcmp(f, "pow")) return pow(a, b);
-    if (!strcmp(f, "min")) return a < b ? a : b;
-    if (!strcmp(f, "max")) return a > b ? a : b;
-    return NAN;
+    if (name->res.kind != PHYS_UNRESOLVED && name->res.kind != PHYS_RESOLVED_BUILTIN) return NULL;
+    const phys_builtin *b = name->res.kind == PHYS_RESOLVED_BUILTIN
+                                ? phys_builtin_of((phys_builtin_id)name->res.builtin)
+                                : phys_builtin_find(name->name, cls);
+    return b && b->cls == cls ? b : NULL;
 }
 
 int phys_sema_fold(phys_sema *sema, const phys_node *e, double *out)
@@ -221,6 +273,7 @@ int phys_sema_fold(phys_sema *sema, const phys_node *e, double *out)
         if (!phys_sema_fold(sema, e->kids[0], &a)) return 0;
         return phys_sema_fold(sema, e->kids[a != 0 ? 1 : 2], out);
     case N_NAME: {
+        if (e->res.kind == PHYS_RESOLVED_LOCAL || e->res.kind == PHYS_RESOLVED_INPUT) return 0; /* not a constant */
         phys_symbol *sym = phys_sema_lookup(sema, e->name);
         if (sym && sym->kind == SYM_CONST && sym->shape.rank == 0) {
             if (sym->folded == 1) {
@@ -237,19 +290,21 @@ int phys_sema_fold(phys_sema *sema, const phys_node *e, double *out)
             *out = sym->value;
             return ok;
         }
-        if (!sym && !strcmp(e->name, "pi")) { *out = PHYS_PI; return 1; }
-        if (!sym && !strcmp(e->name, "e")) { *out = PHYS_E; return 1; }
-        return 0;
+        if (sym) return 0;
+        const phys_builtin *bi = builtin_meant(e, B_CONSTANT);
+        if (!bi || !bi->fold) return 0;
+        *out = bi->fold(0, 0);
+        return 1;
     }
     case N_CALL: {
         const phys_node *f = e->kids[0];
         if (f->kind != N_NAME || phys_sema_lookup(sema, f->name)) return 0;
-        const phys_builtin *bi = phys_builtin_find(f->name, B_MATH);
-        if (!bi || e->nkids - 1 < bi->min_args || e->nkids - 1 > bi->max_args) return 0;
+        const phys_builtin *bi = builtin_meant(f, B_MATH);
+        if (!bi || !bi->fold || e->nkids - 1 < bi->min_args || e->nkids - 1 > bi->max_args) return 0;
         if (!phys_sema_fold(sema, e->kids[1], &a)) return 0;
         b = 0;
         if (e->nkids > 2 && !phys_sema_fold(sema, e->kids[2], &b)) return 0;
-        *out = apply_math(f->name, a, b);
+        *out = bi->fold(a, b);
         return 1;
     }
     default:

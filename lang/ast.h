@@ -11,7 +11,8 @@ typedef enum phys_node_kind {
     /* ---- expressions ---- */
     N_NUMBER,      /* number */
     N_STRING,      /* name = the unescaped text */
-    N_NAME,        /* name */
+    N_NAME,        /* name; a qualified name module.member is one N_NAME
+                      named "module.member" */
     N_BINARY,      /* op in + - * / ^ ; kids: left, right */
     N_NEGATE,      /* kids: operand */
     N_COMPARE,     /* op in < > L(<=) G(>=) N(!=) E(==); kids: left, right */
@@ -24,12 +25,16 @@ typedef enum phys_node_kind {
     N_SET,         /* {a, b, ...}; kids: elements */
     N_REDUCE,      /* op 's' sum, 'p' sum over unordered pairs, 'm' product;
                       kids: N_BINDER..., body */
-    N_BINDER,      /* name; kids: optional range/vector it runs over */
+    N_BINDER,      /* name; kids: range it runs over or NULL, cutoff or NULL
+                      (only the last binder of a reduction carries one:
+                      'within rc') */
     N_IF,          /* if(cond, then, else); kids: cond, then, else */
 
     /* ---- pieces of declarations ---- */
     N_LIST,        /* a plain sequence; kids: items */
-    N_PARAMETER,   /* a formal input name; kids: optional dims (N_LIST) */
+    N_PARAMETER,   /* a formal input name; kids: optional dims (N_LIST); a
+                      particle attribute has a second kid, its role word
+                      (N_NAME: position, velocity, mass, charge, species) or NULL */
     N_COORD,       /* name in [lo, hi]; kids: lo, hi */
     N_REGION,      /* kids: domain name (N_NAME), fixings (N_LIST of N_FIX),
                       where-condition or nothing; op 'b' = whole boundary */
@@ -41,7 +46,8 @@ typedef enum phys_node_kind {
     /* ---- declarations ---- */
     N_PROGRAM,     /* kids: declarations */
     N_MODEL,       /* name */
-    N_IMPORT,      /* name = dotted module path */
+    N_IMPORT,      /* name = dotted module path; kids: the import list (N_LIST of
+                      N_NAME) or NULL for every name */
     N_CONST,       /* name; kids: dims (N_LIST) or nothing, value */
     N_PARAM,       /* name; kids: dims or nothing, initial value, options (N_LIST) */
     N_LET,         /* name; kids: formals (N_LIST) or nothing, body */
@@ -59,9 +65,11 @@ typedef enum phys_node_kind {
     N_DYNAMICS,    /* op 'h' hamiltonian (kids: H), 'n' newton (kids: options
                       N_LIST of N_NAMED_ARG), 'x' explicit (kids: N_LIST of
                       N_CONSTRAINT dot(q) == rhs) */
-    N_FORCE,       /* name; kids: pair binders (N_LIST) or nothing, body */
+    N_FORCE,       /* name; kids: pair binders (N_LIST) or nothing, body, cutoff
+                      ('within rc') or nothing */
     N_ENERGY,      /* name; kids: formals (N_LIST), body */
-    N_PARTICLES,   /* name; kids: count, attributes (N_LIST of N_PARAMETER) */
+    N_PARTICLES,   /* name; kids: count or NULL (known at run time), attributes
+                      (N_LIST of N_PARAMETER) */
     N_SPINS,       /* name; kids: size, value set (N_SET) */
     N_COUPLING,    /* name; kids: value */
     N_SYMMETRY,    /* name = the symmetric quantity; op 'i' invariant,
@@ -78,7 +86,47 @@ typedef enum phys_node_kind {
     N_NODE_KIND_COUNT
 } phys_node_kind;
 
+/* Shape of a value: rank 0 scalar, 1 vector, 2 matrix; -1 = size unknown
+ * (a particle set's size known only at run time). */
+typedef struct phys_shape {
+    int rank;
+    int dims[2];
+} phys_shape;
+
 typedef struct phys_node phys_node;
+struct phys_symbol;
+
+/* What the checker (compiler/check.c) resolved a name to. Filled on every
+ * N_NAME it checks (callees included), on binders (N_BINDER) and on the
+ * formals that bind locals; read through the accessors of compiler/sema.h. */
+typedef enum phys_resolved_kind {
+    PHYS_UNRESOLVED,        /* not checked (or an error) */
+    PHYS_RESOLVED_SYMBOL,   /* a declaration: res.sym */
+    PHYS_RESOLVED_LOCAL,    /* a local: res.local, bound by res.binding */
+    PHYS_RESOLVED_BUILTIN,  /* a built-in: res.builtin, a phys_builtin_id */
+    PHYS_RESOLVED_INPUT,    /* an input of field res.sym, number res.index (d(u, x)'s x) */
+} phys_resolved_kind;
+
+typedef enum phys_local_kind {
+    PHYS_LOCAL_COORD,       /* a domain coordinate (N_COORD) or output grid name (N_FIX) */
+    PHYS_LOCAL_FORMAL,      /* a formal of a let, field, energy (N_PARAMETER) */
+    PHYS_LOCAL_INDEX,       /* a summation or pair index (N_BINDER, or a pair force's N_PARAMETER) */
+    PHYS_LOCAL_COLUMN,      /* a data column (N_NAME in the column list) */
+} phys_local_kind;
+
+typedef struct phys_resolved {
+    phys_resolved_kind kind;
+    const struct phys_symbol *sym;  /* SYMBOL; INPUT: the field; LOCAL index and
+                                       N_BINDER: the particle set it runs over (NULL
+                                       for a counted range) */
+    const phys_node *binding;       /* LOCAL: the node that binds the name */
+    phys_local_kind local;
+    int builtin;                    /* BUILTIN: a phys_builtin_id (compiler/builtins.h) */
+    int index;                      /* INPUT: which input */
+    int has_shape;
+    phys_shape shape;               /* of the value, when has_shape */
+} phys_resolved;
+
 struct phys_node {
     phys_node_kind kind;
     int op;
@@ -87,6 +135,7 @@ struct phys_node {
     double number;
     int nkids;
     phys_node **kids;   /* a NULL entry is an absent optional child */
+    phys_resolved res;  /* filled by the checker */
 };
 
 /* Arena owning every node and string of one parse. */

@@ -72,9 +72,9 @@ static phys_node *list1(struct phys_scan_extra *px, phys_loc loc, phys_node *fir
 %token KW_UNDER "'under'" KW_CONSERVE "'conserve'" KW_SIMULATE "'simulate'"
 %token KW_RECALL "'recall'" KW_OUTPUT "'output'" KW_PRINT "'print'"
 %token KW_ON "'on'" KW_AT "'at'" KW_OF "'of'" KW_WHERE "'where'" KW_SAMPLE "'sample'"
-%token KW_IN "'in'" KW_WITH "'with'" KW_FROM "'from'" KW_TO "'to'" KW_EVERY "'every'"
+%token KW_IN "'in'" KW_WITH "'with'" KW_WITHIN "'within'" KW_FROM "'from'" KW_TO "'to'" KW_EVERY "'every'"
 %token KW_OVER "'over'" KW_TEMPERATURE "'temperature'" KW_SWEEPS "'sweeps'"
-%token KW_SUM "'sum'" KW_SUM_PAIRS "'sum_pairs'" KW_PROD "'prod'" KW_IF "'if'"
+%token KW_SUM "'sum'" KW_SUM_PAIRS "'sum_pairs'" KW_SUM_TRIPLETS "'sum_triplets'" KW_PROD "'prod'" KW_IF "'if'"
 %token KW_AND "'and'" KW_OR "'or'" KW_NOT "'not'"
 %token EQEQ "'=='" NOTEQ "'!='" LESSEQ "'<='" GREATEREQ "'>='"
 %token START_EXPRESSIONS "start of expressions"  /* never in source: selects the REPL's entry */
@@ -84,7 +84,7 @@ static phys_node *list1(struct phys_scan_extra *px, phys_loc loc, phys_node *fir
 %type <node> opt_where opt_sample opt_method opt_weight constraint constraints call calls
 %type <node> opt_type names state_item state_list binder binders quantity quantities groups
 %type <node> start opt_to opt_every opt_temperature opt_sweeps opt_over opt_data_body
-%type <node> dotted reduce condition_head
+%type <node> dotted reduce condition_head attribute attributes opt_cutoff qualified
 %type <text> opt_name keyword_name
 %type <number> condition_kind sym_kind
 
@@ -116,7 +116,8 @@ program
 
 decl
     : KW_MODEL IDENT                         { $$ = named(px, NODE(N_MODEL, @2), $2); }
-    | KW_IMPORT dotted                       { $$ = $2; }
+    | KW_IMPORT dotted                       { $$ = $2; ADD($$, NULL); }
+    | KW_IMPORT dotted '(' names ')'         { $$ = $2; ADD($$, $4); }
     | KW_CONST IDENT opt_dims '=' expr       { $$ = named(px, MAKE(N_CONST, @2, 2, $3, $5), $2); }
     | KW_PARAM IDENT opt_dims '=' expr       { $$ = named(px, MAKE(N_PARAM, @2, 2, $3, $5), $2); }
     | KW_LET IDENT opt_formals '=' expr      { $$ = named(px, MAKE(N_LET, @2, 2, $3, $5), $2); }
@@ -136,13 +137,16 @@ decl
                                                $$ = with_op(MAKE(N_DYNAMICS, @1, 1, h), 'h'); }
     | KW_DYNAMICS KW_NEWTON '(' args ')'     { $$ = with_op(MAKE(N_DYNAMICS, @1, 1, $4), 'n'); }
     | KW_DYNAMICS ':' constraints            { $$ = with_op(MAKE(N_DYNAMICS, @1, 1, $3), 'x'); }
-    | KW_FORCE IDENT '=' expr                { $$ = named(px, MAKE(N_FORCE, @2, 2, NULL, $4), $2); }
+    | KW_FORCE IDENT '=' expr                { $$ = named(px, MAKE(N_FORCE, @2, 3, NULL, $4, NULL), $2); }
     | KW_FORCE IDENT '(' formals ')' '=' expr
-                                             { $$ = named(px, MAKE(N_FORCE, @2, 2, $4, $7), $2); }
+                                             { $$ = named(px, MAKE(N_FORCE, @2, 3, $4, $7, NULL), $2); }
+    | KW_FORCE IDENT '(' formals ')' KW_WITHIN expr '=' expr
+                                             { $$ = named(px, MAKE(N_FORCE, @2, 3, $4, $9, $7), $2); }
     | KW_ENERGY IDENT '(' formals ')' '=' expr
                                              { $$ = named(px, MAKE(N_ENERGY, @2, 2, $4, $7), $2); }
-    | KW_PARTICLES IDENT '[' expr ']' KW_WITH state_list
+    | KW_PARTICLES IDENT '[' expr ']' KW_WITH attributes
                                              { $$ = named(px, MAKE(N_PARTICLES, @2, 2, $4, $7), $2); }
+    | KW_PARTICLES IDENT KW_WITH attributes  { $$ = named(px, MAKE(N_PARTICLES, @2, 2, NULL, $4), $2); }
     | KW_SPINS IDENT '[' expr ']' KW_IN '{' expr_list '}'
                                              { $8->kind = N_SET;
                                                $$ = named(px, MAKE(N_SPINS, @2, 2, $4, $8), $2); }
@@ -317,6 +321,20 @@ state_item
     : IDENT opt_dims         { $$ = named(px, MAKE(N_PARAMETER, @1, 1, $2), $1); }
     ;
 
+/* Particle attributes, each optionally after its role word: position r[3].
+ * Role words are ordinary names, read as roles only in this place. */
+attributes
+    : attribute              { $$ = list1(px, LOC(@1), $1); }
+    | attributes ',' attribute
+                             { $$ = $1; ADD($$, $3); }
+    ;
+
+attribute
+    : IDENT opt_dims         { $$ = named(px, MAKE(N_PARAMETER, @1, 2, $2, NULL), $1); }
+    | IDENT IDENT opt_dims   { phys_node *role = named(px, NODE(N_NAME, @1), $1);
+                               $$ = named(px, MAKE(N_PARAMETER, @2, 2, $3, role), $2); }
+    ;
+
 names
     : IDENT                  { $$ = list1(px, LOC(@1), named(px, NODE(N_NAME, @1), $1)); }
     | names ',' IDENT        { $$ = $1; ADD($$, named(px, NODE(N_NAME, @3), $3)); }
@@ -407,6 +425,7 @@ primary
     : NUMBER                 { $$ = NODE(N_NUMBER, @1); $$->number = $1; }
     | STRING                 { $$ = named(px, NODE(N_STRING, @1), $1); }
     | IDENT                  { $$ = named(px, NODE(N_NAME, @1), $1); }
+    | qualified              { $$ = $1; }
     | '(' expr ')'           { $$ = $2; }
     | '[' opt_expr_list ']'  { $$ = $2 ? $2 : NODE(N_LIST, @$); $$->kind = N_VECTOR; $$->loc = LOC(@1); }
     | reduce                 { $$ = $1; }
@@ -414,10 +433,43 @@ primary
                              { $$ = MAKE(N_IF, @1, 3, $3, $5, $7); }
     ;
 
+/* A name from an imported module: potentials.lennard_jones. */
+qualified
+    : IDENT '.' IDENT        { size_t a = strlen($1), b = strlen($3);
+                               char *joined = phys_arena_alloc(px->arena, a + b + 2);
+                               memcpy(joined, $1, a);
+                               joined[a] = '.';
+                               memcpy(joined + a + 1, $3, b + 1);
+                               $$ = named(px, NODE(N_NAME, @$), joined); }
+    | qualified '.' IDENT    { size_t a = strlen($1->name), b = strlen($3);
+                               char *joined = phys_arena_alloc(px->arena, a + b + 2);
+                               memcpy(joined, $1->name, a);
+                               joined[a] = '.';
+                               memcpy(joined + a + 1, $3, b + 1);
+                               $$ = $1;
+                               $$->name = joined;
+                               $$->loc = LOC(@$); }
+    ;
+
+/* The cutoff of a pair sum ('within rc') belongs to its last binder. */
 reduce
-    : KW_SUM '(' binders ':' expr ')'       { $$ = $3; ADD($$, $5); $$->kind = N_REDUCE; $$->op = 's'; $$->loc = LOC(@1); }
-    | KW_SUM_PAIRS '(' binders ':' expr ')' { $$ = $3; ADD($$, $5); $$->kind = N_REDUCE; $$->op = 'p'; $$->loc = LOC(@1); }
-    | KW_PROD '(' binders ':' expr ')'      { $$ = $3; ADD($$, $5); $$->kind = N_REDUCE; $$->op = 'm'; $$->loc = LOC(@1); }
+    : KW_SUM '(' binders opt_cutoff ':' expr ')'
+                             { $$ = $3; $$->kids[$$->nkids - 1]->kids[1] = $4; ADD($$, $6);
+                               $$->kind = N_REDUCE; $$->op = 's'; $$->loc = LOC(@1); }
+    | KW_SUM_PAIRS '(' binders opt_cutoff ':' expr ')'
+                             { $$ = $3; $$->kids[$$->nkids - 1]->kids[1] = $4; ADD($$, $6);
+                               $$->kind = N_REDUCE; $$->op = 'p'; $$->loc = LOC(@1); }
+    | KW_SUM_TRIPLETS '(' binders opt_cutoff ':' expr ')'
+                             { $$ = $3; $$->kids[$$->nkids - 1]->kids[1] = $4; ADD($$, $6);
+                               $$->kind = N_REDUCE; $$->op = 't'; $$->loc = LOC(@1); }
+    | KW_PROD '(' binders opt_cutoff ':' expr ')'
+                             { $$ = $3; $$->kids[$$->nkids - 1]->kids[1] = $4; ADD($$, $6);
+                               $$->kind = N_REDUCE; $$->op = 'm'; $$->loc = LOC(@1); }
+    ;
+
+opt_cutoff
+    : %empty                 { $$ = NULL; }
+    | KW_WITHIN expr         { $$ = $2; }
     ;
 
 binders
@@ -426,8 +478,8 @@ binders
     ;
 
 binder
-    : IDENT                  { $$ = named(px, MAKE(N_BINDER, @1, 1, NULL), $1); }
-    | IDENT KW_IN expr       { $$ = named(px, MAKE(N_BINDER, @1, 1, $3), $1); }
+    : IDENT                  { $$ = named(px, MAKE(N_BINDER, @1, 2, NULL, NULL), $1); }
+    | IDENT KW_IN expr       { $$ = named(px, MAKE(N_BINDER, @1, 2, $3, NULL), $1); }
     ;
 
 opt_args
@@ -485,7 +537,7 @@ static int continues_expression(yysymbol_kind_t t)
 {
     static const char *const operators[] = {
         "'+'", "'-'", "'*'", "'/'", "'^'", "'<'", "'>'", "'<='", "'>='", "'!='",
-        "'and'", "'or'", "'('", "'['",
+        "'and'", "'or'", "'('", "'['", "'.'",
     };
     for (size_t i = 0; i < sizeof operators / sizeof *operators; i++)
         if (strcmp(yysymbol_name(t), operators[i]) == 0) return 1;
@@ -597,7 +649,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
     char msg[640];
     int len = snprintf(msg, sizeof msg, "unexpected %s",
                        got == YYSYMBOL_YYEMPTY ? "end of file" : yysymbol_name(got));
-    if (nshown > 0 && nshown <= 8) {
+    if (nshown > 0 && nshown <= 9) {
         len += snprintf(msg + len, sizeof msg - (size_t)len, ", expected ");
         for (int i = 0; i < nshown; i++)
             len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s",

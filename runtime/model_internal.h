@@ -9,6 +9,7 @@
 #define PHYSM_MODEL_INTERNAL_H
 
 #include "physmodel.h"
+#include "neighbors.h"
 
 #include <stdio.h>
 
@@ -186,6 +187,8 @@ typedef struct {
     double tolerance;             /* 0: the declaration's */
     const char *from, *to;        /* NULL: the declaration's */
     int quiet;
+    int threads;                  /* particle systems: 0 = every CPU */
+    double skin;                  /* particle systems' neighbour lists: < 0 = 0.15 x the cutoff */
 } physm_simulate_options;
 
 /* The simulate verb (simulate.c); returns an exit status. */
@@ -196,5 +199,91 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *opts);
 /* eval: args are the VAR=... and COLUMN arguments in order. */
 int physm_grid_eval(const physm_layout *lay, const char *checkpoint, int n_args,
                     char **args, FILE *out);
+
+/* ------------------------------------------------------------------------ */
+/* system_eval.c: particle systems (physm_system)                            */
+/* ------------------------------------------------------------------------ */
+
+/* One configuration: count[set] particles of each set, the attribute arrays
+ * (physm_attribute.array: count x width, row-major) and the cell. */
+typedef struct {
+    long count[8];
+    double **arrays;
+    physrt_cell cell;
+} physm_config;
+
+typedef struct physm_system_eval physm_system_eval;
+
+/* Workspace for configurations of these counts (NULL, reported, when out
+ * of memory); pool may be NULL (one thread). */
+physm_system_eval *physm_system_eval_create(const physm_layout *lay, const long *count, physrt_pool *pool);
+void physm_system_eval_destroy(physm_system_eval *ev);
+/* The neighbour lists' skin (default 0.15 x each cutoff); before the first run. */
+void physm_system_eval_set_skin(physm_system_eval *ev, double skin);
+/* Potential energy (NaN without one) and the forces on every moving set
+ * (forces[set]: count x dim, overwritten). -1 with physm_system_eval_error. */
+int physm_system_eval_run(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *energy,
+                          double *const *forces);
+const char *physm_system_eval_error(const physm_system_eval *ev);
+long physm_system_eval_builds(const physm_system_eval *ev);
+
+/* ------------------------------------------------------------------------ */
+/* extxyz.c: ASE's extended XYZ                                              */
+/* ------------------------------------------------------------------------ */
+
+enum { PHYSM_XYZ_MAX_PROPS = 32, PHYSM_XYZ_NAME = 64 };
+
+typedef struct {
+    char name[PHYSM_XYZ_NAME];
+    char type;                    /* 'S' string, 'R' real, 'I' integer, 'L' logical */
+    int cols;
+    double *values;               /* R, I, L: n x cols */
+    char (*text)[PHYSM_XYZ_NAME]; /* S: n x cols */
+} physm_xyz_property;
+
+/* One frame: n atoms, the cell (Lattice, pbc), per-atom properties and the
+ * comment line's other key=value pairs. */
+typedef struct {
+    long n;
+    int has_lattice;
+    double lattice[3][3];
+    int pbc[3];
+    int n_props;
+    physm_xyz_property props[PHYSM_XYZ_MAX_PROPS];
+    char *info;                   /* the comment line as read */
+    int line;                     /* where the frame starts */
+} physm_xyz_frame;
+
+/* Reads up to max_frames frames (0: all); named errors with file:line.
+ * Free with physm_xyz_free. */
+int physm_xyz_read(const char *path, const char *display, int max_frames, physm_xyz_frame **frames,
+                   int *n_frames);
+void physm_xyz_free(physm_xyz_frame *frames, int n_frames);
+const physm_xyz_property *physm_xyz_find(const physm_xyz_frame *f, const char *name);
+/* The value of key in the comment line (a number), or 0 when absent. */
+int physm_xyz_info_number(const physm_xyz_frame *f, const char *key, double *value);
+
+/* ------------------------------------------------------------------------ */
+/* system_simulate.c                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The simulate verb's merged settings (simulate.c). */
+typedef struct {
+    const physm_simulation *decl;    /* NULL: none */
+    const char *name;
+    int integrator;
+    double dt, tol;
+    long steps, every;
+    const char *from;                /* a file as given, or NULL */
+    char *from_path;                 /* resolved */
+    const double *start;             /* the declaration's values, or NULL */
+    char *to;
+} physm_sim_setup;
+
+/* The trained (or fresh) values into theta (n_theta + 1 entries). */
+int physm_simulate_load_theta(const physm_layout *lay, const physm_simulate_options *o, double *theta);
+/* A particle system from an extxyz start: velocity Verlet, extxyz frames
+ * out, energy and momentum drift reported. Returns an exit status. */
+int physm_simulate_system(const physm_layout *lay, const physm_simulate_options *o, const physm_sim_setup *su);
 
 #endif /* PHYSM_MODEL_INTERNAL_H */

@@ -114,6 +114,49 @@ static int check_pseudo(physm_layout *lay, const physm_term *t, const char *what
     return 0;
 }
 
+static int check_simulations(physm_layout *lay);
+
+/* A particle system: sets, attribute arrays, kernels and their probes. */
+static int check_system(physm_layout *lay)
+{
+    const physm_system *s = lay->model->system;
+    if (s->dim < 1 || s->dim > 3 || s->n_sets < 1 || s->n_sets > 8 || !s->sets || s->n_arrays < 1 ||
+        s->n_kernels < 0 || (s->n_kernels && !s->kernels) || s->n_sums < 0 || !(s->mass >= 0))
+        return model_error(lay, "a bad particle system", NULL);
+    char *seen = calloc((size_t)s->n_arrays, 1);
+    if (!seen) return model_error(lay, "out of memory", NULL);
+    int bad = 0;
+    for (int k = 0; k < s->n_sets && !bad; k++) {
+        const physm_particle_set *set = &s->sets[k];
+        int pos = 0, vel = 0;
+        bad = !set->name || set->count < -1 || set->n_attributes < 1 || !set->attributes;
+        for (int a = 0; !bad && a < set->n_attributes; a++) {
+            const physm_attribute *at = &set->attributes[a];
+            bad = !at->name || at->array < 0 || at->array >= s->n_arrays || seen[at->array] || at->width < 1;
+            if (!bad) seen[at->array] = 1;
+            pos += at->role == PHYSM_ROLE_POSITION && at->width == s->dim;
+            vel += at->role == PHYSM_ROLE_VELOCITY && at->width == s->dim;
+        }
+        if (!bad) bad = pos > 1 || vel > 1 || (set->moves && (pos != 1 || vel != 1));
+    }
+    free(seen);
+    if (bad) return model_error(lay, "a bad particle set", NULL);
+    for (int k = 0; k < s->n_kernels; k++) {
+        const physm_kernel *kr = &s->kernels[k];
+        if (!kr->name || kr->kind < PHYSM_ITEMS || kr->kind > PHYSM_TRIPLETS || kr->set_first < 0 ||
+            kr->set_first >= s->n_sets || kr->set_second < 0 || kr->set_second >= s->n_sets || !(kr->cutoff >= 0) ||
+            kr->sum_index < -1 || kr->sum_index >= s->n_sums || !kr->body_f64 || (kr->sum_index >= 0 && !kr->sum_f64) ||
+            kr->n_probes < 0 || (kr->n_probes && (!kr->probes || !kr->inputs_f64)))
+            return model_error(lay, "a bad kernel", kr->name ? kr->name : "?");
+        for (int p = 0; p < kr->n_probes; p++)
+            if (kr->probes[p].field < 0 || kr->probes[p].field >= lay->model->n_fields || kr->probes[p].n_streams < 1 ||
+                !kr->probes[p].streams)
+                return model_error(lay, "a bad probe of a kernel", kr->name);
+    }
+    if (s->combine && check_pseudo(lay, s->combine, "combine", s->n_sums, 1 + s->n_sums)) return -1;
+    return 0;
+}
+
 static int check_dynamics(physm_layout *lay)
 {
     const physm_model *m = lay->model;
@@ -121,6 +164,8 @@ static int check_dynamics(physm_layout *lay)
     if (!d) return m->n_simulations > 0 ? model_error(lay, "simulations without dynamics", NULL) : 0;
     if (d->kind != PHYSM_DYN_HAMILTONIAN && d->kind != PHYSM_DYN_NEWTON && d->kind != PHYSM_DYN_EXPLICIT)
         return model_error(lay, "unknown kind of dynamics", NULL);
+    if (m->system && check_system(lay)) return -1;
+    if (!d->rhs && m->system && d->kind == PHYSM_DYN_NEWTON) return check_simulations(lay);
     if (d->n_state < 1 || d->n_aux < 0 || !d->names) return model_error(lay, "dynamics without a state", NULL);
     for (int k = 0; k < d->n_state + d->n_aux; k++)
         if (!d->names[k]) return model_error(lay, "a state component has no name", NULL);
@@ -132,6 +177,12 @@ static int check_dynamics(physm_layout *lay)
     if (check_pseudo(lay, d->rhs, "rhs", nc, d->n_state)) return -1;
     if (d->energy && check_pseudo(lay, d->energy, "energy", nc, 1)) return -1;
     if (d->momentum && check_pseudo(lay, d->momentum, "momentum", nc, d->dim + 1)) return -1;
+    return check_simulations(lay);
+}
+
+static int check_simulations(physm_layout *lay)
+{
+    const physm_model *m = lay->model;
     if (m->n_simulations < 0 || (m->n_simulations > 0 && !m->simulations))
         return model_error(lay, "bad simulation count", NULL);
     for (int s = 0; s < m->n_simulations; s++) {

@@ -65,7 +65,7 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "      then each COLUMN, a derivative such as d(u,x), d(u,x,x) or d(u,x,t).\n"
             "  simulate [NAME] [--checkpoint FILE] [--untrained] [--seed S]\n"
             "           [--integrator leapfrog|verlet|midpoint|rk4] [--dt H] [--steps N] [--every K]\n"
-            "           [--from FILE] [--to FILE] [--tolerance T] [--quiet]\n"
+            "           [--from FILE] [--to FILE] [--tolerance T] [--threads T] [--skin S] [--quiet]\n"
             "      Integrate the model's dynamics (all start states together) and write CSV:\n"
             "      trajectory,step,t, the state, energy and P_x.. when the model defines them, then masses.\n"
             "      Prints the integrator, time taken and the energy/momentum drift on stdout.\n"
@@ -82,6 +82,12 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "      --tolerance T   of the implicit stages: no component changes by more\n"
             "                      than T (1 + |value|) (default: the declaration's, or 1e-12)\n"
             "      --quiet         no progress and no report\n"
+            "      Particles too many for a state row (or started from FILE.xyz, extended\n"
+            "      XYZ with Lattice and pbc) run as one system of any size: velocity Verlet\n"
+            "      with neighbour lists under the model's cutoffs; frames go to FILE.xyz and\n"
+            "      energies and momentum per written step to FILE.csv.\n"
+            "      --threads T     threads for a particle system (default: every CPU)\n"
+            "      --skin S        neighbour-list skin (default 0.15 x the cutoff)\n"
             "  help, --help\n"
             "      This text.\n",
             argv0, m->name, m->source_path ? " (from " : "", m->source_path ? m->source_path : "",
@@ -208,7 +214,7 @@ static int parse_positive(const char *s, double *out)
 static int simulate_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
                          int argc, char **argv)
 {
-    physm_simulate_options o = {.checkpoint = default_ckpt, .integrator = -1};
+    physm_simulate_options o = {.checkpoint = default_ckpt, .integrator = -1, .skin = -1};
     for (int i = 2; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -241,6 +247,16 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
         } else if ((r = opt_value(argc, argv, &i, "--every", &v))) {
             if (r < 0 || parse_long(v, 1, &o.every))
                 return usage_error(prog, argv0, "simulate: --every needs a whole number >= 1%s%s", v ? ", not " : "",
+                                   v ? v : "");
+        } else if ((r = opt_value(argc, argv, &i, "--threads", &v))) {
+            long n;
+            if (r < 0 || parse_long(v, 1, &n) || n > 256)
+                return usage_error(prog, argv0, "simulate: --threads needs a number from 1 to 256%s%s",
+                                   v ? ", not " : "", v ? v : "");
+            o.threads = (int)n;
+        } else if ((r = opt_value(argc, argv, &i, "--skin", &v))) {
+            if (r < 0 || parse_positive(v, &o.skin))
+                return usage_error(prog, argv0, "simulate: --skin needs a finite number > 0%s%s", v ? ", not " : "",
                                    v ? v : "");
         } else if ((r = opt_value(argc, argv, &i, "--from", &v))) {
             if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --from needs a file name%s%s", "", "");

@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define PHYSM_ABI_VERSION 2
+#define PHYSM_ABI_VERSION 3
 
 typedef void (*physm_residual_f64)(int n, const double *points, const double *params,
                                    const double *const *streams, double *r);
@@ -216,6 +216,97 @@ typedef struct {
     const char *out_file;             /* resolved against the working directory; never NULL */
 } physm_simulation;
 
+/* ----------------------------------------------------- particle systems */
+
+/* What an attribute of a particle set is to the dynamics and to file
+ * formats (extxyz's pos, velo, masses, charges, species). */
+typedef enum {
+    PHYSM_ROLE_NONE, PHYSM_ROLE_POSITION, PHYSM_ROLE_VELOCITY, PHYSM_ROLE_MASS, PHYSM_ROLE_CHARGE,
+    PHYSM_ROLE_SPECIES
+} physm_role;
+
+typedef struct {
+    const char *name;
+    int width;                        /* numbers per particle: 1 or the dimension */
+    physm_role role;
+    int array;                        /* index into a kernel's arrays[] */
+} physm_attribute;
+
+/* A set of particles: count fixed by the model, or -1 (the configuration
+ * says). Sets that move have a position and a velocity. */
+typedef struct {
+    const char *name;
+    long count;
+    int n_attributes;
+    const physm_attribute *attributes;
+    int moves;
+} physm_particle_set;
+
+/* The index set a kernel runs over. Items: i over set_first. Pairs of one
+ * set: half = each unordered pair once (i < j, or a self-image once), full
+ * = both orders; cross = i in set_first, j in set_second. Triplets: a
+ * centre i and two of its neighbours j, k (each unordered {j, k} once per
+ * centre). With cutoff > 0 the pairs come from a neighbour list (every pair
+ * within the cutoff, and some beyond it: kernels mask by the distance
+ * themselves); cutoff 0 means every pair, open boundaries only. */
+typedef enum { PHYSM_ITEMS, PHYSM_PAIRS_HALF, PHYSM_PAIRS_FULL, PHYSM_PAIRS_CROSS, PHYSM_TRIPLETS } physm_index_kind;
+
+/* Generated loops over n items of a kernel's index set: item p pairs
+ * particle first[p] of set_first with second[p] of set_second (items:
+ * second = third = first), whose image is r[second[p]] + shift[p * dim ..];
+ * triplets add third[p], and shift holds 2 dim numbers per item (the
+ * images of second, then third).
+ * arrays[a] is attribute array a (count x width, row-major; physm_attribute
+ * .array), the same layout for every kernel of the model.
+ *   inputs: each probe's network inputs per item (as physm_inputs_f64);
+ *   body:   ADDS the kernel's sum over the items to sums[sum_index] and
+ *           each item's force contributions to scatter[set][particle * dim
+ *           + axis] (scatter[set] is NULL for sets that do not move);
+ *           seeds[k] is dV/dS_k (physm_system.combine), read only when
+ *           seeds_needed. */
+typedef void (*physm_kernel_inputs_f64)(int n, const int *first, const int *second, const int *third,
+                                        const double *shift,
+                                        const double *const *arrays, const double *params,
+                                        double *const *probe_inputs);
+typedef void (*physm_kernel_body_f64)(int n, const int *first, const int *second, const int *third,
+                                      const double *shift,
+                                      const double *const *arrays, const double *params,
+                                      const double *const *streams, const double *seeds,
+                                      double *const *scatter, double *sums);
+
+typedef struct {
+    const char *name;                 /* e.g. "sum_pairs@12", "force F" */
+    physm_index_kind kind;
+    int set_first, set_second;
+    double cutoff;
+    int sum_index;                    /* -1: the kernel sums nothing */
+    int n_probes;
+    const physm_probe *probes;
+    physm_kernel_inputs_f64 inputs_f64;   /* NULL without probes */
+    physm_kernel_body_f64 sum_f64;        /* the sum only (no scatter); NULL if sum_index < 0 */
+    physm_kernel_body_f64 body_f64;       /* the sum and the forces */
+} physm_kernel;
+
+/* Particles under Newtonian dynamics, evaluated by loops over index sets
+ * (never unrolled): the potential energy V = combine(S_0, ..., S_{n_sums-1})
+ * of the kernels' sums S_k, and the forces on the moving sets. With
+ * seeds_needed, V is not linear in the sums: the kernels' sums are taken
+ * first (sum_f64), combine gives V and dV/dS_k (residuals 1 ..), and the
+ * force pass reads them as seeds; otherwise one pass (body_f64) gives both.
+ * combine is a pseudo-term with n_sums coordinates (residual 0: V). */
+typedef struct {
+    int dim;
+    int n_sets;
+    const physm_particle_set *sets;
+    int n_arrays;                     /* attribute arrays over all sets */
+    int n_kernels;
+    const physm_kernel *kernels;
+    int n_sums;
+    const physm_term *combine;        /* NULL: no potential energy (a pair force) */
+    int seeds_needed;
+    double mass;                      /* > 0: every particle's mass; 0: the mass attribute */
+} physm_system;
+
 typedef enum { PHYSM_ADAM, PHYSM_LBFGS } physm_optimizer;
 
 /* One stage of the training schedule, run in order. */
@@ -244,6 +335,7 @@ typedef struct {
     const physm_dynamics *dynamics;   /* NULL: no dynamics */
     int n_simulations;
     const physm_simulation *simulations;
+    const physm_system *system;       /* NULL: no particles under Newtonian dynamics */
 } physm_model;
 
 /* Defined by the generated object file. */

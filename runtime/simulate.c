@@ -280,20 +280,9 @@ static int step_leapfrog(sim_state *S)
 
 /* ------------------------------------------------------------------------ */
 
-typedef struct {
-    const physm_simulation *decl;    /* NULL: none */
-    const char *name;
-    int integrator;
-    double dt, tol;
-    long steps, every;
-    const char *from;                /* a file as given, or NULL */
-    char *from_path;                 /* resolved */
-    const double *start;             /* the declaration's values, or NULL */
-    char *to;
-} sim_setup;
 
 /* Choose the declaration and merge the options; returns an exit status or -1. */
-static int setup(const physm_layout *lay, const physm_simulate_options *o, sim_setup *su)
+static int setup(const physm_layout *lay, const physm_simulate_options *o, physm_sim_setup *su, int system)
 {
     const physm_model *m = lay->model;
     const char *prog = lay->prog;
@@ -328,7 +317,7 @@ static int setup(const physm_layout *lay, const physm_simulate_options *o, sim_s
                 su->steps >= 1 ? "" : " --steps", o->from ? "" : " --from", prog);
         return PHYSM_EXIT_USAGE;
     }
-    if (su->integrator == PHYSM_INT_LEAPFROG && d->n_half == 0) {
+    if (su->integrator == PHYSM_INT_LEAPFROG && d->n_half == 0 && !system) {
         fprintf(stderr, "%s: error: simulate: leapfrog needs positions and momenta, and the model's dynamics "
                 "are explicit (ds/dt = f(s)): use --integrator midpoint or rk4\n", prog);
         return PHYSM_EXIT_USAGE;
@@ -356,8 +345,7 @@ static int setup(const physm_layout *lay, const physm_simulate_options *o, sim_s
     return -1;
 }
 
-/* The trained (or fresh) values into theta (n_theta + 1 entries). */
-static int load_theta(const physm_layout *lay, const physm_simulate_options *o, double *theta)
+int physm_simulate_load_theta(const physm_layout *lay, const physm_simulate_options *o, double *theta)
 {
     if (lay->n_theta == 0) return 0;
     if (o->untrained) return physm_layout_fresh(lay, o->seed, theta);
@@ -475,8 +463,17 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
         fprintf(stderr, "%s: error: simulate: the model '%s' has no dynamics to integrate\n", prog, m->name);
         return PHYSM_EXIT_USAGE;
     }
-    sim_setup su;
-    int status = setup(lay, o, &su);
+    /* Particles too many for a state point run as a system; so does any
+     * particle model started from an extxyz file. */
+    const char *from = o->from ? o->from : NULL;
+    for (int i = 0; !from && i < m->n_simulations; i++)
+        if (!o->name || !strcmp(o->name, m->simulations[i].name)) from = m->simulations[i].start_file;
+    size_t len = from ? strlen(from) : 0;
+    int system = m->system && (!d->rhs || (len > 4 && !strcmp(from + len - 4, ".xyz")) ||
+                               (len > 7 && !strcmp(from + len - 7, ".extxyz")));
+    physm_sim_setup su;
+    int status = setup(lay, o, &su, system);
+    if (status < 0 && system) status = physm_simulate_system(lay, o, &su);
     if (status >= 0) {
         free(su.from_path);
         free(su.to);
@@ -512,7 +509,7 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
     }
     theta = calloc(lay->n_theta + 1, sizeof *theta);
     if (!theta) goto oom;
-    if (load_theta(lay, o, theta)) goto done;
+    if (physm_simulate_load_theta(lay, o, theta)) goto done;
 
     S.lay = lay;
     S.d = d;

@@ -1,0 +1,477 @@
+/* system_eval.c - the potential energy and the forces of one configuration
+ * of a particle system (physm_system), through its kernels.
+ *
+ * Each kernel runs over its index set: the particles of a set, every pair
+ * (enumerated on the fly, open boundaries), the pairs of a neighbour list
+ * (neighbors.c) under its cutoff, or the triplets of a centre and two of
+ * its neighbours (from the full list, each unordered pair once). Items are split into a fixed number
+ * of contiguous tasks (4 per thread); a task takes CHUNK items at a time
+ * through the kernel's generated loops: the probes' network inputs, one
+ * forward jet per probe, then the body, which adds the kernel's sum and
+ * scatters forces into the task's own buffers. Buffers are added in task
+ * order, so a result is reproducible for a given thread count.
+ *
+ * When V is not linear in the kernels' sums (seeds_needed), a first pass
+ * takes the sums only, the combine pseudo-term gives V and dV/dS_k, and a
+ * second pass scatters forces scaled by them. */
+#include "model_internal.h"
+#include "neighbors.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CHUNK = 256, MAX_SETS = 8 };
+
+typedef struct {
+    physrt_mlp_eval_f64 *ev;
+    int field, n_in, n_out;
+    double *inputs, *out;
+    int *stream_idx;
+} se_probe;
+
+/* A task's workspace: what one chunk of items needs, and its sums. */
+typedef struct {
+    se_probe *probes;             /* per kernel, per probe (flattened) */
+    double **probe_inputs;        /* per (kernel, probe) */
+    const double **streams;       /* the longest kernel's pointer layout */
+    int first[CHUNK], second[CHUNK];
+    double *forces[MAX_SETS];     /* count x dim, per moving set */
+    double *sums;
+    int failed;
+} se_task;
+
+typedef struct {
+    physrt_neighbors *nl;
+    long builds;                  /* of nl when the derived list was made */
+    int *i, *j, *k;               /* cross pairs kept from the combined list, or triplets */
+    double *shift;                /* dim (pairs) or 2 dim (triplets) per item */
+    long n, cap;
+} se_list;
+
+struct physm_system_eval {
+    const physm_layout *lay;
+    const physm_system *sys;
+    physrt_pool *pool;
+    int n_tasks;
+    se_task *tasks;
+    int *probe_base;              /* per kernel: its first probe in the flattened arrays */
+    se_list *lists;               /* per kernel */
+    int *iota;
+    long max_count;
+    double *combined;             /* positions of two sets, for cross lists */
+    physm_term_eval *combine;
+    double *sums, *seeds, *combine_out;
+    double skin;
+    char error[256];
+};
+
+/* ------------------------------------------------------------------ */
+
+static void destroy_task(const physm_system_eval *ev, se_task *t)
+{
+    const physm_system *s = ev->sys;
+    if (t->probes) {
+        int n = ev->probe_base[s->n_kernels];
+        for (int p = 0; p < n; p++) {
+            physrt_mlp_eval_destroy_f64(t->probes[p].ev);
+            free(t->probes[p].inputs);
+            free(t->probes[p].out);
+            free(t->probes[p].stream_idx);
+        }
+    }
+    free(t->probes);
+    free(t->probe_inputs);
+    free(t->streams);
+    for (int k = 0; k < MAX_SETS; k++) free(t->forces[k]);
+    free(t->sums);
+}
+
+void physm_system_eval_destroy(physm_system_eval *ev)
+{
+    if (!ev) return;
+    for (int t = 0; ev->tasks && t < ev->n_tasks; t++) destroy_task(ev, &ev->tasks[t]);
+    free(ev->tasks);
+    for (int k = 0; ev->lists && k < ev->sys->n_kernels; k++) {
+        physrt_neighbors_destroy(ev->lists[k].nl);
+        free(ev->lists[k].i);
+        free(ev->lists[k].j);
+        free(ev->lists[k].k);
+        free(ev->lists[k].shift);
+    }
+    free(ev->lists);
+    free(ev->probe_base);
+    free(ev->iota);
+    free(ev->combined);
+    physm_term_eval_destroy(ev->combine);
+    free(ev->sums);
+    free(ev->seeds);
+    free(ev->combine_out);
+    free(ev);
+}
+
+static int init_task(physm_system_eval *ev, se_task *t, const long *count)
+{
+    const physm_system *s = ev->sys;
+    const physm_model *m = ev->lay->model;
+    int n_probes = ev->probe_base[s->n_kernels];
+    size_t n_ptr = 1;
+    for (int k = 0; k < s->n_kernels; k++) {
+        size_t n = 0;
+        for (int p = 0; p < s->kernels[k].n_probes; p++)
+            n += (size_t)s->kernels[k].probes[p].n_streams * m->fields[s->kernels[k].probes[p].field].n_outputs;
+        if (n > n_ptr) n_ptr = n;
+    }
+    t->probes = calloc((size_t)n_probes + 1, sizeof *t->probes);
+    t->probe_inputs = calloc((size_t)n_probes + 1, sizeof *t->probe_inputs);
+    t->streams = calloc(n_ptr, sizeof *t->streams);
+    t->sums = calloc((size_t)s->n_sums + 1, sizeof *t->sums);
+    if (!t->probes || !t->probe_inputs || !t->streams || !t->sums) return -1;
+    for (int k = 0; k < s->n_kernels; k++)
+        for (int p = 0; p < s->kernels[k].n_probes; p++) {
+            const physm_probe *pr = &s->kernels[k].probes[p];
+            const physm_field *fd = &m->fields[pr->field];
+            se_probe *ps = &t->probes[ev->probe_base[k] + p];
+            ps->field = pr->field;
+            ps->n_in = fd->n_inputs;
+            ps->n_out = fd->n_outputs;
+            physrt_jet_plan *plan = physrt_jet_plan_create(fd->n_inputs, pr->n_streams, pr->streams);
+            if (!plan) return -1;
+            ps->ev = physrt_mlp_eval_create_f64(&ev->lay->descs[pr->field], plan, CHUNK, NULL);
+            physrt_jet_plan_destroy(plan);
+            if (!ps->ev) return -1;
+            const physrt_jet_plan *eplan = physrt_mlp_eval_plan_f64(ps->ev);
+            ps->inputs = calloc((size_t)CHUNK * ps->n_in, sizeof *ps->inputs);
+            ps->out = calloc((size_t)physrt_jet_plan_n_streams(eplan) * ps->n_out * CHUNK, sizeof *ps->out);
+            ps->stream_idx = calloc((size_t)pr->n_streams, sizeof *ps->stream_idx);
+            if (!ps->inputs || !ps->out || !ps->stream_idx) return -1;
+            for (int st = 0; st < pr->n_streams; st++) {
+                ps->stream_idx[st] = physrt_jet_plan_index(eplan, pr->streams + (size_t)st * fd->n_inputs);
+                if (ps->stream_idx[st] < 0) return -1;
+            }
+            t->probe_inputs[ev->probe_base[k] + p] = ps->inputs;
+        }
+    for (int k = 0; k < s->n_sets; k++)
+        if (s->sets[k].moves && !(t->forces[k] = calloc((size_t)count[k] * s->dim + 1, sizeof(double)))) return -1;
+    return 0;
+}
+
+physm_system_eval *physm_system_eval_create(const physm_layout *lay, const long *count, physrt_pool *pool)
+{
+    const physm_system *s = lay->model->system;
+    physm_system_eval *ev = calloc(1, sizeof *ev);
+    if (!ev) goto oom;
+    ev->lay = lay;
+    ev->sys = s;
+    ev->pool = pool;
+    ev->skin = -1;
+    ev->n_tasks = 4 * (pool ? physrt_pool_n_threads(pool) : 1);
+    ev->probe_base = calloc((size_t)s->n_kernels + 1, sizeof *ev->probe_base);
+    ev->lists = calloc((size_t)s->n_kernels + 1, sizeof *ev->lists);
+    ev->tasks = calloc((size_t)ev->n_tasks, sizeof *ev->tasks);
+    ev->sums = calloc((size_t)s->n_sums + 1, sizeof *ev->sums);
+    ev->seeds = calloc((size_t)s->n_sums + 1, sizeof *ev->seeds);
+    ev->combine_out = calloc((size_t)s->n_sums + 2, sizeof *ev->combine_out);
+    if (!ev->probe_base || !ev->lists || !ev->tasks || !ev->sums || !ev->seeds || !ev->combine_out) goto oom;
+    for (int k = 0; k < s->n_kernels; k++) ev->probe_base[k + 1] = ev->probe_base[k] + s->kernels[k].n_probes;
+    for (int k = 0; k < s->n_sets; k++)
+        if (count[k] > ev->max_count) ev->max_count = count[k];
+    ev->iota = malloc(sizeof *ev->iota * (size_t)(ev->max_count + 1));
+    if (!ev->iota) goto oom;
+    for (long i = 0; i < ev->max_count; i++) ev->iota[i] = (int)i;
+    for (int t = 0; t < ev->n_tasks; t++)
+        if (init_task(ev, &ev->tasks[t], count)) goto oom;
+    if (s->combine && !(ev->combine = physm_term_eval_create(lay, s->combine, 1))) {
+        physm_system_eval_destroy(ev);
+        return NULL;
+    }
+    return ev;
+oom:
+    fprintf(stderr, "%s: error: out of memory setting up the particle system's evaluation\n", lay->prog);
+    physm_system_eval_destroy(ev);
+    return NULL;
+}
+
+void physm_system_eval_set_skin(physm_system_eval *ev, double skin)
+{
+    ev->skin = skin;
+}
+
+long physm_system_eval_builds(const physm_system_eval *ev)
+{
+    long n = 0;
+    for (int k = 0; k < ev->sys->n_kernels; k++)
+        if (ev->lists[k].nl) n += physrt_neighbors_builds(ev->lists[k].nl);
+    return n;
+}
+
+const char *physm_system_eval_error(const physm_system_eval *ev)
+{
+    return ev->error;
+}
+
+/* ------------------------------------------------------------ index sets */
+
+static const double *positions(const physm_system *s, const physm_config *cfg, int set)
+{
+    for (int a = 0; a < s->sets[set].n_attributes; a++)
+        if (s->sets[set].attributes[a].role == PHYSM_ROLE_POSITION) return cfg->arrays[s->sets[set].attributes[a].array];
+    return NULL;
+}
+
+static int any_periodic(const physrt_cell *cell)
+{
+    return cell->periodic[0] || cell->periodic[1] || cell->periodic[2];
+}
+
+static int grow(se_list *L, int dim, int per_item);
+static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim);
+
+/* Brings kernel k's neighbour list up to date. */
+static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
+{
+    const physm_system *s = ev->sys;
+    const physm_kernel *kr = &s->kernels[k];
+    se_list *L = &ev->lists[k];
+    const int cross = kr->kind == PHYSM_PAIRS_CROSS, triplets = kr->kind == PHYSM_TRIPLETS;
+    if (!L->nl) {
+        double skin = ev->skin >= 0 ? ev->skin : 0.15 * kr->cutoff;
+        L->nl = physrt_neighbors_create(s->dim, kr->cutoff, skin, kr->kind == PHYSM_PAIRS_HALF);
+        if (!L->nl) {
+            snprintf(ev->error, sizeof ev->error, "out of memory for the neighbour list of %s", kr->name);
+            return -1;
+        }
+    }
+    const long na = cfg->count[kr->set_first], nb = cfg->count[kr->set_second];
+    const double *r = positions(s, cfg, kr->set_first);
+    long n = na;
+    if (cross) { /* both sets in one list; pairs (i in a, j in b) kept */
+        if (!ev->combined) {
+            ev->combined = malloc(sizeof(double) * (size_t)((na + nb) * s->dim + 1));
+            if (!ev->combined) return -1;
+        }
+        memcpy(ev->combined, r, sizeof(double) * (size_t)(na * s->dim));
+        memcpy(ev->combined + na * s->dim, positions(s, cfg, kr->set_second), sizeof(double) * (size_t)(nb * s->dim));
+        r = ev->combined;
+        n = na + nb;
+    }
+    int rc = physrt_neighbors_update(L->nl, (int)n, r, &cfg->cell);
+    if (rc < 0) {
+        snprintf(ev->error, sizeof ev->error, "%s: %s", kr->name, physrt_neighbors_error(L->nl));
+        return -1;
+    }
+    if ((!cross && !triplets) || L->builds == physrt_neighbors_builds(L->nl)) return 0;
+    L->builds = physrt_neighbors_builds(L->nl);
+    const physrt_pairs *P = physrt_neighbors_pairs(L->nl);
+    L->n = 0;
+    if (triplets) return make_triplets(L, P, na, s->dim);
+    for (long p = 0; p < P->n; p++) {
+        if (!(P->i[p] < na && P->j[p] >= na)) continue;
+        if (grow(L, s->dim, 1)) return -1;
+        L->i[L->n] = P->i[p];
+        L->j[L->n] = (int)(P->j[p] - na);
+        memcpy(L->shift + L->n * s->dim, P->shift + p * s->dim, sizeof(double) * (size_t)s->dim);
+        L->n++;
+    }
+    return 0;
+}
+
+static int grow(se_list *L, int dim, int per_item)
+{
+    if (L->n < L->cap) return 0;
+    L->cap = L->cap ? 2 * L->cap : 1024;
+    L->i = realloc(L->i, sizeof *L->i * (size_t)L->cap);
+    L->j = realloc(L->j, sizeof *L->j * (size_t)L->cap);
+    L->k = realloc(L->k, sizeof *L->k * (size_t)L->cap);
+    L->shift = realloc(L->shift, sizeof *L->shift * (size_t)(L->cap * dim * per_item));
+    return L->i && L->j && L->k && L->shift ? 0 : -1;
+}
+
+/* Every centre i with each unordered pair {j, k} of its listed neighbours. */
+static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim)
+{
+    for (long i = 0; i < n; i++)
+        for (long p = P->start[i]; p < P->start[i + 1]; p++)
+            for (long q = p + 1; q < P->start[i + 1]; q++) {
+                if (grow(L, dim, 2)) return -1;
+                L->i[L->n] = (int)i;
+                L->j[L->n] = P->j[p];
+                L->k[L->n] = P->j[q];
+                memcpy(L->shift + L->n * 2 * dim, P->shift + p * dim, sizeof(double) * (size_t)dim);
+                memcpy(L->shift + L->n * 2 * dim + dim, P->shift + q * dim, sizeof(double) * (size_t)dim);
+                L->n++;
+            }
+    return 0;
+}
+
+/* Items of kernel k: n and, for listed items, the arrays (NULL first:
+ * pairs enumerated in place). */
+static long kernel_items(const physm_system_eval *ev, int k, const physm_config *cfg, const int **first,
+                         const int **second, const int **third, const double **shift)
+{
+    const physm_kernel *kr = &ev->sys->kernels[k];
+    const long na = cfg->count[kr->set_first], nb = cfg->count[kr->set_second];
+    *first = *second = *third = NULL;
+    *shift = NULL;
+    if (kr->kind == PHYSM_ITEMS) {
+        *first = *second = *third = ev->iota;
+        return na;
+    }
+    if (kr->cutoff > 0) {
+        const se_list *L = &ev->lists[k];
+        if (kr->kind == PHYSM_PAIRS_CROSS || kr->kind == PHYSM_TRIPLETS) {
+            *first = L->i, *second = L->j, *shift = L->shift;
+            *third = kr->kind == PHYSM_TRIPLETS ? L->k : L->i;
+            return L->n;
+        }
+        const physrt_pairs *P = physrt_neighbors_pairs(L->nl);
+        *first = *third = P->i, *second = P->j, *shift = P->shift;
+        return P->n;
+    }
+    (void)nb;
+    return na; /* every pair, enumerated in place: tasks split the first particle's range */
+}
+
+/* ------------------------------------------------------------- the runs */
+
+typedef struct {
+    physm_system_eval *ev;
+    const physm_config *cfg;
+    const double *theta;
+    int kernel;
+    int with_forces;
+    long n_items;
+    const int *first, *second, *third;
+    const double *shift;
+} se_job;
+
+static const double zero_shift[CHUNK * 3]; /* open boundaries: no image shift */
+
+static void run_chunk(const se_job *J, se_task *t, int n, const int *first, const int *second, const int *third,
+                      const double *shift)
+{
+    const physm_system_eval *ev = J->ev;
+    const physm_system *s = ev->sys;
+    const physm_kernel *kr = &s->kernels[J->kernel];
+    const physm_layout *lay = ev->lay;
+    const double *params = J->theta + lay->n_weights;
+    const double *const *arrays = (const double *const *)J->cfg->arrays;
+    if (kr->n_probes) {
+        kr->inputs_f64(n, first, second, third, shift, arrays, params, t->probe_inputs + ev->probe_base[J->kernel]);
+        size_t q = 0;
+        for (int p = 0; p < kr->n_probes; p++) {
+            se_probe *ps = &t->probes[ev->probe_base[J->kernel] + p];
+            if (physrt_mlp_forward_f64(ps->ev, J->theta + lay->offset[ps->field], n, ps->inputs, ps->out) != PHYSRT_OK) {
+                t->failed = 1;
+                return;
+            }
+            for (int st = 0; st < kr->probes[p].n_streams; st++)
+                for (int o = 0; o < ps->n_out; o++)
+                    t->streams[q++] = ps->out + ((size_t)ps->stream_idx[st] * ps->n_out + o) * (size_t)n;
+        }
+    }
+    physm_kernel_body_f64 fn = J->with_forces ? kr->body_f64 : kr->sum_f64;
+    fn(n, first, second, third, shift, arrays, params, t->streams, ev->seeds, t->forces, t->sums);
+}
+
+static void run_task(void *ctx, int task, int n_tasks)
+{
+    const se_job *J = ctx;
+    se_task *t = &J->ev->tasks[task];
+    const physm_kernel *kr = &J->ev->sys->kernels[J->kernel];
+    const long lo = J->n_items * task / n_tasks, hi = J->n_items * (task + 1) / n_tasks;
+    if (J->first) {
+        const long stride = (kr->kind == PHYSM_TRIPLETS ? 2 : 1) * J->ev->sys->dim;
+        for (long p = lo; p < hi; p += CHUNK) {
+            int n = (int)(hi - p < CHUNK ? hi - p : CHUNK);
+            run_chunk(J, t, n, J->first + p, J->second + p, J->third + p, J->shift ? J->shift + p * stride : zero_shift);
+        }
+        return;
+    }
+    /* every pair: i over [lo, hi), j after i (half) or over the other set */
+    const long nb = J->cfg->count[kr->set_second];
+    int n = 0;
+    for (long i = lo; i < hi; i++)
+        for (long j = kr->kind == PHYSM_PAIRS_HALF ? i + 1 : 0; j < nb; j++) {
+            if (kr->kind == PHYSM_PAIRS_FULL && j == i) continue;
+            t->first[n] = (int)i;
+            t->second[n] = (int)j;
+            if (++n == CHUNK) {
+                run_chunk(J, t, n, t->first, t->second, t->first, zero_shift);
+                n = 0;
+            }
+        }
+    if (n) run_chunk(J, t, n, t->first, t->second, t->first, zero_shift);
+}
+
+static void zero_tasks(physm_system_eval *ev, const physm_config *cfg, int forces)
+{
+    const physm_system *s = ev->sys;
+    for (int t = 0; t < ev->n_tasks; t++) {
+        memset(ev->tasks[t].sums, 0, sizeof(double) * (size_t)(s->n_sums + 1));
+        for (int k = 0; forces && k < s->n_sets; k++)
+            if (ev->tasks[t].forces[k]) memset(ev->tasks[t].forces[k], 0, sizeof(double) * (size_t)(cfg->count[k] * s->dim));
+    }
+}
+
+static int run_pass(physm_system_eval *ev, const double *theta, const physm_config *cfg, int with_forces)
+{
+    const physm_system *s = ev->sys;
+    zero_tasks(ev, cfg, with_forces);
+    for (int k = 0; k < s->n_kernels; k++) {
+        const physm_kernel *kr = &s->kernels[k];
+        if (!with_forces && kr->sum_index < 0) continue;
+        if (kr->cutoff > 0 && update_list(ev, k, cfg)) return -1;
+        if (kr->cutoff <= 0 && kr->kind != PHYSM_ITEMS && any_periodic(&cfg->cell)) {
+            snprintf(ev->error, sizeof ev->error, "%s runs over every pair, which a periodic cell makes infinite: "
+                     "give the sum a cutoff ('within rc')", kr->name);
+            return -1;
+        }
+        se_job J = {ev, cfg, theta, k, with_forces, 0, NULL, NULL, NULL, NULL};
+        J.n_items = kernel_items(ev, k, cfg, &J.first, &J.second, &J.third, &J.shift);
+        if (ev->pool) physrt_pool_run(ev->pool, ev->n_tasks, run_task, &J);
+        else
+            for (int t = 0; t < ev->n_tasks; t++) run_task(&J, t, ev->n_tasks);
+        for (int t = 0; t < ev->n_tasks; t++)
+            if (ev->tasks[t].failed) {
+                snprintf(ev->error, sizeof ev->error, "the network evaluation of %s failed", kr->name);
+                return -1;
+            }
+    }
+    for (int k = 0; k < s->n_sums; k++) {
+        double sum = 0;
+        for (int t = 0; t < ev->n_tasks; t++) sum += ev->tasks[t].sums[k];
+        ev->sums[k] = sum;
+    }
+    return 0;
+}
+
+int physm_system_eval_run(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *energy,
+                          double *const *forces)
+{
+    const physm_system *s = ev->sys;
+    ev->error[0] = 0;
+    if (s->seeds_needed && run_pass(ev, theta, cfg, 0)) return -1;
+    if (s->seeds_needed) {
+        if (physm_term_eval_run(ev->combine, theta, ev->sums, 1, ev->combine_out)) return -1;
+        for (int k = 0; k < s->n_sums; k++) ev->seeds[k] = ev->combine_out[1 + k];
+    }
+    if (run_pass(ev, theta, cfg, 1)) return -1;
+    if (energy) {
+        *energy = NAN;
+        if (ev->combine) {
+            if (physm_term_eval_run(ev->combine, theta, ev->sums, 1, ev->combine_out)) return -1;
+            *energy = ev->combine_out[0];
+        }
+    }
+    for (int k = 0; k < s->n_sets; k++) {
+        if (!s->sets[k].moves || !forces[k]) continue;
+        size_t n = (size_t)(cfg->count[k] * s->dim);
+        memcpy(forces[k], ev->tasks[0].forces[k], sizeof(double) * n);
+        for (int t = 1; t < ev->n_tasks; t++) {
+            const double *f = ev->tasks[t].forces[k];
+            for (size_t i = 0; i < n; i++) forces[k][i] += f[i];
+        }
+    }
+    return 0;
+}
