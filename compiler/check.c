@@ -4,11 +4,14 @@
  * field, domains and regions agree, shapes of indexed quantities fit, and
  * structural claims (symmetry, conservation) are backed by the model's
  * structure. Errors are reported and checking goes on. */
+#define _POSIX_C_SOURCE 200809L /* access */
 #include "sema_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- values */
 
@@ -2619,4 +2622,53 @@ int phys_sema_check(phys_sema *sema, const phys_node *program)
         }
     free(c);
     return sema->diag->errors - before;
+}
+
+/* One file the program reads: warn when it cannot be read. */
+static int warn_unreadable(phys_sema *sema, const phys_node *file, const char *dir, size_t dir_len,
+                           const char *what)
+{
+    if (!file || file->kind != N_STRING) return 0;
+    const char *name = file->name;
+    size_t n = strlen(name);
+    char *path = malloc(dir_len + n + 2);
+    if (!path) exit(70);
+    if (name[0] == '/' || dir_len == 0) {
+        memcpy(path, name, n + 1);
+    } else {
+        memcpy(path, dir, dir_len);
+        path[dir_len] = '/';
+        memcpy(path + dir_len + 1, name, n + 1);
+    }
+    int warned = 0;
+    if (access(path, R_OK) != 0) {
+        int e = errno;
+        const char *why = e == ENOENT ? "not found" : strerror(e);
+        if (strcmp(path, name))
+            phys_warning(sema->diag, file->loc, "%s '%s' %s (looked for %s)", what, name, why, path);
+        else
+            phys_warning(sema->diag, file->loc, "%s '%s' %s", what, name, why);
+        warned = 1;
+    }
+    free(path);
+    return warned;
+}
+
+int phys_sema_warn_missing_files(phys_sema *sema, const phys_node *program, const char *model_path)
+{
+    const char *slash = strrchr(model_path, '/');
+    size_t dir_len = slash ? (size_t)(slash - model_path) + (slash == model_path) : 0;
+    int warnings = 0;
+    for (int i = 0; i < program->nkids; i++) {
+        const phys_node *d = program->kids[i];
+        if (d->kind == N_DATA) warnings += warn_unreadable(sema, d->kids[0], model_path, dir_len, "data file");
+        if (d->kind == N_SIMULATE)
+            warnings += warn_unreadable(sema, d->kids[1], model_path, dir_len, "file of start states");
+        if (d->kind == N_RECALL)
+            warnings += warn_unreadable(sema, d->kids[0], model_path, dir_len, "file of states to recall");
+        if (d->kind == N_COUPLING && d->kids[0]->kind == N_CALL && d->kids[0]->nkids == 2 &&
+            d->kids[0]->kids[0]->kind == N_NAME && !strcmp(d->kids[0]->kids[0]->name, "hebbian"))
+            warnings += warn_unreadable(sema, d->kids[0]->kids[1], model_path, dir_len, "file of patterns");
+    }
+    return warnings;
 }

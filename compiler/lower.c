@@ -1301,10 +1301,8 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     set_stack_budget(c);
     m->source_path = source_path;
     m->source_dir = directory_of(sema->arena, source_path);
-    const char *base = strrchr(source_path, '/');
-    base = base ? base + 1 : source_path;
-    size_t len = strlen(base);
-    if (len > 5 && !strcmp(base + len - 5, ".phys")) len -= 5;
+    size_t len;
+    const char *base = phys_path_stem(source_path, &len);
     m->name = phys_arena_strdup(sema->arena, base, len);
 
     for (int i = 0; i < program->nkids; i++) {

@@ -1,8 +1,11 @@
 /* physc: the driver. Parses options like a C compiler, runs the front end
  * and the checks, and hands the checked model to the back end. */
+#define _POSIX_C_SOURCE 200809L /* readlink, access */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <llvm-c/Core.h>
 
@@ -16,18 +19,30 @@
 #ifndef PHYSC_VERSION
 #define PHYSC_VERSION "0.1.0"
 #endif
+/* Where 'cmake --install' puts the runtime library and the standard
+ * library, relative to the prefix; physc is PREFIX/bin/physc. */
+#ifndef PHYSC_INSTALL_RUNTIME
+#define PHYSC_INSTALL_RUNTIME "lib/physc/libphysrt.a"
+#endif
+#ifndef PHYSC_INSTALL_STDLIB
+#define PHYSC_INSTALL_STDLIB "share/physc/stdlib"
+#endif
 
 static const char usage[] =
     "usage: physc [options] model.phys\n"
-    "       physc repl [--stdlib DIR] [model.phys]\n"
+    "       physc repl [--stdlib DIR] [--keep-going] [model.phys]\n"
     "\n"
     "Checks a .phys model and compiles it to a native program that trains,\n"
     "evaluates and simulates it (MODEL train | params | eval | simulate |\n"
     "--help). 'physc repl' evaluates definitions and expressions at once\n"
-    "through the LLVM JIT (type :help there).\n"
+    "through the LLVM JIT (type :help there). It loads the checkpoint of the\n"
+    "program compiled from the same file (model.phys: model.ckpt) and writes it\n"
+    "only on :save. A script on standard input stops at its first failing entry\n"
+    "(--keep-going, -k: run the rest); the exit status is 1 if any entry failed.\n"
     "\n"
     "options:\n"
-    "  --check            run the front end and the semantic checks only\n"
+    "  --check            run the front end and the semantic checks only; warn about\n"
+    "                     data files the program would read that are missing\n"
     "  --dump-ast         print the syntax tree and stop\n"
     "  -o FILE            name of the program to write (default: the model's file name\n"
     "                     without .phys)\n"
@@ -35,13 +50,18 @@ static const char usage[] =
     "  --emit=KIND        write llvm (IR text), asm or obj instead of a program\n"
     "  -c                 same as --emit=obj\n"
     "  --stdlib DIR       where 'import' finds library modules (default: PHYSC_STDLIB,\n"
-    "                     else " PHYSC_STDLIB_DIR ")\n"
+    "                     else PREFIX/" PHYSC_INSTALL_STDLIB " for an installed\n"
+    "                     PREFIX/bin/physc, else " PHYSC_STDLIB_DIR ")\n"
     "  --max-errors N     stop after N errors (default 20; 0 = no limit)\n"
     "  --help             show this help\n"
     "  --version          show the version\n"
     "\n"
-    "Errors are reported as file:line:col: error: message, with the source line\n"
-    "and a caret. Exit status: 0 success, 1 errors in the model, 2 bad usage.\n";
+    "An installed physc (cmake --install) links against PREFIX/" PHYSC_INSTALL_RUNTIME ";\n"
+    "one in its build tree against the library built beside it (PHYSC_RUNTIME overrides).\n"
+    "\n"
+    "Errors are reported as file:line:col: error: message (warnings likewise),\n"
+    "with the source line and a caret. Exit status: 0 success, 1 errors in the\n"
+    "model, 2 bad usage.\n";
 
 typedef struct options {
     const char *input;
@@ -53,6 +73,57 @@ typedef struct options {
     int opt_level;
     int max_errors;
 } options;
+
+/* PREFIX/relative when this physc runs as PREFIX/bin/physc of an installed
+ * tree holding it (a new string), else NULL: a physc in its build tree
+ * finds the runtime and the standard library where it was built. */
+static char *installed_path(const char *relative)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = '\0'; /* PREFIX/bin */
+    slash = strrchr(exe, '/');
+    if (!slash || strcmp(slash, "/bin")) return NULL;
+    *slash = '\0'; /* PREFIX */
+    char *path = malloc(strlen(exe) + strlen(relative) + 2);
+    if (!path) exit(70);
+    sprintf(path, "%s/%s", exe, relative);
+    if (access(path, R_OK) == 0) return path;
+    free(path);
+    return NULL;
+}
+
+/* The runtime library a program is linked against. */
+static char *runtime_library(void)
+{
+    const char *env = getenv("PHYSC_RUNTIME");
+    if (env && *env) return strdup(env);
+    char *installed = installed_path(PHYSC_INSTALL_RUNTIME);
+    return installed ? installed : strdup(PHYSC_RUNTIME_LIB);
+}
+
+/* Where 'import' looks: --stdlib or PHYSC_STDLIB, else the installed or
+ * the source tree's standard library. */
+static char *standard_library(const char *chosen)
+{
+    if (chosen) return strdup(chosen);
+    char *installed = installed_path(PHYSC_INSTALL_STDLIB);
+    return installed ? installed : strdup(PHYSC_STDLIB_DIR);
+}
+
+static void print_version(const char *stdlib)
+{
+    char *runtime = runtime_library(), *library = standard_library(stdlib);
+    if (!runtime || !library) exit(70);
+    printf("physc %s (LLVM 19 back end)\nruntime library: %s\nstandard library: %s\n", PHYSC_VERSION, runtime,
+           library);
+    free(runtime);
+    free(library);
+}
 
 static int bad_usage(const char *fmt, const char *arg)
 {
@@ -74,7 +145,7 @@ static int parse_options(int argc, char **argv, options *o)
             fputs(usage, stdout);
             exit(0);
         } else if (!strcmp(a, "--version")) {
-            printf("physc %s (LLVM 19 back end)\n", PHYSC_VERSION);
+            print_version(o->stdlib);
             exit(0);
         } else if (!strcmp(a, "--check")) {
             o->check_only = 1;
@@ -122,10 +193,8 @@ static int declares_something(const phys_node *program)
  * extension of what is emitted. */
 static char *output_name(const options *o)
 {
-    const char *base = strrchr(o->input, '/');
-    base = base ? base + 1 : o->input;
-    size_t len = strlen(base);
-    if (len > 5 && !strcmp(base + len - 5, ".phys")) len -= 5;
+    size_t len;
+    const char *base = phys_path_stem(o->input, &len);
     const char *ext = !o->emit ? "" : !strcmp(o->emit, "llvm") ? ".ll" : !strcmp(o->emit, "asm") ? ".s" : ".o";
     char *name = malloc(len + strlen(ext) + 1);
     if (!name) exit(70);
@@ -142,17 +211,20 @@ static int compile(const options *opt, phys_sema *sema, const phys_node *program
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef module = phys_codegen(ctx, model, "physm_model_get", 1);
     char *output = opt->output ? NULL : output_name(opt);
+    char *runtime = runtime_library();
+    if (!runtime) exit(70);
     phys_emit_options eo = {
         .kind = !opt->emit ? EMIT_EXECUTABLE
                 : !strcmp(opt->emit, "llvm") ? EMIT_LLVM_IR
                 : !strcmp(opt->emit, "asm") ? EMIT_ASSEMBLY : EMIT_OBJECT,
         .opt_level = opt->opt_level,
         .output = opt->output ? opt->output : output,
-        .runtime_lib = getenv("PHYSC_RUNTIME") ? getenv("PHYSC_RUNTIME") : PHYSC_RUNTIME_LIB,
+        .runtime_lib = runtime,
         .link_flags = PHYSC_LINK_FLAGS,
     };
     int rc = phys_emit(module, &eo);
     free(output);
+    free(runtime);
     LLVMDisposeModule(module);
     LLVMContextDispose(ctx);
     phys_lower_free(model);
@@ -161,10 +233,13 @@ static int compile(const options *opt, phys_sema *sema, const phys_node *program
 
 int main(int argc, char **argv)
 {
+    int rc;
     if (argc >= 2 && !strcmp(argv[1], "repl")) {
         const char *model = NULL, *stdlib = getenv("PHYSC_STDLIB");
+        int keep_going = 0;
         for (int i = 2; i < argc; i++) {
             if (!strcmp(argv[i], "--stdlib") && i + 1 < argc) stdlib = argv[++i];
+            else if (!strcmp(argv[i], "--keep-going") || !strcmp(argv[i], "-k")) keep_going = 1;
             else if (!strcmp(argv[i], "--help")) {
                 fputs(usage, stdout);
                 return 0;
@@ -172,10 +247,14 @@ int main(int argc, char **argv)
             else if (model) return bad_usage("repl takes one model ('%s' is a second one)", argv[i]);
             else model = argv[i];
         }
-        return phys_repl(model, stdlib);
+        char *library = standard_library(stdlib);
+        if (!library) exit(70);
+        rc = phys_repl(model, library, keep_going);
+        free(library);
+        return rc;
     }
     options opt;
-    int rc = parse_options(argc, argv, &opt);
+    rc = parse_options(argc, argv, &opt);
     if (rc) return rc;
 
     phys_diag diag;
@@ -199,8 +278,12 @@ int main(int argc, char **argv)
     }
 
     phys_sema *sema = phys_sema_create(&diag);
-    if (opt.stdlib) phys_sema_set_library_path(sema, opt.stdlib);
+    char *library = standard_library(opt.stdlib);
+    if (!library) exit(70);
+    phys_sema_set_library_path(sema, library);
+    free(library);
     phys_sema_check(sema, parse.program);
+    if (!diag.errors && opt.check_only) phys_sema_warn_missing_files(sema, parse.program, opt.input);
     if (!diag.errors && !opt.check_only) rc = compile(&opt, sema, parse.program, &diag);
     if (diag.errors) rc = 1;
     phys_sema_destroy(sema);

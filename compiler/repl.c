@@ -3,11 +3,17 @@
  * through the JIT, and run against the same runtime compiled models use:
  * the model's descriptor is JIT-compiled whenever its definitions change,
  * and an expression becomes a one-point term whose residuals are its
- * values. A failed entry is undone; the session goes on. */
-#define _POSIX_C_SOURCE 200809L /* isatty, fileno, getpid, strdup */
+ * values. A failed entry is undone. Interactively the session goes on; a
+ * script stops at its first failing entry unless told to keep going, and
+ * the exit status says whether any entry failed.
+ *
+ * Training works on the session's values, never on the checkpoint on disk:
+ * only :save writes it. */
+#define _POSIX_C_SOURCE 200809L /* isatty, fileno, strdup, mkdtemp */
 #include "repl.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +27,7 @@
 #include "lower.h"
 #include "model_internal.h"
 #include "sema.h"
+#include "spelling.h"
 
 typedef struct {
     phys_diag diag;
@@ -39,8 +46,10 @@ typedef struct {
     physm_layout layout;
     int has_layout;
     double *theta;
-    long steps_done;
-    char *checkpoint;
+    long steps_done;              /* schedule position of theta (more than the schedule: trained on) */
+    char *checkpoint;             /* what :load and :save use by default */
+    char scratch_dir[64];         /* private: the checkpoint files training and :eval read */
+    char *scratch;
     int entry;
     int interactive;
 } session;
@@ -49,9 +58,12 @@ static const char help_text[] =
     "Enter a declaration (const, param, let, field, equation, data, train, ...)\n"
     "or expressions to evaluate, separated by commas: x(2.5), d(x, t)(2.5), c, k\n"
     "commands:\n"
-    "  :train N            train the model N steps (also: train steps = N)\n"
-    "  :load [FILE]        load trained values (default: MODEL.ckpt)\n"
-    "  :save [FILE]        save them\n"
+    "  :train N            train the session's values N more steps: the rest of the\n"
+    "                      schedule, then more of its last stage (also: train steps = N);\n"
+    "                      nothing is written to disk\n"
+    "  :load [FILE]        load trained values (default: the checkpoint of the program\n"
+    "                      compiled from the model, MODEL.ckpt for model.phys)\n"
+    "  :save [FILE]        save them (the only command that writes a checkpoint)\n"
     "  :eval VAR=a:b:n ... [d(u,x) ...] [> FILE]\n"
     "                      fields (and derivatives) on a grid, as CSV\n"
     "  :type NAME|EXPR     what a name or expression is\n"
@@ -279,19 +291,29 @@ static int keep_parse(session *s, phys_source *src, phys_parse parse)
     return s->n_parses++;
 }
 
-static int is_declaration(const char *text)
+static size_t word_length(const char *text)
 {
-    static const char *const keywords[] = {
-        "model", "import", "const", "param", "let", "domain", "region", "field", "equation", "initial",
-        "boundary", "data", "loss", "train", "state", "dynamics", "force", "energy", "particles", "spins",
-        "coupling", "symmetry", "conserve", "simulate", "recall", "output", "print",
-    };
-    while (isspace((unsigned char)*text)) text++;
     size_t n = 0;
     while (isalnum((unsigned char)text[n]) || text[n] == '_') n++;
-    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
-        if (strlen(keywords[i]) == n && !strncmp(text, keywords[i], n)) return 1;
-    return 0;
+    return n;
+}
+
+/* An entry is parsed as declarations when it starts with a declaration
+ * keyword, or with two words in a row (feild u(x) = ...): no expression
+ * does (but 'not x' and 'x and y'), and the declaration grammar says what
+ * the first word is not ("unknown declaration 'feild'; did you mean
+ * 'field'?"). */
+static int is_declaration(const char *text)
+{
+    while (isspace((unsigned char)*text)) text++;
+    size_t n = word_length(text);
+    if (phys_declaration_keyword(text, n)) return 1;
+    const char *next = text + n;
+    while (*next == ' ' || *next == '\t') next++;
+    size_t m = word_length(next);
+    if (n == 0 || m == 0 || isdigit((unsigned char)text[0]) || isdigit((unsigned char)next[0])) return 0;
+    return !(n == 3 && !strncmp(text, "not", 3)) && !(m == 3 && !strncmp(next, "and", 3)) &&
+           !(m == 2 && !strncmp(next, "or", 2));
 }
 
 /* One entry: declarations or expressions. */
@@ -354,46 +376,112 @@ static int save_theta(session *s, const char *path)
     return physm_checkpoint_save(&s->layout, path, s->theta, &info);
 }
 
-static void cmd_train(session *s, long steps)
+/* The session's values go through a private scratch checkpoint (the
+ * runtime's verbs read and write checkpoint files), never the model's. */
+static const char *scratch_path(session *s)
 {
-    if (s->layout.model->n_terms == 0) {
+    if (!s->scratch) {
+        snprintf(s->scratch_dir, sizeof s->scratch_dir, "/tmp/physc-repl-XXXXXX");
+        if (!mkdtemp(s->scratch_dir)) {
+            s->scratch_dir[0] = '\0';
+            perror("physc: error: cannot create a scratch directory in /tmp");
+            return NULL;
+        }
+        s->scratch = malloc(strlen(s->scratch_dir) + 16);
+        if (!s->scratch) exit(70);
+        sprintf(s->scratch, "%s/values.ckpt", s->scratch_dir);
+    }
+    return s->scratch;
+}
+
+/* Trains the session's values `steps` optimizer steps on lay (the session
+ * model, or a copy whose schedule is one more run of its last stage) from
+ * schedule position `position`; the values come back into s->theta and the
+ * position reached into *reached. */
+static int train_values(session *s, const physm_layout *lay, long position, long steps, long *reached)
+{
+    const char *scratch = scratch_path(s);
+    if (!scratch) return -1;
+    physm_ckpt_info info = {position, NAN};
+    if (physm_checkpoint_save(lay, scratch, s->theta, &info) != 0) return -1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    physm_train_options o = {.steps = steps, .seed = 0, .threads = cpus > 0 ? (int)cpus : 1,
+                             .checkpoint = scratch, .resume = 1,
+                             .quiet = 0, .checkpoint_interval = 1e30};
+    int status = physm_train(lay, &o);
+    /* Whatever training saved comes back, also when it stopped early (an
+     * interrupt saves at a step boundary; a failure leaves the start). */
+    if (physm_checkpoint_load(lay, scratch, s->theta, &info) != 0) return -1;
+    *reached = info.steps_done;
+    return status == 0 ? 0 : -1;
+}
+
+/* :train N continues from the session's values: the rest of the schedule,
+ * then (on a finished schedule) more steps of its last stage. */
+static int cmd_train(session *s, long steps)
+{
+    const physm_model *m = s->layout.model;
+    if (m->n_terms == 0) {
         fputs("physc: error: nothing to train: the session has no equation, condition or data\n", stderr);
-        return;
+        return -1;
     }
     if (steps <= 0) {
         fputs("physc: error: :train takes a number of steps >= 1\n", stderr);
-        return;
+        return -1;
+    }
+    if (m->n_stages == 0) {
+        fputs("physc: error: nothing to train with: the session has no 'train' schedule\n", stderr);
+        return -1;
     }
     long schedule = 0;
-    for (int k = 0; k < s->layout.model->n_stages; k++) schedule += s->layout.model->stages[k].steps;
-    if (s->steps_done >= schedule) { /* "train a little more": run the schedule again from its start */
-        printf("the training schedule (%ld steps) is complete; training again from its first stage\n", schedule);
-        s->steps_done = 0;
+    for (int k = 0; k < m->n_stages; k++) schedule += m->stages[k].steps;
+    long start = s->steps_done, left = steps;
+    if (s->steps_done < schedule) {
+        long reached = s->steps_done;
+        int rc = train_values(s, &s->layout, s->steps_done, left, &reached);
+        left -= reached - s->steps_done;
+        s->steps_done = reached;
+        if (rc != 0) return -1;
+        if (reached < schedule) left = 0; /* an L-BFGS stage counts iterations, not positions */
     }
-    if (save_theta(s, s->checkpoint) != 0) return;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    physm_train_options o = {.steps = steps, .seed = 0, .threads = cpus > 0 ? (int)cpus : 1,
-                             .checkpoint = s->checkpoint, .resume = 1,
-                             .quiet = 0, .checkpoint_interval = 30};
-    if (physm_train(&s->layout, &o) != 0) return;
-    physm_ckpt_info info;
-    if (physm_checkpoint_load(&s->layout, s->checkpoint, s->theta, &info) == 0) s->steps_done = info.steps_done;
+    if (left > 0) {
+        const physm_stage *last = &m->stages[m->n_stages - 1];
+        printf("the training schedule (%ld steps) is complete; training %ld more steps of its last stage (%s)\n",
+               schedule, left, last->optimizer == PHYSM_LBFGS ? "lbfgs" : "adam");
+        fflush(stdout); /* before the progress lines on stderr */
+        physm_stage more = *last;
+        more.steps = left;
+        physm_model once = *m;
+        once.stages = &more;
+        once.n_stages = 1;
+        physm_layout lay = s->layout;
+        lay.model = &once;
+        long reached = 0;
+        int rc = train_values(s, &lay, 0, left, &reached);
+        s->steps_done += reached;
+        if (rc != 0) return -1;
+    }
+    printf("trained %ld steps (%ld in all); nothing written: :save writes %s\n", s->steps_done - start,
+           s->steps_done, s->checkpoint);
+    return 0;
 }
 
-static void cmd_load(session *s, const char *path)
+static int cmd_load(session *s, const char *path)
 {
     physm_ckpt_info info;
     double *theta = calloc(s->layout.n_theta + 1, sizeof *theta);
     if (!theta) exit(70);
-    if (physm_checkpoint_load(&s->layout, path, theta, &info) == 0) {
+    int rc = physm_checkpoint_load(&s->layout, path, theta, &info);
+    if (rc == 0) {
         memcpy(s->theta, theta, sizeof *theta * s->layout.n_theta);
         s->steps_done = info.steps_done;
         printf("loaded %s (%ld steps trained)\n", path, info.steps_done);
     }
     free(theta);
+    return rc;
 }
 
-static void cmd_eval(session *s, char *args)
+static int cmd_eval(session *s, char *args)
 {
     char *argv[64];
     int argc = 0;
@@ -403,22 +491,21 @@ static void cmd_eval(session *s, char *args)
             char *file = strtok(NULL, " \t");
             if (!file) {
                 fputs("physc: error: '>' needs a file name\n", stderr);
-                return;
+                return -1;
             }
             out = fopen(file, "w");
             if (!out) {
                 fprintf(stderr, "physc: error: cannot write %s\n", file);
-                return;
+                return -1;
             }
             break;
         }
         argv[argc++] = tok;
     }
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "/tmp/physc-repl-%ld.ckpt", (long)getpid());
-    if (save_theta(s, tmp) == 0) physm_grid_eval(&s->layout, tmp, argc, argv, out);
-    remove(tmp);
-    if (out != stdout) fclose(out);
+    const char *scratch = scratch_path(s);
+    int rc = scratch && save_theta(s, scratch) == 0 ? physm_grid_eval(&s->layout, scratch, argc, argv, out) : -1;
+    if (out != stdout && fclose(out) != 0) rc = -1;
+    return rc == 0 ? 0 : -1;
 }
 
 static void cmd_list(session *s)
@@ -437,7 +524,7 @@ static void cmd_list(session *s)
     }
 }
 
-static void cmd_type(session *s, const char *what)
+static int cmd_type(session *s, const char *what)
 {
     while (isspace((unsigned char)*what)) what++;
     const phys_symbol *sym = phys_sema_lookup(s->sema, what);
@@ -454,12 +541,26 @@ static void cmd_type(session *s, const char *what)
             else printf(": matrix[%d, %d]", sym->shape.dims[0], sym->shape.dims[1]);
         }
         printf("\n");
-        return;
+        return 0;
     }
-    run_entry(s, what, 1);
+    return run_entry(s, what, 1);
 }
 
 /* ------------------------------------------------------------- session */
+
+/* The checkpoint of the program physc compiles from the same file with its
+ * default -o (model.phys -> ./model -> model.ckpt); without a file, the
+ * model's name. */
+static char *default_checkpoint(const char *model_path, const char *model_name)
+{
+    size_t len = strlen(model_name);
+    const char *base = model_path ? phys_path_stem(model_path, &len) : model_name;
+    char *path = malloc(len + 6);
+    if (!path) exit(70);
+    memcpy(path, base, len);
+    strcpy(path + len, ".ckpt");
+    return path;
+}
 
 static int session_start(session *s, const char *model_path, const char *stdlib)
 {
@@ -488,11 +589,9 @@ static int session_start(session *s, const char *model_path, const char *stdlib)
         merge_program(s, parse.program);
     }
     if (rebuild_model(s) != 0) return -1;
-    const char *name = s->layout.model->name;
-    s->checkpoint = malloc(strlen(name) + 6);
-    if (!s->checkpoint) exit(70);
-    sprintf(s->checkpoint, "%s.ckpt", name);
-    if (model_path && access(s->checkpoint, R_OK) == 0) cmd_load(s, s->checkpoint);
+    s->checkpoint = default_checkpoint(model_path, s->layout.model->name);
+    if (model_path && access(s->checkpoint, R_OK) == 0 && cmd_load(s, s->checkpoint) != 0)
+        fprintf(stderr, "physc: note: starting from untrained values\n");
     return 0;
 }
 
@@ -512,15 +611,36 @@ static void session_end(session *s)
     free(s->sources);
     phys_arena_destroy(s->arena);
     free(s->checkpoint);
+    if (s->scratch) { /* the checkpoint and whatever the runtime wrote beside it */
+        DIR *dir = opendir(s->scratch_dir);
+        for (struct dirent *e; dir && (e = readdir(dir));) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char path[sizeof s->scratch_dir + 256 + 2];
+            snprintf(path, sizeof path, "%s/%s", s->scratch_dir, e->d_name);
+            remove(path);
+        }
+        if (dir) closedir(dir);
+        rmdir(s->scratch_dir);
+        free(s->scratch);
+    }
 }
 
+/* Where an entry's innermost bracket that is still open stands. */
+typedef struct {
+    int line, column;             /* from 1, within the entry; line 0: none */
+    char bracket;
+} open_bracket;
+
 /* Reads one entry: a line, and continuation lines while brackets are open
- * or the line ends in ':', ',', '=' or an operator. */
-static char *read_entry(int interactive)
+ * or the line ends in ':', ',', '=' or an operator. At the end of the input
+ * inside brackets, *open says where the innermost unclosed one is. */
+static char *read_entry(int interactive, open_bracket *open)
 {
     char *entry = NULL;
-    size_t len = 0;
-    int depth = 0;
+    size_t len = 0, cap_stack = 0;
+    int depth = 0, lines = 0;
+    open_bracket *stack = NULL;   /* the open brackets, innermost last */
+    open->line = 0;
     for (;;) {
         char *line = NULL;
         if (interactive) {
@@ -535,7 +655,12 @@ static char *read_entry(int interactive)
                 line[n - 1] = '\0';
             }
         }
-        if (!line) return entry;
+        if (!line) {
+            if (entry && depth > 0) *open = stack[depth - 1];
+            free(stack);
+            return entry;
+        }
+        lines++;
         size_t n = strlen(line);
         char *grown = realloc(entry, len + n + 2);
         if (!grown) exit(70);
@@ -547,7 +672,8 @@ static char *read_entry(int interactive)
         free(line);
         int in_comment = 0, in_string = 0;
         char last = 0;
-        for (size_t i = len - n - 1; i < len; i++) {
+        size_t line_start = len - n - 1;
+        for (size_t i = line_start; i < len; i++) {
             char c = entry[i];
             if (c == '\n') in_comment = in_string = 0; /* neither spans lines */
             if (in_string) {
@@ -559,15 +685,56 @@ static char *read_entry(int interactive)
             if (c == '"' && !in_comment) in_string = 1;
             if (c == '#') in_comment = 1;
             if (in_comment || in_string) continue;
-            if (c == '(' || c == '[' || c == '{') depth++;
-            if (c == ')' || c == ']' || c == '}') depth--;
+            if (c == '(' || c == '[' || c == '{') {
+                if ((size_t)depth == cap_stack) {
+                    cap_stack = cap_stack ? 2 * cap_stack : 16;
+                    open_bracket *g = realloc(stack, cap_stack * sizeof *stack);
+                    if (!g) exit(70);
+                    stack = g;
+                }
+                stack[depth++] = (open_bracket){lines, (int)(i - line_start) + 1, c};
+            }
+            if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
             if (!isspace((unsigned char)c)) last = c;
         }
-        if (depth <= 0 && !strchr(":,=+-*/^", last ? last : 'x')) return entry;
+        if (depth <= 0 && !strchr(":,=+-*/^", last ? last : 'x')) {
+            free(stack);
+            return entry;
+        }
     }
 }
 
-int phys_repl(const char *model_path, const char *stdlib)
+/* An entry cut short by the end of the input inside brackets: an error at
+ * the bracket, not a parse of whatever the entry swallowed. */
+static void report_unclosed(session *s, const char *text, open_bracket open)
+{
+    phys_source *src = phys_source_from_text("repl", text, strlen(text));
+    if (!src) exit(70);
+    src->line_offset = s->entry - 1;
+    int lines = 0;
+    for (const char *c = text; *c; c++) lines += *c == '\n';
+    const char closer = open.bracket == '(' ? ')' : open.bracket == '[' ? ']' : '}';
+    phys_loc loc = {src, open.line, open.column, open.line, open.column + 1};
+    if (lines > open.line)
+        phys_error(&s->diag, loc, "unexpected end of file: this '%c' is never closed (the entry took in "
+                   "the %d lines after it, to the end of the input, looking for its '%c')",
+                   open.bracket, lines - open.line, closer);
+    else
+        phys_error(&s->diag, loc, "unexpected end of file: this '%c' is never closed", open.bracket);
+    phys_source_free(src);
+}
+
+/* A step count: digits only. */
+static long parse_steps(const char *arg, long fallback)
+{
+    if (!*arg) return fallback;
+    char *end;
+    long n = strtol(arg, &end, 10);
+    while (isspace((unsigned char)*end)) end++;
+    return *end || n <= 0 ? -1 : n;
+}
+
+int phys_repl(const char *model_path, const char *stdlib, int keep_going)
 {
     session s;
     int interactive = isatty(fileno(stdin));
@@ -578,10 +745,15 @@ int phys_repl(const char *model_path, const char *stdlib)
     s.interactive = interactive;
     if (interactive) {
         printf("physc repl: %s. Type :help for help.\n", model_path ? model_path : "no model loaded");
+        if (model_path && access(s.checkpoint, R_OK) != 0)
+            printf("no checkpoint %s (compile and train the model, or :train here): untrained values\n",
+                   s.checkpoint);
         using_history();
     }
+    int failed = 0;
     for (;;) {
-        char *text = read_entry(interactive);
+        open_bracket open;
+        char *text = read_entry(interactive, &open);
         if (!text) break;
         char *p = text;
         while (isspace((unsigned char)*p)) p++;
@@ -600,7 +772,11 @@ int phys_repl(const char *model_path, const char *stdlib)
         }
         long steps;
         char word[16];
-        if (*p == ':') {
+        int rc = 0;
+        if (open.line) {
+            report_unclosed(&s, text, open);
+            rc = -1;
+        } else if (*p == ':') {
             char cmd[16] = "";
             sscanf(p + 1, "%15s", cmd);
             char *arg = p + 1 + strlen(cmd);
@@ -612,15 +788,16 @@ int phys_repl(const char *model_path, const char *stdlib)
             } else if (!strcmp(cmd, "help")) {
                 fputs(help_text, stdout);
             } else if (!strcmp(cmd, "train")) {
-                cmd_train(&s, *arg ? strtol(arg, NULL, 10) : 1000);
+                rc = cmd_train(&s, parse_steps(arg, 1000));
             } else if (!strcmp(cmd, "load")) {
-                cmd_load(&s, *arg ? arg : s.checkpoint);
+                rc = cmd_load(&s, *arg ? arg : s.checkpoint);
             } else if (!strcmp(cmd, "save")) {
-                if (save_theta(&s, *arg ? arg : s.checkpoint) == 0) printf("saved %s\n", *arg ? arg : s.checkpoint);
+                rc = save_theta(&s, *arg ? arg : s.checkpoint);
+                if (rc == 0) printf("saved %s\n", *arg ? arg : s.checkpoint);
             } else if (!strcmp(cmd, "eval")) {
-                cmd_eval(&s, arg);
+                rc = cmd_eval(&s, arg);
             } else if (!strcmp(cmd, "type")) {
-                cmd_type(&s, arg);
+                rc = cmd_type(&s, arg);
             } else if (!strcmp(cmd, "list")) {
                 cmd_list(&s);
             } else if (!strcmp(cmd, "reset")) {
@@ -634,15 +811,24 @@ int phys_repl(const char *model_path, const char *stdlib)
                 printf("reset\n");
             } else {
                 fprintf(stderr, "physc: error: unknown command ':%s' (try :help)\n", cmd);
+                rc = -1;
             }
         } else if (sscanf(p, "train steps = %ld %15s", &steps, word) == 1) {
-            cmd_train(&s, steps);
+            rc = cmd_train(&s, steps);
         } else {
-            run_entry(&s, p, 0);
+            rc = run_entry(&s, p, 0);
         }
         fflush(stdout);
         free(text);
+        if (rc != 0) {
+            failed++;
+            if (!interactive && !keep_going) {
+                fprintf(stderr, "physc: stopping at entry %d, the first that failed (physc repl --keep-going "
+                                "runs the rest)\n", s.entry);
+                break;
+            }
+        }
     }
     session_end(&s);
-    return 0;
+    return !interactive && failed ? 1 : 0;
 }

@@ -56,6 +56,12 @@ void phys_sema_set_library_path(phys_sema *sema, const char *dir);
  * errors it reported. */
 int phys_sema_check(phys_sema *sema, const phys_node *program);
 
+/* Warns (file:line:col: warning: ...) about each file the compiled program
+ * would read (data, 'simulate ... from', recall, hebbian()) that is not
+ * there, resolved as the program resolves it: against the directory of
+ * model_path unless absolute. Returns the number of warnings. */
+int phys_sema_warn_missing_files(phys_sema *sema, const phys_node *program, const char *model_path);
+
 /* A REPL entry that fails is undone: mark before checking it, roll back
  * to the mark after an error. */
 typedef struct phys_sema_mark {

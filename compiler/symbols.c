@@ -1,6 +1,7 @@
 /* The symbol table of a phys_sema, name suggestions and constant folding.
  * The checking pass itself is check.c. */
 #include "sema_internal.h"
+#include "spelling.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -188,41 +189,18 @@ phys_symbol *sema_add_symbol(phys_sema *sema, const char *name, phys_symbol_kind
     return sym;
 }
 
-/* Levenshtein distance, capped: names longer than 64 are never close. */
-static int edit_distance(const char *a, const char *b)
-{
-    size_t n = strlen(a), m = strlen(b);
-    if (n > 64 || m > 64) return 99;
-    int row[65];
-    for (size_t j = 0; j <= m; j++) row[j] = (int)j;
-    for (size_t i = 1; i <= n; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= m; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[m];
-}
-
 const char *phys_sema_suggest(phys_sema *sema, const char *name, const char *const *extra, int n_extra)
 {
-    size_t len = strlen(name);
-    int limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    int limit = phys_misspelling_limit(name);
     const char *best = NULL;
     int best_d = limit + 1;
     for (int i = 0; i < n_extra; i++) {
-        int d = edit_distance(name, extra[i]);
+        int d = phys_edit_distance(name, extra[i]);
         if (d < best_d) best_d = d, best = extra[i];
     }
     for (int i = 0; i < sema->n_symbols; i++) {
         if (sema->symbols[i]->replaced) continue;
-        int d = edit_distance(name, sema->symbols[i]->name);
+        int d = phys_edit_distance(name, sema->symbols[i]->name);
         if (d < best_d) best_d = d, best = sema->symbols[i]->name;
     }
     for (int i = 0; phys_builtin_at(i); i++) {
@@ -230,7 +208,7 @@ const char *phys_sema_suggest(phys_sema *sema, const char *name, const char *con
         if (b->cls != B_MATH && b->cls != B_CONSTANT && b->cls != B_DERIVATIVE &&
             b->cls != B_VECTOR)
             continue;
-        int d = edit_distance(name, b->name);
+        int d = phys_edit_distance(name, b->name);
         if (d < best_d) best_d = d, best = b->name;
     }
     return best;

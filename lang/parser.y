@@ -19,7 +19,10 @@ int phys_yylex(YYSTYPE *yylval, YYLTYPE *yylloc, yyscan_t scanner);
 }
 
 %code {
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+#include "spelling.h"
 #define yylex phys_yylex
 #define LOC(l) ((phys_loc){px->src, (l).first_line, (l).first_column, (l).last_line, (l).last_column})
 #define NODE(kind, l) phys_node_new(px->arena, (kind), LOC(l))
@@ -541,6 +544,90 @@ static int continues_expression(yysymbol_kind_t t)
     return 0;
 }
 
+/* A keyword token's word: "'field'" -> field (NULL for other tokens). */
+static const char *keyword_word(yysymbol_kind_t t, char buf[32])
+{
+    const char *name = yysymbol_name(t);
+    size_t len = strlen(name);
+    if (len < 3 || len > 30 || name[0] != '\'' || !isalpha((unsigned char)name[1])) return NULL;
+    memcpy(buf, name + 1, len - 2);
+    buf[len - 2] = '\0';
+    return buf;
+}
+
+/* The text of the token at loc as written (one line, at most 255
+ * characters), and whether only blanks stand before it on its line. */
+static const char *token_text(const struct phys_scan_extra *px, phys_loc loc, char buf[256], int *starts_line)
+{
+    const char *p = px->src->text, *end = p + px->src->length;
+    for (int line = 1; line < loc.first_line && p < end; p++)
+        if (*p == '\n') line++;
+    *starts_line = 1;
+    for (int col = 1; col < loc.first_column && p < end; col++, p++)
+        if (!isspace((unsigned char)*p)) *starts_line = 0;
+    size_t n = 0;
+    while (n < 255 && p + n < end && (isalnum((unsigned char)p[n]) || p[n] == '_')) n++;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Friendlier words for two common slips, or 0 to report the plain error:
+ * a reserved word where a name goes ("'energy' is a reserved word"), and a
+ * name where a keyword goes: first on its line where a declaration starts,
+ * "unknown declaration 'feild'; did you mean 'field'?"; elsewhere the plain
+ * message with "; did you mean 'sample'?" appended to msg when a keyword
+ * the grammar takes there is close. */
+static int report_word_slip(const struct phys_scan_extra *px, phys_loc loc, yysymbol_kind_t got,
+                            const yysymbol_kind_t *expected, int n, char *msg, size_t size)
+{
+    int want_name = 0, at_declaration = 0;
+    if (got == YYSYMBOL_YYEMPTY) return 0;
+    for (int i = 0; i < n; i++) {
+        if (expected[i] == YYSYMBOL_IDENT) want_name = 1;
+        if (expected[i] == YYSYMBOL_KW_FIELD) at_declaration = 1;
+    }
+    char word[32], text[256];
+    int starts_line;
+    const char *kw = keyword_word(got, word);
+    if (kw && want_name) {
+        /* A declaration keyword first on its line more likely ends the
+         * declaration before it early (const g =, then const L = 2). */
+        token_text(px, loc, text, &starts_line);
+        int starts = phys_declaration_keyword(kw, strlen(kw));
+        if (starts && starts_line) return 0;
+        const char *article = strchr("aeiou", kw[0]) ? "an" : "a";
+        if (starts)
+            phys_error(px->diag, loc, "'%s' is a reserved word (it starts %s %s declaration); choose another name",
+                       kw, article, kw);
+        else
+            phys_error(px->diag, loc, "'%s' is a reserved word (a keyword of the language); choose another name", kw);
+        return 1;
+    }
+    if (got != YYSYMBOL_IDENT || want_name) return 0;
+    token_text(px, loc, text, &starts_line);
+    const char *best = NULL;
+    int best_d = phys_misspelling_limit(text) + 1;
+    char cand[32];
+    for (int i = 0; i < n; i++) {
+        const char *c = continues_expression(expected[i]) ? NULL : keyword_word(expected[i], cand);
+        int d = c ? phys_edit_distance(text, c) : 99;
+        if (d < best_d) best_d = d, best = yysymbol_name(expected[i]);
+    }
+    if (at_declaration && starts_line) { /* not a name after a finished expression (a @ b) */
+        if (best)
+            phys_error(px->diag, loc, "unknown declaration '%s'; did you mean %s?", text, best);
+        else
+            phys_error(px->diag, loc, "unknown declaration '%s': a declaration starts with a keyword such as "
+                       "'const', 'let', 'field' or 'equation'", text);
+        return 1;
+    }
+    if (!best) return 0;
+    size_t len = strlen(msg);
+    snprintf(msg + len, size - len, "; did you mean %s?", best);
+    return 0;
+}
+
 /* "unexpected X, expected A, B or C". The expected set comes from LAC, so it
  * is exact; operators that would merely extend an expression are summarised. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, struct phys_scan_extra *px)
@@ -570,7 +657,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
                             yysymbol_name(shown[i]));
         if (operators) snprintf(msg + len, sizeof msg - (size_t)len, " or an operator");
     }
-    phys_error(px->diag, LOC(*yypcontext_location(ctx)), "%s", msg);
+    if (!report_word_slip(px, LOC(*yypcontext_location(ctx)), got, expected, n, msg, sizeof msg))
+        phys_error(px->diag, LOC(*yypcontext_location(ctx)), "%s", msg);
     for (int i = 0; i < n; i++)
         if (got != YYSYMBOL_YYEMPTY && strcmp(yysymbol_name(got), "'='") == 0 &&
             expected[i] == YYSYMBOL_EQEQ)

@@ -69,6 +69,15 @@ void phys_source_free(phys_source *src)
     free(src);
 }
 
+const char *phys_path_stem(const char *path, size_t *len)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    *len = strlen(base);
+    if (*len > 5 && !strcmp(base + *len - 5, ".phys")) *len -= 5;
+    return base;
+}
+
 void phys_diag_init(phys_diag *diag, FILE *out)
 {
     memset(diag, 0, sizeof *diag);

@@ -35,6 +35,10 @@ phys_source *phys_source_load(const char *path, phys_diag *diag);
 /* Wraps text already in memory (REPL entries, fuzzing). */
 phys_source *phys_source_from_text(const char *name, const char *text, size_t length);
 void phys_source_free(phys_source *src);
+/* The file name in path without its directory and a .phys extension (what
+ * physc names the program, and the REPL its checkpoint): a pointer into
+ * path, the length in *len. */
+const char *phys_path_stem(const char *path, size_t *len);
 
 void phys_diag_init(phys_diag *diag, FILE *out);
 /* Report at a location, with the source line and a caret under it. */
