@@ -1335,7 +1335,22 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     }
     int dynamics_ok = diag->errors == errors && lw_dyn_init(c, program);
     if (dynamics_ok && c->dyn.decl && !session) dynamics_ok = lw_lower_dynamics(c, program);
-    if (dynamics_ok && c->dyn.decl && !session) dynamics_ok = lw_lower_system(c);
+    if (dynamics_ok && c->dyn.decl && !session) {
+        /* Particles that fit a state row are simulated there when the
+         * system's loops cannot take their force: only then is a failure
+         * of lowering the system an error. */
+        phys_diag quiet, *loud = c->diag;
+        phys_diag_init(&quiet, NULL);
+        if (!c->dyn.no_point) c->diag = &quiet;
+        int ok = lw_lower_system(c);
+        c->diag = loud;
+        if (c->dyn.no_point) {
+            dynamics_ok = ok;
+        } else if (!ok || quiet.errors) {
+            lw_free_system(m->system);
+            m->system = NULL;
+        }
+    }
     c->term = NULL;
     c->n_bindings = 0;
     for (int i = 0; i < program->nkids && !phys_diag_full(diag); i++) {

@@ -494,7 +494,10 @@ tensor lw_lower_reduce(lctx *c, const phys_node *e)
         } else if (range && !phys_sema_fold(c->sema, range, &n)) {
             return lw_unsupported(c, range, "this index range");
         }
-        if (!(n >= 0 && n <= 100000)) return lw_unsupported(c, e, "sums of more than 100000 terms");
+        if (n < 0)
+            return lw_unsupported(c, e, "a sum over particles whose number is known only at run time outside "
+                                        "the dynamics' potential and forces");
+        if (!(n <= 100000)) return lw_unsupported(c, e, "sums of more than 100000 terms");
         count[b] = (int)n;
     }
     long total = 1;

@@ -132,6 +132,7 @@ void phys_diag_report(phys_diag *diag, phys_diag_level level, phys_loc loc, cons
     } else if (level == PHYS_DIAG_WARNING) {
         diag->warnings++;
     }
+    if (!diag->out) return; /* counting only */
     const char *file = loc.src ? loc.src->name : "<input>";
     int offset = loc.src ? loc.src->line_offset : 0;
     fprintf(diag->out, "%s:%d:%d: %s: ", file, loc.first_line + offset, loc.first_column,

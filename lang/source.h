@@ -40,6 +40,7 @@ void phys_source_free(phys_source *src);
  * path, the length in *len. */
 const char *phys_path_stem(const char *path, size_t *len);
 
+/* out NULL: errors and warnings are counted, not printed. */
 void phys_diag_init(phys_diag *diag, FILE *out);
 /* Report at a location, with the source line and a caret under it. */
 void phys_diag_report(phys_diag *diag, phys_diag_level level, phys_loc loc,

@@ -285,10 +285,12 @@ static int fresh_run_allowed(const physm_layout *lay, const physm_train_options 
         return -1;
     }
     if (info.steps_done <= 0) return 0;
-    fprintf(stderr, "%s: error: train: %s already holds %ld steps of training (loss %.6e); a fresh run "
+    char loss[48] = "";
+    if (isfinite(info.loss)) snprintf(loss, sizeof loss, " (loss %.6e)", info.loss);
+    fprintf(stderr, "%s: error: train: %s already holds %ld steps of training%s; a fresh run "
             "would replace it.\n  Continue it with 'train --resume' (the rest of the schedule) or "
             "'train --more N' (N more steps),\n  or start afresh with 'train --overwrite' (or "
-            "--checkpoint FILE for another file)\n", prog, path, info.steps_done, info.loss);
+            "--checkpoint FILE for another file)\n", prog, path, info.steps_done, loss);
     return -1;
 }
 

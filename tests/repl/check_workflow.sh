@@ -61,7 +61,7 @@ if grep -q '^saved cooling.ckpt$' out3 && [ "$(cksum < cooling.ckpt)" != "$sum" 
 else bad ":save: $(cat out3)"; fi
 
 # 3
-./cooling train --steps 390 --quiet --threads 1 || bad "training 390 steps"
+./cooling train --steps 390 --overwrite --quiet --threads 1 || bad "training 390 steps"
 printf ':train 30\n' | "$physc" repl cooling.phys > out4 2> err4
 if grep -q 'training 20 more steps of its last stage' out4 && grep -q 'trained 30 steps (420 in all)' out4 &&
    grep -q 'trained cooling: 10 steps' err4; then
