@@ -12,6 +12,7 @@
 #include <llvm-c/Core.h>
 
 #include "physmodel.h"
+#include "physmodel_abi.h"
 
 typedef struct {
     LLVMContextRef ctx;
@@ -517,47 +518,49 @@ static LLVMValueRef struct_array(gen *g, LLVMTypeRef type, LLVMValueRef *el, int
 #define I32(v) LLVMConstInt(g->i32, (unsigned long long)(long long)(v), 1)
 #define I64(v) LLVMConstInt(g->i64, (unsigned long long)(long long)(v), 1)
 #define F64(v) LLVMConstReal(g->f64, (v))
-#define STRUCT(type, ...) \
-    LLVMConstNamedStruct((type), (LLVMValueRef[]){__VA_ARGS__}, \
-                         sizeof((LLVMValueRef[]){__VA_ARGS__}) / sizeof(LLVMValueRef))
 
-static LLVMTypeRef named_struct(gen *g, const char *name, LLVMTypeRef *fields, int n)
-{
-    LLVMTypeRef t = LLVMStructCreateNamed(g->ctx, name);
-    LLVMStructSetBody(t, fields, (unsigned)n, 0);
-    return t;
-}
-
-/* LLVM mirrors of the structs in physmodel.h / physrt.h (natural
- * alignment gives the C layout). */
+/* LLVM mirrors of the structs of physmodel_abi.h, indexed by
+ * physm_abi_layout (natural alignment gives the C layout). */
 typedef struct {
-    LLVMTypeRef field, param, probe, face, term, sched, adam, lbfgs, stage, dynamics, simulation, quantities, model;
-    LLVMTypeRef attribute, particle_set, kernel, system;
+    LLVMTypeRef of[PHYSM_ABI_N_LAYOUTS];
 } descriptor_types;
 
-static descriptor_types descriptor_types_of(gen *g)
+void phys_codegen_abi_types(LLVMContextRef ctx, LLVMTypeRef types[PHYSM_ABI_N_LAYOUTS])
 {
-    LLVMTypeRef P = g->ptr, I = g->i32, L = g->i64, D = g->f64;
-    descriptor_types t;
-    t.field = named_struct(g, "physm_field", (LLVMTypeRef[]){P, I, P, I, I, P, I, I, P, I, P, P}, 12);
-    t.param = named_struct(g, "physm_param", (LLVMTypeRef[]){P, D}, 2);
-    t.probe = named_struct(g, "physm_probe", (LLVMTypeRef[]){I, I, P}, 3);
-    t.face = named_struct(g, "physm_face", (LLVMTypeRef[]){I, P, P}, 3);
-    t.term = named_struct(g, "physm_term",
-                          (LLVMTypeRef[]){P, I, D, I, P, P, P, I, P, I, I, P, P, I, I, I, P, I, P, P, P, P, P, P}, 24);
-    t.sched = named_struct(g, "physrt_lr_schedule", (LLVMTypeRef[]){I, D, D, L, D, L}, 6);
-    t.adam = named_struct(g, "physrt_adam_options", (LLVMTypeRef[]){D, D, D, t.sched}, 4);
-    t.lbfgs = named_struct(g, "physrt_lbfgs_options", (LLVMTypeRef[]){I, I, L, D, D, D, D}, 7);
-    t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs}, 4);
-    t.dynamics = named_struct(g, "physm_dynamics", (LLVMTypeRef[]){I, I, I, P, I, I, I, P, P, P, I, I}, 12);
-    t.simulation = named_struct(g, "physm_simulation", (LLVMTypeRef[]){P, I, D, L, L, D, P, P, P}, 9);
-    t.attribute = named_struct(g, "physm_attribute", (LLVMTypeRef[]){P, I, I, I}, 4);
-    t.particle_set = named_struct(g, "physm_particle_set", (LLVMTypeRef[]){P, L, I, P, I}, 5);
-    t.kernel = named_struct(g, "physm_kernel", (LLVMTypeRef[]){P, I, I, I, D, I, I, P, P, P, P}, 11);
-    t.system = named_struct(g, "physm_system", (LLVMTypeRef[]){I, I, P, I, I, P, I, P, I, D}, 10);
-    t.quantities = named_struct(g, "physm_quantities", (LLVMTypeRef[]){I, P}, 2);
-    t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P, P, P}, 18);
-    return t;
+    types[PHYSM_ABI_PTR] = LLVMPointerTypeInContext(ctx, 0);
+    types[PHYSM_ABI_I32] = LLVMInt32TypeInContext(ctx);
+    types[PHYSM_ABI_I64] = LLVMInt64TypeInContext(ctx);
+    types[PHYSM_ABI_F64] = LLVMDoubleTypeInContext(ctx);
+#define ELEMENT(ID, member, kind) types[PHYSM_ABI_##kind],
+#define MIRROR(ID, c_type)                                                  \
+    {                                                                       \
+        LLVMTypeRef elements[] = {PHYSM_ABI_MEMBERS_##ID(ELEMENT, ID)};     \
+        types[PHYSM_ABI_##ID] = LLVMStructCreateNamed(ctx, #c_type);        \
+        LLVMStructSetBody(types[PHYSM_ABI_##ID], elements, ID##__COUNT, 0); \
+    }
+    PHYSM_ABI_STRUCTS(MIRROR)
+#undef MIRROR
+#undef ELEMENT
+}
+
+/* A constant of struct id from its members' values, indexed by member
+ * (TERM_weight, ...), so that a value lands on its member whatever the
+ * order; a member left without a value is a bug in this file. */
+#define MEMBER_NAME(ID, member, kind) #member,
+#define MEMBER_NAMES(ID, c_type) [PHYSM_ABI_##ID] = (const char *const[]){PHYSM_ABI_MEMBERS_##ID(MEMBER_NAME, ID)},
+static const char *const *const member_names[PHYSM_ABI_N_LAYOUTS] = {PHYSM_ABI_STRUCTS(MEMBER_NAMES)};
+#undef MEMBER_NAMES
+#undef MEMBER_NAME
+
+static LLVMValueRef abi_struct(const descriptor_types *ty, physm_abi_layout id, LLVMValueRef *members)
+{
+    unsigned n = LLVMCountStructElementTypes(ty->of[id]);
+    for (unsigned i = 0; i < n; i++) {
+        if (members[i]) continue;
+        fprintf(stderr, "physc: internal error: no value for %s.%s\n", LLVMGetStructName(ty->of[id]), member_names[id][i]);
+        exit(70);
+    }
+    return LLVMConstNamedStruct(ty->of[id], members, n);
 }
 
 /* The physm_probe array of a term. */
@@ -572,10 +575,14 @@ static LLVMValueRef probe_array(gen *g, const descriptor_types *ty, const lw_ter
         if (!flat) exit(70);
         for (int s = 0; s < p->n_streams; s++)
             for (int i = 0; i < n_in; i++) flat[s * n_in + i] = p->streams[s][i];
-        probes[k] = STRUCT(ty->probe, I32(p->field), I32(p->n_streams), int_array(g, flat, p->n_streams * n_in));
+        LLVMValueRef v[PROBE__COUNT] = {0};
+        v[PROBE_field] = I32(p->field);
+        v[PROBE_n_streams] = I32(p->n_streams);
+        v[PROBE_streams] = int_array(g, flat, p->n_streams * n_in);
+        probes[k] = abi_struct(ty, PHYSM_ABI_PROBE, v);
         free(flat);
     }
-    LLVMValueRef arr = struct_array(g, ty->probe, probes, t->n_probes, "probes");
+    LLVMValueRef arr = struct_array(g, ty->of[PHYSM_ABI_PROBE], probes, t->n_probes, "probes");
     free(probes);
     return arr;
 }
@@ -620,22 +627,41 @@ static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *
     if (!faces) exit(70);
     for (int k = 0; k < t->n_faces; k++) {
         const lw_face *f = &t->faces[k];
-        faces[k] = STRUCT(ty->face, I32(f->n_fixed), int_array(g, f->coords, f->n_fixed),
-                          double_array(g, f->values, f->n_fixed));
+        LLVMValueRef v[FACE__COUNT] = {0};
+        v[FACE_n_fixed] = I32(f->n_fixed);
+        v[FACE_coords] = int_array(g, f->coords, f->n_fixed);
+        v[FACE_values] = double_array(g, f->values, f->n_fixed);
+        faces[k] = abi_struct(ty, PHYSM_ABI_FACE, v);
     }
     int sampled = t->kind != PHYSM_DATA;
     int n_columns = t->pair_rows ? t->n_coords / 2 : t->n_coords;
-    LLVMValueRef term = STRUCT(ty->term, cstring(g, t->name), I32(t->kind), F64(t->weight), I32(t->n_coords),
-                               string_array(g, t->coords, t->n_coords),
-                               sampled ? double_array(g, t->lo, t->n_coords) : LLVMConstPointerNull(P),
-                               sampled ? double_array(g, t->hi, t->n_coords) : LLVMConstPointerNull(P),
-                               I32(t->n_faces), struct_array(g, ty->face, faces, t->n_faces, "faces"), I32(t->n_points),
-                               I32(t->sampler), cstring(g, t->data_file),
-                               sampled ? LLVMConstPointerNull(P) : string_array(g, t->coords, n_columns),
-                               I32(t->pair_rows), I32(t->time_column), I32(t->n_probes), probe_array(g, ty, t),
-                               I32(t->n_residuals), fns[0], fns[1], fns[2], fns[3], fns[4], fns[5]);
+    LLVMValueRef v[TERM__COUNT] = {0};
+    v[TERM_name] = cstring(g, t->name);
+    v[TERM_kind] = I32(t->kind);
+    v[TERM_weight] = F64(t->weight);
+    v[TERM_n_coords] = I32(t->n_coords);
+    v[TERM_coord_names] = string_array(g, t->coords, t->n_coords);
+    v[TERM_lo] = sampled ? double_array(g, t->lo, t->n_coords) : LLVMConstPointerNull(P);
+    v[TERM_hi] = sampled ? double_array(g, t->hi, t->n_coords) : LLVMConstPointerNull(P);
+    v[TERM_n_faces] = I32(t->n_faces);
+    v[TERM_faces] = struct_array(g, ty->of[PHYSM_ABI_FACE], faces, t->n_faces, "faces");
+    v[TERM_n_points] = I32(t->n_points);
+    v[TERM_sampler] = I32(t->sampler);
+    v[TERM_data_file] = cstring(g, t->data_file);
+    v[TERM_columns] = sampled ? LLVMConstPointerNull(P) : string_array(g, t->coords, n_columns);
+    v[TERM_pair_rows] = I32(t->pair_rows);
+    v[TERM_time_column] = I32(t->time_column);
+    v[TERM_n_probes] = I32(t->n_probes);
+    v[TERM_probes] = probe_array(g, ty, t);
+    v[TERM_n_residuals] = I32(t->n_residuals);
+    v[TERM_inputs_f64] = fns[0];
+    v[TERM_inputs_f32] = fns[1];
+    v[TERM_residual_f64] = fns[2];
+    v[TERM_residual_f32] = fns[3];
+    v[TERM_residual_vjp_f64] = fns[4];
+    v[TERM_residual_vjp_f32] = fns[5];
     free(faces);
-    return term;
+    return abi_struct(ty, PHYSM_ABI_TERM, v);
 }
 
 /* A pseudo-term of the dynamics, as a pointer to its own constant. */
@@ -649,13 +675,20 @@ static LLVMValueRef gen_dynamics(gen *g, const descriptor_types *ty)
 {
     const lw_dynamics *d = g->m->dynamics;
     if (!d) return LLVMConstPointerNull(g->ptr);
-    LLVMValueRef dyn = STRUCT(ty->dynamics, I32(d->kind), I32(d->n_state), I32(d->n_aux),
-                              string_array(g, d->names, d->n_state + d->n_aux), I32(d->n_half), I32(d->separable),
-                              I32(d->dim), gen_pseudo_term(g, ty, d->rhs, "dynamics_rhs"),
-                              gen_pseudo_term(g, ty, d->energy, "dynamics_energy"),
-                              gen_pseudo_term(g, ty, d->momentum, "dynamics_momentum"), I32(d->conserve_energy),
-                              I32(d->conserve_momentum));
-    return global_const(g, dyn, "dynamics");
+    LLVMValueRef v[DYNAMICS__COUNT] = {0};
+    v[DYNAMICS_kind] = I32(d->kind);
+    v[DYNAMICS_n_state] = I32(d->n_state);
+    v[DYNAMICS_n_aux] = I32(d->n_aux);
+    v[DYNAMICS_names] = string_array(g, d->names, d->n_state + d->n_aux);
+    v[DYNAMICS_n_half] = I32(d->n_half);
+    v[DYNAMICS_separable] = I32(d->separable);
+    v[DYNAMICS_dim] = I32(d->dim);
+    v[DYNAMICS_rhs] = gen_pseudo_term(g, ty, d->rhs, "dynamics_rhs");
+    v[DYNAMICS_energy] = gen_pseudo_term(g, ty, d->energy, "dynamics_energy");
+    v[DYNAMICS_momentum] = gen_pseudo_term(g, ty, d->momentum, "dynamics_momentum");
+    v[DYNAMICS_conserve_energy] = I32(d->conserve_energy);
+    v[DYNAMICS_conserve_momentum] = I32(d->conserve_momentum);
+    return global_const(g, abi_struct(ty, PHYSM_ABI_DYNAMICS, v), "dynamics");
 }
 
 static LLVMValueRef gen_simulations(gen *g, const descriptor_types *ty)
@@ -666,11 +699,19 @@ static LLVMValueRef gen_simulations(gen *g, const descriptor_types *ty)
     int n_point = m->dynamics ? m->dynamics->n_state + m->dynamics->n_aux : 0;
     for (int i = 0; i < m->n_simulations; i++) {
         const lw_simulation *s = &m->simulations[i];
-        sims[i] = STRUCT(ty->simulation, cstring(g, s->name), I32(s->integrator), F64(s->dt), I64(s->steps),
-                         I64(s->every), F64(s->tolerance), s->start ? double_array(g, s->start, n_point) : LLVMConstPointerNull(g->ptr),
-                         cstring(g, s->start_file), cstring(g, s->out_file));
+        LLVMValueRef v[SIMULATION__COUNT] = {0};
+        v[SIMULATION_name] = cstring(g, s->name);
+        v[SIMULATION_integrator] = I32(s->integrator);
+        v[SIMULATION_dt] = F64(s->dt);
+        v[SIMULATION_steps] = I64(s->steps);
+        v[SIMULATION_every] = I64(s->every);
+        v[SIMULATION_tolerance] = F64(s->tolerance);
+        v[SIMULATION_start] = s->start ? double_array(g, s->start, n_point) : LLVMConstPointerNull(g->ptr);
+        v[SIMULATION_start_file] = cstring(g, s->start_file);
+        v[SIMULATION_out_file] = cstring(g, s->out_file);
+        sims[i] = abi_struct(ty, PHYSM_ABI_SIMULATION, v);
     }
-    LLVMValueRef arr = struct_array(g, ty->simulation, sims, m->n_simulations, "simulations");
+    LLVMValueRef arr = struct_array(g, ty->of[PHYSM_ABI_SIMULATION], sims, m->n_simulations, "simulations");
     free(sims);
     return arr;
 }
@@ -778,10 +819,20 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
         LLVMValueRef attrs[32];
         for (int a = 0; a < set->n_attributes; a++) {
             const lw_attribute *at = &set->attributes[a];
-            attrs[a] = STRUCT(ty->attribute, cstring(g, at->name), I32(at->width), I32(at->role), I32(at->array));
+            LLVMValueRef v[ATTRIBUTE__COUNT] = {0};
+            v[ATTRIBUTE_name] = cstring(g, at->name);
+            v[ATTRIBUTE_width] = I32(at->width);
+            v[ATTRIBUTE_role] = I32(at->role);
+            v[ATTRIBUTE_array] = I32(at->array);
+            attrs[a] = abi_struct(ty, PHYSM_ABI_ATTRIBUTE, v);
         }
-        sets[i] = STRUCT(ty->particle_set, cstring(g, set->name), I64(set->count), I32(set->n_attributes),
-                         struct_array(g, ty->attribute, attrs, set->n_attributes, "attributes"), I32(set->moves));
+        LLVMValueRef v[PARTICLE_SET__COUNT] = {0};
+        v[PARTICLE_SET_name] = cstring(g, set->name);
+        v[PARTICLE_SET_count] = I64(set->count);
+        v[PARTICLE_SET_n_attributes] = I32(set->n_attributes);
+        v[PARTICLE_SET_attributes] = struct_array(g, ty->of[PHYSM_ABI_ATTRIBUTE], attrs, set->n_attributes, "attributes");
+        v[PARTICLE_SET_moves] = I32(set->moves);
+        sets[i] = abi_struct(ty, PHYSM_ABI_PARTICLE_SET, v);
     }
     for (int i = 0; i < s->n_kernels; i++) {
         const lw_kernel *k = &s->kernels[i];
@@ -797,17 +848,33 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
         }
         snprintf(name, sizeof name, "kernel%d_body_f64", i);
         LLVMValueRef body = gen_kernel_body(g, k, name, 1);
-        kernels[i] = STRUCT(ty->kernel, cstring(g, k->name), I32(k->kind), I32(k->set_first), I32(k->set_second),
-                            F64(k->cutoff), I32(k->sum_index), I32(k->term->n_probes), probe_array(g, ty, k->term),
-                            inputs, sum, body);
+        LLVMValueRef v[KERNEL__COUNT] = {0};
+        v[KERNEL_name] = cstring(g, k->name);
+        v[KERNEL_kind] = I32(k->kind);
+        v[KERNEL_set_first] = I32(k->set_first);
+        v[KERNEL_set_second] = I32(k->set_second);
+        v[KERNEL_cutoff] = F64(k->cutoff);
+        v[KERNEL_sum_index] = I32(k->sum_index);
+        v[KERNEL_n_probes] = I32(k->term->n_probes);
+        v[KERNEL_probes] = probe_array(g, ty, k->term);
+        v[KERNEL_inputs_f64] = inputs;
+        v[KERNEL_sum_f64] = sum;
+        v[KERNEL_body_f64] = body;
+        kernels[i] = abi_struct(ty, PHYSM_ABI_KERNEL, v);
     }
-    LLVMValueRef sys = STRUCT(ty->system, I32(s->dim), I32(s->n_sets),
-                              struct_array(g, ty->particle_set, sets, s->n_sets, "sets"), I32(s->n_arrays),
-                              I32(s->n_kernels), struct_array(g, ty->kernel, kernels, s->n_kernels, "kernels"),
-                              I32(s->n_sums), gen_pseudo_term(g, ty, s->combine, "system_combine"),
-                              I32(s->seeds_needed), F64(s->mass));
+    LLVMValueRef v[SYSTEM__COUNT] = {0};
+    v[SYSTEM_dim] = I32(s->dim);
+    v[SYSTEM_n_sets] = I32(s->n_sets);
+    v[SYSTEM_sets] = struct_array(g, ty->of[PHYSM_ABI_PARTICLE_SET], sets, s->n_sets, "sets");
+    v[SYSTEM_n_arrays] = I32(s->n_arrays);
+    v[SYSTEM_n_kernels] = I32(s->n_kernels);
+    v[SYSTEM_kernels] = struct_array(g, ty->of[PHYSM_ABI_KERNEL], kernels, s->n_kernels, "kernels");
+    v[SYSTEM_n_sums] = I32(s->n_sums);
+    v[SYSTEM_combine] = gen_pseudo_term(g, ty, s->combine, "system_combine");
+    v[SYSTEM_seeds_needed] = I32(s->seeds_needed);
+    v[SYSTEM_mass] = F64(s->mass);
     free(kernels);
-    return global_const(g, sys, "system");
+    return global_const(g, abi_struct(ty, PHYSM_ABI_SYSTEM, v), "system");
 }
 
 /* eval's named quantities (physm_quantities), NULL when there are none. */
@@ -822,8 +889,10 @@ static LLVMValueRef gen_quantities(gen *g, const descriptor_types *ty)
         snprintf(prefix, sizeof prefix, "quantity%d", i);
         lets[i] = gen_term(g, ty, &m->quantities[i], prefix, 1);
     }
-    LLVMValueRef q = STRUCT(ty->quantities, I32(m->n_quantities),
-                            struct_array(g, ty->term, lets, m->n_quantities, "quantity_terms"));
+    LLVMValueRef v[QUANTITIES__COUNT] = {0};
+    v[QUANTITIES_n_lets] = I32(m->n_quantities);
+    v[QUANTITIES_lets] = struct_array(g, ty->of[PHYSM_ABI_TERM], lets, m->n_quantities, "quantity_terms");
+    LLVMValueRef q = abi_struct(ty, PHYSM_ABI_QUANTITIES, v);
     free(lets);
     return global_const(g, q, "quantities");
 }
@@ -832,7 +901,8 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
 {
     const lw_model *m = g->m;
     LLVMTypeRef P = g->ptr, I = g->i32;
-    descriptor_types ty = descriptor_types_of(g);
+    descriptor_types ty;
+    phys_codegen_abi_types(g->ctx, ty.of);
 
     LLVMValueRef *fields = calloc((size_t)m->n_fields + 1, sizeof *fields);
     LLVMValueRef *params = calloc((size_t)m->n_params + 1, sizeof *params);
@@ -860,11 +930,27 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
             n_net = p->n_streams;
             net_streams = int_array(g, streams, n_net * f->n_inputs);
         }
-        fields[i] = STRUCT(ty.field, cstring(g, f->name), I32(f->n_inputs), string_array(g, f->inputs, f->n_inputs),
-                           I32(f->n_outputs), I32(f->n_hidden), int_array(g, f->hidden, f->n_hidden), I32(f->activation),
-                           I32(n_derivs), derivs, I32(n_net), net_streams, eval);
+        LLVMValueRef v[FIELD__COUNT] = {0};
+        v[FIELD_name] = cstring(g, f->name);
+        v[FIELD_n_inputs] = I32(f->n_inputs);
+        v[FIELD_input_names] = string_array(g, f->inputs, f->n_inputs);
+        v[FIELD_n_outputs] = I32(f->n_outputs);
+        v[FIELD_n_hidden] = I32(f->n_hidden);
+        v[FIELD_hidden_widths] = int_array(g, f->hidden, f->n_hidden);
+        v[FIELD_activation] = I32(f->activation);
+        v[FIELD_n_derivs] = I32(n_derivs);
+        v[FIELD_derivs] = derivs;
+        v[FIELD_n_net_streams] = I32(n_net);
+        v[FIELD_net_streams] = net_streams;
+        v[FIELD_eval_f64] = eval;
+        fields[i] = abi_struct(&ty, PHYSM_ABI_FIELD, v);
     }
-    for (int i = 0; i < m->n_params; i++) params[i] = STRUCT(ty.param, cstring(g, m->param_names[i]), F64(m->param_inits[i]));
+    for (int i = 0; i < m->n_params; i++) {
+        LLVMValueRef v[PARAM__COUNT] = {0};
+        v[PARAM_name] = cstring(g, m->param_names[i]);
+        v[PARAM_init] = F64(m->param_inits[i]);
+        params[i] = abi_struct(&ty, PHYSM_ABI_PARAM, v);
+    }
     for (int ti = 0; ti < m->n_terms; ti++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "term%d", ti);
@@ -872,22 +958,53 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
     }
     for (int i = 0; i < m->n_stages; i++) {
         const lw_stage *s = &m->stages[i];
-        LLVMValueRef sched = STRUCT(ty.sched, I32(s->schedule), F64(s->lr), F64(s->decay_rate), I64(s->decay_steps),
-                                    F64(s->lr_min), I64(s->steps));
-        LLVMValueRef adam = STRUCT(ty.adam, F64(s->beta1), F64(s->beta2), F64(s->eps), sched);
-        LLVMValueRef lbfgs = STRUCT(ty.lbfgs, I32(s->history), I32(s->steps > 2147483647L ? 2147483647L : s->steps),
-                                    I64(s->max_evaluations), F64(s->grad_tol), F64(s->rel_f_tol), F64(1e-4), F64(0.9));
-        stages[i] = STRUCT(ty.stage, I32(s->optimizer), I64(s->steps), adam, lbfgs);
+        LLVMValueRef sched[SCHED__COUNT] = {0};
+        sched[SCHED_kind] = I32(s->schedule);
+        sched[SCHED_lr] = F64(s->lr);
+        sched[SCHED_decay_rate] = F64(s->decay_rate);
+        sched[SCHED_decay_steps] = I64(s->decay_steps);
+        sched[SCHED_lr_min] = F64(s->lr_min);
+        sched[SCHED_total_steps] = I64(s->steps);
+        LLVMValueRef adam[ADAM__COUNT] = {0};
+        adam[ADAM_beta1] = F64(s->beta1);
+        adam[ADAM_beta2] = F64(s->beta2);
+        adam[ADAM_eps] = F64(s->eps);
+        adam[ADAM_schedule] = abi_struct(&ty, PHYSM_ABI_SCHED, sched);
+        LLVMValueRef lbfgs[LBFGS__COUNT] = {0};
+        lbfgs[LBFGS_history] = I32(s->history);
+        lbfgs[LBFGS_max_iterations] = I32(s->steps > 2147483647L ? 2147483647L : s->steps);
+        lbfgs[LBFGS_max_evaluations] = I64(s->max_evaluations);
+        lbfgs[LBFGS_grad_tol] = F64(s->grad_tol);
+        lbfgs[LBFGS_rel_f_tol] = F64(s->rel_f_tol);
+        lbfgs[LBFGS_c1] = F64(1e-4);
+        lbfgs[LBFGS_c2] = F64(0.9);
+        LLVMValueRef v[STAGE__COUNT] = {0};
+        v[STAGE_optimizer] = I32(s->optimizer);
+        v[STAGE_steps] = I64(s->steps);
+        v[STAGE_adam] = abi_struct(&ty, PHYSM_ABI_ADAM, adam);
+        v[STAGE_lbfgs] = abi_struct(&ty, PHYSM_ABI_LBFGS, lbfgs);
+        stages[i] = abi_struct(&ty, PHYSM_ABI_STAGE, v);
     }
-    LLVMValueRef model = STRUCT(ty.model, I32(PHYSM_ABI_VERSION), cstring(g, m->name), cstring(g, m->source_path),
-                                cstring(g, m->source_dir), I64(m->structure_hash), I32(m->n_fields),
-                                struct_array(g, ty.field, fields, m->n_fields, "fields"), I32(m->n_params),
-                                struct_array(g, ty.param, params, m->n_params, "params"), I32(m->n_terms),
-                                struct_array(g, ty.term, terms, m->n_terms, "terms"), I32(m->n_stages),
-                                struct_array(g, ty.stage, stages, m->n_stages, "stages"), gen_dynamics(g, &ty),
-                                I32(m->n_simulations), gen_simulations(g, &ty), gen_system(g, &ty),
-                                gen_quantities(g, &ty));
-    LLVMValueRef model_global = global_const(g, model, "physm_model_descriptor");
+    LLVMValueRef model[MODEL__COUNT] = {0};
+    model[MODEL_abi_version] = I32(PHYSM_ABI_VERSION);
+    model[MODEL_name] = cstring(g, m->name);
+    model[MODEL_source_path] = cstring(g, m->source_path);
+    model[MODEL_source_dir] = cstring(g, m->source_dir);
+    model[MODEL_structure_hash] = I64(m->structure_hash);
+    model[MODEL_n_fields] = I32(m->n_fields);
+    model[MODEL_fields] = struct_array(g, ty.of[PHYSM_ABI_FIELD], fields, m->n_fields, "fields");
+    model[MODEL_n_params] = I32(m->n_params);
+    model[MODEL_params] = struct_array(g, ty.of[PHYSM_ABI_PARAM], params, m->n_params, "params");
+    model[MODEL_n_terms] = I32(m->n_terms);
+    model[MODEL_terms] = struct_array(g, ty.of[PHYSM_ABI_TERM], terms, m->n_terms, "terms");
+    model[MODEL_n_stages] = I32(m->n_stages);
+    model[MODEL_stages] = struct_array(g, ty.of[PHYSM_ABI_STAGE], stages, m->n_stages, "stages");
+    model[MODEL_dynamics] = gen_dynamics(g, &ty);
+    model[MODEL_n_simulations] = I32(m->n_simulations);
+    model[MODEL_simulations] = gen_simulations(g, &ty);
+    model[MODEL_system] = gen_system(g, &ty);
+    model[MODEL_quantities] = gen_quantities(g, &ty);
+    LLVMValueRef model_global = global_const(g, abi_struct(&ty, PHYSM_ABI_MODEL, model), "physm_model_descriptor");
     free(fields);
     free(params);
     free(terms);

@@ -26,7 +26,7 @@ static int fail(const char *what, char *llvm_message)
     return 1;
 }
 
-static LLVMTargetMachineRef host_machine(int opt_level, char **error)
+LLVMTargetMachineRef phys_host_machine(int opt_level, char **error)
 {
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
@@ -105,7 +105,7 @@ int phys_emit(LLVMModuleRef module, const phys_emit_options *o)
         return fail("internal error: generated code does not verify", message);
     LLVMDisposeMessage(message);
 
-    LLVMTargetMachineRef tm = host_machine(o->opt_level, &message);
+    LLVMTargetMachineRef tm = phys_host_machine(o->opt_level, &message);
     if (!tm) return fail("no code generator for this machine", message);
     LLVMTargetDataRef data = LLVMCreateTargetDataLayout(tm);
     char *layout = LLVMCopyStringRepOfTargetData(data);
@@ -131,7 +131,7 @@ int phys_emit(LLVMModuleRef module, const phys_emit_options *o)
 
     if (o->kind != EMIT_LLVM_IR && o->opt_level > 0 && huge) {
         LLVMDisposeTargetMachine(tm);
-        tm = host_machine(0, &message);
+        tm = phys_host_machine(0, &message);
         if (!tm) return fail("no code generator for this machine", message);
     }
     int rc = 0;

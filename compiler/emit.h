@@ -3,6 +3,7 @@
 #ifndef PHYS_EMIT_H
 #define PHYS_EMIT_H
 
+#include <llvm-c/TargetMachine.h>
 #include <llvm-c/Types.h>
 
 typedef enum { EMIT_EXECUTABLE, EMIT_OBJECT, EMIT_ASSEMBLY, EMIT_LLVM_IR } phys_emit_kind;
@@ -17,5 +18,10 @@ typedef struct phys_emit_options {
 
 /* Returns 0 on success; on failure prints `physc: error: ...` and returns 1. */
 int phys_emit(LLVMModuleRef module, const phys_emit_options *options);
+
+/* The target machine physc emits for (the host's triple, CPU and
+ * features) at opt_level 0..3; NULL with *error set (an LLVM message) if
+ * LLVM does not know the host. */
+LLVMTargetMachineRef phys_host_machine(int opt_level, char **error);
 
 #endif

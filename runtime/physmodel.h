@@ -20,6 +20,10 @@
  * exists for float64 (_f64) and float32 (_f32). Parameters ("params") are the
  * model's trainable constants only, in declaration order; network weights
  * never reach generated code.
+ *
+ * Every struct here is built as constant data by generated code: a member
+ * added, removed or moved goes into physmodel_abi.h too (tests/compile/
+ * test_abi checks both against each other).
  */
 #ifndef PHYSMODEL_H
 #define PHYSMODEL_H

@@ -311,6 +311,10 @@ int physrt_sample_sobol_f32(physrt_sobol *sob, int n, const double *lo,
 /* Adam with learning-rate schedules                                         */
 /* ------------------------------------------------------------------------ */
 
+/* physm_stage embeds physrt_adam_options (with its schedule) and
+ * physrt_lbfgs_options, so generated code builds them: their members are
+ * listed in physmodel_abi.h too. */
+
 typedef enum {
     PHYSRT_LR_CONSTANT = 0,   /* lr */
     PHYSRT_LR_EXPONENTIAL,    /* lr * decay_rate^(step / decay_steps) */
