@@ -87,6 +87,29 @@ char *physm_resolve_path(const physm_model *model, const char *file);
  * evaluating never allocates. Single-threaded. */
 typedef struct physm_term_eval physm_term_eval;
 
+/* One probe's network evaluation at up to max_points points: its inputs
+ * (filled by a term's or kernel's inputs function), one forward jet, and
+ * the pointers to its (stream, output) values. Used by the term and the
+ * particle-system evaluators. */
+typedef struct {
+    const physm_probe *probe;
+    int n_in, n_out;
+    physrt_mlp_eval_f64 *ev;
+    double *inputs;               /* max_points x n_in */
+    double *out;                  /* n_plan x n_out x n (physrt layout) */
+    int *stream_idx;              /* per requested stream: its index in the plan */
+} physm_probe_eval;
+
+/* 0, or -1 (nothing reported) when out of memory or the streams are invalid;
+ * free with physm_probe_eval_free either way. */
+int physm_probe_eval_init(physm_probe_eval *pe, const physm_layout *lay, const physm_probe *pr, int max_points);
+void physm_probe_eval_free(physm_probe_eval *pe);
+/* The network at n <= max_points points of pe->inputs; streams[k] (one per
+ * stream and output, stream-major) is pointed at n values each. Returns the
+ * number of pointers written, or -1. */
+int physm_probe_eval_run(physm_probe_eval *pe, const physm_layout *lay, const double *theta, int n,
+                         const double **streams);
+
 /* NULL (error reported) when out of memory or the probes' streams are
  * invalid. max_points >= 1. */
 physm_term_eval *physm_term_eval_create(const physm_layout *lay, const physm_term *term, int max_points);

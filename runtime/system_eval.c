@@ -23,16 +23,9 @@
 
 enum { CHUNK = 256, MAX_SETS = 8 };
 
-typedef struct {
-    physrt_mlp_eval_f64 *ev;
-    int field, n_in, n_out;
-    double *inputs, *out;
-    int *stream_idx;
-} se_probe;
-
 /* A task's workspace: what one chunk of items needs, and its sums. */
 typedef struct {
-    se_probe *probes;             /* per kernel, per probe (flattened) */
+    physm_probe_eval *probes;     /* per kernel, per probe (flattened) */
     double **probe_inputs;        /* per (kernel, probe) */
     const double **streams;       /* the longest kernel's pointer layout */
     int first[CHUNK], second[CHUNK];
@@ -71,15 +64,7 @@ struct physm_system_eval {
 static void destroy_task(const physm_system_eval *ev, se_task *t)
 {
     const physm_system *s = ev->sys;
-    if (t->probes) {
-        int n = ev->probe_base[s->n_kernels];
-        for (int p = 0; p < n; p++) {
-            physrt_mlp_eval_destroy_f64(t->probes[p].ev);
-            free(t->probes[p].inputs);
-            free(t->probes[p].out);
-            free(t->probes[p].stream_idx);
-        }
-    }
+    for (int p = 0; t->probes && p < ev->probe_base[s->n_kernels]; p++) physm_probe_eval_free(&t->probes[p]);
     free(t->probes);
     free(t->probe_inputs);
     free(t->streams);
@@ -129,27 +114,9 @@ static int init_task(physm_system_eval *ev, se_task *t, const long *count)
     if (!t->probes || !t->probe_inputs || !t->streams || !t->sums) return -1;
     for (int k = 0; k < s->n_kernels; k++)
         for (int p = 0; p < s->kernels[k].n_probes; p++) {
-            const physm_probe *pr = &s->kernels[k].probes[p];
-            const physm_field *fd = &m->fields[pr->field];
-            se_probe *ps = &t->probes[ev->probe_base[k] + p];
-            ps->field = pr->field;
-            ps->n_in = fd->n_inputs;
-            ps->n_out = fd->n_outputs;
-            physrt_jet_plan *plan = physrt_jet_plan_create(fd->n_inputs, pr->n_streams, pr->streams);
-            if (!plan) return -1;
-            ps->ev = physrt_mlp_eval_create_f64(&ev->lay->descs[pr->field], plan, CHUNK, NULL);
-            physrt_jet_plan_destroy(plan);
-            if (!ps->ev) return -1;
-            const physrt_jet_plan *eplan = physrt_mlp_eval_plan_f64(ps->ev);
-            ps->inputs = calloc((size_t)CHUNK * ps->n_in, sizeof *ps->inputs);
-            ps->out = calloc((size_t)physrt_jet_plan_n_streams(eplan) * ps->n_out * CHUNK, sizeof *ps->out);
-            ps->stream_idx = calloc((size_t)pr->n_streams, sizeof *ps->stream_idx);
-            if (!ps->inputs || !ps->out || !ps->stream_idx) return -1;
-            for (int st = 0; st < pr->n_streams; st++) {
-                ps->stream_idx[st] = physrt_jet_plan_index(eplan, pr->streams + (size_t)st * fd->n_inputs);
-                if (ps->stream_idx[st] < 0) return -1;
-            }
-            t->probe_inputs[ev->probe_base[k] + p] = ps->inputs;
+            physm_probe_eval *pe = &t->probes[ev->probe_base[k] + p];
+            if (physm_probe_eval_init(pe, ev->lay, &s->kernels[k].probes[p], CHUNK)) return -1;
+            t->probe_inputs[ev->probe_base[k] + p] = pe->inputs;
         }
     for (int k = 0; k < s->n_sets; k++)
         if (s->sets[k].moves && !(t->forces[k] = calloc((size_t)count[k] * s->dim + 1, sizeof(double)))) return -1;
@@ -360,14 +327,12 @@ static void run_chunk(const se_job *J, se_task *t, int n, const int *first, cons
         kr->inputs_f64(n, first, second, third, shift, arrays, params, t->probe_inputs + ev->probe_base[J->kernel]);
         size_t q = 0;
         for (int p = 0; p < kr->n_probes; p++) {
-            se_probe *ps = &t->probes[ev->probe_base[J->kernel] + p];
-            if (physrt_mlp_forward_f64(ps->ev, J->theta + lay->offset[ps->field], n, ps->inputs, ps->out) != PHYSRT_OK) {
+            int written = physm_probe_eval_run(&t->probes[ev->probe_base[J->kernel] + p], lay, J->theta, n, t->streams + q);
+            if (written < 0) {
                 t->failed = 1;
                 return;
             }
-            for (int st = 0; st < kr->probes[p].n_streams; st++)
-                for (int o = 0; o < ps->n_out; o++)
-                    t->streams[q++] = ps->out + ((size_t)ps->stream_idx[st] * ps->n_out + o) * (size_t)n;
+            q += (size_t)written;
         }
     }
     physm_kernel_body_f64 fn = J->with_forces ? kr->body_f64 : kr->sum_f64;
