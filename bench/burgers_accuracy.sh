@@ -19,8 +19,9 @@ echo "after the example's schedule:"
 ./burgers eval x=-1:1:256 t=0:1:100 | "$build/bench/burgers_exact"
 sed "s/lbfgs(steps = 20000)/lbfgs(steps = $((20000 + extra)), history = 50)/" burgers.phys > burgers_more.phys
 "$build/compiler/physc" burgers_more.phys -o burgers_more
-# same 'model burgers', so it resumes from burgers.ckpt
-time ./burgers_more train --resume --threads 2 --quiet
+# same 'model burgers' and structure, so it resumes from burgers.ckpt (its
+# own default checkpoint would be burgers_more.ckpt)
+time ./burgers_more train --resume --checkpoint burgers.ckpt --threads 2 --quiet
 echo "after $extra more L-BFGS iterations with history 50:"
-./burgers_more eval x=-1:1:256 t=0:1:100 | "$build/bench/burgers_exact"
+./burgers_more eval x=-1:1:256 t=0:1:100 --checkpoint burgers.ckpt | "$build/bench/burgers_exact"
 echo "(work directory: $work)"

@@ -80,8 +80,8 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      --format npy    a NumPy structured array instead (numpy.load(\"u.npy\")[\"u\"])\n"
             "  simulate [NAME] [--checkpoint FILE] [--untrained] [--seed S]\n"
             "           [--integrator leapfrog|verlet|midpoint|rk4] [--dt H] [--steps N] [--every K]\n"
-            "           [--from FILE] [--to FILE] [--tolerance T] [--format csv|npy] [--threads T]\n"
-            "           [--skin S] [--quiet]\n"
+            "           [--from FILE | --data NAME=FILE] [--to FILE] [--tolerance T] [--format csv|npy]\n"
+            "           [--threads T] [--skin S] [--quiet]\n"
             "      Integrate the model's dynamics (all start states together) and write CSV:\n"
             "      trajectory,step,t, the state, energy and P_x.. when the model defines them, then masses.\n"
             "      Prints the integrator, time taken and the energy/momentum drift on stdout.\n"
@@ -93,7 +93,8 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      --dt H, --steps N  time step and step count\n"
             "      --every K       write every K-th step (and the first and last)\n"
             "      --from FILE     start states: CSV with the state names as columns, one\n"
-            "                      trajectory per row\n"
+            "                      trajectory per row (relative to the working directory)\n"
+            "      --data NAME=F   the same, NAME being the declaration's start file or name\n"
             "      --to FILE       output CSV (default: the declaration's, or MODEL_simulate.csv)\n"
             "      --tolerance T   of the implicit stages: no component changes by more\n"
             "                      than T (1 + |value|) (default: the declaration's, or 1e-12)\n"
@@ -362,6 +363,21 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
             if (r < 0 || parse_positive(v, &o.skin))
                 return usage_error(prog, argv0, "simulate: --skin needs a finite number > 0%s%s", v ? ", not " : "",
                                    v ? v : "");
+        } else if ((r = opt_value(argc, argv, &i, "--data", &v))) {
+            /* --data NAME=FILE naming the start file of a simulate declaration, or --data FILE */
+            const char *eq = r > 0 ? strchr(v, '=') : NULL;
+            int named = 0;
+            for (int k = 0; eq && k < lay->model->n_simulations; k++) {
+                char name[256];
+                size_t ln = (size_t)(eq - v);
+                if (ln >= sizeof name) break;
+                memcpy(name, v, ln);
+                name[ln] = 0;
+                named |= data_name_is(lay->model->simulations[k].start_file, lay->model->simulations[k].name, name);
+            }
+            if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --data needs NAME=FILE or FILE%s%s", "", "");
+            o.from = named ? eq + 1 : v;
+            if (!o.from[0]) return usage_error(prog, argv0, "simulate: --data needs a file name%s%s", "", "");
         } else if ((r = opt_value(argc, argv, &i, "--from", &v))) {
             if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --from needs a file name%s%s", "", "");
             o.from = v;

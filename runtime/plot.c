@@ -81,7 +81,8 @@ static int header_column(const char *file, const char *name, int *n_cols)
     int found = 0, k = 0;
     if (f && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = 0;
-        for (char *tok = strtok(line, ","); tok; tok = strtok(NULL, ",")) {
+        char *save = NULL;
+        for (char *tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             k++;
             if (!found && !strcmp(tok, name)) found = k;
         }
@@ -181,8 +182,8 @@ int physm_plot(const physm_layout *lay, const char *checkpoint, int n_args, char
             FILE *h = fopen(data, "r");   /* the name of column c */
             char line[8192] = "";
             if (h && fgets(line, sizeof line, h)) {
-                char *tok = strtok(line, ",\r\n");
-                for (int k = 1; tok && k < c; k++) tok = strtok(NULL, ",\r\n");
+                char *save = NULL, *tok = strtok_r(line, ",\r\n", &save);
+                for (int k = 1; tok && k < c; k++) tok = strtok_r(NULL, ",\r\n", &save);
                 snprintf(col, sizeof col, "%s", tok ? tok : "?");
             }
             if (h) fclose(h);

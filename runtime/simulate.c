@@ -511,6 +511,13 @@ int physm_simulate(const physm_layout *lay, const physm_simulate_options *o)
     const int nc = d->n_state + d->n_aux;
     int B = 1;
     if (su.from) {
+        if (!o->from && access(su.from_path, F_OK) != 0) {   /* the declaration's file, moved away */
+            fprintf(stderr, "%s: error: simulate %s: start file %s not found: no %s (the model's path, resolved "
+                    "against %s, the directory of the .phys file it was compiled from)\n  give it with "
+                    "'--from FILE' (or '--data %s=FILE')\n", prog, su.name, su.from, su.from_path,
+                    m->source_dir ? m->source_dir : ".", su.from);
+            goto done;
+        }
         if (physm_csv_read(su.from_path, su.from, nc, d->names, &start, &B)) goto done;
     } else {
         start = malloc((size_t)nc * sizeof *start);

@@ -31,6 +31,17 @@ grep -qF "cannot read nothere.csv" err.txt || fail "$(cat err.txt)"
 mkdir sub && (cd sub && ../osc train --more 10 --quiet --checkpoint ../osc.ckpt --data oscillator=../observations.csv) \
     || fail "--data relative to the working directory"
 
+# simulate of a moved program: its declaration's start file through --data
+mkdir "$work/nb" && cp "$root/examples/nbody_truth.phys" "$root/examples/nbody_init.csv" "$work/nb/"
+(cd "$work/nb" && "$physc" nbody_truth.phys -o nbt && mv nbt nbody_init.csv "$work/elsewhere/") || fail "compile nbody_truth"
+mv nbody_init.csv start.csv
+./nbt simulate --quiet 2> err.txt && fail "simulate without its start file succeeded"
+grep -qF "start file nbody_init.csv not found: no $work/nb/nbody_init.csv" err.txt || fail "$(cat err.txt)"
+grep -qF -- "--data nbody_init.csv=FILE" err.txt || fail "$(cat err.txt)"
+./nbt simulate --quiet --data nbody_init.csv=start.csv || fail "simulate --data NAME=FILE"
+./nbt simulate --quiet --data start.csv --to nb2.csv || fail "simulate --data FILE"
+cmp -s nbody.csv nb2.csv || fail "the two --data forms differ"
+
 # eval: residual of 'motion', the constants, a derivative; CSV and npy agree
 ./osc eval t=0:10:21 'd(x,t)' motion c k > e.csv || fail "eval"
 [ "$(head -1 e.csv)" = "t,x,d_x_t,motion,c,k" ] || fail "eval header: $(head -1 e.csv)"
