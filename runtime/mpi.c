@@ -1,8 +1,8 @@
 /* mpi.c - data-parallel training over MPI, with Open MPI loaded at run time.
  *
  * A program started by Open MPI's mpirun has OMPI_COMM_WORLD_SIZE in its
- * environment; only then is libmpi.so.40 opened (dlopen) and the few
- * functions training needs resolved. A program not under mpirun never
+ * environment; only then is libmpi.so.40 (or $PHYSC_LIBMPI) opened
+ * (dlopen) and the few functions training needs resolved. A program not under mpirun never
  * touches MPI, so a single-process model needs no MPI installed. The
  * handles MPI_COMM_WORLD, MPI_DOUBLE and MPI_INT are, in Open MPI's ABI, the
  * addresses of the globals ompi_mpi_comm_world, ompi_mpi_double and
@@ -19,7 +19,9 @@
 #include "model_internal.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,11 +88,14 @@ int physm_mpi_start(const char *prog, physm_mpi **out)
         return -1;
     }
     mpi->prog = prog;
-    mpi->lib = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
+    const char *lib = getenv("PHYSC_LIBMPI");
+    if (!lib || !lib[0]) lib = "libmpi.so.40";
+    mpi->lib = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
     if (!mpi->lib) {
         fprintf(stderr, "%s: error: started by mpirun (OMPI_COMM_WORLD_SIZE=%s), but Open MPI's library cannot "
-                "be loaded: %s\n  (Debian: apt-get install openmpi-bin libopenmpi-dev; without mpirun the "
-                "program runs as one process and needs no MPI)\n", prog, world_size, dlerror());
+                "be loaded: %s\n  (Debian: apt-get install openmpi-bin libopenmpi-dev; PHYSC_LIBMPI names "
+                "another libmpi; without mpirun the program runs as one process and needs no MPI)\n", prog,
+                world_size, dlerror());
         free(mpi);
         return -1;
     }
@@ -108,13 +113,26 @@ int physm_mpi_start(const char *prog, physm_mpi **out)
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
         void *p = dlsym(mpi->lib, syms[i].name);
         if (!p) {
-            fprintf(stderr, "%s: error: libmpi.so.40 has no %s: not Open MPI 4 or 5?\n", prog, syms[i].name);
+            fprintf(stderr, "%s: error: %s has no %s: not Open MPI 4 or 5?\n", prog, lib, syms[i].name);
             free(mpi);
             return -1;
         }
         memcpy(syms[i].slot, &p, sizeof p);   /* object to function pointer, as POSIX allows */
     }
+    /* A rank waiting for the others yields its core instead of spinning (unless
+     * the user says otherwise): on a shared machine a spinning rank takes the
+     * CPU the others need, and a training step is long beside the latency. */
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
+    /* MPI's own threads start with SIGINT and SIGTERM blocked, so those
+     * signals (mpirun passes SIGTERM on) reach the thread that trains, which
+     * saves at a step boundary (train.c) */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
     int provided = 0, rc = mpi->init_thread(NULL, NULL, MPI_THREAD_FUNNELED_, &provided);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
         fprintf(stderr, "%s: error: MPI_Init_thread failed (code %d)\n", prog, rc);
         free(mpi);

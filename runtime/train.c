@@ -518,9 +518,10 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     if (save(&tr, tr.theta, tr.pos, f)) goto done;
     if (tr.stop_signal) {
         physm_progress_break(&tr.progress);
-        fprintf(stderr, "%s: %s: training stopped at step %ld; saved %s (continue with 'train --resume')\n",
-                prog, tr.stop_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", tr.pos,
-                opts->checkpoint);
+        if (tr.root)
+            fprintf(stderr, "%s: %s: training stopped at step %ld; saved %s (continue with 'train --resume')\n",
+                    prog, tr.stop_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", tr.pos,
+                    opts->checkpoint);
         status = PHYSM_EXIT_SIGNAL + tr.stop_signal;
         goto done;
     }

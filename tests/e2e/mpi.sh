@@ -6,8 +6,8 @@
 # iterations later within 1e-9 (its line search amplifies round-off);
 # 'mpirun -np 1' gives the plain run's bits. Only rank 0 writes the
 # checkpoint, the history and the progress; an error of the setup is
-# reported once; a plain run never loads libmpi; the other verbs refuse to
-# run on several processes.
+# reported once; SIGTERM to mpirun saves; a plain run never loads libmpi;
+# the other verbs refuse to run on several processes.
 # Usage: mpi.sh PHYSC SOURCE_ROOT
 set -u
 physc=$1 root=$2
@@ -74,6 +74,23 @@ ls r1.* > /dev/null 2>&1 && fail "rank 1 wrote: $(ls r1.*)"
 [ "$(grep -c '^trained burgers_small: 5 steps' more.log)" = 1 ] || fail "--more on 2 processes: $(cat more.log)"
 "${mpi[@]}" -np 2 ./bs train --threads 1 --checkpoint two.ckpt 2> refused.log && fail "a fresh run replaced two.ckpt"
 [ "$(grep -c 'already holds 125 steps of training' refused.log)" = 1 ] || fail "the refusal, once: $(cat refused.log)"
+
+# SIGTERM to mpirun (passed on to the ranks) saves at a step boundary
+"${mpi[@]}" -np 2 ./bs train --threads 1 --checkpoint sig.ckpt 2> sig.log &
+pid=$!
+for _ in $(seq 300); do grep -q "training on 2 processes" sig.log && break; sleep 0.1; done
+sleep 1
+kill -TERM $pid
+wait $pid
+[ "$(grep -c "terminated (SIGTERM): training stopped at step" sig.log)" = 1 ] || fail "SIGTERM: $(cat sig.log)"
+./bs eval x=0:1:3 t=0.5 --checkpoint sig.ckpt > /dev/null || fail "no checkpoint after SIGTERM"
+
+# under mpirun without a loadable libmpi: a clear error
+OMPI_COMM_WORLD_SIZE=2 PHYSC_LIBMPI=/nonexistent/libmpi.so.40 ./bs train --checkpoint no.ckpt 2> nolib.log &&
+    fail "trained without libmpi"
+grep -q "error: started by mpirun (OMPI_COMM_WORLD_SIZE=2), but Open MPI's library cannot be loaded" nolib.log ||
+    fail "no libmpi: $(cat nolib.log)"
+[ ! -e no.ckpt ] || fail "no libmpi: a checkpoint was written"
 
 # the other verbs run as one process
 "${mpi[@]}" -np 2 ./bs eval x=0:1:3 t=0.5 --checkpoint two.ckpt > /dev/null 2> eval.log && fail "eval on 2 processes"
