@@ -69,6 +69,11 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "                      appended to CHECKPOINT.history.csv (.ckpt replaced) at every save:\n"
             "                      step,stage,TERM...,total,lr,elapsed_s\n"
             "      --quiet         no progress output\n"
+            "      mpirun -np K %s train ...\n"
+            "                      K processes (Open MPI), each with 1/K of every term's\n"
+            "                      points, take the steps of one (to round-off); process 0\n"
+            "                      writes the files; without --threads each takes its share\n"
+            "                      of the cores. Without mpirun no MPI is loaded.\n"
             "  params [--checkpoint FILE]\n"
             "      Print each trained constant as 'name = value'.\n"
             "  eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [--format csv|npy] [COLUMN ...]\n"
@@ -117,7 +122,7 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "  help, --help\n"
             "      This text.\n",
             argv0, m->name, m->source_path ? " (from " : "", m->source_path ? m->source_path : "",
-            m->source_path ? ")" : "", default_ckpt, default_ckpt);
+            m->source_path ? ")" : "", default_ckpt, argv0, default_ckpt);
     fprintf(out, "\nfields:\n");
     if (m->n_fields == 0) fprintf(out, "  (none)\n");
     for (int f = 0; f < m->n_fields; f++) {

@@ -2,11 +2,11 @@
  *
  * A program started by Open MPI's mpirun has OMPI_COMM_WORLD_SIZE in its
  * environment; only then is libmpi.so.40 (or $PHYSC_LIBMPI) opened
- * (dlopen) and the few functions training needs resolved. A program not under mpirun never
- * touches MPI, so a single-process model needs no MPI installed. The
- * handles MPI_COMM_WORLD, MPI_DOUBLE and MPI_INT are, in Open MPI's ABI, the
- * addresses of the globals ompi_mpi_comm_world, ompi_mpi_double and
- * ompi_mpi_int, looked up the same way.
+ * (dlopen) and the few functions training needs resolved. A program not
+ * under mpirun never touches MPI, so a single-process model needs no MPI
+ * installed. The handles MPI_COMM_WORLD, MPI_DOUBLE and MPI_INT are, in
+ * Open MPI's ABI, the addresses of the globals ompi_mpi_comm_world,
+ * ompi_mpi_double and ompi_mpi_int, looked up the same way.
  *
  * Only the thread that started MPI calls it (MPI_THREAD_FUNNELED); the
  * training pool's threads never do. The sum over ranks (physm_mpi_sum) is a
