@@ -17,9 +17,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 command -v mpirun > /dev/null || fail "mpirun not found (Debian: apt-get install openmpi-bin libopenmpi-dev)"
 # CI runs as root; containers may forbid the single-copy shared memory
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-# Open MPI's own allocations outlive MPI_Finalize: no leak reports for them
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-mpi=(mpirun --allow-run-as-root --oversubscribe)
+# Open MPI's own allocations outlive MPI_Finalize: no leak reports under mpirun
+mpi=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" mpirun --allow-run-as-root --oversubscribe)
 cd "$work" || exit 1
 cp "$root/tests/e2e/models/burgers_small.phys" .
 "$physc" burgers_small.phys -o bs || fail "physc could not compile burgers_small.phys"
