@@ -114,7 +114,7 @@ int physm_history_flush(physm_history *h)
     for (size_t i = 0; i < h->n_rows; i++) {
         const double *r = h->rows + i * (size_t)h->n_cols;
         fprintf(f, "%ld,%d", (long)r[0], (int)r[1]);
-        for (int c = 2; c < h->n_cols - 1; c++) fprintf(f, ",%.9g", r[c]);
+        for (int c = 2; c < h->n_cols - 1; c++) fprintf(f, ",%.17g", r[c]);   /* exact: runs compare */
         fprintf(f, ",%.3f\n", r[h->n_cols - 1]);
     }
     h->n_rows = 0;

@@ -13,7 +13,11 @@
  * reverse sweep per probe. A tile's state stays in cache and nothing grows
  * with the number of points but the points themselves. Sums over points go
  * to per-task accumulators that are added in task order at the end, so the
- * loss and gradient are reproducible for a given thread count. */
+ * loss and gradient are reproducible for a given thread count.
+ *
+ * Data-parallel, a rank holds a share of every term's points: the means are
+ * over all of them (n_total), and the ranks' sums of r^2 and gradients are
+ * added in rank order (physm_mpi_sum) before the means are taken. */
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -42,6 +46,7 @@ typedef struct {
 typedef struct {
     const physm_term *term;
     int n;
+    size_t count;                 /* residual entries over all ranks' points */
     int n_parts;                  /* parts this term's points are split into */
     T *points;                    /* n x n_coords */
     PROBE_T *probes;
@@ -67,6 +72,8 @@ struct LOSS_T {
     atomic_int *arena_busy;
     T *task_grad;                 /* n_tasks x n_theta */
     double *task_sum;             /* n_tasks: sums of r^2 */
+    physm_mpi *mpi;               /* NULL: one process */
+    double *reduce;               /* with mpi: n_terms sums, then n_theta gradient */
 };
 
 void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
@@ -101,6 +108,7 @@ void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
     free(loss->task_part);
     free(loss->task_grad);
     free(loss->task_sum);
+    free(loss->reduce);
     free(loss);
 }
 
@@ -114,11 +122,12 @@ static size_t CAT(term_arena, SUF)(const TERM_T *ts)
 }
 
 static int CAT(setup_term, SUF)(const physm_layout *lay, int n_parts, int n_arenas, TERM_T *ts,
-                                const physm_term *term, const double *points, int n)
+                                const physm_term *term, const double *points, int n, int n_total)
 {
     const physm_model *m = lay->model;
     ts->term = term;
     ts->n = n;
+    ts->count = (size_t)n_total * term->n_residuals;
     const int n_tiles = (n + MLP_TT - 1) / MLP_TT;
     ts->n_parts = n_tiles < n_parts ? (n_tiles > 0 ? n_tiles : 1) : n_parts;
     const size_t nn = (size_t)n;
@@ -216,13 +225,15 @@ static int CAT(plan_tasks, SUF)(LOSS_T *loss)
 }
 
 LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *points,
-                                    const int *n_points, physrt_pool *pool)
+                                    const int *n_points, const int *n_total, physm_mpi *mpi,
+                                    physrt_pool *pool)
 {
     const physm_model *m = lay->model;
     LOSS_T *loss = calloc(1, sizeof *loss);
     if (!loss) goto oom;
     loss->lay = lay;
     loss->pool = pool;
+    loss->mpi = mpi;
     /* several parts per thread, claimed dynamically, so a descheduled thread
      * (shared machines) does not hold up the others */
     loss->n_parts = physrt_pool_n_threads(pool) > 1 ? 4 * physrt_pool_n_threads(pool) : 1;
@@ -233,7 +244,7 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
     for (int t = 0; t < m->n_terms; t++) {
         TERM_T *ts = &loss->terms[t];
         if (CAT(setup_term, SUF)(lay, loss->n_parts, loss->n_arenas, ts, &m->terms[t], points[t],
-                                 n_points[t])) {
+                                 n_points[t], n_total ? n_total[t] : n_points[t])) {
             fprintf(stderr, "%s: error: cannot set up term '%s' (%d points): out of memory or invalid "
                     "derivative streams\n", lay->prog, m->terms[t].name, n_points[t]);
             CAT(physm_loss_destroy, SUF)(loss);
@@ -245,7 +256,9 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
     loss->arena_busy = calloc((size_t)loss->n_arenas, sizeof *loss->arena_busy);
     loss->task_grad = calloc((size_t)loss->n_tasks * lay->n_theta + 1, sizeof(T));
     loss->task_sum = calloc((size_t)loss->n_tasks + 1, sizeof(double));
-    if (!loss->arena || !loss->arena_busy || !loss->task_grad || !loss->task_sum) goto oom;
+    if (mpi) loss->reduce = calloc((size_t)m->n_terms + lay->n_theta + 1, sizeof(double));
+    if (!loss->arena || !loss->arena_busy || !loss->task_grad || !loss->task_sum || (mpi && !loss->reduce))
+        goto oom;
     size_t need = 0;
     for (int t = 0; t < m->n_terms; t++)
         if (CAT(term_arena, SUF)(&loss->terms[t]) > need) need = CAT(term_arena, SUF)(&loss->terms[t]);
@@ -283,8 +296,7 @@ static void CAT(loss_task, SUF)(void *ctx, int k, int n_tasks)
     const T *theta = call->theta, *params = theta + lay->n_weights;
     T *grad = loss->task_grad + (size_t)k * lay->n_theta;
     const int n = ts->n, nc = term->n_coords, nr = term->n_residuals;
-    const size_t count = (size_t)n * nr;
-    const T scale = (T)(2.0 * term->weight / (double)count);
+    const T scale = (T)(2.0 * term->weight / (double)ts->count);
     const int grad_wanted = call->with_grad && term->weight != 0;
     const long long n_tiles = (n + MLP_TT - 1) / MLP_TT;
     const int begin = (int)(MLP_TT * (n_tiles * c / n_parts));
@@ -325,22 +337,30 @@ double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *
     if (grad) memset(loss->task_grad, 0, (size_t)loss->n_tasks * nt * sizeof(T));
     CALL_T call = {loss, theta, grad != NULL};
     physrt_pool_run(loss->pool, loss->n_tasks, CAT(loss_task, SUF), &call);
-    /* fixed reduction orders: task 0, 1, ... */
+    /* fixed reduction orders: task 0, 1, ..., then rank 0, 1, ... */
     for (int t = 0; t < m->n_terms; t++) term_loss[t] = 0;
     for (int k = 0; k < loss->n_tasks; k++) term_loss[loss->task_term[k]] += loss->task_sum[k];
-    double total = 0;
-    for (int t = 0; t < m->n_terms; t++) {
-        const TERM_T *ts = &loss->terms[t];
-        const size_t count = (size_t)ts->n * ts->term->n_residuals;
-        term_loss[t] = ts->term->weight * term_loss[t] / (double)count;
-        total += term_loss[t];
-    }
     if (grad) {
         memcpy(grad, loss->task_grad, nt * sizeof(T));
         for (int k = 1; k < loss->n_tasks; k++) {
             const T *g = loss->task_grad + (size_t)k * nt;
             for (size_t q = 0; q < nt; q++) grad[q] += g[q];
         }
+    }
+    if (loss->mpi) {
+        double *v = loss->reduce;
+        const size_t nterms = (size_t)m->n_terms, nv = nterms + (grad ? nt : 0);
+        memcpy(v, term_loss, nterms * sizeof *v);
+        for (size_t q = 0; grad && q < nt; q++) v[nterms + q] = (double)grad[q];
+        physm_mpi_sum(loss->mpi, v, nv);
+        memcpy(term_loss, v, nterms * sizeof *v);
+        for (size_t q = 0; grad && q < nt; q++) grad[q] = (T)v[nterms + q];
+    }
+    double total = 0;
+    for (int t = 0; t < m->n_terms; t++) {
+        const TERM_T *ts = &loss->terms[t];
+        term_loss[t] = ts->term->weight * term_loss[t] / (double)ts->count;
+        total += term_loss[t];
     }
     return total;
 }

@@ -78,6 +78,41 @@ int physm_term_points(const physm_layout *lay, int t, uint64_t seed,
 char *physm_resolve_path(const physm_model *model, const char *file);
 
 /* ------------------------------------------------------------------------ */
+/* mpi.c: data-parallel training over MPI (Open MPI loaded at run time)     */
+/* ------------------------------------------------------------------------ */
+
+/* The processes of one mpirun. A NULL physm_mpi is one process alone:
+ * every function below is then a no-op (rank 0 of 1). Only the thread that
+ * started MPI may call these, and every rank must make the same calls in
+ * the same order (they are collective), except physm_mpi_abort. */
+typedef struct physm_mpi physm_mpi;
+
+/* Under mpirun (OMPI_COMM_WORLD_SIZE set): loads libmpi.so.40, starts MPI
+ * and sets *mpi. Otherwise *mpi = NULL and MPI is never touched. -1 (error
+ * reported) when the library cannot be loaded or MPI cannot start. */
+int physm_mpi_start(const char *prog, physm_mpi **mpi);
+/* The number of processes mpirun started (OMPI_COMM_WORLD_SIZE), 1 when
+ * not under mpirun; MPI is not touched. */
+int physm_mpi_launched(void);
+/* MPI_Finalize, when every rank ends together. */
+void physm_mpi_finish(physm_mpi *mpi);
+/* A failure of this rank alone: ends every rank (MPI_Abort). */
+void physm_mpi_abort(physm_mpi *mpi, int status);
+int physm_mpi_rank(const physm_mpi *mpi);
+int physm_mpi_size(const physm_mpi *mpi);
+/* v[i] = the sum over ranks of v[i], added in rank order: the same bits on
+ * every rank. */
+void physm_mpi_sum(physm_mpi *mpi, double *v, size_t n);
+/* Rank 0's v (n numbers) to every rank; rank 0's value to every rank. */
+void physm_mpi_bcast(physm_mpi *mpi, double *v, size_t n);
+int physm_mpi_bcast_int(physm_mpi *mpi, int value);
+/* The first non-zero value in rank order (0 when all are 0). */
+int physm_mpi_first(physm_mpi *mpi, int value);
+/* Threads for this rank when none are asked for, out of all CPUs: the CPUs
+ * mpirun bound it to, else its share of the machine's. */
+int physm_mpi_threads(const physm_mpi *mpi, int all);
+
+/* ------------------------------------------------------------------------ */
 /* term_eval.c                                                               */
 /* ------------------------------------------------------------------------ */
 
@@ -129,11 +164,17 @@ int physm_term_eval_run(physm_term_eval *ev, const double *theta, const double *
 typedef struct physm_loss_f64 physm_loss_f64;
 typedef struct physm_loss_f32 physm_loss_f32;
 
-/* points[t] holds n_points[t] x n_coords numbers for term t (copied). */
+/* points[t] holds n_points[t] x n_coords numbers for term t (copied).
+ * Data-parallel (mpi non-NULL): these are this rank's share of the term's
+ * n_total[t] points (n_total NULL: n_points), every loss is a mean over
+ * n_total, and every evaluation sums the ranks' parts (physm_mpi_sum), so
+ * all ranks get the same loss and gradient, those of all the points. */
 physm_loss_f64 *physm_loss_create_f64(const physm_layout *lay, double *const *points,
-                                      const int *n_points, physrt_pool *pool);
+                                      const int *n_points, const int *n_total, physm_mpi *mpi,
+                                      physrt_pool *pool);
 physm_loss_f32 *physm_loss_create_f32(const physm_layout *lay, double *const *points,
-                                      const int *n_points, physrt_pool *pool);
+                                      const int *n_points, const int *n_total, physm_mpi *mpi,
+                                      physrt_pool *pool);
 void physm_loss_destroy_f64(physm_loss_f64 *loss);
 void physm_loss_destroy_f32(physm_loss_f32 *loss);
 
@@ -236,6 +277,7 @@ typedef struct {
     long more;                    /* > 0: resume and train this many more steps, past the
                                      schedule's end in its last stage */
     long log_every;               /* history row every this many steps (0: 10) */
+    physm_mpi *mpi;               /* data-parallel over these processes; NULL: one */
 } physm_train_options;
 
 /* physm_train's status when SIGINT or SIGTERM stopped it (after saving):

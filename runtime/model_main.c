@@ -69,6 +69,11 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "                      appended to CHECKPOINT.history.csv (.ckpt replaced) at every save:\n"
             "                      step,stage,TERM...,total,lr,elapsed_s\n"
             "      --quiet         no progress output\n"
+            "      mpirun -np K %s train ...\n"
+            "                      K processes (Open MPI), each with 1/K of every term's\n"
+            "                      points, take the steps of one (to round-off); process 0\n"
+            "                      writes the files; without --threads each takes its share\n"
+            "                      of the cores. Without mpirun no MPI is loaded.\n"
             "  params [--checkpoint FILE]\n"
             "      Print each trained constant as 'name = value'.\n"
             "  eval VAR=a:b:n [VAR=a:b:n ...] [--checkpoint FILE] [--format csv|npy] [COLUMN ...]\n"
@@ -118,7 +123,7 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "  help, --help\n"
             "      This text.\n",
             argv0, m->name, m->source_path ? " (from " : "", m->source_path ? m->source_path : "",
-            m->source_path ? ")" : "", default_ckpt, default_ckpt);
+            m->source_path ? ")" : "", default_ckpt, argv0, default_ckpt);
     fprintf(out, "\nfields:\n");
     if (m->n_fields == 0) fprintf(out, "  (none)\n");
     for (int f = 0; f < m->n_fields; f++) {
@@ -436,12 +441,18 @@ int physm_main(const physm_model *model, int argc, char **argv)
             goto done;
         }
 
+    if (strcmp(verb, "train") && physm_mpi_launched() > 1) {
+        fprintf(stderr, "%s: error: %s runs as one process; only train runs on several (mpirun -np %d)\n", prog,
+                verb, physm_mpi_launched());
+        status = PHYSM_EXIT_USAGE;
+        goto done;
+    }
     if (!strcmp(verb, "train")) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         physm_train_options o = {.steps = -1, .threads = ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2,
                                  .checkpoint = default_ckpt, .f32 = 1, .checkpoint_interval = 30.0};
         long stage_steps[64];
-        int n_stage_steps = 0;
+        int n_stage_steps = 0, threads_given = 0;
         if (m->n_stages > 64) {
             status = usage_error(prog, argv0, "train: more than 64 stages%s%s", "", "");
             goto done;
@@ -488,6 +499,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
                     break;
                 }
                 o.threads = (int)n;
+                threads_given = 1;
             } else if ((r = opt_value(argc, argv, &i, "--checkpoint-interval", &v))) {
                 /* hidden: seconds between periodic checkpoints (tests) */
                 char *end;
@@ -573,7 +585,14 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 if (stage_steps[s] > 0) stages[s].adam.schedule.total_steps = stage_steps[s];
             }
             lay.model = &work;
-            status = physm_train(&lay, &o);
+            /* under mpirun: data-parallel over its processes */
+            if (physm_mpi_start(prog, &o.mpi)) {
+                status = PHYSM_EXIT_RUNTIME;
+            } else {
+                if (o.mpi && !threads_given) o.threads = physm_mpi_threads(o.mpi, o.threads);
+                status = physm_train(&lay, &o);
+                physm_mpi_finish(o.mpi);
+            }
             lay.model = m;
         }
         for (int t = 0; t < m->n_terms; t++) free(files[t]);

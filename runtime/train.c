@@ -20,7 +20,18 @@
  * SIGINT and SIGTERM are blocked while training and polled at every step
  * boundary (sigpending: no handler, no global state): the state reached is
  * saved and physm_train returns PHYSM_EXIT_SIGNAL + the signal's number. A
- * signal ignored by the caller (SIG_IGN) stays ignored. */
+ * signal ignored by the caller (SIG_IGN) stays ignored.
+ *
+ * Data-parallel (mpirun, opts->mpi): every rank makes the points of every
+ * term from the same seed and keeps its contiguous share; the loss sums the
+ * ranks' parts in rank order (loss.c), so every rank holds the same loss and
+ * gradient and takes the same steps, and K ranks train as one process would,
+ * to round-off. Rank 0 sets up first and tells the others how it went, so an
+ * error in the model's files or options is reported once; it alone writes
+ * the checkpoint, the history and the progress, and its values are
+ * broadcast before the first step. A stop signal seen by any rank stops all
+ * of them at the same step boundary. A failure of one rank alone (its setup,
+ * rank 0's save) ends all of them (MPI_Abort). */
 #define _POSIX_C_SOURCE 200809L
 #include "model_internal.h"
 
@@ -35,6 +46,9 @@
 typedef struct {
     const physm_layout *lay;
     const physm_train_options *opts;
+    physm_mpi *mpi;               /* NULL: one process */
+    int root;                     /* rank 0 (or alone): writes files and progress */
+    int quiet;                    /* no progress output (--quiet, or not rank 0) */
     physm_loss_f64 *loss64;
     physm_loss_f32 *loss32;
     double *theta, *grad, *best;
@@ -58,11 +72,10 @@ typedef struct {
     int stop_signal;              /* SIGINT or SIGTERM received; 0: none */
 } trainer;
 
-/* A pending SIGINT or SIGTERM (blocked by physm_train) is taken and
- * remembered: the caller stops at this step boundary. */
-static int stop_requested(trainer *tr)
+/* A pending SIGINT or SIGTERM (blocked by physm_train), taken: its
+ * number, or 0. */
+static int take_signal(void)
 {
-    if (tr->stop_signal) return 1;
     sigset_t pending;
     if (sigpending(&pending)) return 0;
     int sig = sigismember(&pending, SIGINT) == 1 ? SIGINT : sigismember(&pending, SIGTERM) == 1 ? SIGTERM : 0;
@@ -72,13 +85,24 @@ static int stop_requested(trainer *tr)
     sigaddset(&one, sig);
     const struct timespec now = {0, 0};
     sigtimedwait(&one, NULL, &now);
+    return sig;
+}
+
+/* A stop signal is remembered: the caller stops at this step boundary.
+ * Data-parallel, the ranks agree (collective: every rank calls this at the
+ * same boundaries), so all of them stop at the same step. */
+static int stop_requested(trainer *tr)
+{
+    if (tr->stop_signal) return 1;
+    int sig = take_signal();
+    if (tr->mpi) sig = physm_mpi_first(tr->mpi, sig);
     tr->stop_signal = sig;
-    return 1;
+    return sig != 0;
 }
 
 static void log_row(trainer *tr, long step, const double *term_loss, double f, double lr, int force)
 {
-    if (step <= tr->last_logged || (!force && step % tr->log_every != 0)) return;
+    if (!tr->root || step <= tr->last_logged || (!force && step % tr->log_every != 0)) return;
     physm_history_add(&tr->history, step, tr->stage, term_loss, f, lr);
     tr->last_logged = step;
 }
@@ -109,14 +133,21 @@ static void sync_to_f32(trainer *tr)
     for (size_t i = 0; i < tr->lay->n_theta; i++) tr->theta32[i] = (float)tr->theta[i];
 }
 
+/* Rank 0 writes; its failure ends every rank (the others are waiting for
+ * it in the next step). */
 static int save(trainer *tr, const double *theta, long pos, double loss)
 {
+    if (!tr->root) return 0;
     physm_ckpt_info info = {pos, loss};
     physm_progress_break(&tr->progress);
-    if (physm_checkpoint_save(tr->lay, tr->opts->checkpoint, theta, &info)) return -1;
-    tr->saved_pos = pos;
-    tr->last_save = physm_now();
-    return physm_history_flush(&tr->history);
+    int rc = physm_checkpoint_save(tr->lay, tr->opts->checkpoint, theta, &info);
+    if (rc == 0) {
+        tr->saved_pos = pos;
+        tr->last_save = physm_now();
+        rc = physm_history_flush(&tr->history);
+    }
+    if (rc && physm_mpi_size(tr->mpi) > 1) physm_mpi_abort(tr->mpi, PHYSM_EXIT_RUNTIME);
+    return rc;
 }
 
 /* Explain a non-finite loss or gradient at the current step. */
@@ -126,6 +157,7 @@ static void report_not_finite(trainer *tr, long step, const char *stage, double 
     const physm_model *m = tr->lay->model;
     const char *prog = tr->lay->prog;
     physm_progress_break(&tr->progress);
+    if (!tr->root) return;   /* every rank saw it; rank 0 says it */
     int t_bad = -1;
     for (int t = 0; t < m->n_terms && t_bad < 0; t++)
         if (!isfinite(term_loss[t])) t_bad = t;
@@ -148,7 +180,7 @@ static void report_not_finite(trainer *tr, long step, const char *stage, double 
 
 static int periodic_save_due(const trainer *tr)
 {
-    return physm_now() - tr->last_save >= tr->opts->checkpoint_interval;
+    return tr->root && physm_now() - tr->last_save >= tr->opts->checkpoint_interval;
 }
 
 /* n Adam steps; returns 0 or -1 (error reported), or stops early when a
@@ -237,6 +269,7 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
     if (rc != PHYSRT_OK || rep.reason == PHYSRT_LBFGS_INVALID) {
         physm_progress_break(&tr->progress);
         fprintf(stderr, "%s: error: L-BFGS could not run (out of memory or invalid options)\n", tr->lay->prog);
+        if (physm_mpi_size(tr->mpi) > 1) physm_mpi_abort(tr->mpi, PHYSM_EXIT_RUNTIME);
         return -1;
     }
     if (rep.reason == PHYSRT_LBFGS_NOT_FINITE || !isfinite(rep.f)) {
@@ -246,7 +279,7 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
     }
     *used = rep.iterations;
     *finished = rep.reason != PHYSRT_LBFGS_MAX_ITERATIONS && !tr->stop_signal;
-    if (!tr->opts->quiet) {
+    if (!tr->quiet) {
         physm_progress_break(&tr->progress);
         fprintf(stderr, "lbfgs: %d iterations, %ld evaluations, loss %.6e: %s\n", rep.iterations,
                 rep.evaluations, rep.f,
@@ -299,19 +332,29 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     const physm_model *m = lay->model;
     const char *prog = lay->prog;
     const size_t nt = lay->n_theta;
+    physm_mpi *mpi = opts->mpi;
+    const int rank = physm_mpi_rank(mpi), n_ranks = physm_mpi_size(mpi);
     int status = PHYSM_EXIT_RUNTIME;
+    /* The other ranks set up once rank 0 has (its errors are theirs too:
+     * the same model, files and options), or end with its status. */
+    if (rank > 0 && (status = physm_mpi_bcast_int(mpi, 0)) != 0) return status;
+    int set_up = 0;
     /* Without terms there is nothing to train; --steps 0 still writes the
      * initial values of a model with fields (to evaluate them). */
     if (m->n_terms == 0 && !(opts->steps == 0 && nt > 0)) {
         fprintf(stderr, "%s: error: nothing to train: the model '%s' has no loss terms (equations, conditions "
                 "or data)%s\n", prog, m->name,
                 nt > 0 ? "; 'train --steps 0' writes the initial values" : "");
+        physm_mpi_bcast_int(mpi, PHYSM_EXIT_RUNTIME);   /* only rank 0 is here */
         return PHYSM_EXIT_RUNTIME;
     }
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.lay = lay;
     tr.opts = opts;
+    tr.mpi = mpi;
+    tr.root = rank == 0;
+    tr.quiet = opts->quiet || !tr.root;
     tr.saved_pos = -1;
     tr.log_every = opts->log_every > 0 ? opts->log_every : 10;
     physrt_pool *pool = NULL;
@@ -325,6 +368,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     physrt_adam **adams = calloc((size_t)m->n_stages + 1, sizeof *adams);
     double **points = calloc((size_t)m->n_terms + 1, sizeof *points);
     int *n_points = calloc((size_t)m->n_terms + 1, sizeof *n_points);
+    int *n_total = calloc((size_t)m->n_terms + 1, sizeof *n_total);
     tr.theta = calloc(nt + 1, sizeof(double));
     tr.grad = calloc(nt + 1, sizeof(double));
     tr.best = calloc(nt + 1, sizeof(double));
@@ -335,7 +379,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         tr.theta32 = calloc(nt + 1, sizeof(float));
         tr.grad32 = calloc(nt + 1, sizeof(float));
     }
-    if (!adams || !points || !n_points || !tr.theta || !tr.grad || !tr.best || !tr.term_loss ||
+    if (!adams || !points || !n_points || !n_total || !tr.theta || !tr.grad || !tr.best || !tr.term_loss ||
         !tr.best_term_loss || !tr.bad_term_loss || (opts->f32 && (!tr.theta32 || !tr.grad32))) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto done;
@@ -352,8 +396,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     } else if (fresh_run_allowed(lay, opts, tr.theta) || physm_layout_fresh(lay, opts->seed, tr.theta)) {
         goto done;
     }
-    sync_to_f32(&tr);
-    if (physm_history_open(&tr.history, m, prog, opts->checkpoint, !resume)) goto done;
+    if (tr.root && physm_history_open(&tr.history, m, prog, opts->checkpoint, !resume)) goto done;
     tr.last_logged = start;
 
     /* The stages this run follows: --more N past the schedule's end makes
@@ -382,9 +425,15 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         }
     }
 
-    /* Points, once. */
-    for (int t = 0; t < m->n_terms; t++)
-        if (physm_term_points(lay, t, opts->seed, &points[t], &n_points[t])) goto done;
+    /* Points, once; data-parallel, this rank's contiguous share of each
+     * term's (the same points whatever the number of ranks). */
+    for (int t = 0; t < m->n_terms; t++) {
+        if (physm_term_points(lay, t, opts->seed, &points[t], &n_total[t])) goto done;
+        const int n = n_total[t], nc = m->terms[t].n_coords;
+        const int from = (int)((long long)n * rank / n_ranks), to = (int)((long long)n * (rank + 1) / n_ranks);
+        n_points[t] = to - from;
+        if (from > 0) memmove(points[t], points[t] + (size_t)from * nc, (size_t)n_points[t] * nc * sizeof(double));
+    }
 
     pool = physrt_pool_create(opts->threads);
     if (!pool) {
@@ -398,11 +447,11 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     for (int s = 0; s < m->n_stages; s++)
         if (stages[s].optimizer == PHYSM_LBFGS && stages[s].steps > 0) needs_f64 = 1;
     if (needs_f64) {
-        tr.loss64 = physm_loss_create_f64(lay, points, n_points, pool);
+        tr.loss64 = physm_loss_create_f64(lay, points, n_points, n_total, mpi, pool);
         if (!tr.loss64) goto done;
     }
     if (opts->f32) {
-        tr.loss32 = physm_loss_create_f32(lay, points, n_points, pool);
+        tr.loss32 = physm_loss_create_f32(lay, points, n_points, n_total, mpi, pool);
         if (!tr.loss32) goto done;
     }
     for (int s = 0; s < m->n_stages; s++)
@@ -413,16 +462,24 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
                 goto done;
             }
         }
+    /* Set up: rank 0 tells the others, and its values are everyone's. */
+    set_up = 1;
+    if (rank == 0) physm_mpi_bcast_int(mpi, PHYSM_EXIT_OK);
+    physm_mpi_bcast(mpi, tr.theta, nt);
+    sync_to_f32(&tr);
+    if (mpi && !tr.quiet)
+        fprintf(stderr, "%s: training on %d process%s (mpirun), %d thread%s each, every term's points split "
+                "across them\n", prog, n_ranks, n_ranks == 1 ? "" : "es", opts->threads, opts->threads == 1 ? "" : "s");
 
     /* Plan: schedule positions [start, start + budget). */
     long budget = schedule > start ? schedule - start : 0;
     if (opts->steps >= 0 && opts->steps < budget) budget = opts->steps;
     if (opts->more > 0 && opts->more < budget) budget = opts->more;
-    if (resume && budget == 0 && start >= schedule && opts->steps != 0 && !opts->quiet)
+    if (resume && budget == 0 && start >= schedule && opts->steps != 0 && !tr.quiet)
         fprintf(stderr, "%s: the training schedule (%ld steps) is complete; 'train --more N' trains N more "
                 "steps of its last stage\n", prog, schedule);
     tr.pos = start;
-    physm_progress_init(&tr.progress, m, stderr, opts->quiet, start, start + budget);
+    physm_progress_init(&tr.progress, m, stderr, tr.quiet, start, start + budget);
     tr.last_save = physm_now();
 
     long stage_begin = 0, run = 0;
@@ -463,16 +520,21 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     if (save(&tr, tr.theta, tr.pos, f)) goto done;
     if (tr.stop_signal) {
         physm_progress_break(&tr.progress);
-        fprintf(stderr, "%s: %s: training stopped at step %ld; saved %s (continue with 'train --resume')\n",
-                prog, tr.stop_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", tr.pos,
-                opts->checkpoint);
+        if (tr.root)
+            fprintf(stderr, "%s: %s: training stopped at step %ld; saved %s (continue with 'train --resume')\n",
+                    prog, tr.stop_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", tr.pos,
+                    opts->checkpoint);
         status = PHYSM_EXIT_SIGNAL + tr.stop_signal;
         goto done;
     }
     physm_progress_summary(&tr.progress, run, f, tr.term_loss, opts->checkpoint);
     status = PHYSM_EXIT_OK;
 done:
-    stop_requested(&tr);   /* a signal that came at the end is taken, not left to kill the caller */
+    if (!set_up && mpi) {   /* a failure in setup: rank 0's is everyone's, another's its own */
+        if (rank == 0) physm_mpi_bcast_int(mpi, status);
+        else physm_mpi_abort(mpi, status);
+    }
+    take_signal();   /* a signal that came at the end is taken, not left to kill the caller */
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     free(extended);
     physm_progress_break(&tr.progress);
@@ -483,6 +545,7 @@ done:
         for (int t = 0; t < m->n_terms; t++) free(points[t]);
     free(points);
     free(n_points);
+    free(n_total);
     trainer_free(&tr);
     physrt_pool_destroy(pool);
     return status;

@@ -143,8 +143,8 @@ int main(void)
         CHECK(pts[1][2 * p] == (p < 3 ? 0 : 1) && pts[1][2 * p + 1] >= 0 && pts[1][2 * p + 1] <= 2,
               "face point %d = (%g, %g)", p, pts[1][2 * p], pts[1][2 * p + 1]);
     physrt_pool *pool = physrt_pool_create(2);
-    physm_loss_f64 *L = physm_loss_create_f64(&lay, pts, np, pool);
-    physm_loss_f32 *L32 = physm_loss_create_f32(&lay, pts, np, pool);
+    physm_loss_f64 *L = physm_loss_create_f64(&lay, pts, np, NULL, NULL, pool);
+    physm_loss_f32 *L32 = physm_loss_create_f32(&lay, pts, np, NULL, NULL, pool);
     CHECK(L && L32, "loss objects");
     const double f = physm_loss_eval_f64(L, theta, g, tl);
     CHECK(fabs(f - (tl[0] + tl[1])) <= 1e-15 * f, "total = sum of terms");

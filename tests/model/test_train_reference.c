@@ -198,7 +198,7 @@ int main(void)
 
     /* optimised: float32, two threads */
     physrt_pool *pool = physrt_pool_create(2);
-    physm_loss_f32 *L32 = physm_loss_create_f32(&lay, pts, np, pool);
+    physm_loss_f32 *L32 = physm_loss_create_f32(&lay, pts, np, NULL, NULL, pool);
     physrt_adam *adam = physrt_adam_create(n, NULL);
     CHECK(pool && L32 && adam, "setup");
     double tl[N_TERMS];
@@ -224,7 +224,7 @@ int main(void)
         else physrt_adam_step_f64(adam, theta, g);
     }
     /* the optimised float64 path follows the reference to float64 round-off */
-    physm_loss_f64 *L64 = physm_loss_create_f64(&lay, pts, np, pool);
+    physm_loss_f64 *L64 = physm_loss_create_f64(&lay, pts, np, NULL, NULL, pool);
     CHECK(L64 != NULL, "float64 loss");
     physrt_adam_reset(adam);
     memcpy(theta, theta0, n * sizeof *theta);
