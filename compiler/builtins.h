@@ -11,7 +11,7 @@ typedef enum phys_builtin_class {
     B_VECTOR,      /* dot, norm, cross, dist, disp, unit, periodic */
     B_NETWORK,     /* mlp, atomic */
     B_DESCRIPTOR,  /* acsf, g2, g4, message_passing */
-    B_OPTIMIZER,   /* adam, lbfgs */
+    B_OPTIMIZER,   /* adam, lbfgs, ssbroyden, ssbfgs, bfgs */
     B_SCHEDULE,    /* constant, exponential, step, cosine (Adam learning rates) */
     B_SAMPLER,     /* uniform, sobol, lhs, grid, adaptive */
     B_INTEGRATOR,  /* leapfrog, verlet, midpoint, rk4 */

@@ -503,7 +503,7 @@ static LLVMTypeRef named_struct(gen *g, const char *name, LLVMTypeRef *fields, i
 /* LLVM mirrors of the structs in physmodel.h / physrt.h (natural
  * alignment gives the C layout). */
 typedef struct {
-    LLVMTypeRef field, param, probe, face, term, sched, adam, lbfgs, stage, dynamics, simulation, model;
+    LLVMTypeRef field, param, probe, face, term, sched, adam, lbfgs, qn, stage, dynamics, simulation, model;
 } descriptor_types;
 
 static descriptor_types descriptor_types_of(gen *g)
@@ -519,7 +519,8 @@ static descriptor_types descriptor_types_of(gen *g)
     t.sched = named_struct(g, "physrt_lr_schedule", (LLVMTypeRef[]){I, D, D, L, D, L}, 6);
     t.adam = named_struct(g, "physrt_adam_options", (LLVMTypeRef[]){D, D, D, t.sched}, 4);
     t.lbfgs = named_struct(g, "physrt_lbfgs_options", (LLVMTypeRef[]){I, I, L, D, D, D, D}, 7);
-    t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs}, 4);
+    t.qn = named_struct(g, "physrt_qn_options", (LLVMTypeRef[]){I, I, L, D, D, D, D}, 7);
+    t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs, t.qn}, 5);
     t.dynamics = named_struct(g, "physm_dynamics", (LLVMTypeRef[]){I, I, I, P, I, I, I, P, P, P, I, I}, 12);
     t.simulation = named_struct(g, "physm_simulation", (LLVMTypeRef[]){P, I, D, L, L, D, P, P, P}, 9);
     t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P}, 16);
@@ -683,7 +684,9 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
         LLVMValueRef adam = STRUCT(ty.adam, F64(s->beta1), F64(s->beta2), F64(s->eps), sched);
         LLVMValueRef lbfgs = STRUCT(ty.lbfgs, I32(s->history), I32(s->steps > 2147483647L ? 2147483647L : s->steps),
                                     I64(s->max_evaluations), F64(s->grad_tol), F64(s->rel_f_tol), F64(1e-4), F64(0.9));
-        stages[i] = STRUCT(ty.stage, I32(s->optimizer), I64(s->steps), adam, lbfgs);
+        LLVMValueRef qn = STRUCT(ty.qn, I32(s->qn_method), I32(s->steps > 2147483647L ? 2147483647L : s->steps),
+                                 I64(s->max_evaluations), F64(s->grad_tol), F64(s->rel_f_tol), F64(1e-4), F64(0.9));
+        stages[i] = STRUCT(ty.stage, I32(s->optimizer), I64(s->steps), adam, lbfgs, qn);
     }
     LLVMValueRef model = STRUCT(ty.model, I32(PHYSM_ABI_VERSION), cstring(g, m->name), cstring(g, m->source_path),
                                 cstring(g, m->source_dir), I64(m->structure_hash), I32(m->n_fields),

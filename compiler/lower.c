@@ -1121,7 +1121,8 @@ static int lower_data(lctx *c, const phys_node *d)
 
 static void default_stage(lw_stage *s, int optimizer)
 {
-    /* The defaults of physrt_adam_default_options / physrt_lbfgs_default_options. */
+    /* The defaults of physrt_adam_default_options / physrt_lbfgs_default_options /
+     * physrt_qn_default_options. */
     memset(s, 0, sizeof *s);
     s->optimizer = optimizer;
     s->steps = 1000;
@@ -1153,7 +1154,12 @@ static int lower_train(lctx *c, const phys_node *d)
         m->stages = realloc(m->stages, sizeof *m->stages * (size_t)(m->n_stages + 1));
         if (!m->stages) exit(70);
         lw_stage *s = &m->stages[m->n_stages++];
-        default_stage(s, !strcmp(name, "adam") ? PHYSM_ADAM : PHYSM_LBFGS);
+        default_stage(s, !strcmp(name, "adam")    ? PHYSM_ADAM
+                         : !strcmp(name, "lbfgs") ? PHYSM_LBFGS
+                                                  : PHYSM_QUASI_NEWTON);
+        s->qn_method = !strcmp(name, "bfgs")     ? PHYSRT_QN_BFGS
+                       : !strcmp(name, "ssbfgs") ? PHYSRT_QN_SSBFGS
+                                                 : PHYSRT_QN_SSBROYDEN;
         s->steps = (long)lw_arg_or(c, call, "steps", 1000);
         if (s->optimizer == PHYSM_ADAM) {
             s->lr = lw_arg_or(c, call, "lr", s->lr);

@@ -54,7 +54,8 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
             "      --threads T     threads to use (default: the number of CPUs)\n"
             "      --checkpoint F  checkpoint file (default %s.ckpt); saved atomically at the\n"
             "                      end and every 30 s\n"
-            "      --precision P   f32 (default) or f64; L-BFGS always runs in f64\n"
+            "      --precision P   f32 (default) or f64; lbfgs, ssbroyden, ssbfgs and bfgs\n"
+            "                      always run in f64\n"
             "      --resume        continue from the checkpoint instead of a fresh start\n"
             "      --quiet         no progress output\n"
             "  params [--checkpoint FILE]\n"
@@ -140,8 +141,11 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
         const physm_stage *st = &m->stages[s];
         if (st->optimizer == PHYSM_ADAM)
             fprintf(out, "  adam, %ld steps, lr %g\n", st->steps, st->adam.schedule.lr);
-        else
+        else if (st->optimizer == PHYSM_LBFGS)
             fprintf(out, "  lbfgs, %ld iterations, history %d\n", st->steps, st->lbfgs.history);
+        else
+            fprintf(out, "  %s, %ld iterations (dense, float64)\n",
+                    physrt_qn_method_name((physrt_qn_method)st->qn.method), st->steps);
     }
 }
 
@@ -393,6 +397,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
                 stages[s] = m->stages[s];
                 stages[s].steps = stage_steps[s];
                 stages[s].lbfgs.max_iterations = (int)(stage_steps[s] > 2147483647L ? 2147483647L : stage_steps[s]);
+                stages[s].qn.max_iterations = stages[s].lbfgs.max_iterations;
                 if (stage_steps[s] > 0) stages[s].adam.schedule.total_steps = stage_steps[s];
             }
             shorter.stages = stages;

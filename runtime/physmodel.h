@@ -216,14 +216,19 @@ typedef struct {
     const char *out_file;             /* resolved against the working directory; never NULL */
 } physm_simulation;
 
-typedef enum { PHYSM_ADAM, PHYSM_LBFGS } physm_optimizer;
+typedef enum {
+    PHYSM_ADAM,
+    PHYSM_LBFGS,
+    PHYSM_QUASI_NEWTON                /* dense BFGS family, physm_stage.qn.method */
+} physm_optimizer;
 
 /* One stage of the training schedule, run in order. */
 typedef struct {
     physm_optimizer optimizer;
-    long steps;                       /* Adam steps or L-BFGS iterations */
+    long steps;                       /* Adam steps or (L-)BFGS iterations */
     physrt_adam_options adam;         /* PHYSM_ADAM */
     physrt_lbfgs_options lbfgs;       /* PHYSM_LBFGS (max_iterations = steps) */
+    physrt_qn_options qn;             /* PHYSM_QUASI_NEWTON (max_iterations = steps) */
 } physm_stage;
 
 typedef struct {

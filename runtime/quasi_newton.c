@@ -253,6 +253,7 @@ int physrt_qn_minimize(int n, double *x, physrt_objective_fn f, void *ctx, const
     ls.evals = 1;
     double gnorm = sqrt(physrt_dot(n, g, g));
     int iter = 0, restarts = 0, fresh = 1;
+    double gd, f_change = 0;       /* f_prev - f of the last step */
     physrt_qn_reason reason;
     if (!isfinite(fx) || !isfinite(gnorm)) {
         fx = NAN;
@@ -268,15 +269,21 @@ int physrt_qn_minimize(int n, double *x, physrt_objective_fn f, void *ctx, const
         }
         if (iter >= o->max_iterations) { reason = PHYSRT_QN_MAX_ITERATIONS; break; }
         if (!physrt_ls_budget_left(&ls)) { reason = PHYSRT_QN_MAX_EVALUATIONS; break; }
-        double gd = physrt_dot(n, g, d);
+        gd = physrt_dot(n, g, d);
         if (!fresh && !(gd < 0)) {
             set_identity(n, H);
             for (int i = 0; i < n; i++) d[i] = -g[i];
             fresh = 1;
             restarts++;
         }
-        /* after a (re)start the first step moves x by at most 1 */
+        /* after a (re)start the first step moves x by at most 1; later the
+         * step that repeats the last decrease of f, at most 1 (N&W 3.60,
+         * as SciPy's BFGS): self-scaled H overshoots at 1 */
         double a_init = fresh ? fmin(1, 1 / gnorm) : 1;
+        if (!fresh && f_change > 0 && gd < 0) {
+            double a_rep = 1.01 * 2 * -f_change / gd;
+            if (a_rep > 0 && a_rep < 1) a_init = a_rep;
+        }
         physrt_ls_point acc;
         ls.not_finite = 0;
         physrt_ls_status st = physrt_line_search_run(&ls, x, fx, a_init, &acc);
@@ -304,6 +311,7 @@ int physrt_qn_minimize(int n, double *x, physrt_objective_fn f, void *ctx, const
         memcpy(x, x_new, nn * sizeof(double));
         memcpy(g, g_new, nn * sizeof(double));
         fx = acc.f;
+        f_change = f_prev - fx;
         gnorm = sqrt(physrt_dot(n, g, g));
         iter++;
         if (ys > 1e-10 * sqrt(yy) * sqrt(ss)) {

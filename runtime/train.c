@@ -3,9 +3,10 @@
  * Everything trainable is one vector theta (model_layout.c). The points of
  * every term are drawn once from the seed; the loss (loss.c) owns all
  * workspace, so a training step never allocates. Adam stages step in the
- * chosen precision (float32 on a float copy of theta); L-BFGS stages always
- * run in float64. --steps caps the optimizer steps of this run (stages in
- * order until they are used; an L-BFGS stage counts its iterations).
+ * chosen precision (float32 on a float copy of theta); L-BFGS and dense
+ * quasi-Newton stages always run in float64. --steps caps the optimizer
+ * steps of this run (stages in order until they are used; an (L-)BFGS stage
+ * counts its iterations).
  *
  * The schedule position (steps done) is saved in the checkpoint; --resume
  * loads the values and continues the schedule from there. Adam's moments are
@@ -31,9 +32,10 @@ typedef struct {
     long pos;                     /* schedule position (steps done) */
     long saved_pos;               /* position of the last checkpoint written; -1: none */
     double last_save;
-    /* L-BFGS stage state */
+    /* L-BFGS and quasi-Newton stage state */
+    const char *stage_name;       /* "lbfgs", "ssbroyden", ... */
     long evals;
-    long lbfgs_cap;               /* iterations this L-BFGS stage may run */
+    long lbfgs_cap;               /* iterations this stage may run */
     double best_f;
     int bad_seen;
     double bad_f;
@@ -159,7 +161,7 @@ static double lbfgs_objective(void *ctx, const double *x, double *g)
     }
     if (tr->best_f < INFINITY) {
         char stage[48];
-        snprintf(stage, sizeof stage, "lbfgs (eval %ld)", tr->evals);
+        snprintf(stage, sizeof stage, "%s (eval %ld)", tr->stage_name, tr->evals);
         /* iterations are not known inside the line search; one evaluation
          * per iteration is the usual rate, so show that position (for the ETA) */
         long shown = tr->pos + (tr->evals < tr->lbfgs_cap ? tr->evals : tr->lbfgs_cap);
@@ -176,6 +178,7 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
     const physm_model *m = tr->lay->model;
     physrt_lbfgs_options o = st->lbfgs;
     o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
+    tr->stage_name = "lbfgs";
     tr->evals = 0;
     tr->lbfgs_cap = n;
     tr->best_f = INFINITY;
@@ -201,6 +204,45 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
                 rep.evaluations, rep.f, physrt_lbfgs_reason_string(rep.reason));
     }
     (void)m;
+    return 0;
+}
+
+/* One dense quasi-Newton stage (ssbroyden, ssbfgs, bfgs), as run_lbfgs. A
+ * NaN or inf in the loss or gradient after the start ends the stage with
+ * the last good values, which training goes on with; at the start it is an
+ * error. */
+static int run_quasi_newton(trainer *tr, const physm_stage *st, long n, long *used, int *finished)
+{
+    physrt_qn_options o = st->qn;
+    o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
+    tr->stage_name = physrt_qn_method_name((physrt_qn_method)o.method);
+    tr->evals = 0;
+    tr->lbfgs_cap = n;
+    tr->best_f = INFINITY;
+    tr->bad_seen = 0;
+    physrt_qn_report rep;
+    memset(&rep, 0, sizeof rep);
+    int rc = physrt_qn_minimize((int)tr->lay->n_theta, tr->theta, lbfgs_objective, tr, &o, &rep, NULL);
+    if (rc != PHYSRT_OK || rep.reason == PHYSRT_QN_INVALID || rep.reason == PHYSRT_QN_TOO_LARGE) {
+        physm_progress_break(&tr->progress);
+        fprintf(stderr, "%s: error: %s could not run: %s\n", tr->lay->prog, tr->stage_name,
+                rc == PHYSRT_ENOMEM ? "out of memory for the dense inverse Hessian (use lbfgs)"
+                                    : physrt_qn_reason_string(rep.reason));
+        return -1;
+    }
+    if (!isfinite(rep.f)) {
+        report_not_finite(tr, tr->pos + 1, tr->stage_name, tr->bad_seen ? tr->bad_f : rep.f,
+                          tr->bad_seen ? tr->bad_term_loss : tr->term_loss, 1);
+        return -1;
+    }
+    *used = rep.iterations;
+    *finished = rep.reason != PHYSRT_QN_MAX_ITERATIONS;
+    if (!tr->opts->quiet || rep.reason == PHYSRT_QN_NOT_FINITE) {
+        physm_progress_break(&tr->progress);
+        fprintf(stderr, "%s: %d iterations, %ld evaluations, %d restarts, loss %.6e: stopped: %s\n",
+                tr->stage_name, rep.iterations, rep.evaluations, rep.restarts, rep.f,
+                physrt_qn_reason_string(rep.reason));
+    }
     return 0;
 }
 
@@ -283,7 +325,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
      * Adam-only run does without its buffers. */
     int needs_f64 = !opts->f32;
     for (int s = 0; s < m->n_stages; s++)
-        if (m->stages[s].optimizer == PHYSM_LBFGS && m->stages[s].steps > 0) needs_f64 = 1;
+        if (m->stages[s].optimizer != PHYSM_ADAM && m->stages[s].steps > 0) needs_f64 = 1;
     if (needs_f64) {
         tr.loss64 = physm_loss_create_f64(lay, points, n_points, pool);
         if (!tr.loss64) goto done;
@@ -292,6 +334,13 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         tr.loss32 = physm_loss_create_f32(lay, points, n_points, pool);
         if (!tr.loss32) goto done;
     }
+    for (int s = 0; s < m->n_stages; s++)
+        if (m->stages[s].optimizer == PHYSM_QUASI_NEWTON && m->stages[s].steps > 0 && nt > PHYSRT_QN_MAX_PARAMS) {
+            fprintf(stderr, "%s: error: stage %d (%s) keeps a dense inverse Hessian of the %zu parameters, "
+                    "which it allows for at most %d: use lbfgs for this model\n", prog, s + 1,
+                    physrt_qn_method_name((physrt_qn_method)m->stages[s].qn.method), nt, PHYSRT_QN_MAX_PARAMS);
+            goto done;
+        }
     for (int s = 0; s < m->n_stages; s++)
         if (m->stages[s].optimizer == PHYSM_ADAM) {
             adams[s] = physrt_adam_create(nt, &m->stages[s].adam);
@@ -325,7 +374,9 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
                 long used = 0;
                 int finished = 0;
                 sync_to_f64(&tr);
-                if (run_lbfgs(&tr, st, todo, &used, &finished)) goto done;
+                if (st->optimizer == PHYSM_LBFGS ? run_lbfgs(&tr, st, todo, &used, &finished)
+                                                 : run_quasi_newton(&tr, st, todo, &used, &finished))
+                    goto done;
                 sync_to_f32(&tr);
                 run += used;
                 tr.pos = finished ? stage_end : tr.pos + used;
