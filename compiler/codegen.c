@@ -520,7 +520,7 @@ static descriptor_types descriptor_types_of(gen *g)
     t.adam = named_struct(g, "physrt_adam_options", (LLVMTypeRef[]){D, D, D, t.sched}, 4);
     t.lbfgs = named_struct(g, "physrt_lbfgs_options", (LLVMTypeRef[]){I, I, L, D, D, D, D}, 7);
     t.qn = named_struct(g, "physrt_qn_options", (LLVMTypeRef[]){I, I, L, D, D, D, D}, 7);
-    t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs, t.qn}, 5);
+    t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs, t.qn, I}, 6);
     t.dynamics = named_struct(g, "physm_dynamics", (LLVMTypeRef[]){I, I, I, P, I, I, I, P, P, P, I, I}, 12);
     t.simulation = named_struct(g, "physm_simulation", (LLVMTypeRef[]){P, I, D, L, L, D, P, P, P}, 9);
     t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P}, 16);
@@ -686,7 +686,7 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
                                     I64(s->max_evaluations), F64(s->grad_tol), F64(s->rel_f_tol), F64(1e-4), F64(0.9));
         LLVMValueRef qn = STRUCT(ty.qn, I32(s->qn_method), I32(s->steps > 2147483647L ? 2147483647L : s->steps),
                                  I64(s->max_evaluations), F64(s->grad_tol), F64(s->rel_f_tol), F64(1e-4), F64(0.9));
-        stages[i] = STRUCT(ty.stage, I32(s->optimizer), I64(s->steps), adam, lbfgs, qn);
+        stages[i] = STRUCT(ty.stage, I32(s->optimizer), I64(s->steps), adam, lbfgs, qn, I32(s->lbfgs_above_dense_limit));
     }
     LLVMValueRef model = STRUCT(ty.model, I32(PHYSM_ABI_VERSION), cstring(g, m->name), cstring(g, m->source_path),
                                 cstring(g, m->source_dir), I64(m->structure_hash), I32(m->n_fields),

@@ -79,6 +79,7 @@ typedef struct lw_stage {
     long decay_steps;
     int history;
     int qn_method;                  /* physrt_qn_method, for PHYSM_QUASI_NEWTON */
+    int lbfgs_above_dense_limit;    /* physm_stage.lbfgs_above_dense_limit */
     long max_evaluations;
     double grad_tol, rel_f_tol;
 } lw_stage;

@@ -144,8 +144,9 @@ static void print_help(const physm_model *m, const char *argv0, FILE *out)
         else if (st->optimizer == PHYSM_LBFGS)
             fprintf(out, "  lbfgs, %ld iterations, history %d\n", st->steps, st->lbfgs.history);
         else
-            fprintf(out, "  %s, %ld iterations (dense, float64)\n",
-                    physrt_qn_method_name((physrt_qn_method)st->qn.method), st->steps);
+            fprintf(out, "  %s, %ld iterations (dense, float64%s)\n",
+                    physrt_qn_method_name((physrt_qn_method)st->qn.method), st->steps,
+                    st->lbfgs_above_dense_limit ? "; lbfgs above 10000 parameters" : "");
     }
 }
 

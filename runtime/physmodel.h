@@ -229,6 +229,9 @@ typedef struct {
     physrt_adam_options adam;         /* PHYSM_ADAM */
     physrt_lbfgs_options lbfgs;       /* PHYSM_LBFGS (max_iterations = steps) */
     physrt_qn_options qn;             /* PHYSM_QUASI_NEWTON (max_iterations = steps) */
+    int lbfgs_above_dense_limit;      /* PHYSM_QUASI_NEWTON of the default schedule: run as
+                                         L-BFGS (options .lbfgs) when the model has more than
+                                         PHYSRT_QN_MAX_PARAMS trainable numbers */
 } physm_stage;
 
 typedef struct {

@@ -246,6 +246,12 @@ static int run_quasi_newton(trainer *tr, const physm_stage *st, long n, long *us
     return 0;
 }
 
+int physm_stage_runs_lbfgs(const physm_stage *st, size_t n_theta)
+{
+    return st->optimizer == PHYSM_LBFGS ||
+           (st->optimizer == PHYSM_QUASI_NEWTON && st->lbfgs_above_dense_limit && n_theta > PHYSRT_QN_MAX_PARAMS);
+}
+
 static void trainer_free(trainer *tr)
 {
     physm_loss_destroy_f64(tr->loss64);
@@ -335,7 +341,8 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         if (!tr.loss32) goto done;
     }
     for (int s = 0; s < m->n_stages; s++)
-        if (m->stages[s].optimizer == PHYSM_QUASI_NEWTON && m->stages[s].steps > 0 && nt > PHYSRT_QN_MAX_PARAMS) {
+        if (m->stages[s].optimizer == PHYSM_QUASI_NEWTON && m->stages[s].steps > 0 && nt > PHYSRT_QN_MAX_PARAMS &&
+            !m->stages[s].lbfgs_above_dense_limit) {
             fprintf(stderr, "%s: error: stage %d (%s) keeps a dense inverse Hessian of the %zu parameters, "
                     "which it allows for at most %d: use lbfgs for this model\n", prog, s + 1,
                     physrt_qn_method_name((physrt_qn_method)m->stages[s].qn.method), nt, PHYSRT_QN_MAX_PARAMS);
@@ -374,8 +381,8 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
                 long used = 0;
                 int finished = 0;
                 sync_to_f64(&tr);
-                if (st->optimizer == PHYSM_LBFGS ? run_lbfgs(&tr, st, todo, &used, &finished)
-                                                 : run_quasi_newton(&tr, st, todo, &used, &finished))
+                if (physm_stage_runs_lbfgs(st, nt) ? run_lbfgs(&tr, st, todo, &used, &finished)
+                                                   : run_quasi_newton(&tr, st, todo, &used, &finished))
                     goto done;
                 sync_to_f32(&tr);
                 run += used;
