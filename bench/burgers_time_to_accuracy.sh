@@ -37,7 +37,7 @@ done
 wait "$pid" || true
 t=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 [ -e burgers.ckpt ] && [ "$(stat -c %Y burgers.ckpt)" != "$last" ] && cp burgers.ckpt "snap_$t.ckpt"
-grep -v '^step' train.log | tail -n 3
+{ grep -v '^step' train.log || true; } | tail -n 3
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "seconds since the start of training: error of that checkpoint"
 for f in $(ls snap_*.ckpt | sort -t_ -k2 -n); do

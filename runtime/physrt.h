@@ -402,7 +402,7 @@ int physrt_lbfgs_minimize(int n, double *x, physrt_objective_fn f, void *ctx,
 #define PHYSRT_QN_MAX_PARAMS 10000
 
 typedef enum {
-    PHYSRT_QN_BFGS = 0,               /* BFGS, H0 scaled by y's / y'y (N&W 6.20) */
+    PHYSRT_QN_BFGS = 0,               /* BFGS from H0 = I */
     PHYSRT_QN_SSBFGS,                 /* self-scaled BFGS, tau = min(1, 1/b) (Al-Baali) */
     PHYSRT_QN_SSBROYDEN               /* self-scaled Broyden family (Al-Baali; Urban et al. 2025) */
 } physrt_qn_method;

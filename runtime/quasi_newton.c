@@ -13,8 +13,10 @@
  * b = -alpha rho s'g = s'Bs / y's (B = H^-1, s = -alpha H g), so one kernel
  * serves the three methods:
  *
- * BFGS (Nocedal & Wright, eq. 6.17; H0 = (y's / y'y) I before the first
- * update after a (re)start, eq. 6.20):
+ * BFGS (Nocedal & Wright, eq. 6.17; H0 = I as in SciPy's BFGS, which
+ * Kiyani et al. compare: N&W's H0 = (y's / y'y) I made the line searches
+ * extrapolate over the unexplored spectrum, 3x the evaluations and no
+ * termination in n steps on a quadratic of condition 1.4e3):
  *   H+ = H - rho (q s' + s q') + rho (1 + h) s s'
  *
  * SSBFGS (Oren & Luenberger 1974 self-scaling with Al-Baali's bound,
@@ -100,7 +102,7 @@ static void set_identity(int n, double *H)
 
 /* y = H x. Row i of the lower triangle serves H[i][0..i] (a dot product)
  * and, mirrored, H[0..i-1][i] (an axpy), so H is read once, in order. */
-static void packed_symv(int n, const double *H, const double *x, double *y)
+static void packed_symv(int n, const double *restrict H, const double *restrict x, double *restrict y)
 {
     memset(y, 0, (size_t)n * sizeof *y);
     const double *row = H;
@@ -131,8 +133,9 @@ static void packed_symv(int n, const double *H, const double *x, double *y)
  * new rows while they are in cache. Element (i, j) gets
  * (cqq q_i + csq s_i) q_j + (csq q_i + css s_i) s_j: a symmetric rank-2
  * update, exactly symmetric because only one triangle exists. */
-static void update_and_direction(int n, double *H, double t, const double *q, const double *s, double cqq,
-                                 double csq, double css, const double *g, double *d)
+static void update_and_direction(int n, double *restrict H, double t, const double *restrict q,
+                                 const double *restrict s, double cqq, double csq, double css,
+                                 const double *restrict g, double *restrict d)
 {
     memset(d, 0, (size_t)n * sizeof *d);
     double *row = H;
@@ -171,10 +174,9 @@ static void update_and_direction(int n, double *H, double t, const double *q, co
     for (int i = 0; i < n; i++) d[i] = -d[i];
 }
 
-/* The coefficients of the update (see the top of the file). fresh: H is
- * the identity of a (re)start. */
-static void update_coefficients(physrt_qn_method method, int n, int fresh, double rho, double yHy, double yy,
-                                double b, double *t, double *cqq, double *csq, double *css)
+/* The coefficients of the update (see the top of the file). */
+static void update_coefficients(physrt_qn_method method, int n, double rho, double yHy, double b, double *t,
+                                double *cqq, double *csq, double *css)
 {
     const double h = rho * yHy;
     if (method == PHYSRT_QN_SSBROYDEN) {
@@ -198,9 +200,7 @@ static void update_coefficients(physrt_qn_method method, int n, int fresh, doubl
         return;
     }
     /* BFGS on t H: (t H) y = t q */
-    double scale = 1;
-    if (method == PHYSRT_QN_SSBFGS) scale = fmax(1, b);          /* 1 / min(1, 1/b) */
-    else if (fresh) scale = 1 / (rho * yy);                       /* N&W 6.20 */
+    const double scale = method == PHYSRT_QN_SSBFGS ? fmax(1, b) : 1;   /* 1 / min(1, 1/b) */
     *t = scale;
     *cqq = 0;
     *csq = -rho * scale;
@@ -318,7 +318,7 @@ int physrt_qn_minimize(int n, double *x, physrt_objective_fn f, void *ctx, const
             packed_symv(n, H, y, q);
             const double rho = 1 / ys, yHy = physrt_dot(n, y, q), b = -acc.a * rho * sg;
             double t, cqq, csq, css;
-            update_coefficients(o->method, n, fresh, rho, yHy, yy, b, &t, &cqq, &csq, &css);
+            update_coefficients(o->method, n, rho, yHy, b, &t, &cqq, &csq, &css);
             update_and_direction(n, H, t, q, s, cqq, csq, css, g, d);
             fresh = 0;
         } else {
