@@ -174,9 +174,6 @@ typedef struct {
 } physm_train_options;
 
 int physm_train(const physm_layout *lay, const physm_train_options *opts);
-/* Whether a stage runs L-BFGS: an lbfgs stage, or the default schedule's
- * dense quasi-Newton stage in a model of more than PHYSRT_QN_MAX_PARAMS. */
-int physm_stage_runs_lbfgs(const physm_stage *st, size_t n_theta);
 
 typedef struct {
     const char *name;             /* the simulate declaration; NULL: the first one */

@@ -246,7 +246,9 @@ static int run_quasi_newton(trainer *tr, const physm_stage *st, long n, long *us
     return 0;
 }
 
-int physm_stage_runs_lbfgs(const physm_stage *st, size_t n_theta)
+/* Whether a stage runs L-BFGS: an lbfgs stage, or the default schedule's
+ * dense quasi-Newton stage in a model of more than PHYSRT_QN_MAX_PARAMS. */
+static int stage_runs_lbfgs(const physm_stage *st, size_t n_theta)
 {
     return st->optimizer == PHYSM_LBFGS ||
            (st->optimizer == PHYSM_QUASI_NEWTON && st->lbfgs_above_dense_limit && n_theta > PHYSRT_QN_MAX_PARAMS);
@@ -381,8 +383,8 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
                 long used = 0;
                 int finished = 0;
                 sync_to_f64(&tr);
-                if (physm_stage_runs_lbfgs(st, nt) ? run_lbfgs(&tr, st, todo, &used, &finished)
-                                                   : run_quasi_newton(&tr, st, todo, &used, &finished))
+                if (stage_runs_lbfgs(st, nt) ? run_lbfgs(&tr, st, todo, &used, &finished)
+                                             : run_quasi_newton(&tr, st, todo, &used, &finished))
                     goto done;
                 sync_to_f32(&tr);
                 run += used;
