@@ -16,7 +16,7 @@ typedef enum phys_builtin_class {
     B_VECTOR,      /* dot, norm, cross, dist, disp, unit, periodic */
     B_NETWORK,     /* mlp, atomic */
     B_DESCRIPTOR,  /* acsf, g2, g4, message_passing */
-    B_OPTIMIZER,   /* adam, lbfgs */
+    B_OPTIMIZER,   /* adam, lbfgs, ssbroyden, ssbfgs, bfgs */
     B_SCHEDULE,    /* constant, exponential, step, cosine (Adam learning rates) */
     B_SAMPLER,     /* uniform, sobol, lhs, grid, adaptive */
     B_INTEGRATOR,  /* leapfrog, verlet, midpoint, rk4 */
@@ -42,7 +42,7 @@ typedef enum phys_builtin_id {
     /* networks and descriptors */
     B_ID_MLP, B_ID_ATOMIC, B_ID_ACSF, B_ID_G2, B_ID_G4, B_ID_MESSAGE_PASSING,
     /* optimizers and schedules */
-    B_ID_ADAM, B_ID_LBFGS, B_ID_CONSTANT, B_ID_EXPONENTIAL, B_ID_STEP, B_ID_COSINE,
+    B_ID_ADAM, B_ID_LBFGS, B_ID_SSBROYDEN, B_ID_SSBFGS, B_ID_BFGS, B_ID_CONSTANT, B_ID_EXPONENTIAL, B_ID_STEP, B_ID_COSINE,
     /* samplers */
     B_ID_UNIFORM, B_ID_SOBOL, B_ID_LHS, B_ID_GRID, B_ID_ADAPTIVE,
     /* integrators */

@@ -978,11 +978,21 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
         lbfgs[LBFGS_rel_f_tol] = F64(s->rel_f_tol);
         lbfgs[LBFGS_c1] = F64(1e-4);
         lbfgs[LBFGS_c2] = F64(0.9);
+        LLVMValueRef qn[QN__COUNT] = {0};
+        qn[QN_method] = I32(s->qn_method);
+        qn[QN_max_iterations] = I32(s->steps > 2147483647L ? 2147483647L : s->steps);
+        qn[QN_max_evaluations] = I64(s->max_evaluations);
+        qn[QN_grad_tol] = F64(s->grad_tol);
+        qn[QN_rel_f_tol] = F64(s->rel_f_tol);
+        qn[QN_c1] = F64(1e-4);
+        qn[QN_c2] = F64(0.9);
         LLVMValueRef v[STAGE__COUNT] = {0};
         v[STAGE_optimizer] = I32(s->optimizer);
         v[STAGE_steps] = I64(s->steps);
         v[STAGE_adam] = abi_struct(&ty, PHYSM_ABI_ADAM, adam);
         v[STAGE_lbfgs] = abi_struct(&ty, PHYSM_ABI_LBFGS, lbfgs);
+        v[STAGE_qn] = abi_struct(&ty, PHYSM_ABI_QN, qn);
+        v[STAGE_lbfgs_above_dense_limit] = I32(s->lbfgs_above_dense_limit);
         stages[i] = abi_struct(&ty, PHYSM_ABI_STAGE, v);
     }
     LLVMValueRef model[MODEL__COUNT] = {0};

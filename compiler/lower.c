@@ -1128,9 +1128,13 @@ static int lower_data(lctx *c, const phys_node *d)
     return ok;
 }
 
+/* The quasi-Newton iterations of the schedule of a model without 'train'. */
+enum { DEFAULT_QUASI_NEWTON_STEPS = 5000 };
+
 static void default_stage(lw_stage *s, int optimizer)
 {
-    /* The defaults of physrt_adam_default_options / physrt_lbfgs_default_options. */
+    /* The defaults of physrt_adam_default_options / physrt_lbfgs_default_options /
+     * physrt_qn_default_options. */
     memset(s, 0, sizeof *s);
     s->optimizer = optimizer;
     s->steps = 1000;
@@ -1162,7 +1166,12 @@ static int lower_train(lctx *c, const phys_node *d)
         m->stages = realloc(m->stages, sizeof *m->stages * (size_t)(m->n_stages + 1));
         if (!m->stages) exit(70);
         lw_stage *s = &m->stages[m->n_stages++];
-        default_stage(s, !strcmp(name, "adam") ? PHYSM_ADAM : PHYSM_LBFGS);
+        default_stage(s, !strcmp(name, "adam")    ? PHYSM_ADAM
+                         : !strcmp(name, "lbfgs") ? PHYSM_LBFGS
+                                                  : PHYSM_QUASI_NEWTON);
+        s->qn_method = !strcmp(name, "bfgs")     ? PHYSRT_QN_BFGS
+                       : !strcmp(name, "ssbfgs") ? PHYSRT_QN_SSBFGS
+                                                 : PHYSRT_QN_SSBROYDEN;
         s->steps = (long)lw_arg_or(c, call, "steps", 1000);
         if (s->optimizer == PHYSM_ADAM) {
             s->lr = lw_arg_or(c, call, "lr", s->lr);
@@ -1376,9 +1385,16 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     if (m->n_fields == 0 && diag->errors == errors && !session && !m->dynamics)
         phys_error(diag, first->loc, "this model has no field to learn: declare one with 'field'");
     if (m->n_stages == 0) {
-        m->stages = lw_xcalloc(1, sizeof *m->stages);
+        /* Without 'train': Adam to get near, then the dense quasi-Newton
+         * stage to accuracy; the runtime runs it as L-BFGS for a model
+         * above the dense limit. */
+        m->stages = lw_xcalloc(2, sizeof *m->stages);
         default_stage(&m->stages[0], PHYSM_ADAM);
-        m->n_stages = 1;
+        default_stage(&m->stages[1], PHYSM_QUASI_NEWTON);
+        m->stages[1].qn_method = PHYSRT_QN_SSBROYDEN;
+        m->stages[1].steps = DEFAULT_QUASI_NEWTON_STEPS;
+        m->stages[1].lbfgs_above_dense_limit = 1;
+        m->n_stages = 2;
     }
     uint64_t h = 1469598103934665603ull;
     for (int i = 0; i < m->n_fields; i++) {

@@ -78,6 +78,8 @@ typedef struct lw_stage {
     double decay_rate, lr_min;
     long decay_steps;
     int history;
+    int qn_method;                  /* physrt_qn_method, for PHYSM_QUASI_NEWTON */
+    int lbfgs_above_dense_limit;    /* physm_stage.lbfgs_above_dense_limit */
     long max_evaluations;
     double grad_tol, rel_f_tol;
 } lw_stage;

@@ -264,7 +264,8 @@ int physm_layout_init(physm_layout *lay, const physm_model *m, const char *prog)
     }
     for (int s = 0; s < m->n_stages; s++)
         if (m->stages[s].steps < 0 ||
-            (m->stages[s].optimizer != PHYSM_ADAM && m->stages[s].optimizer != PHYSM_LBFGS)) {
+            (m->stages[s].optimizer != PHYSM_ADAM && m->stages[s].optimizer != PHYSM_LBFGS &&
+             m->stages[s].optimizer != PHYSM_QUASI_NEWTON)) {
             physm_layout_free(lay);
             return model_error(lay, "bad training stage", NULL);
         }

@@ -57,7 +57,8 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      --threads T     threads to use (default: the number of CPUs)\n"
             "      --checkpoint F  checkpoint file (default %s, after the program's name);\n"
             "                      saved atomically at the end and every 30 s\n"
-            "      --precision P   f32 (default) or f64; L-BFGS always runs in f64\n"
+            "      --precision P   f32 (default) or f64; lbfgs, ssbroyden, ssbfgs and bfgs\n"
+            "                      always run in f64\n"
             "      --resume        continue the schedule from the checkpoint\n"
             "      --more N        continue from the checkpoint for N more steps; past the end of\n"
             "                      the schedule they are steps of its last stage, whose optimizer\n"
@@ -178,8 +179,12 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
         const physm_stage *st = &m->stages[s];
         if (st->optimizer == PHYSM_ADAM)
             fprintf(out, "  adam, %ld steps, lr %g\n", st->steps, st->adam.schedule.lr);
-        else
+        else if (st->optimizer == PHYSM_LBFGS)
             fprintf(out, "  lbfgs, %ld iterations, history %d\n", st->steps, st->lbfgs.history);
+        else
+            fprintf(out, "  %s, %ld iterations (dense, float64%s)\n",
+                    physrt_qn_method_name((physrt_qn_method)st->qn.method), st->steps,
+                    st->lbfgs_above_dense_limit ? "; lbfgs above 10000 parameters" : "");
     }
 }
 
@@ -582,6 +587,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
             for (int s = 0; s < n_stage_steps; s++) {
                 stages[s].steps = stage_steps[s];
                 stages[s].lbfgs.max_iterations = (int)(stage_steps[s] > 2147483647L ? 2147483647L : stage_steps[s]);
+                stages[s].qn.max_iterations = stages[s].lbfgs.max_iterations;
                 if (stage_steps[s] > 0) stages[s].adam.schedule.total_steps = stage_steps[s];
             }
             lay.model = &work;

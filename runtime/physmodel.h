@@ -311,14 +311,22 @@ typedef struct {
     double mass;                      /* > 0: every particle's mass; 0: the mass attribute */
 } physm_system;
 
-typedef enum { PHYSM_ADAM, PHYSM_LBFGS } physm_optimizer;
+typedef enum {
+    PHYSM_ADAM,
+    PHYSM_LBFGS,
+    PHYSM_QUASI_NEWTON                /* dense BFGS family, physm_stage.qn.method */
+} physm_optimizer;
 
 /* One stage of the training schedule, run in order. */
 typedef struct {
     physm_optimizer optimizer;
-    long steps;                       /* Adam steps or L-BFGS iterations */
+    long steps;                       /* Adam steps or (L-)BFGS iterations */
     physrt_adam_options adam;         /* PHYSM_ADAM */
     physrt_lbfgs_options lbfgs;       /* PHYSM_LBFGS (max_iterations = steps) */
+    physrt_qn_options qn;             /* PHYSM_QUASI_NEWTON (max_iterations = steps) */
+    int lbfgs_above_dense_limit;      /* PHYSM_QUASI_NEWTON of the default schedule: run as
+                                         L-BFGS (options .lbfgs) when the model has more than
+                                         PHYSRT_QN_MAX_PARAMS trainable numbers */
 } physm_stage;
 
 /* The model's named quantities that eval prints by name (ABI 3): each

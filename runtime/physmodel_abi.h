@@ -27,6 +27,7 @@
     S(SCHED, physrt_lr_schedule)             \
     S(ADAM, physrt_adam_options)             \
     S(LBFGS, physrt_lbfgs_options)           \
+    S(QN, physrt_qn_options)                 \
     S(STAGE, physm_stage)                    \
     S(DYNAMICS, physm_dynamics)              \
     S(SIMULATION, physm_simulation)          \
@@ -114,11 +115,22 @@
     M(X, c1, F64)                     \
     M(X, c2, F64)
 
+#define PHYSM_ABI_MEMBERS_QN(M, X) \
+    M(X, method, I32)              \
+    M(X, max_iterations, I32)      \
+    M(X, max_evaluations, I64)     \
+    M(X, grad_tol, F64)            \
+    M(X, rel_f_tol, F64)           \
+    M(X, c1, F64)                  \
+    M(X, c2, F64)
+
 #define PHYSM_ABI_MEMBERS_STAGE(M, X) \
     M(X, optimizer, I32)              \
     M(X, steps, I64)                  \
     M(X, adam, ADAM)                  \
-    M(X, lbfgs, LBFGS)
+    M(X, lbfgs, LBFGS)                \
+    M(X, qn, QN)                      \
+    M(X, lbfgs_above_dense_limit, I32)
 
 #define PHYSM_ABI_MEMBERS_DYNAMICS(M, X) \
     M(X, kind, I32)                      \

@@ -399,6 +399,62 @@ const char *physrt_lbfgs_reason_string(physrt_lbfgs_reason reason);
 int physrt_lbfgs_minimize(int n, double *x, physrt_objective_fn f, void *ctx,
                           const physrt_lbfgs_options *opts, physrt_lbfgs_report *report);
 
+/* ------------------------------------------------------------------------ */
+/* Dense quasi-Newton: BFGS, self-scaled BFGS, self-scaled Broyden (float64) */
+/* ------------------------------------------------------------------------ */
+
+/* The inverse Hessian is dense (packed lower triangle, n(n+1)/2 doubles:
+ * 400 MB at this limit); larger problems need L-BFGS. */
+#define PHYSRT_QN_MAX_PARAMS 10000
+
+typedef enum {
+    PHYSRT_QN_BFGS = 0,               /* BFGS from H0 = I */
+    PHYSRT_QN_SSBFGS,                 /* self-scaled BFGS, tau = min(1, 1/b) (Al-Baali) */
+    PHYSRT_QN_SSBROYDEN               /* self-scaled Broyden family (Al-Baali; Urban et al. 2025) */
+} physrt_qn_method;
+
+typedef struct {
+    int method;               /* physrt_qn_method */
+    int max_iterations;       /* iterations (accepted steps), >= 1; default 1000 */
+    long max_evaluations;     /* objective calls, 0 = unlimited (default) */
+    double grad_tol;          /* stop when ||g||_2 <= grad_tol; 0 disables; default 1e-10 */
+    double rel_f_tol;         /* stop when |f_prev - f| <= rel_f_tol * max(|f_prev|, |f|);
+                                 0 disables (default) */
+    double c1, c2;            /* Wolfe constants, default 1e-4 and 0.9 */
+} physrt_qn_options;
+
+typedef enum {
+    PHYSRT_QN_GRAD_TOL = 0,           /* ||g|| <= grad_tol */
+    PHYSRT_QN_REL_F_TOL,              /* relative f change <= rel_f_tol */
+    PHYSRT_QN_MAX_ITERATIONS,         /* max_iterations steps taken */
+    PHYSRT_QN_MAX_EVALUATIONS,        /* evaluation budget used up */
+    PHYSRT_QN_NOT_FINITE,             /* f or gradient NaN/inf: at the start (report f NaN),
+                                         or everywhere the line search looked along -g
+                                         (x holds the last good point) */
+    PHYSRT_QN_LINE_SEARCH_FAILED,     /* no decrease even along steepest descent */
+    PHYSRT_QN_TOO_LARGE,              /* n > PHYSRT_QN_MAX_PARAMS: nothing done */
+    PHYSRT_QN_INVALID                 /* invalid arguments or out of memory */
+} physrt_qn_reason;
+
+typedef struct {
+    physrt_qn_reason reason;
+    int iterations;
+    long evaluations;
+    int restarts;             /* times H was reset to the identity */
+    double f;                 /* at x (the last good point) */
+    double grad_norm;         /* ||g||_2 at x */
+} physrt_qn_report;
+
+void physrt_qn_default_options(physrt_qn_options *opts, physrt_qn_method method);
+const char *physrt_qn_method_name(physrt_qn_method method);   /* "bfgs", "ssbfgs", "ssbroyden" */
+const char *physrt_qn_reason_string(physrt_qn_reason reason);
+/* Minimise f from x (updated in place; only ever to accepted points). opts
+ * NULL = SSBroyden defaults. inverse_hessian: NULL, or n*n doubles that get
+ * the final H (row-major, full) unless f was not finite at the start.
+ * Returns PHYSRT_OK unless arguments are invalid or memory runs out. */
+int physrt_qn_minimize(int n, double *x, physrt_objective_fn f, void *ctx, const physrt_qn_options *opts,
+                       physrt_qn_report *report, double *inverse_hessian);
+
 #ifdef __cplusplus
 }
 #endif

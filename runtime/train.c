@@ -3,9 +3,10 @@
  * Everything trainable is one vector theta (model_layout.c). The points of
  * every term are drawn once from the seed; the loss (loss.c) owns all
  * workspace, so a training step never allocates. Adam stages step in the
- * chosen precision (float32 on a float copy of theta); L-BFGS stages always
- * run in float64. --steps caps the optimizer steps of this run (stages in
- * order until they are used; an L-BFGS stage counts its iterations).
+ * chosen precision (float32 on a float copy of theta); L-BFGS and dense
+ * quasi-Newton stages always run in float64. --steps caps the optimizer
+ * steps of this run (stages in order until they are used; an (L-)BFGS stage
+ * counts its iterations).
  *
  * The schedule position (steps done) is saved in the checkpoint; --resume
  * loads the values and continues the schedule from there; --more N loads
@@ -58,13 +59,14 @@ typedef struct {
     long pos;                     /* schedule position (steps done) */
     long saved_pos;               /* position of the last checkpoint written; -1: none */
     double last_save;
-    /* L-BFGS stage state */
+    /* L-BFGS and quasi-Newton stage state */
+    const char *stage_name;       /* "lbfgs", "ssbroyden", ... */
     long evals;
-    long lbfgs_cap;               /* iterations this L-BFGS stage may run */
+    long lbfgs_cap;               /* iterations this stage may run */
     double best_f;
     int bad_seen;
     double bad_f;
-    physrt_lbfgs_options *lbfgs_live; /* the running stage's options: lowering
+    long *live_max_evaluations;   /* the running stage's evaluation budget: lowering
                                          max_evaluations ends it (interrupt) */
     physm_history history;
     int stage;                    /* running stage, from 1 (history rows) */
@@ -239,7 +241,7 @@ static double lbfgs_objective(void *ctx, const double *x, double *g)
     }
     if (tr->best_f < INFINITY) {
         char stage[48];
-        snprintf(stage, sizeof stage, "lbfgs (eval %ld)", tr->evals);
+        snprintf(stage, sizeof stage, "%s (eval %ld)", tr->stage_name, tr->evals);
         /* iterations are not known inside the line search; one evaluation
          * per iteration is the usual rate, so show that position (for the ETA) */
         long shown = tr->pos + (tr->evals < tr->lbfgs_cap ? tr->evals : tr->lbfgs_cap);
@@ -247,7 +249,7 @@ static double lbfgs_objective(void *ctx, const double *x, double *g)
         physm_progress_update(&tr->progress, shown, stage, tr->best_f, tr->best_term_loss);
         if (periodic_save_due(tr)) save(tr, tr->best, tr->pos, tr->best_f);
     }
-    if (stop_requested(tr)) tr->lbfgs_live->max_evaluations = tr->evals;   /* no further evaluation */
+    if (stop_requested(tr)) *tr->live_max_evaluations = tr->evals;   /* no further evaluation */
     return f;
 }
 
@@ -258,7 +260,8 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
     const physm_model *m = tr->lay->model;
     physrt_lbfgs_options o = st->lbfgs;
     o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
-    tr->lbfgs_live = &o;
+    tr->live_max_evaluations = &o.max_evaluations;
+    tr->stage_name = "lbfgs";
     tr->evals = 0;
     tr->lbfgs_cap = n;
     tr->best_f = INFINITY;
@@ -287,6 +290,54 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
     }
     (void)m;
     return 0;
+}
+
+/* One dense quasi-Newton stage (ssbroyden, ssbfgs, bfgs), as run_lbfgs. A
+ * NaN or inf in the loss or gradient after the start ends the stage with
+ * the last good values, which training goes on with; at the start it is an
+ * error. */
+static int run_quasi_newton(trainer *tr, const physm_stage *st, long n, long *used, int *finished)
+{
+    physrt_qn_options o = st->qn;
+    o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
+    tr->stage_name = physrt_qn_method_name((physrt_qn_method)o.method);
+    tr->live_max_evaluations = &o.max_evaluations;
+    tr->evals = 0;
+    tr->lbfgs_cap = n;
+    tr->best_f = INFINITY;
+    tr->bad_seen = 0;
+    physrt_qn_report rep;
+    memset(&rep, 0, sizeof rep);
+    int rc = physrt_qn_minimize((int)tr->lay->n_theta, tr->theta, lbfgs_objective, tr, &o, &rep, NULL);
+    if (rc != PHYSRT_OK || rep.reason == PHYSRT_QN_INVALID || rep.reason == PHYSRT_QN_TOO_LARGE) {
+        physm_progress_break(&tr->progress);
+        fprintf(stderr, "%s: error: %s could not run: %s\n", tr->lay->prog, tr->stage_name,
+                rc == PHYSRT_ENOMEM ? "out of memory for the dense inverse Hessian (use lbfgs)"
+                                    : physrt_qn_reason_string(rep.reason));
+        return -1;
+    }
+    if (!isfinite(rep.f)) {
+        report_not_finite(tr, tr->pos + 1, tr->stage_name, tr->bad_seen ? tr->bad_f : rep.f,
+                          tr->bad_seen ? tr->bad_term_loss : tr->term_loss, 1);
+        return -1;
+    }
+    *used = rep.iterations;
+    *finished = rep.reason != PHYSRT_QN_MAX_ITERATIONS && !tr->stop_signal;
+    if (!tr->quiet || (rep.reason == PHYSRT_QN_NOT_FINITE && tr->root)) {
+        physm_progress_break(&tr->progress);
+        fprintf(stderr, "%s: %d iterations, %ld evaluations, %d restarts, loss %.6e: stopped: %s\n",
+                tr->stage_name, rep.iterations, rep.evaluations, rep.restarts, rep.f,
+                tr->stop_signal ? "interrupted" : physrt_qn_reason_string(rep.reason));
+    }
+    return 0;
+}
+
+/* Whether a stage runs L-BFGS: an lbfgs stage, or the default schedule's
+ * dense quasi-Newton stage in a model of more than PHYSRT_QN_MAX_PARAMS. */
+static int stage_runs_lbfgs(const physm_stage *st, size_t n_theta)
+{
+    return st->optimizer == PHYSM_LBFGS ||
+           (st->optimizer == PHYSM_QUASI_NEWTON && st->lbfgs_above_dense_limit && n_theta > PHYSRT_QN_MAX_PARAMS);
 }
 
 static void trainer_free(trainer *tr)
@@ -445,7 +496,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
      * Adam-only run does without its buffers. */
     int needs_f64 = !opts->f32;
     for (int s = 0; s < m->n_stages; s++)
-        if (stages[s].optimizer == PHYSM_LBFGS && stages[s].steps > 0) needs_f64 = 1;
+        if (stages[s].optimizer != PHYSM_ADAM && stages[s].steps > 0) needs_f64 = 1;
     if (needs_f64) {
         tr.loss64 = physm_loss_create_f64(lay, points, n_points, n_total, mpi, pool);
         if (!tr.loss64) goto done;
@@ -454,6 +505,14 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         tr.loss32 = physm_loss_create_f32(lay, points, n_points, n_total, mpi, pool);
         if (!tr.loss32) goto done;
     }
+    for (int s = 0; s < m->n_stages; s++)
+        if (stages[s].optimizer == PHYSM_QUASI_NEWTON && stages[s].steps > 0 && nt > PHYSRT_QN_MAX_PARAMS &&
+            !stages[s].lbfgs_above_dense_limit) {
+            fprintf(stderr, "%s: error: stage %d (%s) keeps a dense inverse Hessian of the %zu parameters, "
+                    "which it allows for at most %d: use lbfgs for this model\n", prog, s + 1,
+                    physrt_qn_method_name((physrt_qn_method)stages[s].qn.method), nt, PHYSRT_QN_MAX_PARAMS);
+            goto done;
+        }
     for (int s = 0; s < m->n_stages; s++)
         if (stages[s].optimizer == PHYSM_ADAM) {
             adams[s] = physrt_adam_create(nt, &stages[s].adam);
@@ -499,7 +558,9 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
                 long used = 0;
                 int finished = 0;
                 sync_to_f64(&tr);
-                if (!stop_requested(&tr) && run_lbfgs(&tr, st, todo, &used, &finished)) goto done;
+                if (!stop_requested(&tr) && (stage_runs_lbfgs(st, nt) ? run_lbfgs(&tr, st, todo, &used, &finished)
+                                                                   : run_quasi_newton(&tr, st, todo, &used, &finished)))
+                    goto done;
                 sync_to_f32(&tr);
                 run += used;
                 tr.pos = finished ? stage_end : tr.pos + used;
