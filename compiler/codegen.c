@@ -531,7 +531,7 @@ static LLVMTypeRef named_struct(gen *g, const char *name, LLVMTypeRef *fields, i
  * alignment gives the C layout). */
 typedef struct {
     LLVMTypeRef field, param, probe, face, term, sched, adam, lbfgs, stage, dynamics, simulation, model;
-    LLVMTypeRef attribute, particle_set, kernel, system;
+    LLVMTypeRef attribute, particle_set, kernel, system, recall, spins;
 } descriptor_types;
 
 static descriptor_types descriptor_types_of(gen *g)
@@ -550,11 +550,15 @@ static descriptor_types descriptor_types_of(gen *g)
     t.stage = named_struct(g, "physm_stage", (LLVMTypeRef[]){I, L, t.adam, t.lbfgs}, 4);
     t.dynamics = named_struct(g, "physm_dynamics", (LLVMTypeRef[]){I, I, I, P, I, I, I, P, P, P, I, I}, 12);
     t.simulation = named_struct(g, "physm_simulation", (LLVMTypeRef[]){P, I, D, L, L, D, P, P, P}, 9);
-    t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P, P}, 17);
+    t.model = named_struct(g, "physm_model", (LLVMTypeRef[]){I, P, P, P, L, I, P, I, P, I, P, I, P, P, I, P, P, P}, 18);
     t.attribute = named_struct(g, "physm_attribute", (LLVMTypeRef[]){P, I, I, I}, 4);
     t.particle_set = named_struct(g, "physm_particle_set", (LLVMTypeRef[]){P, L, I, P, I}, 5);
     t.kernel = named_struct(g, "physm_kernel", (LLVMTypeRef[]){P, I, I, I, D, I, I, P, P, P, P}, 11);
     t.system = named_struct(g, "physm_system", (LLVMTypeRef[]){I, I, P, I, I, P, I, P, I, D}, 10);
+    t.recall = named_struct(g, "physm_recall", (LLVMTypeRef[]){P, D, L, P}, 4);
+    LLVMTypeRef sides = LLVMArrayType2(L, 3);
+    t.spins = named_struct(g, "physm_spins",
+                           (LLVMTypeRef[]){P, P, L, I, P, P, I, sides, D, I, P, P, D, D, I, P}, 16);
     return t;
 }
 
@@ -806,6 +810,28 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
     return global_const(g, sys, "system");
 }
 
+static LLVMValueRef gen_spins(gen *g, const descriptor_types *ty)
+{
+    const lw_spins *sp = g->m->spins;
+    if (!sp) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef *recalls = calloc((size_t)sp->n_recalls + 1, sizeof *recalls);
+    if (!recalls) exit(70);
+    for (int i = 0; i < sp->n_recalls; i++) {
+        const lw_recall *r = &sp->recalls[i];
+        recalls[i] = STRUCT(ty->recall, cstring(g, r->file), F64(r->temperature), I64(r->sweeps),
+                            cstring(g, r->out_file));
+    }
+    LLVMValueRef sides[3] = {I64(sp->lattice[0]), I64(sp->lattice[1]), I64(sp->lattice[2])};
+    LLVMValueRef spins = STRUCT(ty->spins, cstring(g, sp->name), cstring(g, sp->energy_name), I64(sp->n),
+                                I32(sp->coupling), cstring(g, sp->coupling_name), cstring(g, sp->coupling_file),
+                                I32(sp->lattice_dims), LLVMConstArray2(g->i64, sides, 3), F64(sp->pair_scale),
+                                I32(sp->bias), cstring(g, sp->bias_name), cstring(g, sp->bias_file),
+                                F64(sp->bias_scale), F64(sp->uniform_field), I32(sp->n_recalls),
+                                struct_array(g, ty->recall, recalls, sp->n_recalls, "recalls"));
+    free(recalls);
+    return global_const(g, spins, "spins");
+}
+
 static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
 {
     const lw_model *m = g->m;
@@ -863,7 +889,7 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
                                 struct_array(g, ty.param, params, m->n_params, "params"), I32(m->n_terms),
                                 struct_array(g, ty.term, terms, m->n_terms, "terms"), I32(m->n_stages),
                                 struct_array(g, ty.stage, stages, m->n_stages, "stages"), gen_dynamics(g, &ty),
-                                I32(m->n_simulations), gen_simulations(g, &ty), gen_system(g, &ty));
+                                I32(m->n_simulations), gen_simulations(g, &ty), gen_system(g, &ty), gen_spins(g, &ty));
     LLVMValueRef model_global = global_const(g, model, "physm_model_descriptor");
     free(fields);
     free(params);
