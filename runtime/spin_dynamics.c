@@ -226,32 +226,32 @@ static long lattice_sweep(const spin_model *m, int8_t *s, double T, spin_algorit
     return flips;
 }
 
-/* Wolff: grow a cluster of aligned neighbours, each bond added with
- * probability 1 - exp(-2 J / T), and flip it; clusters until n spins were
- * flipped. Needs a ferromagnetic lattice without fields. */
-static long wolff_sweep(const spin_model *m, int8_t *s, double T, uint64_t seed, long sweep)
+/* Wolff: grow a cluster of aligned neighbours from a random site, each
+ * bond added with probability 1 - exp(-2 J / T), and flip it: one cluster
+ * per call (a fixed count per measurement keeps the samples unbiased; a
+ * count that depended on the clusters' sizes would not). Needs a
+ * ferromagnetic lattice without fields. */
+static long wolff_cluster(const spin_model *m, int8_t *s, double T, uint64_t seed, long sweep)
 {
     physrt_rng rng;
     physrt_rng_seed(&rng, stream_key(seed, sweep, 2, 0));
     long *stack = malloc((size_t)m->n * sizeof *stack), flipped = 0;
     if (!stack) return -1;
     uint64_t add = threshold(1 - exp(-2 * m->pair_scale / T));
-    while (flipped < m->n) {
-        long seed_site = (long)physrt_rng_below(&rng, (uint64_t)m->n), top = 0;
-        int8_t old = s[seed_site];
-        s[seed_site] = (int8_t)-old;
-        stack[top++] = seed_site;
-        flipped++;
-        while (top) {
-            long i = stack[--top], nb[6];
-            int k = neighbours(m, i, nb);
-            for (int j = 0; j < k; j++)
-                if (s[nb[j]] == old && (physrt_rng_next_u64(&rng) >> 11) < add) {
-                    s[nb[j]] = (int8_t)-old;
-                    stack[top++] = nb[j];
-                    flipped++;
-                }
-        }
+    long seed_site = (long)physrt_rng_below(&rng, (uint64_t)m->n), top = 0;
+    int8_t old = s[seed_site];
+    s[seed_site] = (int8_t)-old;
+    stack[top++] = seed_site;
+    flipped++;
+    while (top) {
+        long i = stack[--top], nb[6];
+        int k = neighbours(m, i, nb);
+        for (int j = 0; j < k; j++)
+            if (s[nb[j]] == old && (physrt_rng_next_u64(&rng) >> 11) < add) {
+                s[nb[j]] = (int8_t)-old;
+                stack[top++] = nb[j];
+                flipped++;
+            }
     }
     free(stack);
     return flipped;
@@ -260,7 +260,7 @@ static long wolff_sweep(const spin_model *m, int8_t *s, double T, uint64_t seed,
 long spin_sweep(const spin_model *m, int8_t *s, double T, spin_algorithm alg, uint64_t seed, long sweep,
                 physrt_pool *pool)
 {
-    if (alg == SPIN_WOLFF) return wolff_sweep(m, s, T, seed, sweep);
+    if (alg == SPIN_WOLFF) return wolff_cluster(m, s, T, seed, sweep);
     if (m->lattice_dims) return lattice_sweep(m, s, T, alg, seed, sweep, pool);
     return dense_sweep(m, s, T, alg, seed, sweep);
 }

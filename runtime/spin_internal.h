@@ -55,8 +55,8 @@ long spin_magnetisation(const spin_model *m, const int8_t *s);
 long spin_descend(const spin_model *m, int8_t *s, physrt_rng *rng, long max_sweeps, int *converged);
 /* One sweep at temperature T > 0: n single-spin attempts (dense: random
  * sites; lattice: the two checkerboard colours, parallel over pool with
- * streams keyed by (seed, sweep, colour, task)), or Wolff clusters until
- * n spins were flipped in all. Returns the spins flipped. */
+ * streams keyed by (seed, sweep, colour, task)), or one Wolff cluster.
+ * Returns the spins flipped. */
 long spin_sweep(const spin_model *m, int8_t *s, double T, spin_algorithm alg, uint64_t seed, long sweep,
                 physrt_pool *pool);
 

@@ -26,16 +26,27 @@ static void estimates(const double *mom, long n, double T, double *v)
 int spin_sample_at(const spin_model *m, int8_t *s, double T, spin_algorithm alg, long sweeps, long burn_in,
                    uint64_t seed, physrt_pool *pool, FILE *samples, long every, spin_stats *out)
 {
-    long sweep = 0, flips = 0;
-    for (; sweep < burn_in; sweep++)
-        if (spin_sweep(m, s, T, alg, seed, sweep, pool) < 0) return -1;
+    long sweep = 0, flips = 0, burn_flips = 0, per = 1;
+    for (; sweep < burn_in; sweep++) {
+        long f = spin_sweep(m, s, T, alg, seed, sweep, pool);
+        if (f < 0) return -1;
+        burn_flips += f;
+    }
+    /* Wolff: a measurement every `per` clusters, fixed after the burn-in so
+     * that about n spins flip between measurements */
+    if (alg == SPIN_WOLFF && burn_flips > 0) per = (long)ceil((double)m->n * (double)burn_in / (double)burn_flips);
+    if (per > m->n) per = m->n;
     int blocks = sweeps >= 2 * MAX_BLOCKS ? MAX_BLOCKS : (int)(sweeps / 2 > 1 ? sweeps / 2 : 1);
     double block[MAX_BLOCKS][MOMENTS], total[MOMENTS] = {0};
     memset(block, 0, sizeof block);
     double E = spin_energy(m, s);
     for (long k = 0; k < sweeps; k++, sweep++) {
-        long f = spin_sweep(m, s, T, alg, seed, sweep, pool);
-        if (f < 0) return -1;
+        long f = 0;
+        for (long c = 0; c < per; c++, sweep += c < per) {
+            long fc = spin_sweep(m, s, T, alg, seed, sweep, pool);
+            if (fc < 0) return -1;
+            f += fc;
+        }
         flips += f;
         if (f) E = spin_energy(m, s);
         double mag = (double)spin_magnetisation(m, s) / (double)m->n, e = E / (double)m->n, m2 = mag * mag;
@@ -68,6 +79,6 @@ int spin_sample_at(const spin_model *m, int8_t *s, double T, spin_algorithm alg,
         double mean = sum[j] / blocks, var = blocks > 1 ? (sq[j] / blocks - mean * mean) * blocks / (blocks - 1) : 0;
         out->error[j] = sqrt(var > 0 ? var / blocks : 0);
     }
-    out->acceptance = (double)flips / ((double)sweeps * (double)m->n);
+    out->acceptance = (double)flips / ((double)sweeps * (double)m->n); /* Wolff: spins flipped per spin and measurement */
     return 0;
 }
