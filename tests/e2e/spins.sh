@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Spin models compiled by physc: Hopfield recall of the example's letter
+# images; a lattice sampled at T = 2 against Onsager's magnetisation;
+# reproducibility for a seed with 1 and 2 threads; inverse Ising on
+# samples of a known 20-spin model; bad pattern files, T < 0 and energies
+# that are not an Ising form give named errors.
+set -u
+physc=$1 root=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+fail=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+cp "$root"/examples/hopfield.phys "$root"/examples/patterns.csv "$root"/examples/noisy.csv .
+"$physc" hopfield.phys -o hopfield || { echo "FAIL compile hopfield"; exit 1; }
+./hopfield recall > report.csv 2> err.txt || bad "recall: $(cat err.txt)"
+if grep -q "mean overlap with the nearest pattern 1.0000" err.txt && cmp -s <(tail -n +2 recalled.csv) <(grep -v '^#' patterns.csv | tail -n +2); then
+  ok "hopfield recall: $(cat err.txt)"
+else bad "hopfield recall: $(cat err.txt)"; fi
+
+# bad pattern files: file and line named, exit status 1
+expect() { # description, pattern, content of patterns.csv
+  printf '%b' "$3" > patterns.csv
+  ./hopfield recall > /dev/null 2> err.txt; status=$?
+  if [ $status -eq 1 ] && grep -qE "$2" err.txt; then ok "$1: $(head -n 1 err.txt)"; else bad "$1: status $status $(cat err.txt)"; fi
+}
+h=$(seq 0 63 | sed 's/^/s_/' | paste -sd, -)
+row=$(yes 1 | head -n 64 | paste -sd, -)
+expect "a value other than +-1" "patterns.csv:3: error: s_5 is 0" "$h\n$row\n$(echo "$row" | sed 's/^1,1,1,1,1,1,/1,1,1,1,1,0,/')\n"
+expect "wrong number of columns" "patterns.csv:2: error: the row has 63 fields, the header has 64" "$h\n${row#1,}\n"
+expect "missing column" "patterns.csv:1: error: no column 's_63'" "$(echo "$h" | sed 's/,s_63//')\n${row#1,}\n"
+expect "empty file" "patterns.csv:1: error: the file is empty" ""
+
+cat > ising.phys <<'M'
+const L = 16
+spins s[L * L] in {-1, +1}
+coupling K = lattice(L, L)
+energy E(s) = -sum_pairs(i, j: K[i, j] * s[i] * s[j])
+M
+"$physc" ising.phys -o ising || { echo "FAIL compile ising"; exit 1; }
+./ising sample --temperature -1 > /dev/null 2> err.txt; status=$?
+if [ $status -eq 2 ] && grep -q "temperature must be > 0" err.txt; then ok "T < 0: $(cat err.txt)"; else bad "T < 0: $status $(cat err.txt)"; fi
+./ising sample --temperature 2 --sweeps 4000 --burn-in 500 --seed 3 --threads 1 > t1.csv || bad "sample"
+./ising sample --temperature 2 --sweeps 4000 --burn-in 500 --seed 3 --threads 2 > t2.csv || bad "sample"
+if cmp -s t1.csv t2.csv; then ok "same seed, 1 and 2 threads: the same numbers"; else bad "threads change the result"; fi
+# Onsager at T = 2: m = (1 - sinh(2/T)^-4)^(1/8) = 0.91132; L = 16 within 0.01
+m=$(tail -n 1 t1.csv | cut -d, -f2)
+if awk -v m="$m" 'BEGIN { exit !(m > 0.90 && m < 0.925) }'; then ok "|m| at T = 2, L = 16: $m (Onsager 0.9113)"; else bad "|m| at T = 2: $m"; fi
+
+# refusals, located
+printf 'spins s[4] in {-1, +1}\ncoupling W = matrix("w.csv")\nenergy E(s) = sum(i: s[i] * s[i] * s[i])\n' > cubic.phys
+"$physc" cubic.phys -o cubic 2> err.txt; status=$?
+if [ $status -eq 1 ] && grep -q "cubic.phys:3:.*not supported yet: .*supported: an Ising energy" err.txt; then ok "non-Ising energy: $(head -n 1 err.txt)"; else bad "non-Ising energy: $(cat err.txt)"; fi
+printf 'spins s[4] in {0, 1}\ncoupling W = matrix("w.csv")\nenergy E(s) = -sum(i, j: W[i, j] * s[i] * s[j])\n' > binary.phys
+"$physc" binary.phys -o binary 2> err.txt; status=$?
+if [ $status -eq 1 ] && grep -q "binary.phys:1:.*not supported yet: spins taking values other than" err.txt; then ok "{0, 1} spins: $(head -n 1 err.txt)"; else bad "{0, 1} spins: $(cat err.txt)"; fi
+
+# inverse Ising: samples of the known model, couplings recovered
+cp "$root"/examples/ising20.phys "$root"/examples/ising20_W.csv "$root"/examples/inverse_ising.phys .
+"$physc" ising20.phys -o ising20 && "$physc" inverse_ising.phys -o inverse_ising || { echo "FAIL compile inverse"; exit 1; }
+./ising20 sample --temperature 1 --sweeps 20000 --burn-in 500 --samples samples.csv > /dev/null || bad "samples"
+./inverse_ising learn samples.csv --compare ising20_W.csv > learn.txt 2>&1 || bad "learn: $(cat learn.txt)"
+rel=$(sed -n 's/.*relative //p' learn.txt)
+if awk -v r="$rel" 'BEGIN { exit !(r != "" && r < 0.15) }'; then ok "inverse Ising, 20000 samples: relative coupling error $rel"; else bad "inverse Ising: $(cat learn.txt)"; fi
+./inverse_ising sample --temperature 1 --sweeps 200 > /dev/null || bad "sampling the learned model"
+[ $fail -eq 0 ] && echo "all passed" || { echo "$fail failed"; exit 1; }
