@@ -154,7 +154,83 @@ static long dense_sweep(const spin_model *m, int8_t *s, double T, spin_algorithm
     return flips;
 }
 
-enum { LATTICE_TASKS = 16 };
+enum { LATTICE_TASKS = 16, LANES = 16 };
+
+/* Integer kernels compiled for AVX-512, AVX2 and the baseline, picked at
+ * load time; integer results are the same on every level. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define SPIN_HOT_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SPIN_HOT_KERNEL
+#endif
+
+/* LANES xoshiro128+ generators side by side (one per vector lane): a row's
+ * uniform 32-bit numbers in one vectorised loop. Seeded from a task's
+ * stream key through splitmix, so a row's numbers depend on the key only. */
+typedef struct {
+    uint32_t s0[LANES], s1[LANES], s2[LANES], s3[LANES];
+} lane_rng;
+
+static void lane_rng_seed(lane_rng *g, uint64_t key)
+{
+    physrt_rng r;
+    physrt_rng_seed(&r, key);
+    for (int l = 0; l < LANES; l++) {
+        uint64_t a = physrt_rng_next_u64(&r), b = physrt_rng_next_u64(&r);
+        g->s0[l] = (uint32_t)a | 1u; /* never all zero */
+        g->s1[l] = (uint32_t)(a >> 32);
+        g->s2[l] = (uint32_t)b;
+        g->s3[l] = (uint32_t)(b >> 32);
+    }
+}
+
+SPIN_HOT_KERNEL
+static void lane_rng_fill(lane_rng *restrict g, uint32_t *restrict out, long n)
+{
+    for (long k = 0; k < n; k += LANES)
+        for (int l = 0; l < LANES; l++) {
+            uint32_t r = g->s0[l] + g->s3[l], t = g->s1[l] << 9;
+            g->s2[l] ^= g->s0[l];
+            g->s3[l] ^= g->s1[l];
+            g->s1[l] ^= g->s2[l];
+            g->s0[l] ^= g->s3[l];
+            g->s2[l] ^= t;
+            g->s3[l] = (g->s3[l] << 11) | (g->s3[l] >> 21);
+            out[k + l] = r;
+        }
+}
+
+/* One colour of one row of a 2-D lattice with a uniform field: sites whose
+ * column has parity `parity` flip when u <= thr[s > 0][(sum + 4) / 2]
+ * (thresholds on 32 bits: acceptance p as floor(p 2^32), p = 1 as
+ * 2^32 - 1). The new row goes to out; up, down, row are read only. */
+/* Branch-free, so that the row loop vectorises: masks select the threshold. */
+static inline __attribute__((always_inline)) int8_t site_update(int si, int sum, uint32_t u, int mine,
+                                                               const uint32_t *tp, const uint32_t *tm, long *flips)
+{
+    uint32_t up = (uint32_t)-(si > 0), thr = 0;
+    for (int k = 0; k < 5; k++) thr |= (uint32_t)-(sum == 2 * k - 4) & ((up & tp[k]) | (~up & tm[k]));
+    int flip = mine & (thr >= u);
+    *flips += flip;
+    return (int8_t)(si - 2 * si * flip);
+}
+
+SPIN_HOT_KERNEL
+static long row_update(const int8_t *restrict up, const int8_t *restrict down, const int8_t *restrict row,
+                       int8_t *restrict out, const uint32_t *restrict u, long L, int parity,
+                       const uint32_t *restrict tp_in, const uint32_t *restrict tm_in)
+{
+    uint32_t tp[5], tm[5]; /* in registers: the selects vectorise, a table lookup would be a gather */
+    for (int k = 0; k < 5; k++) tp[k] = tp_in[k], tm[k] = tm_in[k];
+    long flips = 0;
+    out[0] = site_update(row[0], up[0] + down[0] + row[L - 1] + row[1], u[0], parity == 0, tp, tm, &flips);
+    for (long b = 1; b < L - 1; b++)
+        out[b] = site_update(row[b], up[b] + down[b] + row[b - 1] + row[b + 1], u[b], (int)(b & 1) == parity, tp,
+                             tm, &flips);
+    out[L - 1] = site_update(row[L - 1], up[L - 1] + down[L - 1] + row[L - 2] + row[0], u[L - 1],
+                             (int)((L - 1) & 1) == parity, tp, tm, &flips);
+    return flips;
+}
 
 typedef struct {
     const spin_model *m;
@@ -166,6 +242,7 @@ typedef struct {
     int colour;
     long rows;                  /* of the first side, split among tasks */
     uint64_t table[2][13];      /* uniform field: threshold by (s_i > 0, sum of neighbours + 6) */
+    uint32_t tp[5], tm[5];      /* the same on 32 bits for the 2-D rows (sum = -4, -2, .., 4) */
     long flips[LATTICE_TASKS];
 } colour_ctx;
 
@@ -179,6 +256,27 @@ static void colour_task(void *vctx, int task, int n_tasks)
     long a0 = cx->rows * task / n_tasks, a1 = cx->rows * (task + 1) / n_tasks, flips = 0;
     long L0 = m->side[0], L1 = m->side[1], L2 = m->side[2];
     long plane = L1 * L2;
+    if (m->lattice_dims == 2 && m->uniform) {
+        lane_rng g;
+        lane_rng_seed(&g, stream_key(cx->seed, cx->sweep, cx->colour, task));
+        uint32_t *u = malloc(((size_t)L1 + LANES) * sizeof *u);
+        int8_t *out = malloc((size_t)L1);
+        if (!u || !out) {
+            free(u), free(out);
+            cx->flips[task] = -1;
+            return;
+        }
+        for (long a = a0; a < a1; a++) {
+            int8_t *row = s + a * L1;
+            lane_rng_fill(&g, u, L1);
+            flips += row_update(s + ((a + 1) % L0) * L1, s + ((a + L0 - 1) % L0) * L1, row, out, u, L1,
+                                (int)((cx->colour + a) & 1), cx->tp, cx->tm);
+            memcpy(row, out, (size_t)L1);
+        }
+        free(u), free(out);
+        cx->flips[task] = flips;
+        return;
+    }
     for (long a = a0; a < a1; a++) {
         long up = ((a + 1) % L0) * plane, down = ((a + L0 - 1) % L0) * plane;
         for (long b = 0; b < L1; b++) {
@@ -211,6 +309,11 @@ static long lattice_sweep(const spin_model *m, int8_t *s, double T, spin_algorit
         for (int k = -6; k <= 6; k++) {
             double si = up ? 1 : -1;
             cx.table[up][k + 6] = threshold(acceptance(2 * si * (m->pair_scale * k + m->field[0]), T, alg));
+            if (k >= -4 && k <= 4 && !(k & 1)) {
+                double p = acceptance(2 * si * (m->pair_scale * k + m->field[0]), T, alg);
+                uint32_t t32 = p >= 1 ? UINT32_MAX : (uint32_t)(p * 4294967296.0);
+                (up ? cx.tp : cx.tm)[(k + 4) / 2] = t32;
+            }
         }
     int even = 1;
     for (int k = 0; k < m->lattice_dims; k++) even &= m->side[k] % 2 == 0;
@@ -221,7 +324,10 @@ static long lattice_sweep(const spin_model *m, int8_t *s, double T, spin_algorit
     for (int colour = 0; colour < 2; colour++) {
         cx.colour = colour;
         physrt_pool_run(n_tasks > 1 ? use : NULL, n_tasks, colour_task, &cx); /* 2-D: side[2] = 1 */
-        for (int t = 0; t < n_tasks; t++) flips += cx.flips[t];
+        for (int t = 0; t < n_tasks; t++) {
+            if (cx.flips[t] < 0) return -1; /* out of memory */
+            flips += cx.flips[t];
+        }
     }
     return flips;
 }
