@@ -56,6 +56,18 @@ printf 'spins s[4] in {0, 1}\ncoupling W = matrix("w.csv")\nenergy E(s) = -sum(i
 "$physc" binary.phys -o binary 2> err.txt; status=$?
 if [ $status -eq 1 ] && grep -q "binary.phys:1:.*not supported yet: spins taking values other than" err.txt; then ok "{0, 1} spins: $(head -n 1 err.txt)"; else bad "{0, 1} spins: $(cat err.txt)"; fi
 
+# the form is read from resolutions: a const vector is not a bias, W[i, i] is not W[i, j]
+printf 'const q[2] = [1, -1]\nspins s[2] in {-1, +1}\ncoupling W = matrix("w.csv")\nenergy E(s) = -sum(i, j: W[i, j] * s[i] * s[j]) - sum(i: q[i] * s[i])\n' > constm.phys
+"$physc" constm.phys -o constm 2> err.txt; status=$?
+if [ $status -eq 1 ] && grep -q "constm.phys:4:.*not supported yet: this factor in a spin energy" err.txt; then ok "a const vector is not a bias: $(head -n 1 err.txt | cut -c1-90)"; else bad "const vector: $(cat err.txt)"; fi
+printf 'spins s[2] in {-1, +1}\ncoupling W = matrix("w.csv")\nenergy E(s) = -sum(i, j: W[i, i] * s[i] * s[j])\n' > diag.phys
+"$physc" diag.phys -o diag 2> err.txt; status=$?
+if [ $status -eq 1 ] && grep -q "diag.phys:3:.*not supported yet:" err.txt; then ok "W[i, i] refused: $(head -n 1 err.txt | cut -c1-90)"; else bad "W[i, i]: $(cat err.txt)"; fi
+printf 'spins s[3] in {-1, +1}\ncoupling W = matrix("w.csv")\nenergy E(s) = -sum(i, j: W[i, j] * s[i] * s[j])\n' > asym.phys
+printf 's_0,s_1,s_2\n0,1,2\n1,0,1\n1,1,0\n' > w.csv
+"$physc" asym.phys -o asym && ./asym sample --temperature 1 --sweeps 10 > /dev/null 2> err.txt; status=$?
+if [ $status -eq 1 ] && grep -q "w.csv:4: error: couplings must be symmetric" err.txt; then ok "asymmetric matrix: $(head -n 1 err.txt)"; else bad "asymmetric matrix: $status $(cat err.txt)"; fi
+
 # inverse Ising: samples of the known model, couplings recovered
 cp "$root"/examples/ising20.phys "$root"/examples/ising20_W.csv "$root"/examples/inverse_ising.phys .
 "$physc" ising20.phys -o ising20 && "$physc" inverse_ising.phys -o inverse_ising || { echo "FAIL compile inverse"; exit 1; }
