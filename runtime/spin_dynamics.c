@@ -101,6 +101,7 @@ long spin_descend(const spin_model *m, int8_t *s, physrt_rng *rng, long max_swee
         long flips = 0;
         for (long k = 0; k < m->n; k++) {
             long i = order[k];
+            if (i >= m->clamp_lo && i < m->clamp_hi) continue;
             if (s[i] * spin_local_field(m, s, i) < 0) { /* dE = 2 s_i h_i < 0: never uphill, never sideways */
                 s[i] = (int8_t)-s[i];
                 flips++;
@@ -142,9 +143,10 @@ static long dense_sweep(const spin_model *m, int8_t *s, double T, spin_algorithm
 {
     physrt_rng rng;
     physrt_rng_seed(&rng, stream_key(seed, sweep, 0, 0));
-    long flips = 0;
-    for (long k = 0; k < m->n; k++) {
-        long i = (long)physrt_rng_below(&rng, (uint64_t)m->n);
+    long flips = 0, held = m->clamp_hi - m->clamp_lo, n_free = m->n - held;
+    for (long k = 0; k < n_free; k++) {
+        long i = (long)physrt_rng_below(&rng, (uint64_t)n_free); /* a free spin: skip the clamped range */
+        if (i >= m->clamp_lo) i += held;
         double dE = 2 * s[i] * spin_local_field(m, s, i);
         if (physrt_rng_uniform(&rng) < acceptance(dE, T, alg)) {
             s[i] = (int8_t)-s[i];

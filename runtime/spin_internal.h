@@ -19,6 +19,7 @@ typedef struct {
     double *W;                 /* n x n, symmetric, zero diagonal; NULL on a lattice */
     double *field;             /* n: bias_scale b_i + uniform_field */
     int uniform;               /* every field_i equal (lattice fast paths) */
+    long clamp_lo, clamp_hi;   /* spins [clamp_lo, clamp_hi) are held fixed (dense couplings; recall --clamp) */
 } spin_model;
 
 typedef enum { SPIN_METROPOLIS, SPIN_GLAUBER, SPIN_WOLFF } spin_algorithm;

@@ -26,11 +26,12 @@ static void spin_help(const physm_model *model, const char *argv0, FILE *out)
     }
     fprintf(out,
             "\n\ncommands:\n"
-            "  recall [--from FILE --to FILE] [--seed S] [--couplings FILE] [--bias FILE]\n"
+            "  recall [--from FILE --to FILE] [--clamp A:B] [--seed S] [--couplings FILE] [--bias FILE]\n"
             "      runs the model's recall declarations (%d): from each row of the file, asynchronous\n"
             "      single-spin updates (temperature 0: until no spin changes; T > 0: Glauber sweeps);\n"
             "      writes the recalled rows with the same header and prints per row the sweeps,\n"
-            "      the energies before and after and the overlap with the nearest stored pattern\n"
+            "      the energies before and after and the overlap with the nearest stored pattern;\n"
+            "      --clamp holds spins A..B-1 fixed (inputs)\n"
             "  sample (--temperature T | --temperatures a:b:n) [--sweeps N] [--burn-in B] [--seed S]\n"
             "         [--threads T] [--algorithm metropolis|glauber|wolff] [--start up|random]\n"
             "         [--to FILE] [--samples FILE [--every K]] [--couplings FILE] [--bias FILE]\n"
@@ -194,6 +195,7 @@ static int recall_verb(const physm_model *model, int argc, char **argv, const ch
     const physm_spins *d = model->spins;
     common_opts o = {0};
     const char *from = NULL, *to = NULL;
+    long clamp_lo = 0, clamp_hi = 0;
     for (int i = 2; i < argc; i++) {
         const char *v = NULL;
         int r = common_option(argc, argv, &i, &o, prog, argv0, "recall");
@@ -205,6 +207,12 @@ static int recall_verb(const physm_model *model, int argc, char **argv, const ch
         } else if ((r = option(argc, argv, &i, "--to", &v))) {
             if (r < 0 || !v[0]) return usage(prog, argv0, "recall: --to needs a file name%s", "");
             to = v;
+        } else if ((r = option(argc, argv, &i, "--clamp", &v))) {
+            char extra;
+            if (r < 0 || sscanf(v, "%ld:%ld%c", &clamp_lo, &clamp_hi, &extra) != 2 || clamp_lo < 0 ||
+                clamp_hi <= clamp_lo || clamp_hi > d->n || clamp_hi - clamp_lo >= d->n)
+                return usage(prog, argv0, "recall: --clamp needs A:B with 0 <= A < B <= the number of spins, "
+                             "leaving a spin free%s", "");
         } else {
             return usage(prog, argv0, "recall: unknown argument '%s'", argv[i]);
         }
@@ -213,6 +221,12 @@ static int recall_verb(const physm_model *model, int argc, char **argv, const ch
         return usage(prog, argv0, "recall: the model declares no recall; give --from FILE --to FILE%s", "");
     spin_model m;
     if (spin_model_load(&m, model, prog, o.couplings, o.bias)) return PHYSM_EXIT_RUNTIME;
+    if (clamp_hi > clamp_lo && m.lattice_dims) {
+        spin_model_free(&m);
+        return usage(prog, argv0, "recall: --clamp needs dense couplings (not a lattice)%s", "");
+    }
+    m.clamp_lo = clamp_lo;
+    m.clamp_hi = clamp_hi;
     int8_t *patterns = NULL;
     int n_patterns = 0, status = PHYSM_EXIT_OK;
     if (d->coupling == PHYSM_COUPLING_HEBBIAN) {

@@ -2,7 +2,7 @@
 # Spin models compiled by physc: Hopfield recall of the example's letter
 # images; a lattice sampled at T = 2 against Onsager's magnetisation;
 # reproducibility for a seed with 1 and 2 threads; inverse Ising on
-# samples of a known 20-spin model; bad pattern files, T < 0 and energies
+# samples of a known 20-spin model; the perceptron's sign and sigmoid; bad pattern files, T < 0 and energies
 # that are not an Ising form give named errors.
 set -u
 physc=$1 root=$2
@@ -76,4 +76,24 @@ cp "$root"/examples/ising20.phys "$root"/examples/ising20_W.csv "$root"/examples
 rel=$(sed -n 's/.*relative //p' learn.txt)
 if awk -v r="$rel" 'BEGIN { exit !(r != "" && r < 0.15) }'; then ok "inverse Ising, 20000 samples: relative coupling error $rel"; else bad "inverse Ising: $(cat learn.txt)"; fi
 ./inverse_ising sample --temperature 1 --sweeps 200 > /dev/null || bad "sampling the learned model"
+# the perceptron: sign(w . x + theta) at T = 0, sigmoid(2 h / T) at T = 1 (within 4 binomial sigmas)
+cp "$root"/examples/perceptron* .
+"$physc" perceptron.phys -o perceptron && ./perceptron recall --clamp 0:8 > /dev/null 2> err.txt || bad "perceptron: $(cat err.txt)"
+if /usr/bin/python3 - <<'PY'
+import sys
+import numpy as np
+W = np.loadtxt("perceptron_couplings.csv", delimiter=",", skiprows=1)
+b = np.loadtxt("perceptron_bias.csv", delimiter=",", skiprows=1)
+x = np.loadtxt("perceptron_inputs.csv", delimiter=",", skiprows=1)
+y = np.loadtxt("perceptron_sign.csv", delimiter=",", skiprows=1)
+h = x[:, :8] @ W[8, :8] + b[8]
+ok = np.all(y[:, 8] == np.sign(h)) and np.all(y[:, :8] == x[:, :8])
+r = np.loadtxt("perceptron_sampled.csv", delimiter=",", skiprows=1)
+for k in range(4):
+    f, p = np.mean(r[1000 * k:1000 * (k + 1), 8] > 0), 1 / (1 + np.exp(-2 * h[k]))
+    print("  h = %.3f: P(+1) measured %.3f, sigmoid(2h) %.3f" % (h[k], f, p))
+    ok = ok and abs(f - p) <= 4 * np.sqrt(p * (1 - p) / 1000)
+sys.exit(0 if ok else 1)
+PY
+then ok "perceptron: sign rule at T = 0, sigmoid at T = 1"; else bad "perceptron"; fi
 [ $fail -eq 0 ] && echo "all passed" || { echo "$fail failed"; exit 1; }
