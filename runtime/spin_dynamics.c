@@ -117,15 +117,6 @@ long spin_descend(const spin_model *m, int8_t *s, physrt_rng *rng, long max_swee
     return sweeps;
 }
 
-static uint64_t stream_key(uint64_t seed, long sweep, int colour, int task)
-{
-    uint64_t h = seed * 0x9E3779B97F4A7C15ull;
-    h ^= (uint64_t)sweep + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
-    h ^= (uint64_t)colour * 0xD6E8FEB86659FD93ull + (h << 6) + (h >> 2);
-    h ^= (uint64_t)task * 0xA0761D6478BD642Full + (h << 6) + (h >> 2);
-    return h;
-}
-
 /* Probability of accepting a flip that changes the energy by dE. */
 static double acceptance(double dE, double T, spin_algorithm alg)
 {
@@ -142,7 +133,7 @@ static uint64_t threshold(double p)
 static long dense_sweep(const spin_model *m, int8_t *s, double T, spin_algorithm alg, uint64_t seed, long sweep)
 {
     physrt_rng rng;
-    physrt_rng_seed(&rng, stream_key(seed, sweep, 0, 0));
+    physrt_rng_seed_stream(&rng, seed, (uint64_t)sweep, 0, 0);
     long flips = 0, held = m->clamp_hi - m->clamp_lo, n_free = m->n - held;
     for (long k = 0; k < n_free; k++) {
         long i = (long)physrt_rng_below(&rng, (uint64_t)n_free); /* a free spin: skip the clamped range */
@@ -173,10 +164,10 @@ typedef struct {
     uint32_t s0[LANES], s1[LANES], s2[LANES], s3[LANES];
 } lane_rng;
 
-static void lane_rng_seed(lane_rng *g, uint64_t key)
+static void lane_rng_seed(lane_rng *g, uint64_t seed, long sweep, int colour, int task)
 {
     physrt_rng r;
-    physrt_rng_seed(&r, key);
+    physrt_rng_seed_stream(&r, seed, (uint64_t)sweep, (uint64_t)colour, (uint64_t)task);
     for (int l = 0; l < LANES; l++) {
         uint64_t a = physrt_rng_next_u64(&r), b = physrt_rng_next_u64(&r);
         g->s0[l] = (uint32_t)a | 1u; /* never all zero */
@@ -254,13 +245,13 @@ static void colour_task(void *vctx, int task, int n_tasks)
     const spin_model *m = cx->m;
     int8_t *s = cx->s;
     physrt_rng rng;
-    physrt_rng_seed(&rng, stream_key(cx->seed, cx->sweep, cx->colour, task));
+    physrt_rng_seed_stream(&rng, cx->seed, (uint64_t)cx->sweep, (uint64_t)cx->colour, (uint64_t)task);
     long a0 = cx->rows * task / n_tasks, a1 = cx->rows * (task + 1) / n_tasks, flips = 0;
     long L0 = m->side[0], L1 = m->side[1], L2 = m->side[2];
     long plane = L1 * L2;
     if (m->lattice_dims == 2 && m->uniform) {
         lane_rng g;
-        lane_rng_seed(&g, stream_key(cx->seed, cx->sweep, cx->colour, task));
+        lane_rng_seed(&g, cx->seed, cx->sweep, cx->colour, task);
         uint32_t *u = malloc(((size_t)L1 + LANES) * sizeof *u);
         int8_t *out = malloc((size_t)L1);
         if (!u || !out) {
@@ -342,7 +333,7 @@ static long lattice_sweep(const spin_model *m, int8_t *s, double T, spin_algorit
 static long wolff_cluster(const spin_model *m, int8_t *s, double T, uint64_t seed, long sweep)
 {
     physrt_rng rng;
-    physrt_rng_seed(&rng, stream_key(seed, sweep, 2, 0));
+    physrt_rng_seed_stream(&rng, seed, (uint64_t)sweep, 2, 0);
     long *stack = malloc((size_t)m->n * sizeof *stack), flipped = 0;
     if (!stack) return -1;
     uint64_t add = threshold(1 - exp(-2 * m->pair_scale / T));
