@@ -150,8 +150,15 @@ static const phys_builtin table[B_ID_COUNT] = {
     [B_ID_RK4] = {B_ID_RK4, "rk4", B_INTEGRATOR, 0, 0, ARGS("dt", "steps"), ARGS("dt", "steps"),
      "classical Runge-Kutta (not symplectic)", NULL, X_OP_COUNT},
 
-    [B_ID_HEBBIAN] = {B_ID_HEBBIAN, "hebbian", B_COUPLING, 1, 1, NONE, NONE,
-     "Hebbian couplings from stored patterns", NULL, X_OP_COUNT},
+    [B_ID_HEBBIAN] = {B_ID_HEBBIAN, "hebbian", B_COUPLING, 1, 1, NONE, NONE, "Hebbian couplings from stored patterns", NULL, X_OP_COUNT},
+    [B_ID_MATRIX] = {B_ID_MATRIX, "matrix", B_COUPLING, 1, 1, NONE, NONE, "couplings from an n x n CSV matrix", NULL, X_OP_COUNT},
+    [B_ID_LATTICE] = {B_ID_LATTICE, "lattice", B_COUPLING, 2, 3, NONE, NONE,
+     "nearest neighbours of a periodic 2-D or 3-D lattice: lattice(L1, L2[, L3])", NULL, X_OP_COUNT},
+    [B_ID_BIAS] = {B_ID_BIAS, "bias", B_COUPLING, 1, 1, NONE, NONE, "a field on each spin from a CSV file", NULL, X_OP_COUNT},
+    [B_ID_TRAINABLE] = {B_ID_TRAINABLE, "trainable", B_COUPLING, 0, 0, NONE, NONE,
+     "couplings fitted to samples by ./model learn", NULL, X_OP_COUNT},
+    [B_ID_TRAINABLE_BIAS] = {B_ID_TRAINABLE_BIAS, "trainable_bias", B_COUPLING, 0, 0, NONE, NONE,
+     "fields fitted to samples by ./model learn", NULL, X_OP_COUNT},
 
     [B_ID_ACT_IDENTITY] = {B_ID_ACT_IDENTITY, "identity", B_ACTIVATION, 0, 0, NONE, NONE,
      "no activation", NULL, X_OP_COUNT},

@@ -20,7 +20,7 @@ typedef enum phys_builtin_class {
     B_SCHEDULE,    /* constant, exponential, step, cosine (Adam learning rates) */
     B_SAMPLER,     /* uniform, sobol, lhs, grid, adaptive */
     B_INTEGRATOR,  /* leapfrog, verlet, midpoint, rk4 */
-    B_COUPLING,    /* hebbian */
+    B_COUPLING,    /* hebbian, matrix, lattice, bias, trainable, trainable_bias */
     B_ACTIVATION,  /* tanh, sigmoid, ... as the value of activation = */
     B_GRID,        /* linspace */
 } phys_builtin_class;
@@ -47,7 +47,8 @@ typedef enum phys_builtin_id {
     B_ID_UNIFORM, B_ID_SOBOL, B_ID_LHS, B_ID_GRID, B_ID_ADAPTIVE,
     /* integrators */
     B_ID_LEAPFROG, B_ID_VERLET, B_ID_MIDPOINT, B_ID_RK4,
-    B_ID_HEBBIAN,
+    /* couplings and fields of spins */
+    B_ID_HEBBIAN, B_ID_MATRIX, B_ID_LATTICE, B_ID_BIAS, B_ID_TRAINABLE, B_ID_TRAINABLE_BIAS,
     /* activations (the value of activation = ...) */
     B_ID_ACT_IDENTITY, B_ID_ACT_TANH, B_ID_ACT_SIGMOID, B_ID_ACT_SOFTPLUS, B_ID_ACT_GELU,
     B_ID_ACT_SILU, B_ID_ACT_SIN, B_ID_ACT_RELU,

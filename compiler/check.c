@@ -2500,14 +2500,29 @@ static void check_decl(checker *c, const phys_node *d)
         phys_symbol *w = phys_sema_lookup(c->sema, d->name);
         const phys_node *e = d->kids[0];
         if (e->kind == N_CALL && e->kids[0]->kind == N_NAME && phys_builtin_find(e->kids[0]->name, B_COUPLING)) {
-            constructor(c, e, B_COUPLING);
-            if (e->nkids == 2 && e->kids[1]->kind != N_STRING)
-                phys_error(c->diag, e->kids[1]->loc, "hebbian() takes the name of a CSV file of patterns");
+            const phys_builtin *b = constructor(c, e, B_COUPLING);
+            int takes_file = b && (b->id == B_ID_HEBBIAN || b->id == B_ID_MATRIX || b->id == B_ID_BIAS);
+            if (takes_file && e->nkids == 2 && e->kids[1]->kind != N_STRING)
+                phys_error(c->diag, e->kids[1]->loc, "%s() takes the name of a CSV file", b->name);
             const phys_symbol *spins = first_of_kind(c->sema, SYM_SPINS);
-            if (!spins) phys_error(c->diag, d->loc, "Hebbian couplings connect spins: declare 'spins s[n] in {-1, +1}'");
-            else if (w && w->decl == d) {
-                w->shape.rank = 2;
-                w->shape.dims[0] = w->shape.dims[1] = spins->shape.dims[0];
+            if (!spins) phys_error(c->diag, d->loc, "couplings connect spins: declare 'spins s[n] in {-1, +1}'");
+            else if (w && w->decl == d && b) {
+                long n = spins->shape.dims[0], sites = 1;
+                if (b->id == B_ID_LATTICE) {
+                    int ok = 1;
+                    for (int k = 1; k < e->nkids; k++) {
+                        long side;
+                        if (e->kids[k]->kind == N_NAMED_ARG) continue;
+                        if (need_count(c, e->kids[k], "a lattice side", 3, &side)) sites *= side;
+                        else ok = 0;
+                    }
+                    if (ok && n > 0 && sites != n)
+                        phys_error(c->diag, e->loc, "a lattice of %ld sites couples %ld spins: the sides' product "
+                                   "must be the number of spins", sites, n);
+                }
+                int vector = b->id == B_ID_BIAS || b->id == B_ID_TRAINABLE_BIAS;
+                w->shape.rank = vector ? 1 : 2;
+                w->shape.dims[0] = w->shape.dims[1] = (int)n;
             }
         } else {
             value v = check_number(c, e);

@@ -897,6 +897,49 @@ static LLVMValueRef gen_quantities(gen *g, const descriptor_types *ty)
     return global_const(g, q, "quantities");
 }
 
+static LLVMValueRef gen_spins(gen *g, const descriptor_types *ty)
+{
+    const lw_spins *sp = g->m->spins;
+    if (!sp) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef *recalls = calloc((size_t)sp->n_recalls + 1, sizeof *recalls);
+    if (!recalls) exit(70);
+    for (int i = 0; i < sp->n_recalls; i++) {
+        const lw_recall *r = &sp->recalls[i];
+        LLVMValueRef v[RECALL__COUNT] = {0};
+        v[RECALL_file] = cstring(g, r->file);
+        v[RECALL_temperature] = F64(r->temperature);
+        v[RECALL_sweeps] = I64(r->sweeps);
+        v[RECALL_out_file] = cstring(g, r->out_file);
+        recalls[i] = abi_struct(ty, PHYSM_ABI_RECALL, v);
+    }
+    LLVMValueRef sides = LLVMConstPointerNull(g->ptr);
+    if (sp->lattice_dims > 0) {
+        LLVMValueRef el[3];
+        for (int k = 0; k < sp->lattice_dims && k < 3; k++) el[k] = I64(sp->lattice[k]);
+        sides = global_const(g, LLVMConstArray2(g->i64, el, (uint64_t)(sp->lattice_dims < 3 ? sp->lattice_dims : 3)),
+                             "lattice");
+    }
+    LLVMValueRef v[SPINS__COUNT] = {0};
+    v[SPINS_name] = cstring(g, sp->name);
+    v[SPINS_energy] = cstring(g, sp->energy_name);
+    v[SPINS_n] = I64(sp->n);
+    v[SPINS_coupling] = I32(sp->coupling);
+    v[SPINS_coupling_name] = cstring(g, sp->coupling_name);
+    v[SPINS_coupling_file] = cstring(g, sp->coupling_file);
+    v[SPINS_lattice_dims] = I32(sp->lattice_dims);
+    v[SPINS_lattice] = sides;
+    v[SPINS_pair_scale] = F64(sp->pair_scale);
+    v[SPINS_bias] = I32(sp->bias);
+    v[SPINS_bias_name] = cstring(g, sp->bias_name);
+    v[SPINS_bias_file] = cstring(g, sp->bias_file);
+    v[SPINS_bias_scale] = F64(sp->bias_scale);
+    v[SPINS_uniform_field] = F64(sp->uniform_field);
+    v[SPINS_n_recalls] = I32(sp->n_recalls);
+    v[SPINS_recalls] = struct_array(g, ty->of[PHYSM_ABI_RECALL], recalls, sp->n_recalls, "recalls");
+    free(recalls);
+    return global_const(g, abi_struct(ty, PHYSM_ABI_SPINS, v), "spins");
+}
+
 static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
 {
     const lw_model *m = g->m;
@@ -1014,6 +1057,7 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
     model[MODEL_simulations] = gen_simulations(g, &ty);
     model[MODEL_system] = gen_system(g, &ty);
     model[MODEL_quantities] = gen_quantities(g, &ty);
+    model[MODEL_spins] = gen_spins(g, &ty);
     LLVMValueRef model_global = global_const(g, abi_struct(&ty, PHYSM_ABI_MODEL, model), "physm_model_descriptor");
     free(fields);
     free(params);

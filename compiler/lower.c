@@ -1208,9 +1208,6 @@ static int lower_train(lctx *c, const phys_node *d)
 static const char *unsupported_decl(const phys_node *d)
 {
     switch (d->kind) {
-    case N_SPINS: return "spins";
-    case N_COUPLING: return "couplings";
-    case N_RECALL: return "recall";
     case N_OUTPUT: return "output declarations (use ./model eval)";
     case N_PRINT: return "print in a compiled model (use physc repl)";
     case N_SYMMETRY: return "symmetry declarations (checked, but no runtime check yet)";
@@ -1317,6 +1314,8 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     for (int i = 0; i < program->nkids; i++) {
         const phys_node *d = program->kids[i];
         const char *what = session && d->kind == N_PRINT ? NULL : unsupported_decl(d);
+        if (session && (d->kind == N_SPINS || d->kind == N_COUPLING || d->kind == N_RECALL))
+            what = "spins in the REPL (compile the model: ./model recall, sample, learn)";
         if (what) phys_error(diag, d->loc, "not supported yet: %s", what);
         if (d->kind == N_MODEL) m->name = d->name;
     }
@@ -1360,6 +1359,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
             m->system = NULL;
         }
     }
+    if (diag->errors == errors && !session) lw_lower_spins(c, program);
     c->term = NULL;
     c->n_bindings = 0;
     for (int i = 0; i < program->nkids && !phys_diag_full(diag); i++) {
@@ -1378,11 +1378,11 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
             if (!strcmp(m->terms[t].name, d->name)) phys_sema_fold(sema, d->kids[0], &m->terms[t].weight);
     }
     const phys_node *first = program->nkids ? program->kids[0] : program;
-    if (m->n_terms == 0 && diag->errors == errors && !session && !m->dynamics)
+    if (m->n_terms == 0 && diag->errors == errors && !session && !m->dynamics && !m->spins)
         phys_error(diag, first->loc,
                    "this model has nothing to train or simulate: declare an equation, a condition, data or "
                    "dynamics");
-    if (m->n_fields == 0 && diag->errors == errors && !session && !m->dynamics)
+    if (m->n_fields == 0 && diag->errors == errors && !session && !m->dynamics && !m->spins)
         phys_error(diag, first->loc, "this model has no field to learn: declare one with 'field'");
     if (m->n_stages == 0) {
         /* Without 'train': Adam to get near, then the dense quasi-Newton
@@ -1481,6 +1481,7 @@ void phys_lower_free(lw_model *m)
     lw_free_system(m->system);
     for (int i = 0; i < m->n_quantities; i++) free_term(&m->quantities[i]);
     free(m->quantities);
+    lw_free_spins(m->spins);
     for (int i = 0; i < m->n_simulations; i++) free(m->simulations[i].start);
     free(m->simulations);
     free(m->terms);

@@ -161,6 +161,31 @@ typedef struct lw_system {
     double mass;
 } lw_system;
 
+/* ---------------------------------------------------------------- spins */
+
+typedef struct lw_recall {
+    const char *file, *out_file;
+    double temperature;
+    long sweeps;
+} lw_recall;
+
+/* A spin set with an Ising energy (physm_spins): the local field is
+ * h_i = pair_scale * (W s)_i + bias_scale * b_i + uniform_field. */
+typedef struct lw_spins {
+    const char *name, *energy_name;
+    long n;
+    int coupling;                   /* physm_coupling_kind */
+    const char *coupling_name, *coupling_file;
+    int lattice_dims;
+    long lattice[3];
+    double pair_scale;
+    int bias;                       /* physm_bias_kind */
+    const char *bias_name, *bias_file;
+    double bias_scale, uniform_field;
+    int n_recalls;
+    lw_recall *recalls;
+} lw_spins;
+
 typedef struct lw_model {
     const char *name;
     const char *source_path;
@@ -185,6 +210,7 @@ typedef struct lw_model {
      * coordinates when its body uses them, or over nothing */
     int n_quantities;
     lw_term *quantities;
+    lw_spins *spins;                /* NULL without spins */
 } lw_model;
 
 /* Lowers the checked program (already through phys_sema_check without

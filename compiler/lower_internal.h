@@ -127,4 +127,10 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out);
 int lw_lower_system(lctx *c);
 void lw_free_system(lw_system *s);
 
+/* -- lower_spins.c ------------------------------------------------------- */
+
+/* The model's spins and their Ising energy (m->spins); 1 without spins. */
+int lw_lower_spins(lctx *c, const phys_node *program);
+void lw_free_spins(lw_spins *spins);
+
 #endif

@@ -7,6 +7,7 @@
  * error (data, checkpoint, non-finite loss), 2 bad usage. */
 #define _POSIX_C_SOURCE 200809L
 #include "model_internal.h"
+#include "spin_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -414,6 +415,7 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
 
 int physm_main(const physm_model *model, int argc, char **argv)
 {
+    if (model->spins) return physm_spin_main(model, argc, argv); /* spin_main.c */
     const char *argv0 = argc > 0 && argv[0] ? argv[0] : "model";
     const char *prog = base_name(argv0);
     physm_layout lay;

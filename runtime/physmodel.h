@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define PHYSM_ABI_VERSION 3
+#define PHYSM_ABI_VERSION 4
 
 typedef void (*physm_residual_f64)(int n, const double *points, const double *params,
                                    const double *const *streams, double *r);
@@ -317,6 +317,51 @@ typedef enum {
     PHYSM_QUASI_NEWTON                /* dense BFGS family, physm_stage.qn.method */
 } physm_optimizer;
 
+/* ---------------------------------------------------------------- spins */
+
+/* Where a spin model's couplings W come from: stored patterns (W = (1/n)
+ * sum over patterns of xi xi^T, zero diagonal), an n x n CSV matrix
+ * (symmetric, zero diagonal), the nearest neighbours of a periodic lattice
+ * (W_ij = 1 for neighbours; sites in row-major order), or fitted by
+ * ./model learn. */
+typedef enum {
+    PHYSM_COUPLING_NONE, PHYSM_COUPLING_HEBBIAN, PHYSM_COUPLING_MATRIX, PHYSM_COUPLING_LATTICE,
+    PHYSM_COUPLING_TRAINABLE
+} physm_coupling_kind;
+typedef enum { PHYSM_BIAS_NONE, PHYSM_BIAS_FILE, PHYSM_BIAS_TRAINABLE } physm_bias_kind;
+
+/* A recall declaration: from each row of file (header = the spin names
+ * s_0 .. s_{n-1}, resolved against source_dir) to out_file. */
+typedef struct {
+    const char *file;
+    double temperature;               /* 0: zero-temperature descent; > 0: Glauber */
+    long sweeps;
+    const char *out_file;
+} physm_recall;
+
+/* n spins in {-1, +1} with the Ising energy the compiler recognised:
+ *     E(s) = -1/2 sum_i s_i pair_scale (W s)_i - sum_i s_i (bias_scale b_i + uniform_field),
+ * local field h_i = pair_scale (W s)_i + bias_scale b_i + uniform_field = -dE/ds_i,
+ * and a flip of s_i changes E by 2 s_i h_i. */
+typedef struct {
+    const char *name;                 /* the spin set */
+    const char *energy;               /* the energy's name */
+    long n;
+    physm_coupling_kind coupling;
+    const char *coupling_name;
+    const char *coupling_file;        /* hebbian, matrix: resolved against source_dir */
+    int lattice_dims;                 /* lattice: 2 or 3 sides */
+    const long *lattice;              /* lattice: lattice_dims sides (NULL otherwise) */
+    double pair_scale;
+    physm_bias_kind bias;
+    const char *bias_name;
+    const char *bias_file;
+    double bias_scale;
+    double uniform_field;
+    int n_recalls;
+    const physm_recall *recalls;
+} physm_spins;
+
 /* One stage of the training schedule, run in order. */
 typedef struct {
     physm_optimizer optimizer;
@@ -361,6 +406,7 @@ typedef struct {
     const physm_simulation *simulations;
     const physm_system *system;       /* NULL: no particles under Newtonian dynamics */
     const physm_quantities *quantities; /* NULL: none (ABI 3) */
+    const physm_spins *spins;         /* NULL: no spins */
 } physm_model;
 
 /* Defined by the generated object file. */

@@ -36,6 +36,8 @@
     S(KERNEL, physm_kernel)                  \
     S(SYSTEM, physm_system)                  \
     S(QUANTITIES, physm_quantities)          \
+    S(RECALL, physm_recall)                  \
+    S(SPINS, physm_spins)                    \
     S(MODEL, physm_model)
 
 #define PHYSM_ABI_MEMBERS_FIELD(M, X) \
@@ -199,6 +201,30 @@
     M(X, n_lets, I32)                      \
     M(X, lets, PTR)
 
+#define PHYSM_ABI_MEMBERS_RECALL(M, X) \
+    M(X, file, PTR)                    \
+    M(X, temperature, F64)             \
+    M(X, sweeps, I64)                  \
+    M(X, out_file, PTR)
+
+#define PHYSM_ABI_MEMBERS_SPINS(M, X) \
+    M(X, name, PTR)                   \
+    M(X, energy, PTR)                 \
+    M(X, n, I64)                      \
+    M(X, coupling, I32)               \
+    M(X, coupling_name, PTR)          \
+    M(X, coupling_file, PTR)          \
+    M(X, lattice_dims, I32)           \
+    M(X, lattice, PTR)                \
+    M(X, pair_scale, F64)             \
+    M(X, bias, I32)                   \
+    M(X, bias_name, PTR)              \
+    M(X, bias_file, PTR)              \
+    M(X, bias_scale, F64)             \
+    M(X, uniform_field, F64)          \
+    M(X, n_recalls, I32)              \
+    M(X, recalls, PTR)
+
 #define PHYSM_ABI_MEMBERS_MODEL(M, X) \
     M(X, abi_version, I32)            \
     M(X, name, PTR)                   \
@@ -217,7 +243,8 @@
     M(X, n_simulations, I32)          \
     M(X, simulations, PTR)            \
     M(X, system, PTR)                 \
-    M(X, quantities, PTR)
+    M(X, quantities, PTR)             \
+    M(X, spins, PTR)
 
 /* The layouts a member can have: the scalars, then every struct by ID
  * (PHYSM_ABI_STRUCT_TERM, ...). */

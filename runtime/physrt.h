@@ -265,6 +265,10 @@ typedef struct {
 } physrt_rng;
 
 void physrt_rng_seed(physrt_rng *rng, uint64_t seed);
+/* An independent stream for one task of one step: seeded from (seed,
+ * step, part, task), so results depend on the seed and the task split,
+ * never on which thread ran a task. */
+void physrt_rng_seed_stream(physrt_rng *rng, uint64_t seed, uint64_t step, uint64_t part, uint64_t task);
 uint64_t physrt_rng_next_u64(physrt_rng *rng);
 /* Uniform in [0, 1) with 53 random bits. */
 double physrt_rng_uniform(physrt_rng *rng);

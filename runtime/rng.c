@@ -26,6 +26,17 @@ void physrt_rng_seed(physrt_rng *rng, uint64_t seed)
     rng->spare_normal = 0;
 }
 
+void physrt_rng_seed_stream(physrt_rng *rng, uint64_t seed, uint64_t step, uint64_t part, uint64_t task)
+{
+    uint64_t sm = seed, key = splitmix64(&sm);
+    sm = key ^ step;
+    key = splitmix64(&sm);
+    sm = key ^ part;
+    key = splitmix64(&sm);
+    sm = key ^ task;
+    physrt_rng_seed(rng, splitmix64(&sm));
+}
+
 uint64_t physrt_rng_next_u64(physrt_rng *rng)
 {
     uint64_t *s = rng->s;
