@@ -54,16 +54,20 @@ mkdir -p cut && cd cut
 model 0 "within 2.0 " | sed 's/^const N = 0//; s/bodies\[N\]/bodies/' > nbody.phys
 "$physc" nbody.phys -o nbody
 echo
+# The cost of a step: runs of s and 2s steps, (t_2s - t_s) / s, so that
+# reading the start, the first neighbour list and writing the frames (fixed
+# costs, larger for larger N) are left out.
 echo "| N (cutoff 2.0, density 1) | steps | s/step | particle-steps/s |"
 echo "| --- | --- | --- | --- |"
 declare -A per_step
+seconds() { ./nbody simulate --untrained --from "$1" --steps "$2" --threads "$threads" --to o.xyz 2>/dev/null | head -1 |
+            sed 's/.* steps, [0-9]* particles, [0-9]* neighbour list builds, \([0-9.]*\) s .*/\1/'; }
 for n in 10000 100000; do
   start $n "$(awk -v n=$n 'BEGIN { printf "%.10g", n ^ (1 / 3) }')" > start$n.xyz
-  s=$((n == 10000 ? 200 : 20))
-  line=$(./nbody simulate --untrained --from start$n.xyz --steps $s --threads "$threads" --to o$n.xyz 2>/dev/null | head -1)
-  secs=$(echo "$line" | sed 's/.* steps, [0-9]* particles, [0-9]* neighbour list builds, \([0-9.]*\) s .*/\1/')
-  per_step[$n]=$(awk -v t="$secs" -v s=$s 'BEGIN { printf "%.5g", t / s }')
-  echo "| $n | $s | ${per_step[$n]} | $(awk -v t="$secs" -v s=$s -v n=$n 'BEGIN { printf "%.3g", n * s / t }') |"
+  s=$((n == 10000 ? 100 : 10))
+  t1=$(seconds start$n.xyz $s) t2=$(seconds start$n.xyz $((2 * s)))
+  per_step[$n]=$(awk -v a="$t1" -v b="$t2" -v s=$s 'BEGIN { printf "%.5g", (b - a) / s }')
+  echo "| $n | $s more | ${per_step[$n]} | $(awk -v t="${per_step[$n]}" -v n=$n 'BEGIN { printf "%.3g", n / t }') |"
 done
 echo "cost ratio 100,000 / 10,000 particles per step: $(awk -v a="${per_step[100000]}" -v b="${per_step[10000]}" 'BEGIN { printf "%.2f", a / b }') (linear: 10)"
 ./nbody simulate --untrained --from start10000.xyz --steps "$steps" --every "$steps" --threads "$threads" --to mom.xyz 2>/dev/null |

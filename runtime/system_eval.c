@@ -5,7 +5,7 @@
  * (enumerated on the fly, open boundaries), the pairs of a neighbour list
  * (neighbors.c) under its cutoff, or the triplets of a centre and two of
  * its neighbours (from the full list, each unordered pair once). Items are split into a fixed number
- * of contiguous tasks (4 per thread); a task takes CHUNK items at a time
+ * of contiguous tasks (one per thread); a task takes CHUNK items at a time
  * through the kernel's generated loops: the probes' network inputs, one
  * forward jet per probe, then the body, which adds the kernel's sum and
  * scatters forces into the task's own buffers. Buffers are added in task
@@ -132,7 +132,7 @@ physm_system_eval *physm_system_eval_create(const physm_layout *lay, const long 
     ev->sys = s;
     ev->pool = pool;
     ev->skin = -1;
-    ev->n_tasks = 4 * (pool ? physrt_pool_n_threads(pool) : 1);
+    ev->n_tasks = pool ? physrt_pool_n_threads(pool) : 1; /* one force buffer each: fewer is faster for large N */
     ev->probe_base = calloc((size_t)s->n_kernels + 1, sizeof *ev->probe_base);
     ev->lists = calloc((size_t)s->n_kernels + 1, sizeof *ev->lists);
     ev->tasks = calloc((size_t)ev->n_tasks, sizeof *ev->tasks);

@@ -11,7 +11,10 @@
  * the property of its own name. Output: FILE.xyz, the frames (positions,
  * velocities, forces; energy and potential in the comment line) at step 0,
  * every every-th step and the last; FILE.csv, per output step the kinetic,
- * potential and total energy and the total momentum. The report gives the
+ * potential and total energy and the total momentum. Particles are held
+ * in the order of a coarse grid over their start positions, so that
+ * neighbours lie close in memory; frames list them in the start's order,
+ * with the start's species. The report gives the
  * largest relative drift of the energy and the momentum (against sum m|v|
  * at the start), as simulate.c does for state points. */
 #define _POSIX_C_SOURCE 200809L
@@ -30,6 +33,10 @@ typedef struct {
     physm_config cfg;
     double *forces[8];
     double *inv_mass[8];           /* per particle of each moving set */
+    long *slot[8];                 /* per set: where the start's particle i is held */
+    long n_atoms;                  /* the start's particles, all sets */
+    char (*species)[16];           /* per particle of the start, in its order */
+    long *atom_set, *atom_index;   /* per particle of the start: its set, its index in the set */
     int pos[8], vel[8], mass[8];   /* attribute arrays, -1: none */
     double kinetic, potential;
     double momentum[3], scale;     /* sum m v, sum m |v| */
@@ -46,6 +53,88 @@ static const char *role_property(physm_role role, const char *name)
     }
 }
 
+/* Holds each set's particles in the order of a grid of cells of side about
+ * `side` over their positions (a counting sort by cell): the loops over
+ * pairs then read neighbours close in memory. slot[k][i] tells where the
+ * start's particle i of set k went. */
+static int order_by_cells(sys_state *S, double side)
+{
+    const physm_system *s = S->sys;
+    const int dim = s->dim;
+    for (int k = 0; k < s->n_sets; k++) {
+        const long n = S->cfg.count[k];
+        const physm_particle_set *set = &s->sets[k];
+        const double *r = S->cfg.arrays[S->pos[k]];
+        long *key = malloc(sizeof *key * (size_t)(n + 1)), *order = malloc(sizeof *order * (size_t)(n + 1));
+        S->slot[k] = malloc(sizeof *S->slot[k] * (size_t)(n + 1));
+        if (!key || !order || !S->slot[k]) {
+            free(key);
+            free(order);
+            return -1;
+        }
+        double lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+        for (long i = 0; i < n; i++)
+            for (int x = 0; x < dim; x++) {
+                double v = r[i * dim + x];
+                if (i == 0 || v < lo[x]) lo[x] = v;
+                if (i == 0 || v > hi[x]) hi[x] = v;
+            }
+        long cells[3] = {1, 1, 1}, total = 1;
+        for (int x = 0; x < dim; x++) {
+            double c = side > 0 ? (hi[x] - lo[x]) / side : 1;
+            cells[x] = c >= 1 && c < 1024 ? (long)c : c >= 1024 ? 1024 : 1;
+            total *= cells[x];
+        }
+        for (long i = 0; i < n; i++) {
+            long id = 0;
+            for (int x = 0; x < dim; x++) {
+                double f = hi[x] > lo[x] ? (r[i * dim + x] - lo[x]) / (hi[x] - lo[x]) : 0;
+                long b = (long)(f * cells[x]);
+                id = id * cells[x] + (b < 0 ? 0 : b >= cells[x] ? cells[x] - 1 : b);
+            }
+            key[i] = id;
+        }
+        long *start = calloc((size_t)total + 1, sizeof *start);
+        if (!start) {
+            free(key);
+            free(order);
+            return -1;
+        }
+        for (long i = 0; i < n; i++) start[key[i] + 1]++;
+        for (long c = 0; c < total; c++) start[c + 1] += start[c];
+        for (long i = 0; i < n; i++) order[start[key[i]]++] = i; /* stable: ties keep the start's order */
+        free(start);
+        for (long j = 0; j < n; j++) S->slot[k][order[j]] = j;
+        for (int a = 0; a < set->n_attributes; a++) {
+            const physm_attribute *at = &set->attributes[a];
+            double *old = S->cfg.arrays[at->array], *sorted = malloc(sizeof *sorted * (size_t)(n * at->width + 1));
+            if (!sorted) {
+                free(key);
+                free(order);
+                return -1;
+            }
+            for (long j = 0; j < n; j++)
+                memcpy(sorted + j * at->width, old + order[j] * at->width, sizeof(double) * (size_t)at->width);
+            free(old);
+            S->cfg.arrays[at->array] = sorted;
+        }
+        if (S->inv_mass[k]) {
+            double *sorted = malloc(sizeof *sorted * (size_t)(n + 1));
+            if (!sorted) {
+                free(key);
+                free(order);
+                return -1;
+            }
+            for (long j = 0; j < n; j++) sorted[j] = S->inv_mass[k][order[j]];
+            free(S->inv_mass[k]);
+            S->inv_mass[k] = sorted;
+        }
+        free(key);
+        free(order);
+    }
+    return 0;
+}
+
 /* The attribute arrays of every set from the start frame. */
 static int load_start(sys_state *S, const char *display, const physm_xyz_frame *f)
 {
@@ -57,9 +146,15 @@ static int load_start(sys_state *S, const char *display, const physm_xyz_frame *
                 "property set:S:1\n", display, f->line, s->n_sets);
         return -1;
     }
-    long *which = calloc((size_t)f->n + 1, sizeof *which);
-    long *index = calloc((size_t)f->n + 1, sizeof *index);
+    long *which = S->atom_set = calloc((size_t)f->n + 1, sizeof *which);
+    long *index = S->atom_index = calloc((size_t)f->n + 1, sizeof *index);
+    S->n_atoms = f->n;
     if (!which || !index) goto oom;
+    const physm_xyz_property *species = physm_xyz_find(f, "species");
+    S->species = calloc((size_t)f->n + 1, sizeof *S->species);
+    if (!S->species) goto oom;
+    for (long a = 0; a < f->n; a++)
+        snprintf(S->species[a], sizeof S->species[a], "%s", species && species->type == 'S' ? species->text[a] : "X");
     for (long a = 0; a < f->n; a++) {
         int k = 0;
         if (s->n_sets > 1) {
@@ -114,7 +209,8 @@ static int load_start(sys_state *S, const char *display, const physm_xyz_frame *
                     for (int c = 0; c < at->width; c++) arr[index[a] * at->width + c] = p->values[a * p->cols + c];
         }
     }
-    /* momenta / m when there is no velocity */
+    /* momenta / m when there is no velocity (in the start's order, before
+     * the particles are reordered) */
     const physm_xyz_property *mom = physm_xyz_find(f, "momenta");
     for (int k = 0; k < s->n_sets; k++) {
         if (!s->sets[k].moves) continue;
@@ -147,14 +243,15 @@ static int load_start(sys_state *S, const char *display, const physm_xyz_frame *
         S->cfg.cell.periodic[x] = x < s->dim && f->pbc[x];
         for (int y = 0; y < 3; y++) S->cfg.cell.h[x][y] = f->has_lattice ? f->lattice[x][y] : 0;
     }
-    free(which);
-    free(index);
+    /* neighbours close in memory: cells of about the largest cutoff */
+    double side = 0;
+    for (int k = 0; k < s->n_kernels; k++)
+        if (s->kernels[k].cutoff > side) side = s->kernels[k].cutoff;
+    if (order_by_cells(S, side)) goto oom;
     return 0;
 oom:
     fprintf(stderr, "%s: error: out of memory reading the start\n", prog);
 fail:
-    free(which);
-    free(index);
     return -1;
 }
 
@@ -239,17 +336,17 @@ static void write_frame(FILE *out, const sys_state *S, long step, double t)
             s->n_sets > 1 ? ":set:S:1" : "", step, t);
     if (!isnan(S->potential)) fprintf(out, " energy=%.17g potential=%.17g", S->potential + S->kinetic, S->potential);
     fputc('\n', out);
-    for (int k = 0; k < s->n_sets; k++) {
+    for (long a = 0; a < S->n_atoms; a++) { /* in the start's order */
+        const int k = (int)S->atom_set[a];
+        const long i = S->slot[k][S->atom_index[a]];
         const double *r = S->cfg.arrays[S->pos[k]];
         const double *v = S->vel[k] >= 0 ? S->cfg.arrays[S->vel[k]] : NULL;
-        for (long i = 0; i < S->cfg.count[k]; i++) {
-            fputs("X", out);
-            for (int x = 0; x < dim; x++) fprintf(out, " %.17g", r[i * dim + x]);
-            for (int x = 0; x < dim; x++) fprintf(out, " %.17g", v ? v[i * dim + x] : 0.0);
-            for (int x = 0; x < dim; x++) fprintf(out, " %.17g", S->forces[k] ? S->forces[k][i * dim + x] : 0.0);
-            if (s->n_sets > 1) fprintf(out, " %s", s->sets[k].name);
-            fputc('\n', out);
-        }
+        fputs(S->species[a], out);
+        for (int x = 0; x < dim; x++) fprintf(out, " %.17g", r[i * dim + x]);
+        for (int x = 0; x < dim; x++) fprintf(out, " %.17g", v ? v[i * dim + x] : 0.0);
+        for (int x = 0; x < dim; x++) fprintf(out, " %.17g", S->forces[k] ? S->forces[k][i * dim + x] : 0.0);
+        if (s->n_sets > 1) fprintf(out, " %s", s->sets[k].name);
+        fputc('\n', out);
     }
 }
 
@@ -425,7 +522,11 @@ done:
     for (int k = 0; k < 8; k++) {
         free(S.forces[k]);
         free(S.inv_mass[k]);
+        free(S.slot[k]);
     }
+    free(S.species);
+    free(S.atom_set);
+    free(S.atom_index);
     free(theta);
     free(xyz);
     free(csv);
