@@ -130,6 +130,7 @@ int physrt_lbfgs_minimize(int n, double *x, physrt_objective_fn f, void *ctx,
             break;
         }
         if (iter >= o->max_iterations) { reason = PHYSRT_LBFGS_MAX_ITERATIONS; break; }
+        st.ls.max_evaluations = o->max_evaluations; /* read at every iteration: a caller may lower it to stop */
         if (!physrt_ls_budget_left(&st.ls)) { reason = PHYSRT_LBFGS_MAX_EVALUATIONS; break; }
 
         lbfgs_direction(&st);

@@ -368,7 +368,7 @@ typedef struct {
     int history;              /* correction pairs kept (m), >= 1; default 10 */
     int max_iterations;       /* iterations (accepted steps), >= 1; default 1000 */
     long max_evaluations;     /* objective calls, 0 = unlimited (default); read through
-                                 opts before every call, so an objective holding opts may
+                                 opts at every iteration, so an objective holding opts may
                                  lower it to end the run (train.c does on SIGINT) */
     double grad_tol;          /* stop when ||g||_2 <= grad_tol; 0 disables; default 1e-10 */
     double rel_f_tol;         /* stop when |f_prev - f| <= rel_f_tol * max(|f_prev|, |f|);
@@ -420,7 +420,8 @@ typedef enum {
 typedef struct {
     int method;               /* physrt_qn_method */
     int max_iterations;       /* iterations (accepted steps), >= 1; default 1000 */
-    long max_evaluations;     /* objective calls, 0 = unlimited (default) */
+    long max_evaluations;     /* objective calls, 0 = unlimited (default); read at every
+                                 iteration, so an objective may lower it to stop the run */
     double grad_tol;          /* stop when ||g||_2 <= grad_tol; 0 disables; default 1e-10 */
     double rel_f_tol;         /* stop when |f_prev - f| <= rel_f_tol * max(|f_prev|, |f|);
                                  0 disables (default) */
