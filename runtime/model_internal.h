@@ -16,6 +16,15 @@
 /* Exit statuses of a compiled model. */
 enum { PHYSM_EXIT_OK = 0, PHYSM_EXIT_RUNTIME = 1, PHYSM_EXIT_USAGE = 2 };
 
+/* Command lines of the verbs (model_main.c). An option with a value:
+ * "--name value" or "--name=value": 1 and *val if argv[*i] is the option, 0
+ * if it is not, -1 if the value is missing. */
+int physm_opt_value(int argc, char **argv, int *i, const char *name, const char **val);
+/* A whole number >= lo: 0, or -1 when s is not one. */
+int physm_parse_long(const char *s, long lo, long *out);
+/* "PROG: error: " fmt (a, b) and where --help is; returns PHYSM_EXIT_USAGE. */
+int physm_usage_error(const char *prog, const char *argv0, const char *fmt, const char *a, const char *b);
+
 /* ------------------------------------------------------------------------ */
 /* model_layout.c: the vector of everything trainable                        */
 /* ------------------------------------------------------------------------ */

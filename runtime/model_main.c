@@ -189,7 +189,7 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
     }
 }
 
-static int usage_error(const char *prog, const char *argv0, const char *fmt, const char *a, const char *b)
+int physm_usage_error(const char *prog, const char *argv0, const char *fmt, const char *a, const char *b)
 {
     fprintf(stderr, "%s: error: ", prog);
     fprintf(stderr, fmt, a, b);
@@ -197,9 +197,7 @@ static int usage_error(const char *prog, const char *argv0, const char *fmt, con
     return PHYSM_EXIT_USAGE;
 }
 
-/* Option with a value: "--name value" or "--name=value". Returns 1 and sets
- * *val if argv[*i] is the option, 0 if it is not, -1 if the value is missing. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+int physm_opt_value(int argc, char **argv, int *i, const char *name, const char **val)
 {
     size_t ln = strlen(name);
     if (strncmp(argv[*i], name, ln)) return 0;
@@ -213,7 +211,7 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
     return 1;
 }
 
-static int parse_long(const char *s, long lo, long *out)
+int physm_parse_long(const char *s, long lo, long *out)
 {
     char *end;
     errno = 0;
@@ -311,7 +309,7 @@ static int apply_data(const physm_model *m, physm_term *terms, char **files, con
         fprintf(stderr, "(run '%s --help' for usage)\n", argv0);
         return PHYSM_EXIT_USAGE;
     }
-    if (!v[0]) return usage_error(prog, argv0, "%s: --data needs a file name%s", verb, "");
+    if (!v[0]) return physm_usage_error(prog, argv0, "%s: --data needs a file name%s", verb, "");
     if (access(v, R_OK) != 0) {
         fprintf(stderr, "%s: error: %s: --data: cannot read %s: %s (relative to the working directory)\n", prog,
                 verb, v, strerror(errno));
@@ -334,47 +332,47 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
     for (int i = 2; i < argc; i++) {
         const char *v = NULL;
         int r;
-        if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
-            if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --checkpoint needs a file name%s%s", "", "");
+        if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
+            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "simulate: --checkpoint needs a file name%s%s", "", "");
             o.checkpoint = v;
-        } else if ((r = opt_value(argc, argv, &i, "--seed", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--seed", &v))) {
             if (r < 0 || parse_seed(v, &o.seed))
-                return usage_error(prog, argv0, "simulate: --seed needs a whole number >= 0%s%s", v ? ", not " : "",
+                return physm_usage_error(prog, argv0, "simulate: --seed needs a whole number >= 0%s%s", v ? ", not " : "",
                                    v ? v : "");
-        } else if ((r = opt_value(argc, argv, &i, "--integrator", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--integrator", &v))) {
             if (r > 0 && (!strcmp(v, "leapfrog") || !strcmp(v, "verlet"))) o.integrator = PHYSM_INT_LEAPFROG;
             else if (r > 0 && !strcmp(v, "midpoint")) o.integrator = PHYSM_INT_MIDPOINT;
             else if (r > 0 && !strcmp(v, "rk4")) o.integrator = PHYSM_INT_RK4;
             else
-                return usage_error(prog, argv0, "simulate: --integrator is leapfrog, verlet, midpoint or rk4%s%s",
+                return physm_usage_error(prog, argv0, "simulate: --integrator is leapfrog, verlet, midpoint or rk4%s%s",
                                    v ? ", not " : "", v ? v : "");
-        } else if ((r = opt_value(argc, argv, &i, "--dt", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--dt", &v))) {
             if (r < 0 || parse_positive(v, &o.dt))
-                return usage_error(prog, argv0, "simulate: --dt needs a finite number > 0%s%s", v ? ", not " : "",
+                return physm_usage_error(prog, argv0, "simulate: --dt needs a finite number > 0%s%s", v ? ", not " : "",
                                    v ? v : "");
-        } else if ((r = opt_value(argc, argv, &i, "--tolerance", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--tolerance", &v))) {
             if (r < 0 || parse_positive(v, &o.tolerance))
-                return usage_error(prog, argv0, "simulate: --tolerance needs a finite number > 0%s%s",
+                return physm_usage_error(prog, argv0, "simulate: --tolerance needs a finite number > 0%s%s",
                                    v ? ", not " : "", v ? v : "");
-        } else if ((r = opt_value(argc, argv, &i, "--steps", &v))) {
-            if (r < 0 || parse_long(v, 1, &o.steps))
-                return usage_error(prog, argv0, "simulate: --steps needs a whole number >= 1%s%s", v ? ", not " : "",
+        } else if ((r = physm_opt_value(argc, argv, &i, "--steps", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &o.steps))
+                return physm_usage_error(prog, argv0, "simulate: --steps needs a whole number >= 1%s%s", v ? ", not " : "",
                                    v ? v : "");
-        } else if ((r = opt_value(argc, argv, &i, "--every", &v))) {
-            if (r < 0 || parse_long(v, 1, &o.every))
-                return usage_error(prog, argv0, "simulate: --every needs a whole number >= 1%s%s", v ? ", not " : "",
+        } else if ((r = physm_opt_value(argc, argv, &i, "--every", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &o.every))
+                return physm_usage_error(prog, argv0, "simulate: --every needs a whole number >= 1%s%s", v ? ", not " : "",
                                    v ? v : "");
-        } else if ((r = opt_value(argc, argv, &i, "--threads", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--threads", &v))) {
             long n;
-            if (r < 0 || parse_long(v, 1, &n) || n > 256)
-                return usage_error(prog, argv0, "simulate: --threads needs a number from 1 to 256%s%s",
+            if (r < 0 || physm_parse_long(v, 1, &n) || n > 256)
+                return physm_usage_error(prog, argv0, "simulate: --threads needs a number from 1 to 256%s%s",
                                    v ? ", not " : "", v ? v : "");
             o.threads = (int)n;
-        } else if ((r = opt_value(argc, argv, &i, "--skin", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--skin", &v))) {
             if (r < 0 || parse_positive(v, &o.skin))
-                return usage_error(prog, argv0, "simulate: --skin needs a finite number > 0%s%s", v ? ", not " : "",
+                return physm_usage_error(prog, argv0, "simulate: --skin needs a finite number > 0%s%s", v ? ", not " : "",
                                    v ? v : "");
-        } else if ((r = opt_value(argc, argv, &i, "--data", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--data", &v))) {
             /* --data NAME=FILE naming the start file of a simulate declaration, or --data FILE */
             const char *eq = r > 0 ? strchr(v, '=') : NULL;
             int named = 0;
@@ -386,18 +384,18 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
                 name[ln] = 0;
                 named |= data_name_is(lay->model->simulations[k].start_file, lay->model->simulations[k].name, name);
             }
-            if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --data needs NAME=FILE or FILE%s%s", "", "");
+            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "simulate: --data needs NAME=FILE or FILE%s%s", "", "");
             o.from = named ? eq + 1 : v;
-            if (!o.from[0]) return usage_error(prog, argv0, "simulate: --data needs a file name%s%s", "", "");
-        } else if ((r = opt_value(argc, argv, &i, "--from", &v))) {
-            if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --from needs a file name%s%s", "", "");
+            if (!o.from[0]) return physm_usage_error(prog, argv0, "simulate: --data needs a file name%s%s", "", "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--from", &v))) {
+            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "simulate: --from needs a file name%s%s", "", "");
             o.from = v;
-        } else if ((r = opt_value(argc, argv, &i, "--to", &v))) {
-            if (r < 0 || !v[0]) return usage_error(prog, argv0, "simulate: --to needs a file name%s%s", "", "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--to", &v))) {
+            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "simulate: --to needs a file name%s%s", "", "");
             o.to = v;
-        } else if ((r = opt_value(argc, argv, &i, "--format", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--format", &v))) {
             if (r < 0 || (strcmp(v, "csv") && strcmp(v, "npy")))
-                return usage_error(prog, argv0, "simulate: --format is csv or npy%s%s", v ? ", not " : "", v ? v : "");
+                return physm_usage_error(prog, argv0, "simulate: --format is csv or npy%s%s", v ? ", not " : "", v ? v : "");
             o.npy = !strcmp(v, "npy");
         } else if (!strcmp(argv[i], "--untrained")) {
             o.untrained = 1;
@@ -406,7 +404,7 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
         } else if (argv[i][0] != '-' && !o.name) {
             o.name = argv[i];
         } else {
-            return usage_error(prog, argv0, "simulate: unknown %s '%s'", argv[i][0] == '-' ? "option" : "argument",
+            return physm_usage_error(prog, argv0, "simulate: unknown %s '%s'", argv[i][0] == '-' ? "option" : "argument",
                                argv[i]);
         }
     }
@@ -461,7 +459,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
         long stage_steps[64];
         int n_stage_steps = 0, threads_given = 0;
         if (m->n_stages > 64) {
-            status = usage_error(prog, argv0, "train: more than 64 stages%s%s", "", "");
+            status = physm_usage_error(prog, argv0, "train: more than 64 stages%s%s", "", "");
             goto done;
         }
         /* train a copy of the model with --data files and --stages lengths */
@@ -486,63 +484,63 @@ int physm_main(const physm_model *model, int argc, char **argv)
             const char *v = NULL;
             int r;
             long n;
-            if ((r = opt_value(argc, argv, &i, "--steps", &v))) {
-                if (r < 0 || parse_long(v, 0, &n)) {
-                    status = usage_error(prog, argv0, "train: --steps needs a whole number >= 0%s%s",
+            if ((r = physm_opt_value(argc, argv, &i, "--steps", &v))) {
+                if (r < 0 || physm_parse_long(v, 0, &n)) {
+                    status = physm_usage_error(prog, argv0, "train: --steps needs a whole number >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
                     break;
                 }
                 o.steps = n;
-            } else if ((r = opt_value(argc, argv, &i, "--seed", &v))) {
+            } else if ((r = physm_opt_value(argc, argv, &i, "--seed", &v))) {
                 if (r < 0 || parse_seed(v, &o.seed)) {
-                    status = usage_error(prog, argv0, "train: --seed needs a whole number >= 0%s%s",
+                    status = physm_usage_error(prog, argv0, "train: --seed needs a whole number >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
                     break;
                 }
-            } else if ((r = opt_value(argc, argv, &i, "--threads", &v))) {
-                if (r < 0 || parse_long(v, 1, &n) || n > 256) {
-                    status = usage_error(prog, argv0, "train: --threads needs a number from 1 to 256%s%s",
+            } else if ((r = physm_opt_value(argc, argv, &i, "--threads", &v))) {
+                if (r < 0 || physm_parse_long(v, 1, &n) || n > 256) {
+                    status = physm_usage_error(prog, argv0, "train: --threads needs a number from 1 to 256%s%s",
                                          v ? ", not " : "", v ? v : "");
                     break;
                 }
                 o.threads = (int)n;
                 threads_given = 1;
-            } else if ((r = opt_value(argc, argv, &i, "--checkpoint-interval", &v))) {
+            } else if ((r = physm_opt_value(argc, argv, &i, "--checkpoint-interval", &v))) {
                 /* hidden: seconds between periodic checkpoints (tests) */
                 char *end;
                 double s = r > 0 ? strtod(v, &end) : 0;
                 if (r < 0 || !v[0] || *end || !(s >= 0)) {
-                    status = usage_error(prog, argv0, "train: --checkpoint-interval needs seconds >= 0%s%s",
+                    status = physm_usage_error(prog, argv0, "train: --checkpoint-interval needs seconds >= 0%s%s",
                                          v ? ", not " : "", v ? v : "");
                     break;
                 }
                 o.checkpoint_interval = s;
-            } else if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
+            } else if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
                 if (r < 0 || !v[0]) {
-                    status = usage_error(prog, argv0, "train: --checkpoint needs a file name%s%s", "", "");
+                    status = physm_usage_error(prog, argv0, "train: --checkpoint needs a file name%s%s", "", "");
                     break;
                 }
                 o.checkpoint = v;
-            } else if ((r = opt_value(argc, argv, &i, "--precision", &v))) {
+            } else if ((r = physm_opt_value(argc, argv, &i, "--precision", &v))) {
                 if (r < 0 || (strcmp(v, "f32") && strcmp(v, "f64"))) {
-                    status = usage_error(prog, argv0, "train: --precision is f32 or f64%s%s", v ? ", not " : "",
+                    status = physm_usage_error(prog, argv0, "train: --precision is f32 or f64%s%s", v ? ", not " : "",
                                          v ? v : "");
                     break;
                 }
                 o.f32 = !strcmp(v, "f32");
-            } else if ((r = opt_value(argc, argv, &i, "--more", &v))) {
-                if (r < 0 || parse_long(v, 1, &o.more)) {
-                    status = usage_error(prog, argv0, "train: --more needs a whole number of steps >= 1%s%s",
+            } else if ((r = physm_opt_value(argc, argv, &i, "--more", &v))) {
+                if (r < 0 || physm_parse_long(v, 1, &o.more)) {
+                    status = physm_usage_error(prog, argv0, "train: --more needs a whole number of steps >= 1%s%s",
                                          v ? ", not " : "", v ? v : "");
                     break;
                 }
-            } else if ((r = opt_value(argc, argv, &i, "--log-every", &v))) {
-                if (r < 0 || parse_long(v, 1, &o.log_every)) {
-                    status = usage_error(prog, argv0, "train: --log-every needs a whole number >= 1%s%s",
+            } else if ((r = physm_opt_value(argc, argv, &i, "--log-every", &v))) {
+                if (r < 0 || physm_parse_long(v, 1, &o.log_every)) {
+                    status = physm_usage_error(prog, argv0, "train: --log-every needs a whole number >= 1%s%s",
                                          v ? ", not " : "", v ? v : "");
                     break;
                 }
-            } else if ((r = opt_value(argc, argv, &i, "--stages", &v))) {
+            } else if ((r = physm_opt_value(argc, argv, &i, "--stages", &v))) {
                 /* the step count of each stage in order, e.g. 3000,300 (0 skips a stage): every
                  * figure a whole number >= 0, exactly one per stage */
                 int figures = 0, bad = r < 0 || !v[0];
@@ -563,12 +561,12 @@ int physm_main(const physm_model *model, int argc, char **argv)
                     if (!bad && k > 0 && (size_t)k < sizeof why)
                         snprintf(why + k, sizeof why - (size_t)k, " (the schedule has %d stage%s, it gives %d)",
                                  m->n_stages, m->n_stages == 1 ? "" : "s", figures);
-                    status = usage_error(prog, argv0, "train: --stages needs %s, not '%s'", why, v ? v : "");
+                    status = physm_usage_error(prog, argv0, "train: --stages needs %s, not '%s'", why, v ? v : "");
                     break;
                 }
                 n_stage_steps = figures;
-            } else if ((r = opt_value(argc, argv, &i, "--data", &v))) {
-                int rc = r < 0 ? usage_error(prog, argv0, "train: --data needs NAME=FILE or FILE%s%s", "", "")
+            } else if ((r = physm_opt_value(argc, argv, &i, "--data", &v))) {
+                int rc = r < 0 ? physm_usage_error(prog, argv0, "train: --data needs NAME=FILE or FILE%s%s", "", "")
                                : apply_data(m, terms, files, prog, argv0, "train", v);
                 if (rc) status = rc;
             } else if (!strcmp(argv[i], "--resume")) {
@@ -578,12 +576,12 @@ int physm_main(const physm_model *model, int argc, char **argv)
             } else if (!strcmp(argv[i], "--quiet")) {
                 o.quiet = 1;
             } else {
-                status = usage_error(prog, argv0, "train: unknown %s '%s'",
+                status = physm_usage_error(prog, argv0, "train: unknown %s '%s'",
                                      argv[i][0] == '-' ? "option" : "argument", argv[i]);
             }
         }
         if (status < 0 && o.more > 0 && o.overwrite)
-            status = usage_error(prog, argv0, "train: --more continues the checkpoint; --overwrite starts afresh%s%s",
+            status = physm_usage_error(prog, argv0, "train: --more continues the checkpoint; --overwrite starts afresh%s%s",
                                  "", "");
         if (status < 0) {
             for (int s = 0; s < n_stage_steps; s++) {
@@ -611,13 +609,13 @@ int physm_main(const physm_model *model, int argc, char **argv)
         const char *ckpt = default_ckpt;
         for (int i = 2; i < argc; i++) {
             const char *v = NULL;
-            int r = opt_value(argc, argv, &i, "--checkpoint", &v);
+            int r = physm_opt_value(argc, argv, &i, "--checkpoint", &v);
             if (r < 0 || (r > 0 && !v[0])) {
-                status = usage_error(prog, argv0, "params: --checkpoint needs a file name%s%s", "", "");
+                status = physm_usage_error(prog, argv0, "params: --checkpoint needs a file name%s%s", "", "");
                 goto done;
             }
             if (r == 0) {
-                status = usage_error(prog, argv0, "params: unknown %s '%s'",
+                status = physm_usage_error(prog, argv0, "params: unknown %s '%s'",
                                      argv[i][0] == '-' ? "option" : "argument", argv[i]);
                 goto done;
             }
@@ -644,16 +642,16 @@ int physm_main(const physm_model *model, int argc, char **argv)
         int npy = 0;
         for (int i = 2; i < argc; i++) {
             const char *v = NULL;
-            int r = opt_value(argc, argv, &i, "--checkpoint", &v);
+            int r = physm_opt_value(argc, argv, &i, "--checkpoint", &v);
             if (r < 0 || (r > 0 && !v[0])) {
                 free(rest);
-                status = usage_error(prog, argv0, "eval: --checkpoint needs a file name%s%s", "", "");
+                status = physm_usage_error(prog, argv0, "eval: --checkpoint needs a file name%s%s", "", "");
                 goto done;
             }
-            if (r == 0 && (r = opt_value(argc, argv, &i, "--format", &v))) {
+            if (r == 0 && (r = physm_opt_value(argc, argv, &i, "--format", &v))) {
                 if (r < 0 || (strcmp(v, "csv") && strcmp(v, "npy"))) {
                     free(rest);
-                    status = usage_error(prog, argv0, "eval: --format is csv or npy%s%s", v ? ", not " : "",
+                    status = physm_usage_error(prog, argv0, "eval: --format is csv or npy%s%s", v ? ", not " : "",
                                          v ? v : "");
                     goto done;
                 }
@@ -663,13 +661,13 @@ int physm_main(const physm_model *model, int argc, char **argv)
             if (r > 0) ckpt = v;
             else if (argv[i][0] == '-' && argv[i][1] == '-') {
                 free(rest);
-                status = usage_error(prog, argv0, "eval: unknown option '%s'%s", argv[i], "");
+                status = physm_usage_error(prog, argv0, "eval: unknown option '%s'%s", argv[i], "");
                 goto done;
             } else rest[n_rest++] = argv[i];
         }
         if (npy && isatty(fileno(stdout))) {
             free(rest);
-            status = usage_error(prog, argv0, "eval --format npy writes binary: redirect it to a file (> u.npy)%s%s",
+            status = physm_usage_error(prog, argv0, "eval --format npy writes binary: redirect it to a file (> u.npy)%s%s",
                                  "", "");
             goto done;
         }
@@ -685,14 +683,14 @@ int physm_main(const physm_model *model, int argc, char **argv)
         for (int i = 2; i < argc && status < 0; i++) {
             const char *v = NULL;
             int r;
-            if ((r = opt_value(argc, argv, &i, "--checkpoint", &v))) {
-                if (r < 0 || !v[0]) status = usage_error(prog, argv0, "plot: --checkpoint needs a file name%s%s", "", "");
+            if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
+                if (r < 0 || !v[0]) status = physm_usage_error(prog, argv0, "plot: --checkpoint needs a file name%s%s", "", "");
                 else ckpt = v;
-            } else if ((r = opt_value(argc, argv, &i, "--out", &v)) || (r = opt_value(argc, argv, &i, "-o", &v))) {
-                if (r < 0 || !v[0]) status = usage_error(prog, argv0, "plot: --out needs a file name%s%s", "", "");
+            } else if ((r = physm_opt_value(argc, argv, &i, "--out", &v)) || (r = physm_opt_value(argc, argv, &i, "-o", &v))) {
+                if (r < 0 || !v[0]) status = physm_usage_error(prog, argv0, "plot: --out needs a file name%s%s", "", "");
                 else png = v;
             } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-                status = usage_error(prog, argv0, "plot: unknown option '%s'%s", argv[i], "");
+                status = physm_usage_error(prog, argv0, "plot: unknown option '%s'%s", argv[i], "");
             } else {
                 rest[n_rest++] = argv[i];
             }
@@ -700,7 +698,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
         if (status < 0) status = physm_plot(&lay, ckpt, n_rest, rest, png);
         free(rest);
     } else {
-        status = usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, plot, help)",
+        status = physm_usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, plot, help)",
                              verb, "");
     }
 done:

@@ -50,34 +50,7 @@ static void spin_help(const physm_model *model, const char *argv0, FILE *out)
 
 static int usage(const char *prog, const char *argv0, const char *fmt, const char *a)
 {
-    fprintf(stderr, "%s: error: ", prog);
-    fprintf(stderr, fmt, a);
-    fprintf(stderr, "\n(run '%s --help' for usage)\n", argv0);
-    return PHYSM_EXIT_USAGE;
-}
-
-static int option(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    size_t ln = strlen(name);
-    if (strncmp(argv[*i], name, ln)) return 0;
-    if (argv[*i][ln] == '=') {
-        *val = argv[*i] + ln + 1;
-        return 1;
-    }
-    if (argv[*i][ln]) return 0;
-    if (*i + 1 >= argc) return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
-static int whole(const char *s, long lo, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo) return -1;
-    *out = v;
-    return 0;
+    return physm_usage_error(prog, argv0, fmt, a, "");
 }
 
 static int real(const char *s, double *out)
@@ -104,7 +77,7 @@ static int common_option(int argc, char **argv, int *i, common_opts *o, const ch
     int r;
     char msg[128];
     int bias = 0;
-    if ((r = option(argc, argv, i, "--couplings", &v)) || (bias = 1, r = option(argc, argv, i, "--bias", &v))) {
+    if ((r = physm_opt_value(argc, argv, i, "--couplings", &v)) || (bias = 1, r = physm_opt_value(argc, argv, i, "--bias", &v))) {
         if (r < 0 || !v[0]) {
             snprintf(msg, sizeof msg, "%s: --%s needs a file name%%s", verb, bias ? "bias" : "couplings");
             usage(prog, argv0, msg, "");
@@ -113,9 +86,9 @@ static int common_option(int argc, char **argv, int *i, common_opts *o, const ch
         *(bias ? &o->bias : &o->couplings) = v;
         return 1;
     }
-    if ((r = option(argc, argv, i, "--seed", &v))) {
+    if ((r = physm_opt_value(argc, argv, i, "--seed", &v))) {
         long s;
-        if (r < 0 || whole(v, 0, &s)) {
+        if (r < 0 || physm_parse_long(v, 0, &s)) {
             snprintf(msg, sizeof msg, "%s: --seed needs a whole number >= 0%%s", verb);
             usage(prog, argv0, msg, "");
             return -1;
@@ -201,13 +174,13 @@ static int recall_verb(const physm_model *model, int argc, char **argv, const ch
         int r = common_option(argc, argv, &i, &o, prog, argv0, "recall");
         if (r < 0) return PHYSM_EXIT_USAGE;
         if (r) continue;
-        if ((r = option(argc, argv, &i, "--from", &v))) {
+        if ((r = physm_opt_value(argc, argv, &i, "--from", &v))) {
             if (r < 0 || !v[0]) return usage(prog, argv0, "recall: --from needs a file name%s", "");
             from = v;
-        } else if ((r = option(argc, argv, &i, "--to", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--to", &v))) {
             if (r < 0 || !v[0]) return usage(prog, argv0, "recall: --to needs a file name%s", "");
             to = v;
-        } else if ((r = option(argc, argv, &i, "--clamp", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--clamp", &v))) {
             char extra;
             if (r < 0 || sscanf(v, "%ld:%ld%c", &clamp_lo, &clamp_hi, &extra) != 2 || clamp_lo < 0 ||
                 clamp_hi <= clamp_lo || clamp_hi > d->n || clamp_hi - clamp_lo >= d->n)
@@ -266,40 +239,40 @@ static int sample_verb(const physm_model *model, int argc, char **argv, const ch
         int r = common_option(argc, argv, &i, &o, prog, argv0, "sample");
         if (r < 0) return PHYSM_EXIT_USAGE;
         if (r) continue;
-        if ((r = option(argc, argv, &i, "--temperatures", &v))) {
+        if ((r = physm_opt_value(argc, argv, &i, "--temperatures", &v))) {
             char lo[64], hi[64];
             long n;
             if (r < 0 || sscanf(v, "%63[^:]:%63[^:]:%ld", lo, hi, &n) != 3 || real(lo, &t_lo) || real(hi, &t_hi) ||
                 n < 1)
                 return usage(prog, argv0, "sample: --temperatures needs a:b:n (n >= 1)%s", "");
             n_t = n;
-        } else if ((r = option(argc, argv, &i, "--temperature", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--temperature", &v))) {
             if (r < 0 || real(v, &t_lo)) return usage(prog, argv0, "sample: --temperature needs a number%s", "");
             t_hi = t_lo;
             n_t = 1;
-        } else if ((r = option(argc, argv, &i, "--sweeps", &v))) {
-            if (r < 0 || whole(v, 1, &sweeps)) return usage(prog, argv0, "sample: --sweeps needs a whole number >= 1%s", "");
-        } else if ((r = option(argc, argv, &i, "--burn-in", &v))) {
-            if (r < 0 || whole(v, 0, &burn)) return usage(prog, argv0, "sample: --burn-in needs a whole number >= 0%s", "");
-        } else if ((r = option(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || whole(v, 1, &threads) || threads > 256)
+        } else if ((r = physm_opt_value(argc, argv, &i, "--sweeps", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &sweeps)) return usage(prog, argv0, "sample: --sweeps needs a whole number >= 1%s", "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--burn-in", &v))) {
+            if (r < 0 || physm_parse_long(v, 0, &burn)) return usage(prog, argv0, "sample: --burn-in needs a whole number >= 0%s", "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--threads", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &threads) || threads > 256)
                 return usage(prog, argv0, "sample: --threads needs a number from 1 to 256%s", "");
-        } else if ((r = option(argc, argv, &i, "--every", &v))) {
-            if (r < 0 || whole(v, 1, &every)) return usage(prog, argv0, "sample: --every needs a whole number >= 1%s", "");
-        } else if ((r = option(argc, argv, &i, "--algorithm", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--every", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &every)) return usage(prog, argv0, "sample: --every needs a whole number >= 1%s", "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--algorithm", &v))) {
             if (r < 0) return usage(prog, argv0, "sample: --algorithm is metropolis, glauber or wolff%s", "");
             if (!strcmp(v, "metropolis")) alg = SPIN_METROPOLIS;
             else if (!strcmp(v, "glauber")) alg = SPIN_GLAUBER;
             else if (!strcmp(v, "wolff")) alg = SPIN_WOLFF;
             else return usage(prog, argv0, "sample: --algorithm is metropolis, glauber or wolff, not '%s'", v);
-        } else if ((r = option(argc, argv, &i, "--start", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--start", &v))) {
             if (r < 0 || (strcmp(v, "up") && strcmp(v, "random")))
                 return usage(prog, argv0, "sample: --start is up or random%s", "");
             start = v;
-        } else if ((r = option(argc, argv, &i, "--to", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--to", &v))) {
             if (r < 0 || !v[0]) return usage(prog, argv0, "sample: --to needs a file name%s", "");
             to = v;
-        } else if ((r = option(argc, argv, &i, "--samples", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--samples", &v))) {
             if (r < 0 || !v[0]) return usage(prog, argv0, "sample: --samples needs a file name%s", "");
             samples_file = v;
         } else {
@@ -381,18 +354,18 @@ static int learn_verb(const physm_model *model, int argc, char **argv, const cha
         int r = common_option(argc, argv, &i, &o, prog, argv0, "learn");
         if (r < 0) return PHYSM_EXIT_USAGE;
         if (r) continue;
-        if ((r = option(argc, argv, &i, "--iterations", &v))) {
-            if (r < 0 || whole(v, 1, &iterations) || iterations > 1000000)
+        if ((r = physm_opt_value(argc, argv, &i, "--iterations", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &iterations) || iterations > 1000000)
                 return usage(prog, argv0, "learn: --iterations needs a whole number from 1 to 1000000%s", "");
-        } else if ((r = option(argc, argv, &i, "--l2", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--l2", &v))) {
             if (r < 0 || real(v, &l2) || l2 < 0) return usage(prog, argv0, "learn: --l2 needs a number >= 0%s", "");
-        } else if ((r = option(argc, argv, &i, "--to-couplings", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--to-couplings", &v))) {
             if (r < 0 || !v[0]) return usage(prog, argv0, "learn: --to-couplings needs a file name%s", "");
             to_w = v;
-        } else if ((r = option(argc, argv, &i, "--to-bias", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--to-bias", &v))) {
             if (r < 0 || !v[0]) return usage(prog, argv0, "learn: --to-bias needs a file name%s", "");
             to_b = v;
-        } else if ((r = option(argc, argv, &i, "--compare", &v))) {
+        } else if ((r = physm_opt_value(argc, argv, &i, "--compare", &v))) {
             if (r < 0 || !v[0]) return usage(prog, argv0, "learn: --compare needs a file name%s", "");
             compare = v;
         } else if (argv[i][0] != '-' && !data) {
