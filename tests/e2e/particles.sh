@@ -45,6 +45,25 @@ else
   bad "the IR of N = 1024 and N = 100000 differs beyond the count: $changed"
 fi
 
+# LAMMPS's potential energy (thermo pe, not normalised) printed by lmp run 0.
+lammps_pe() { awk '$1 == "Step" { getline; print $2; exit }' "$1"; }
+# A LAMMPS dump (id x y z fx fy fz, sorted by id) of an orthorhombic
+# periodic box as extended XYZ of species $1.
+dump_to_xyz() {
+  awk -v sp="$1" 'NR == 4 { n = $1 } NR == 6 { L = $2 }
+    NR == 9 { print n; printf "Lattice=\"%s 0 0 0 %s 0 0 0 %s\" pbc=\"T T T\" Properties=species:S:1:pos:R:3\n", L, L, L }
+    NR > 9 { print sp, $2, $3, $4 }' "$2"
+}
+# "relative energy error, largest force error / largest force" of physc's
+# first frame $1 (potential= and forces) against dump $2 and energy $3.
+errors_against() {
+  paste -d' ' <(awk 'NR == 1 { n = $1 } NR > 2 && NR <= n + 2 { print $8, $9, $10 }' "$1") <(awk 'NR > 9 { print $5, $6, $7 }' "$2") |
+    awk -v a="$(sed -n '2s/.*potential=\([^ ]*\).*/\1/p' "$1")" -v b="$3" '
+    { for (k = 1; k <= 3; k++) { d = $k - $(k + 3); if (d < 0) d = -d; if (d > dmax) dmax = d
+                                  f = $(k + 3); if (f < 0) f = -f; if (f > fmax) fmax = f } }
+    END { de = (a - b) / b; if (de < 0) de = -de; printf "%.3g %.3g", de, dmax / fmax }'
+}
+
 # 2. Lennard-Jones against LAMMPS
 if ! command -v lmp > /dev/null; then
   bad "lmp (Debian's lammps package) is not installed: scripts/install-deps.sh installs it"
@@ -67,20 +86,13 @@ dump_modify 1 format float %.17g sort id
 run 0
 EOF
   lmp -in in.lj -log none > lmp.out 2>&1 || bad "lmp run"
-  lmp_pe=$(awk '$1 == "Step" { getline; print $2; exit }' lmp.out)
-  # the dumped configuration as extxyz (atoms in id order)
-  awk 'NR == 4 { n = $1 } NR == 6 { L = $2 } NR == 9 { print n; printf "Lattice=\"%s 0 0 0 %s 0 0 0 %s\" pbc=\"T T T\" Properties=species:S:1:pos:R:3\n", L, L, L }
-       NR > 9 { print "Ar", $2, $3, $4 }' lmp.dump > start.xyz
-  awk 'NR > 9 { print $5, $6, $7 }' lmp.dump > lmp.forces
+  lmp_pe=$(lammps_pe lmp.out)
+  dump_to_xyz Ar lmp.dump > start.xyz   # the dumped configuration (atoms in id order)
   cp "$models/lj_fluid.phys" .
   "$physc" lj_fluid.phys -o lj_fluid || bad "compile lj_fluid"
   ./lj_fluid simulate --steps 1 --dt 1e-9 --to one.xyz --quiet || bad "lj_fluid one step"
   phys_pe=$(sed -n '2s/.*potential=\([^ ]*\).*/\1/p' one.xyz)
-  awk 'NR > 2 && NR <= 4002 { print $8, $9, $10 }' one.xyz > phys.forces
-  read -r de df <<< "$(paste -d' ' phys.forces lmp.forces | awk -v a="$phys_pe" -v b="$lmp_pe" '
-    { for (k = 1; k <= 3; k++) { d = $k - $(k + 3); if (d < 0) d = -d; if (d > dmax) dmax = d
-                                  f = $(k + 3); if (f < 0) f = -f; if (f > fmax) fmax = f } }
-    END { de = (a - b) / b; if (de < 0) de = -de; printf "%.3g %.3g", de, dmax / fmax }')"
+  read -r de df <<< "$(errors_against one.xyz lmp.dump "$lmp_pe")"
   echo "LJ 4000 atoms: physc E = $phys_pe, LAMMPS E = $lmp_pe; relative energy error $de, max force error / max force $df"
   awk -v e="$de" -v f="$df" 'BEGIN { exit !(e != "" && e + 0 <= 1e-10 && f + 0 <= 1e-10) }' &&
     ok "LJ: energy and forces equal LAMMPS lj/cut to 1e-10" || bad "LJ against LAMMPS: $de, $df"
@@ -111,19 +123,13 @@ dump_modify 1 format float %.17g sort id
 run 0
 EOF
   lmp -in in.sw -log none > sw.out 2>&1 || bad "lmp sw run"
-  sw_pe=$(awk '$1 == "Step" { getline; print $2; exit }' sw.out)
-  awk 'NR == 4 { n = $1 } NR == 6 { L = $2 } NR == 9 { print n; printf "Lattice=\"%s 0 0 0 %s 0 0 0 %s\" pbc=\"T T T\" Properties=species:S:1:pos:R:3\n", L, L, L }
-       NR > 9 { print "Si", $2, $3, $4 }' sw.dump > si.xyz
-  awk 'NR > 9 { print $5, $6, $7 }' sw.dump > sw_lmp.forces
+  sw_pe=$(lammps_pe sw.out)
+  dump_to_xyz Si sw.dump > si.xyz
   cp "$models/stillinger_weber.phys" .
   "$physc" stillinger_weber.phys -o sw || bad "compile stillinger_weber"
   ./sw simulate --from si.xyz --steps 1 --dt 1e-12 --to si_one.xyz --quiet || bad "sw one step"
   phys_sw=$(sed -n '2s/.*potential=\([^ ]*\).*/\1/p' si_one.xyz)
-  awk 'NR > 2 && NR <= 218 { print $8, $9, $10 }' si_one.xyz > sw_phys.forces
-  read -r de df <<< "$(paste -d' ' sw_phys.forces sw_lmp.forces | awk -v a="$phys_sw" -v b="$sw_pe" '
-    { for (k = 1; k <= 3; k++) { d = $k - $(k + 3); if (d < 0) d = -d; if (d > dmax) dmax = d
-                                  f = $(k + 3); if (f < 0) f = -f; if (f > fmax) fmax = f } }
-    END { de = (a - b) / b; if (de < 0) de = -de; printf "%.3g %.3g", de, dmax / fmax }')"
+  read -r de df <<< "$(errors_against si_one.xyz sw.dump "$sw_pe")"
   echo "SW silicon, 216 atoms: physc E = $phys_sw eV, LAMMPS E = $sw_pe eV; relative energy error $de, max force error / max force $df"
   awk -v e="$de" -v f="$df" 'BEGIN { exit !(e != "" && e + 0 <= 1e-10 && f + 0 <= 1e-10) }' &&
     ok "Stillinger-Weber (sum_triplets): energy and forces equal LAMMPS pair_style sw to 1e-10" || bad "SW against LAMMPS: $de, $df"
