@@ -277,7 +277,7 @@ static long kernel_items(const physm_system_eval *ev, int k, const physm_config 
                          const int **second, const int **third, const double **shift)
 {
     const physm_kernel *kr = &ev->sys->kernels[k];
-    const long na = cfg->count[kr->set_first], nb = cfg->count[kr->set_second];
+    const long na = cfg->count[kr->set_first];
     *first = *second = *third = NULL;
     *shift = NULL;
     if (kr->kind == PHYSM_ITEMS) {
@@ -295,7 +295,6 @@ static long kernel_items(const physm_system_eval *ev, int k, const physm_config 
         *first = *third = P->i, *second = P->j, *shift = P->shift;
         return P->n;
     }
-    (void)nb;
     return na; /* every pair, enumerated in place: tasks split the first particle's range */
 }
 

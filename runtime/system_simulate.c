@@ -42,15 +42,25 @@ typedef struct {
     double momentum[3], scale;     /* sum m v, sum m |v| */
 } sys_state;
 
-static const char *role_property(physm_role role, const char *name)
+/* The extended-XYZ property an attribute is read from: its role's names
+ * in ASE's spellings first (names[0] is the one error messages give), then
+ * the attribute's own name; NULL when the frame has none of them. */
+static const physm_xyz_property *attribute_property(const physm_xyz_frame *f, const physm_attribute *at,
+                                                    const char **wanted)
 {
-    switch (role) {
-    case PHYSM_ROLE_POSITION: return "pos";
-    case PHYSM_ROLE_VELOCITY: return "velo";
-    case PHYSM_ROLE_MASS: return "masses";
-    case PHYSM_ROLE_CHARGE: return "charges";
-    default: return name;
+    static const char *const names[][3] = {
+        [PHYSM_ROLE_POSITION] = {"pos"},
+        [PHYSM_ROLE_VELOCITY] = {"velo", "vel", "velocities"},
+        [PHYSM_ROLE_MASS] = {"masses", "mass"},
+        [PHYSM_ROLE_CHARGE] = {"charges", "initial_charges"},
+    };
+    const char *const *role = at->role < sizeof names / sizeof *names ? names[at->role] : names[PHYSM_ROLE_NONE];
+    *wanted = role[0] ? role[0] : at->name;
+    for (int k = 0; k < 3 && role[k]; k++) {
+        const physm_xyz_property *p = physm_xyz_find(f, role[k]);
+        if (p) return p;
     }
+    return physm_xyz_find(f, at->name);
 }
 
 /* Holds each set's particles in the order of a grid of cells of side about
@@ -185,13 +195,8 @@ static int load_start(sys_state *S, const char *display, const physm_xyz_frame *
             if (at->role == PHYSM_ROLE_POSITION) S->pos[k] = at->array;
             if (at->role == PHYSM_ROLE_VELOCITY) S->vel[k] = at->array;
             if (at->role == PHYSM_ROLE_MASS) S->mass[k] = at->array;
-            const char *want = role_property(at->role, at->name);
-            const physm_xyz_property *p = physm_xyz_find(f, want);
-            if (!p && at->role == PHYSM_ROLE_VELOCITY) p = physm_xyz_find(f, "vel");
-            if (!p && at->role == PHYSM_ROLE_VELOCITY) p = physm_xyz_find(f, "velocities");
-            if (!p && at->role == PHYSM_ROLE_MASS) p = physm_xyz_find(f, "mass");
-            if (!p && at->role == PHYSM_ROLE_CHARGE) p = physm_xyz_find(f, "initial_charges");
-            if (!p && strcmp(want, at->name)) p = physm_xyz_find(f, at->name);
+            const char *want;
+            const physm_xyz_property *p = attribute_property(f, at, &want);
             if (!p) {
                 if (at->role == PHYSM_ROLE_VELOCITY) continue; /* at rest, or from momenta below */
                 fprintf(stderr, "%s:%d: error: no per-atom property %s for the attribute %s of %s (Properties "
@@ -214,9 +219,11 @@ static int load_start(sys_state *S, const char *display, const physm_xyz_frame *
     const physm_xyz_property *mom = physm_xyz_find(f, "momenta");
     for (int k = 0; k < s->n_sets; k++) {
         if (!s->sets[k].moves) continue;
-        const physm_xyz_property *vp = physm_xyz_find(f, "velo");
-        if (!vp) vp = physm_xyz_find(f, "vel");
-        if (!vp) vp = physm_xyz_find(f, "velocities");
+        const physm_particle_set *set = &s->sets[k];
+        const char *want;
+        const physm_xyz_property *vp = NULL;
+        for (int a = 0; a < set->n_attributes; a++)
+            if (set->attributes[a].role == PHYSM_ROLE_VELOCITY) vp = attribute_property(f, &set->attributes[a], &want);
         if (!S->inv_mass[k]) {
             S->inv_mass[k] = malloc(sizeof(double) * (size_t)(S->cfg.count[k] + 1));
             if (!S->inv_mass[k]) goto oom;
