@@ -452,15 +452,19 @@ tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e)
     tensor d;
     memset(&d, 0, sizeof d);
     d.rank = 1, d.dims[0] = d.n = dim;
-    int sq = dag_const(c->dag, 0.0);
-    for (int k = 0; k < dim; k++) {
+    for (int k = 0; k < dim; k++)
         d.el[k] = dag_binary(c->dag, X_SUB, b->value.el[(int)i * dim + k], b->value.el[(int)j * dim + k]);
-        sq = dag_binary(c->dag, X_ADD, sq, dag_binary(c->dag, X_MUL, d.el[k], d.el[k]));
-    }
+    return lw_pair_geometry(c, name, d);
+}
+
+tensor lw_pair_geometry(lctx *c, const char *name, tensor d)
+{
     if (!strcmp(name, "disp")) return d;
+    int sq = dag_const(c->dag, 0.0);
+    for (int k = 0; k < d.n; k++) sq = dag_binary(c->dag, X_ADD, sq, dag_binary(c->dag, X_MUL, d.el[k], d.el[k]));
     int r = dag_unary(c->dag, X_SQRT, sq);
     if (!strcmp(name, "dist")) return lw_scalar_of(r);
-    for (int k = 0; k < dim; k++) d.el[k] = dag_binary(c->dag, X_DIV, d.el[k], r);
+    for (int k = 0; k < d.n; k++) d.el[k] = dag_binary(c->dag, X_DIV, d.el[k], r);
     return d;
 }
 

@@ -109,6 +109,8 @@ tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state);
 int lw_wrt_state(lctx *c, const char *name);
 tensor lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name);
 tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e);
+/* disp (d itself), dist (|d|) or unit (d / |d|) of a displacement d. */
+tensor lw_pair_geometry(lctx *c, const char *name, tensor d);
 tensor lw_lower_reduce(lctx *c, const phys_node *e);
 /* d node / d var (a leaf) with the chain rule through the current term's
  * probes; *bad is set past the derivative order the runtime computes. */

@@ -222,13 +222,6 @@ static tensor item_displacement(lctx *c, int a, int b)
     return d;
 }
 
-static int norm_of(lctx *c, tensor d)
-{
-    int sq = dag_const(c->dag, 0.0);
-    for (int x = 0; x < d.n; x++) sq = dag_binary(c->dag, X_ADD, sq, dag_binary(c->dag, X_MUL, d.el[x], d.el[x]));
-    return dag_unary(c->dag, X_SQRT, sq);
-}
-
 /* dist(i, j), disp(i, j), unit(i, j) of the kernel's two indices. */
 int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *out)
 {
@@ -247,18 +240,7 @@ int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *ou
         *out = lw_unsupported(c, e, "%s() of particles without a position", name);
         return 1;
     }
-    tensor d = item_displacement(c, ri, rj);
-    if (!strcmp(name, "disp")) {
-        *out = d;
-        return 1;
-    }
-    int r = norm_of(c, d);
-    if (!strcmp(name, "dist")) {
-        *out = lw_scalar_of(r);
-        return 1;
-    }
-    for (int x = 0; x < d.n; x++) d.el[x] = dag_binary(c->dag, X_DIV, d.el[x], r);
-    *out = d;
+    *out = lw_pair_geometry(c, name, item_displacement(c, ri, rj));
     return 1;
 }
 
@@ -345,9 +327,10 @@ static tensor lower_kernel_body(lctx *c, lw_kernel *k, const phys_node *at, cons
     if (ok) v = lw_lower_expr(c, body);
     if (v.rank >= 0 && k->cutoff > 0) {
         int rc = dag_const(c->dag, k->cutoff);
-        int inside = dag_binary(c->dag, X_LT, norm_of(c, item_displacement(c, 0, 1)), rc);
+        int inside = dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", item_displacement(c, 0, 1)).el[0], rc);
         if (k->kind == PHYSM_TRIPLETS)
-            inside = dag_binary(c->dag, X_AND, inside, dag_binary(c->dag, X_LT, norm_of(c, item_displacement(c, 0, 2)), rc));
+            inside = dag_binary(c->dag, X_AND, inside,
+                                dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", item_displacement(c, 0, 2)).el[0], rc));
         for (int x = 0; x < v.n; x++) v.el[x] = dag_select(c->dag, inside, v.el[x], dag_const(c->dag, 0.0));
     }
     if (v.rank >= 0) {
