@@ -2,7 +2,7 @@
 # Installs what physc needs on Debian 12 (bookworm) and is not yet there.
 # Uses sudo when not run as root.
 set -euo pipefail
-packages=(build-essential cmake flex bison llvm-19-dev libedit-dev gnuplot-nox python3-numpy openmpi-bin libopenmpi-dev)
+packages=(build-essential cmake flex bison llvm-19-dev libedit-dev gnuplot-nox python3-numpy openmpi-bin libopenmpi-dev lammps lammps-data libkim-api-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
