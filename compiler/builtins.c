@@ -90,13 +90,17 @@ static const phys_builtin table[B_ID_COUNT] = {
      "per-atom network over an invariant descriptor, summed over atoms", NULL, X_OP_COUNT},
 
     /* descriptors */
-    [B_ID_ACSF] = {B_ID_ACSF, "acsf", B_DESCRIPTOR, 0, 0, ARGS("cutoff", "radial", "angular"), ARGS("cutoff"),
-     "Behler-Parrinello atom-centred symmetry functions", NULL, X_OP_COUNT},
+    [B_ID_ACSF] = {B_ID_ACSF, "acsf", B_DESCRIPTOR, 0, 0,
+     ARGS("cutoff", "cutoff_function", "cutoff_inner", "radial", "angular", "wide"), ARGS("cutoff"),
+     "Behler-Parrinello atom-centred symmetry functions (n2p2's conventions)", NULL, X_OP_COUNT},
     [B_ID_G2] = {B_ID_G2, "g2", B_DESCRIPTOR, 0, 0, ARGS("eta", "rs"), ARGS("eta"),
      "radial symmetry functions", NULL, X_OP_COUNT},
     [B_ID_G4] = {B_ID_G4, "g4", B_DESCRIPTOR, 0, 0,
-     ARGS("eta", "zeta", "lambda"), ARGS("eta", "zeta", "lambda"),
-     "angular symmetry functions", NULL, X_OP_COUNT},
+     ARGS("eta", "zeta", "lambda", "rs"), ARGS("eta", "zeta", "lambda"),
+     "narrow angular symmetry functions (n2p2 type 3)", NULL, X_OP_COUNT},
+    [B_ID_G5] = {B_ID_G5, "g5", B_DESCRIPTOR, 0, 0,
+     ARGS("eta", "zeta", "lambda", "rs"), ARGS("eta", "zeta", "lambda"),
+     "wide angular symmetry functions (n2p2 type 9)", NULL, X_OP_COUNT},
     [B_ID_MESSAGE_PASSING] = {B_ID_MESSAGE_PASSING, "message_passing", B_DESCRIPTOR, 0, 0,
      ARGS("cutoff", "layers", "width", "activation"),
      ARGS("cutoff"), "learned invariant messages over the neighbour graph", NULL, X_OP_COUNT},
@@ -234,4 +238,16 @@ const char *phys_builtin_class_name(phys_builtin_class cls)
         [B_COUPLING] = "coupling rule", [B_ACTIVATION] = "activation", [B_GRID] = "grid",
     };
     return names[cls];
+}
+
+int phys_acsf_cutoff_kind(const char *name)
+{
+    static const char *const names[] = {
+        [PHYS_FC_COS] = "cos", [PHYS_FC_TANHU] = "tanhu", [PHYS_FC_TANH] = "tanh", [PHYS_FC_POLY1] = "poly1",
+        [PHYS_FC_POLY2] = "poly2", [PHYS_FC_POLY3] = "poly3", [PHYS_FC_POLY4] = "poly4", [PHYS_FC_EXP] = "exp",
+        [PHYS_FC_HARD] = "hard",
+    };
+    for (int k = 0; k < (int)(sizeof names / sizeof *names); k++)
+        if (!strcmp(name, names[k])) return k;
+    return -1;
 }

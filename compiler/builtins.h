@@ -40,7 +40,7 @@ typedef enum phys_builtin_id {
     /* vectors and particles */
     B_ID_DOT, B_ID_NORM, B_ID_CROSS, B_ID_DIST, B_ID_DISP, B_ID_UNIT, B_ID_PERIODIC,
     /* networks and descriptors */
-    B_ID_MLP, B_ID_ATOMIC, B_ID_ACSF, B_ID_G2, B_ID_G4, B_ID_MESSAGE_PASSING,
+    B_ID_MLP, B_ID_ATOMIC, B_ID_ACSF, B_ID_G2, B_ID_G4, B_ID_G5, B_ID_MESSAGE_PASSING,
     /* optimizers and schedules */
     B_ID_ADAM, B_ID_LBFGS, B_ID_SSBROYDEN, B_ID_SSBFGS, B_ID_BFGS, B_ID_CONSTANT, B_ID_EXPONENTIAL, B_ID_STEP, B_ID_COSINE,
     /* samplers */
@@ -88,5 +88,14 @@ int phys_builtin_in_expressions(const phys_builtin *b);
 /* The built-in an expression would mean by `name` (math, then derivative,
  * vector, network, grid, then any class), or NULL. */
 const phys_builtin *phys_builtin_callable(const char *name);
+
+/* n2p2's cutoff functions, acsf(cutoff_function = NAME): with x = (r - a rc)
+ * / (rc - a rc) for the inner cutoff a, each is 1 below a rc and 0 from rc. */
+typedef enum {
+    PHYS_FC_COS, PHYS_FC_TANHU, PHYS_FC_TANH, PHYS_FC_POLY1, PHYS_FC_POLY2, PHYS_FC_POLY3, PHYS_FC_POLY4,
+    PHYS_FC_EXP, PHYS_FC_HARD
+} phys_cutoff_kind;
+/* The kind named name, or -1. */
+int phys_acsf_cutoff_kind(const char *name);
 
 #endif

@@ -399,15 +399,27 @@ static void check_descriptor(checker *c, const phys_node *call)
                 check_number_list(c, phys_node_named_arg(radial, "rs"), "rs");
             }
         }
-        if (angular) {
-            const phys_builtin *a = constructor(c, angular, B_DESCRIPTOR);
-            if (a && strcmp(a->name, "g4"))
-                phys_error(c->diag, angular->loc,
-                           "angular symmetry functions are g4(eta = ..., zeta = ..., lambda = ...)");
-            else if (a && angular->kind == N_CALL) {
-                check_number_list(c, phys_node_named_arg(angular, "eta"), "eta");
-                check_number_list(c, phys_node_named_arg(angular, "zeta"), "zeta");
-                const phys_node *lam = phys_node_named_arg(angular, "lambda");
+        const phys_node *cf = phys_node_named_arg(call, "cutoff_function");
+        if (cf && (cf->kind != N_NAME || phys_acsf_cutoff_kind(cf->name) < 0))
+            phys_error(c->diag, cf->loc, "cutoff_function must be one of cos, tanhu, tanh, poly1, poly2, poly3, "
+                       "poly4, exp, hard (n2p2's cutoff functions)");
+        const phys_node *inner = phys_node_named_arg(call, "cutoff_inner");
+        double a_inner;
+        if (inner && need_constant(c, inner, "the inner cutoff (a fraction of the cutoff)", &a_inner) &&
+            !(a_inner >= 0 && a_inner < 1))
+            phys_error(c->diag, inner->loc, "the inner cutoff is a fraction of the cutoff in [0, 1)");
+        for (int w = 0; w < 2; w++) {
+            const phys_node *ang = w ? phys_node_named_arg(call, "wide") : angular;
+            if (!ang) continue;
+            const phys_builtin *a = constructor(c, ang, B_DESCRIPTOR);
+            if (a && strcmp(a->name, w ? "g5" : "g4"))
+                phys_error(c->diag, ang->loc, w ? "wide angular symmetry functions are g5(eta = ..., zeta = ..., lambda = ...)"
+                                                : "angular symmetry functions are g4(eta = ..., zeta = ..., lambda = ...)");
+            else if (a && ang->kind == N_CALL) {
+                check_number_list(c, phys_node_named_arg(ang, "rs"), "rs");
+                check_number_list(c, phys_node_named_arg(ang, "eta"), "eta");
+                check_number_list(c, phys_node_named_arg(ang, "zeta"), "zeta");
+                const phys_node *lam = phys_node_named_arg(ang, "lambda");
                 check_number_list(c, lam, "lambda");
                 for (int i = 0; lam && lam->kind == N_VECTOR && i < lam->nkids; i++) {
                     double l;
@@ -416,8 +428,8 @@ static void check_descriptor(checker *c, const phys_node *call)
                 }
             }
         }
-        if (!radial && !angular)
-            phys_error(c->diag, call->loc, "acsf() needs radial = g2(...), angular = g4(...) or both");
+        if (!radial && !angular && !phys_node_named_arg(call, "wide"))
+            phys_error(c->diag, call->loc, "acsf() needs radial = g2(...), angular = g4(...), wide = g5(...) or some of them");
     } else if (!strcmp(b->name, "message_passing")) {
         long n;
         const phys_node *layers = phys_node_named_arg(call, "layers"), *width = phys_node_named_arg(call, "width");
@@ -1671,6 +1683,39 @@ static void check_condition(checker *c, const phys_node *d)
     c->n_locals = saved;
 }
 
+/* Frames of a particle system (extended XYZ or n2p2's input.data): the
+ * columns name an energy of the system (observed: each frame's energy) and
+ * a force on its particles (each atom's force). 1 when d is such data. */
+static int check_frames_data(checker *c, const phys_node *d)
+{
+    const phys_node *cols = d->kids[1];
+    int energies = 0, forces = 0;
+    for (int i = 0; i < cols->nkids; i++) {
+        const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);
+        energies += s && s->kind == SYM_ENERGY;
+        forces += s && s->kind == SYM_FORCE;
+    }
+    if (!energies && !forces) return 0;
+    for (int i = 0; i < cols->nkids; i++) {
+        const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);
+        if (!s || (s->kind != SYM_ENERGY && s->kind != SYM_FORCE))
+            phys_error(c->diag, cols->kids[i]->loc, "frames data observes an energy and a force of the particles "
+                       "(data \"train.xyz\" (V, F)); '%s' is neither", cols->kids[i]->name);
+    }
+    if (energies > 1 || forces > 1)
+        phys_error(c->diag, cols->loc, "frames data observes one energy and one force");
+    if (!phys_sema_system(c->sema)->n_sets)
+        phys_error(c->diag, d->loc, "frames data needs particles: declare them with 'particles atoms with r[3], ...'");
+    const char *file = d->kids[0]->name;
+    size_t n = strlen(file);
+    int xyz = (n > 4 && !strcmp(file + n - 4, ".xyz")) || (n > 7 && !strcmp(file + n - 7, ".extxyz"));
+    int n2p2 = n >= 10 && !strcmp(file + n - 10, "input.data");
+    if (!xyz && !n2p2)
+        phys_error(c->diag, d->kids[0]->loc, "frames of atoms come in an extended XYZ file (.xyz, .extxyz) or n2p2's "
+                   "input.data; '%s' is neither", file);
+    return 1;
+}
+
 /* Compact data (no constraints): each column names a field (observed
  * values) or an input of one of those fields. */
 static void check_data(checker *c, const phys_node *d)
@@ -1698,6 +1743,7 @@ static void check_data(checker *c, const phys_node *d)
         c->n_locals = saved;
         return;
     }
+    if (check_frames_data(c, d)) return;
     int fields = 0;
     for (int i = 0; i < cols->nkids; i++) {
         const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);

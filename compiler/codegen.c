@@ -807,6 +807,40 @@ static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name
     return fn;
 }
 
+/* A descriptor kernel's per-item values (nodes: its features or their
+ * tangents), added to scatter[0][centre * n_features + offset + f]. */
+static LLVMValueRef gen_kernel_features(gen *g, const lw_kernel *k, const char *name, const int *nodes)
+{
+    LLVMValueRef fn = new_function(g, name, 10);
+    loop_ctx lc = {0};
+    begin_kernel(g, fn, &lc, k);
+    store_spec *stores = calloc((size_t)k->n_features + 1, sizeof *stores);
+    if (!stores) exit(70);
+    LLVMValueRef base = load_ptr(g, LLVMGetParam(fn, 9), 0);
+    for (int f = 0; f < k->n_features; f++)
+        stores[f] = (store_spec){.node = nodes[f], .base = base, .stride = g->m->system->atomic->n_features,
+                                 .col = k->feature_offset + f, .scatter_role = 1};
+    emit_loop(g, &lc, fn, stores, k->n_features);
+    LLVMBuildRetVoid(g->b);
+    free(stores);
+    end_kernel(&lc);
+    return fn;
+}
+
+static LLVMValueRef gen_atomic(gen *g, const descriptor_types *ty)
+{
+    const lw_atomic *a = g->m->system->atomic;
+    if (!a) return LLVMConstPointerNull(g->ptr);
+    LLVMValueRef v[ATOMIC__COUNT] = {0};
+    v[ATOMIC_field] = I32(a->field);
+    v[ATOMIC_set] = I32(a->set);
+    v[ATOMIC_n_features] = I32(a->n_features);
+    v[ATOMIC_sum_index] = I32(a->sum_index);
+    v[ATOMIC_seed_array] = I32(a->seed_array);
+    v[ATOMIC_tangent_array] = I32(a->tangent_array);
+    return global_const(g, abi_struct(ty, PHYSM_ABI_ATOMIC, v), "atomic");
+}
+
 static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
 {
     const lw_system *s = g->m->system;
@@ -848,6 +882,13 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
         }
         snprintf(name, sizeof name, "kernel%d_body_f64", i);
         LLVMValueRef body = gen_kernel_body(g, k, name, 1);
+        LLVMValueRef values = LLVMConstPointerNull(g->ptr), tangent = values;
+        if (k->n_features) {
+            snprintf(name, sizeof name, "kernel%d_values_f64", i);
+            values = gen_kernel_features(g, k, name, k->features);
+            snprintf(name, sizeof name, "kernel%d_tangent_f64", i);
+            tangent = gen_kernel_features(g, k, name, k->tangents);
+        }
         LLVMValueRef v[KERNEL__COUNT] = {0};
         v[KERNEL_name] = cstring(g, k->name);
         v[KERNEL_kind] = I32(k->kind);
@@ -860,6 +901,10 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
         v[KERNEL_inputs_f64] = inputs;
         v[KERNEL_sum_f64] = sum;
         v[KERNEL_body_f64] = body;
+        v[KERNEL_n_features] = I32(k->n_features);
+        v[KERNEL_feature_offset] = I32(k->feature_offset);
+        v[KERNEL_values_f64] = values;
+        v[KERNEL_tangent_f64] = tangent;
         kernels[i] = abi_struct(ty, PHYSM_ABI_KERNEL, v);
     }
     LLVMValueRef v[SYSTEM__COUNT] = {0};
@@ -873,6 +918,7 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
     v[SYSTEM_combine] = gen_pseudo_term(g, ty, s->combine, "system_combine");
     v[SYSTEM_seeds_needed] = I32(s->seeds_needed);
     v[SYSTEM_mass] = F64(s->mass);
+    v[SYSTEM_atomic] = gen_atomic(g, ty);
     free(kernels);
     return global_const(g, abi_struct(ty, PHYSM_ABI_SYSTEM, v), "system");
 }

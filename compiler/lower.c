@@ -540,6 +540,8 @@ static tensor lower_call(lctx *c, const phys_node *e)
     const char *name = callee->name;
     const binding *bound = lw_find_binding(c, name);
     const phys_symbol *sym = bound ? NULL : phys_sema_lookup(c->sema, name);
+    tensor atomic;
+    if (sym && sym->kind == SYM_FIELD && lw_kernel_atomic(c, sym, e, &atomic)) return atomic;
     if (sym && sym->kind == SYM_FIELD) return lower_field_call(c, sym, e);
     if (sym && (sym->kind == SYM_LET || sym->kind == SYM_ENERGY)) return lower_let_call(c, sym, e);
     if (sym) return lw_unsupported(c, e, "calling the %s %s", phys_symbol_kind_name(sym->kind), name);
@@ -821,11 +823,38 @@ static int lower_field_eval(lctx *c, int fi)
     return 1;
 }
 
+/* The hidden widths and activation of mlp(...) into f. */
+int lw_network_shape(lctx *c, const phys_node *net, lw_field *f)
+{
+    const phys_node *hidden = phys_node_named_arg(net, "hidden");
+    f->n_hidden = hidden ? hidden->nkids : 0;
+    if (f->n_hidden > 64) {
+        lw_unsupported(c, hidden, "more than 64 hidden layers");
+        return 0;
+    }
+    for (int i = 0; i < f->n_hidden; i++) {
+        double w = 0;
+        phys_sema_fold(c->sema, hidden->kids[i], &w);
+        f->hidden[i] = (int)w;
+    }
+    const phys_node *act = phys_node_named_arg(net, "activation");
+    physrt_activation a = PHYSRT_ACT_TANH;
+    if (act && physrt_activation_parse(act->name, &a) != PHYSRT_OK) a = PHYSRT_ACT_TANH;
+    f->activation = (int)a;
+    const phys_node *init = phys_node_named_arg(net, "init");
+    if (init && strcmp(init->name, "xavier")) {
+        lw_unsupported(c, init, "init = %s (the runtime initialises with xavier)", init->name);
+        return 0;
+    }
+    return 1;
+}
+
 static int lower_field(lctx *c, const phys_symbol *sym)
 {
     lw_model *m = c->m;
     const phys_node *net = sym->network;
     if (!net) return 0;
+    if (phys_resolved_builtin(net->kids[0]) == B_ID_ATOMIC) return 0; /* lowered with the system (lower_atomic.c) */
     if (strcmp(net->kids[0]->name, "mlp")) {
         lw_unsupported(c, net, "%s() networks; the back end runs mlp(...)", net->kids[0]->name);
         return 0;
@@ -857,26 +886,7 @@ static int lower_field(lctx *c, const phys_symbol *sym)
         lw_unsupported(c, sym->decl, "fields with more than 16 outputs");
         return 0;
     }
-    const phys_node *hidden = phys_node_named_arg(net, "hidden");
-    f->n_hidden = hidden ? hidden->nkids : 0;
-    if (f->n_hidden > 64) {
-        lw_unsupported(c, hidden, "more than 64 hidden layers");
-        return 0;
-    }
-    for (int i = 0; i < f->n_hidden; i++) {
-        double w = 0;
-        phys_sema_fold(c->sema, hidden->kids[i], &w);
-        f->hidden[i] = (int)w;
-    }
-    const phys_node *act = phys_node_named_arg(net, "activation");
-    physrt_activation a = PHYSRT_ACT_TANH;
-    if (act && physrt_activation_parse(act->name, &a) != PHYSRT_OK) a = PHYSRT_ACT_TANH;
-    f->activation = (int)a;
-    const phys_node *init = phys_node_named_arg(net, "init");
-    if (init && strcmp(init->name, "xavier")) {
-        lw_unsupported(c, init, "init = %s (the runtime initialises with xavier)", init->name);
-        return 0;
-    }
+    if (!lw_network_shape(c, net, f)) return 0;
 
     /* The body: formals are X_INPUT leaves, the network X_NET leaves. */
     c->field = f;
@@ -1210,7 +1220,6 @@ static const char *unsupported_decl(const phys_node *d)
     switch (d->kind) {
     case N_OUTPUT: return "output declarations (use ./model eval)";
     case N_PRINT: return "print in a compiled model (use physc repl)";
-    case N_SYMMETRY: return "symmetry declarations (checked, but no runtime check yet)";
     case N_LOSS_WEIGHT:
         return d->kids[0]->kind == N_NAME && !strcmp(d->kids[0]->name, "adaptive") ? "adaptive loss weights" : NULL;
     default: return NULL;

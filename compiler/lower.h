@@ -10,12 +10,12 @@
 #include "dag.h"
 #include "sema.h"
 
-enum { LW_MAX_COORDS = 256 };
+enum { LW_MAX_COORDS = 256, LW_MAX_FEATURES = 64 };
 
 typedef struct lw_field {
     const char *name;
     int n_inputs;
-    const char *inputs[DAG_MAX_INPUTS];
+    const char *inputs[LW_MAX_FEATURES]; /* at most DAG_MAX_INPUTS but for atomic networks */
     int n_outputs;
     int n_hidden;
     int hidden[64];
@@ -130,7 +130,25 @@ typedef struct lw_kernel {
     int sum_index;
     int n_scatters;
     lw_scatter *scatters;
+    /* A descriptor kernel (lw_atomic) adds, per item, n_features values to
+     * its centre's descriptor at feature_offset (features), and the same of
+     * their derivatives along the gathered tangent (tangents). */
+    int n_features, feature_offset;
+    int *features, *tangents;
 } lw_kernel;
+
+/* atomic(network, descriptor = acsf(...)) in the system's energy: sum_i
+ * net(G_i) over the atoms of set, G_i the descriptor its kernels add up;
+ * combine coordinate sum_index holds the sum. The force and tangent
+ * passes read two arrays beside the attributes: dE_i/dG_i (n_features
+ * per atom) and a tangent u (dim per atom). */
+typedef struct lw_atomic {
+    int field;                      /* the network: n_inputs = n_features */
+    int set;
+    int n_features;
+    int sum_index;
+    int seed_array, tangent_array;
+} lw_atomic;
 
 typedef struct lw_attribute {
     const char *name;
@@ -159,6 +177,7 @@ typedef struct lw_system {
     lw_term *combine;               /* coords: the sums; residual 0: V, then dV/dS_k */
     int seeds_needed;
     double mass;
+    lw_atomic *atomic;              /* NULL: no atomic network */
 } lw_system;
 
 /* ---------------------------------------------------------------- spins */

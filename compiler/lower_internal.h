@@ -125,6 +125,20 @@ int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *ou
 /* A sum over particles inside the system's energy becomes a kernel;
  * returns 0 when e does not run over particle sets. */
 int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out);
+/* The hidden widths and activation of mlp(...) into f (lower.c). */
+int lw_network_shape(lctx *c, const phys_node *net, lw_field *f);
+/* lower_sets.c helpers that lower_atomic.c builds kernels with. */
+const lw_particle_set *lw_set_of_symbol(const lw_system *s, const phys_symbol *sym, int *index);
+int lw_gather_leaf(lctx *c, int array, int role, int comp, int width, int shift, int add);
+tensor lw_item_displacement(lctx *c, int a, int b);
+lw_kernel *lw_new_kernel(lctx *c, const char *name, int kind, int first, int second, double cutoff);
+void lw_add_scatter(lw_kernel *k, int node, int set, int role, int comp);
+const char *lw_located_name(lctx *c, const char *what, const phys_node *at);
+/* lower_atomic.c: a call of a field whose network is atomic(...) inside the
+ * system's energy (0 when e is not one); the force scatters and tangents of
+ * its descriptor kernels once the combine's seed of its sum is known. */
+int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, tensor *out);
+int lw_atomic_scatters(lctx *c, lw_kernel *k, int seed);
 /* The particle system of Newtonian dynamics (physm_system). */
 int lw_lower_system(lctx *c);
 void lw_free_system(lw_system *s);

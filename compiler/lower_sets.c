@@ -45,7 +45,7 @@ static int index_role(lctx *c, const phys_node *e)
 
 /* ------------------------------------------------------------- the sets */
 
-static const lw_particle_set *set_of_symbol(const lw_system *s, const phys_symbol *sym, int *index)
+const lw_particle_set *lw_set_of_symbol(const lw_system *s, const phys_symbol *sym, int *index)
 {
     for (int k = 0; k < s->n_sets; k++)
         if (s->sets[k].sym == sym) {
@@ -125,7 +125,7 @@ static int collect_sets(lctx *c, lw_system *s)
 
 /* The coordinate of the current kernel holding (array, role, comp) or the
  * image shift's axis comp: found, or added when add is set (else -1). */
-static int gather(lctx *c, int array, int role, int comp, int width, int shift, int add)
+int lw_gather_leaf(lctx *c, int array, int role, int comp, int width, int shift, int add)
 {
     lw_kernel *k = c->kernel;
     lw_term *t = k->term;
@@ -196,7 +196,7 @@ int lw_kernel_attribute(lctx *c, const phys_node *e, tensor *out)
     t.rank = a->width > 1 || sym->shape.rank == 2;
     t.dims[0] = t.rank ? a->width : 0;
     t.n = a->width;
-    for (int k = 0; k < a->width; k++) t.el[k] = gather(c, a->array, role, k, a->width, 0, 1);
+    for (int k = 0; k < a->width; k++) t.el[k] = lw_gather_leaf(c, a->array, role, k, a->width, 0, 1);
     *out = t;
     return 1;
 }
@@ -206,13 +206,13 @@ int lw_kernel_attribute(lctx *c, const phys_node *e, tensor *out)
 static int image_position(lctx *c, int role, int x)
 {
     const lw_particle_set *set = &c->sys->sets[role_set(c->kernel, role)];
-    int r = gather(c, set->attributes[set->position].array, role, x, c->sys->dim, 0, 1);
+    int r = lw_gather_leaf(c, set->attributes[set->position].array, role, x, c->sys->dim, 0, 1);
     if (role == 0 || c->kernel->kind == PHYSM_ITEMS) return r;
-    return dag_binary(c->dag, X_ADD, r, gather(c, 0, role, x, c->sys->dim, 1, 1));
+    return dag_binary(c->dag, X_ADD, r, lw_gather_leaf(c, 0, role, x, c->sys->dim, 1, 1));
 }
 
 /* r_a - r_b between the images of the item's particles of roles a and b. */
-static tensor item_displacement(lctx *c, int a, int b)
+tensor lw_item_displacement(lctx *c, int a, int b)
 {
     tensor d;
     memset(&d, 0, sizeof d);
@@ -240,7 +240,7 @@ int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *ou
         *out = lw_unsupported(c, e, "%s() of particles without a position", name);
         return 1;
     }
-    *out = lw_pair_geometry(c, name, item_displacement(c, ri, rj));
+    *out = lw_pair_geometry(c, name, lw_item_displacement(c, ri, rj));
     return 1;
 }
 
@@ -261,7 +261,7 @@ static int uses_marker(lctx *c, int node, char *seen)
     return uses_marker(c, n->a, seen) || uses_marker(c, n->b, seen) || uses_marker(c, n->c, seen);
 }
 
-static lw_kernel *new_kernel(lctx *c, const char *name, int kind, int first, int second, double cutoff)
+lw_kernel *lw_new_kernel(lctx *c, const char *name, int kind, int first, int second, double cutoff)
 {
     lw_system *s = c->sys;
     s->kernels = realloc(s->kernels, sizeof *s->kernels * (size_t)(s->n_kernels + 1));
@@ -280,7 +280,7 @@ static lw_kernel *new_kernel(lctx *c, const char *name, int kind, int first, int
     return k;
 }
 
-static const char *located_name(lctx *c, const char *what, const phys_node *at)
+const char *lw_located_name(lctx *c, const char *what, const phys_node *at)
 {
     char buf[96];
     snprintf(buf, sizeof buf, "%s@%d", what, at->loc.first_line);
@@ -293,7 +293,7 @@ static int binder_set(lctx *c, const phys_node *binder, const phys_node *range_o
 {
     int k = -1;
     const phys_symbol *resolved = phys_resolved_set(binder);
-    if (resolved && set_of_symbol(c->sys, resolved, &k)) return k;
+    if (resolved && lw_set_of_symbol(c->sys, resolved, &k)) return k;
     const phys_node *range = range_override ? range_override : binder->kids[0];
     if (!range) {
         for (int k = 0; k < c->sys->n_sets; k++)
@@ -301,7 +301,7 @@ static int binder_set(lctx *c, const phys_node *binder, const phys_node *range_o
         return -1;
     }
     if (!lw_is_particle_set(c, range)) return -1;
-    set_of_symbol(c->sys, phys_sema_lookup(c->sema, range->name), &k);
+    lw_set_of_symbol(c->sys, phys_sema_lookup(c->sema, range->name), &k);
     return k;
 }
 
@@ -327,10 +327,10 @@ static tensor lower_kernel_body(lctx *c, lw_kernel *k, const phys_node *at, cons
     if (ok) v = lw_lower_expr(c, body);
     if (v.rank >= 0 && k->cutoff > 0) {
         int rc = dag_const(c->dag, k->cutoff);
-        int inside = dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", item_displacement(c, 0, 1)).el[0], rc);
+        int inside = dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", lw_item_displacement(c, 0, 1)).el[0], rc);
         if (k->kind == PHYSM_TRIPLETS)
             inside = dag_binary(c->dag, X_AND, inside,
-                                dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", item_displacement(c, 0, 2)).el[0], rc));
+                                dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", lw_item_displacement(c, 0, 2)).el[0], rc));
         for (int x = 0; x < v.n; x++) v.el[x] = dag_select(c->dag, inside, v.el[x], dag_const(c->dag, 0.0));
     }
     if (v.rank >= 0) {
@@ -408,7 +408,7 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
         *out = lw_failed();
         return 1;
     }
-    lw_kernel *k = new_kernel(c, located_name(c, e->op == 'p' ? "sum_pairs" : e->op == 't' ? "sum_triplets" : "sum", e),
+    lw_kernel *k = lw_new_kernel(c, lw_located_name(c, e->op == 'p' ? "sum_pairs" : e->op == 't' ? "sum_triplets" : "sum", e),
                               kind, sets[0], nb >= 2 ? sets[1] : sets[0], cutoff);
     int ki = c->sys->n_kernels - 1;
     const char *names[3] = {e->kids[0]->name, nb >= 2 ? e->kids[1]->name : NULL, nb == 3 ? e->kids[2]->name : NULL};
@@ -432,7 +432,7 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
 
 /* ------------------------------------------------------------ the system */
 
-static void add_scatter(lw_kernel *k, int node, int set, int role, int comp)
+void lw_add_scatter(lw_kernel *k, int node, int set, int role, int comp)
 {
     k->scatters = realloc(k->scatters, sizeof *k->scatters * (size_t)(k->n_scatters + 1));
     if (!k->scatters) exit(70);
@@ -447,6 +447,7 @@ static int gradient_scatters(lctx *c, const phys_node *at, const int *seeds)
     int bad = 0;
     for (int ki = 0; ki < s->n_kernels; ki++) {
         lw_kernel *k = &s->kernels[ki];
+        if (k->n_features) lw_atomic_scatters(c, k, seeds[s->atomic->sum_index]);
         if (k->sum < 0) continue;
         c->kernel = k;
         c->term = k->term;
@@ -455,12 +456,12 @@ static int gradient_scatters(lctx *c, const phys_node *at, const int *seeds)
             if (!set->moves) continue;
             int array = set->attributes[set->position].array;
             for (int x = 0; x < s->dim; x++) {
-                int leaf = gather(c, array, role, x, s->dim, 0, 0);
+                int leaf = lw_gather_leaf(c, array, role, x, s->dim, 0, 0);
                 if (leaf < 0) continue;
                 int d = lw_total_diff(c, k->sum, leaf, &bad);
                 if (dag_is_const(c->dag, d, 0.0)) continue;
                 int f = dag_unary(c->dag, X_NEG, dag_binary(c->dag, X_MUL, seeds[k->sum_index], d));
-                add_scatter(k, f, role_set(k, role), role, x);
+                lw_add_scatter(k, f, role_set(k, role), role, x);
             }
         }
     }
@@ -487,7 +488,7 @@ static int pair_force_kernel(lctx *c, const phys_symbol *f, int set)
     int antisymmetric = phys_sema_pair_force_antisymmetric(f);
     char buf[96];
     snprintf(buf, sizeof buf, "force %s", f->name);
-    lw_kernel *k = new_kernel(c, phys_arena_strdup(c->sema->arena, buf, strlen(buf)),
+    lw_kernel *k = lw_new_kernel(c, phys_arena_strdup(c->sema->arena, buf, strlen(buf)),
                               antisymmetric ? PHYSM_PAIRS_HALF : PHYSM_PAIRS_FULL, set, set, cutoff);
     int ki = c->sys->n_kernels - 1;
     const char *names[2] = {pair->kids[0]->name, pair->kids[1]->name};
@@ -499,8 +500,8 @@ static int pair_force_kernel(lctx *c, const phys_symbol *f, int set)
         return 0;
     }
     for (int x = 0; x < v.n; x++) {
-        add_scatter(k, v.el[x], set, 0, x);
-        if (antisymmetric) add_scatter(k, dag_unary(c->dag, X_NEG, v.el[x]), set, 1, x);
+        lw_add_scatter(k, v.el[x], set, 0, x);
+        if (antisymmetric) lw_add_scatter(k, dag_unary(c->dag, X_NEG, v.el[x]), set, 1, x);
     }
     return 1;
 }
@@ -511,16 +512,18 @@ static void finish_kernel(lctx *c, lw_kernel *k)
 {
     lw_term *t = k->term;
     free(t->residuals);
-    t->n_residuals = (k->sum >= 0) + k->n_scatters;
+    t->n_residuals = (k->sum >= 0) + k->n_scatters + 2 * k->n_features;
     t->residuals = lw_xcalloc((size_t)t->n_residuals + 1, sizeof(int));
     int r = 0;
     if (k->sum >= 0) t->residuals[r++] = k->sum;
     for (int s = 0; s < k->n_scatters; s++) t->residuals[r++] = k->scatters[s].node;
+    for (int f = 0; f < k->n_features; f++) t->residuals[r++] = k->features[f], t->residuals[r++] = k->tangents[f];
     c->prune = 1;
     lw_prune_term(c, t);
     r = 0;
     if (k->sum >= 0) k->sum = t->residuals[r++];
     for (int s = 0; s < k->n_scatters; s++) k->scatters[s].node = t->residuals[r++];
+    for (int f = 0; f < k->n_features; f++) k->features[f] = t->residuals[r++], k->tangents[f] = t->residuals[r++];
 }
 
 int lw_lower_system(lctx *c)
@@ -619,7 +622,10 @@ void lw_free_system(lw_system *s)
         phys_lower_free_term(s->kernels[k].term);
         free(s->kernels[k].gathers);
         free(s->kernels[k].scatters);
+        free(s->kernels[k].features);
+        free(s->kernels[k].tangents);
     }
+    free(s->atomic);
     free(s->kernels);
     phys_lower_free_term(s->combine);
     free(s);

@@ -8,7 +8,7 @@
 int physrt_mlp_validate(const physrt_mlp_desc *desc)
 {
     if (!desc) return PHYSRT_EINVAL;
-    if (desc->n_inputs < 1 || desc->n_inputs > PHYSRT_MAX_INPUTS) return PHYSRT_EINVAL;
+    if (desc->n_inputs < 1 || desc->n_inputs > PHYSRT_MAX_NET_INPUTS) return PHYSRT_EINVAL;
     if (desc->n_outputs < 1 || desc->n_hidden < 0) return PHYSRT_EINVAL;
     if (desc->n_hidden > 0 && !desc->hidden_widths) return PHYSRT_EINVAL;
     for (int l = 0; l < desc->n_hidden; l++)

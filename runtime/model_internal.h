@@ -355,6 +355,15 @@ void physm_system_eval_set_skin(physm_system_eval *ev, double skin);
  * (forces[set]: count x dim, overwritten). -1 with physm_system_eval_error. */
 int physm_system_eval_run(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *energy,
                           double *const *forces);
+/* Atomic networks (physm_system.atomic), in steps: each atom's descriptor
+ * G (atoms x n_features); its tangent t = dG/dr . u along u (atoms x dim);
+ * energy and forces given the network's sum_i E_i and dE_i/dG_i (atoms x
+ * n_features). physm_system_eval_run is these with the network between. */
+int physm_system_eval_descriptors(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *G);
+int physm_system_eval_tangent(physm_system_eval *ev, const double *theta, const physm_config *cfg, const double *u,
+                              double *t);
+int physm_system_eval_with(physm_system_eval *ev, const double *theta, const physm_config *cfg,
+                           double atomic_energy, const double *dE_dG, double *energy, double *const *forces);
 const char *physm_system_eval_error(const physm_system_eval *ev);
 long physm_system_eval_builds(const physm_system_eval *ev);
 

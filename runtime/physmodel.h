@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define PHYSM_ABI_VERSION 4
+#define PHYSM_ABI_VERSION 5
 
 typedef void (*physm_residual_f64)(int n, const double *points, const double *params,
                                    const double *const *streams, double *r);
@@ -289,7 +289,28 @@ typedef struct {
     physm_kernel_inputs_f64 inputs_f64;   /* NULL without probes */
     physm_kernel_body_f64 sum_f64;        /* the sum only (no scatter); NULL if sum_index < 0 */
     physm_kernel_body_f64 body_f64;       /* the sum and the forces */
+    /* A descriptor kernel (physm_atomic) adds n_features values per item to
+     * its centre's descriptor, at feature_offset of the atomic network's
+     * n_features: values_f64 into scatter[0] (count x n_features); body_f64
+     * scatters the forces for the seeds dE_i/dG_i in arrays[seed_array];
+     * tangent_f64 adds dG/dr . u, u in arrays[tangent_array], into
+     * scatter[0]. n_features 0: an ordinary kernel. */
+    int n_features, feature_offset;
+    physm_kernel_body_f64 values_f64, tangent_f64;
 } physm_kernel;
+
+/* atomic(network, descriptor = ...): the energy sum_i E_i, E_i = net(G_i),
+ * of the atoms of set, G_i the n_features numbers the descriptor kernels
+ * add up per atom; sums[sum_index] (a coordinate of combine) holds the
+ * sum. arrays[seed_array] and arrays[tangent_array] are work arrays of the
+ * runtime's (n_features and dim numbers per atom), counted in n_arrays. */
+typedef struct {
+    int field;                        /* the network: n_inputs = n_features, one output */
+    int set;
+    int n_features;
+    int sum_index;
+    int seed_array, tangent_array;
+} physm_atomic;
 
 /* Particles under Newtonian dynamics, evaluated by loops over index sets
  * (never unrolled): the potential energy V = combine(S_0, ..., S_{n_sums-1})
@@ -309,6 +330,7 @@ typedef struct {
     const physm_term *combine;        /* NULL: no potential energy (a pair force) */
     int seeds_needed;
     double mass;                      /* > 0: every particle's mass; 0: the mass attribute */
+    const physm_atomic *atomic;       /* NULL: no atomic network */
 } physm_system;
 
 typedef enum {

@@ -34,6 +34,7 @@
     S(ATTRIBUTE, physm_attribute)            \
     S(PARTICLE_SET, physm_particle_set)      \
     S(KERNEL, physm_kernel)                  \
+    S(ATOMIC, physm_atomic)                  \
     S(SYSTEM, physm_system)                  \
     S(QUANTITIES, physm_quantities)          \
     S(RECALL, physm_recall)                  \
@@ -183,7 +184,19 @@
     M(X, probes, PTR)                  \
     M(X, inputs_f64, PTR)              \
     M(X, sum_f64, PTR)                 \
-    M(X, body_f64, PTR)
+    M(X, body_f64, PTR)                \
+    M(X, n_features, I32)              \
+    M(X, feature_offset, I32)          \
+    M(X, values_f64, PTR)              \
+    M(X, tangent_f64, PTR)
+
+#define PHYSM_ABI_MEMBERS_ATOMIC(M, X) \
+    M(X, field, I32)                   \
+    M(X, set, I32)                     \
+    M(X, n_features, I32)              \
+    M(X, sum_index, I32)               \
+    M(X, seed_array, I32)              \
+    M(X, tangent_array, I32)
 
 #define PHYSM_ABI_MEMBERS_SYSTEM(M, X) \
     M(X, dim, I32)                     \
@@ -195,7 +208,8 @@
     M(X, n_sums, I32)                  \
     M(X, combine, PTR)                 \
     M(X, seeds_needed, I32)            \
-    M(X, mass, F64)
+    M(X, mass, F64)                    \
+    M(X, atomic, PTR)
 
 #define PHYSM_ABI_MEMBERS_QUANTITIES(M, X) \
     M(X, n_lets, I32)                      \

@@ -74,6 +74,8 @@ int physrt_activation_eval_f32(physrt_activation act, int max_order, int n,
 /* ------------------------------------------------------------------------ */
 
 #define PHYSRT_MAX_INPUTS 8
+/* Inputs of a network without jets (physrt_mlp_tangent_*: atomic networks). */
+#define PHYSRT_MAX_NET_INPUTS 4096
 #define PHYSRT_MAX_ORDER 4
 
 /* A stream is a multi-index alpha over the field's n_inputs inputs:
@@ -149,7 +151,7 @@ void physrt_pool_run(physrt_pool *pool, int n_tasks, physrt_task_fn fn, void *ct
  * hidden_activation, the output layer output_activation (identity = 0).
  * The descriptor only borrows hidden_widths; objects built from it copy it. */
 typedef struct {
-    int n_inputs;                 /* 1..PHYSRT_MAX_INPUTS */
+    int n_inputs;                 /* 1..PHYSRT_MAX_NET_INPUTS; jets take at most PHYSRT_MAX_INPUTS */
     int n_outputs;                /* >= 1 */
     int n_hidden;                 /* >= 0 */
     const int *hidden_widths;     /* n_hidden entries, each >= 1 */
@@ -463,5 +465,22 @@ int physrt_qn_minimize(int n, double *x, physrt_objective_fn f, void *ctx, const
 #ifdef __cplusplus
 }
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* One tangent stream (mlp_tangent.c): networks of any input width           */
+/* ------------------------------------------------------------------------ */
+
+/* Value y (n x n_outputs) and, with dx, its derivative dy along the
+ * per-point input direction dx (both n x n_inputs, row-major); the reverse
+ * sweep from y_bar (and dy_bar, after a forward with dx) ADDS d/d params
+ * to param_grad (NULL: not wanted) and writes x_bar = d/dx (NULL: not
+ * wanted). Hidden activations need derivatives of order 2. */
+typedef struct physrt_mlp_tangent_f64 physrt_mlp_tangent_f64;
+physrt_mlp_tangent_f64 *physrt_mlp_tangent_create_f64(const physrt_mlp_desc *desc, int max_points);
+void physrt_mlp_tangent_destroy_f64(physrt_mlp_tangent_f64 *ev);
+int physrt_mlp_tangent_forward_f64(physrt_mlp_tangent_f64 *ev, const double *params, int n, const double *x,
+                                   const double *dx, double *y, double *dy);
+int physrt_mlp_tangent_backward_f64(physrt_mlp_tangent_f64 *ev, const double *params, int n, const double *y_bar,
+                                    const double *dy_bar, double *param_grad, double *x_bar);
 
 #endif /* PHYSRT_H */

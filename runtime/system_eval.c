@@ -13,7 +13,13 @@
  *
  * When V is not linear in the kernels' sums (seeds_needed), a first pass
  * takes the sums only, the combine pseudo-term gives V and dV/dS_k, and a
- * second pass scatters forces scaled by them. */
+ * second pass scatters forces scaled by them.
+ *
+ * An atomic network (physm_atomic) adds a pass before: the descriptor
+ * kernels add each atom's descriptor G_i (values_f64, into per-task
+ * buffers); the network gives E_i and dE_i/dG_i for every atom at once;
+ * the force pass reads those as seeds. Training takes the same steps with
+ * its own network evaluation, and the tangent pass (tangent_f64). */
 #include "model_internal.h"
 #include "neighbors.h"
 
@@ -30,6 +36,7 @@ typedef struct {
     const double **streams;       /* the longest kernel's pointer layout */
     int first[CHUNK], second[CHUNK];
     double *forces[MAX_SETS];     /* count x dim, per moving set */
+    double *desc;                 /* count x n_features: descriptors or their tangents */
     double *sums;
     int failed;
 } se_task;
@@ -55,6 +62,11 @@ struct physm_system_eval {
     double *combined;             /* positions of two sets, for cross lists */
     physm_term_eval *combine;
     double *sums, *seeds, *combine_out;
+    double **arrays;              /* the configuration's attribute arrays, then the work arrays */
+    long atoms;                   /* atomic networks: atoms of the set, */
+    double *desc, *energies, *grad; /* their descriptors, E_i and dE_i/dG_i */
+    double *energies_bar;         /* ones */
+    physrt_mlp_tangent_f64 *mlp;
     double skin;
     char error[256];
 };
@@ -69,6 +81,7 @@ static void destroy_task(const physm_system_eval *ev, se_task *t)
     free(t->probe_inputs);
     free(t->streams);
     for (int k = 0; k < MAX_SETS; k++) free(t->forces[k]);
+    free(t->desc);
     free(t->sums);
 }
 
@@ -92,6 +105,12 @@ void physm_system_eval_destroy(physm_system_eval *ev)
     free(ev->sums);
     free(ev->seeds);
     free(ev->combine_out);
+    free(ev->arrays);
+    free(ev->desc);
+    free(ev->energies);
+    free(ev->energies_bar);
+    free(ev->grad);
+    physrt_mlp_tangent_destroy_f64(ev->mlp);
     free(ev);
 }
 
@@ -120,6 +139,7 @@ static int init_task(physm_system_eval *ev, se_task *t, const long *count)
         }
     for (int k = 0; k < s->n_sets; k++)
         if (s->sets[k].moves && !(t->forces[k] = calloc((size_t)count[k] * s->dim + 1, sizeof(double)))) return -1;
+    if (s->atomic && !(t->desc = calloc((size_t)(ev->atoms * s->atomic->n_features) + 1, sizeof(double)))) return -1;
     return 0;
 }
 
@@ -144,7 +164,18 @@ physm_system_eval *physm_system_eval_create(const physm_layout *lay, const long 
     for (int k = 0; k < s->n_sets; k++)
         if (count[k] > ev->max_count) ev->max_count = count[k];
     ev->iota = malloc(sizeof *ev->iota * (size_t)(ev->max_count + 1));
-    if (!ev->iota) goto oom;
+    ev->arrays = calloc((size_t)s->n_arrays + 1, sizeof *ev->arrays);
+    if (!ev->iota || !ev->arrays) goto oom;
+    if (s->atomic) {
+        ev->atoms = count[s->atomic->set];
+        size_t nf = (size_t)s->atomic->n_features;
+        ev->desc = calloc((size_t)ev->atoms * nf + 1, sizeof(double));
+        ev->grad = calloc((size_t)ev->atoms * nf + 1, sizeof(double));
+        ev->energies = calloc((size_t)ev->atoms + 1, sizeof(double));
+        ev->energies_bar = malloc(sizeof(double) * (size_t)(ev->atoms + 1));
+        if (!ev->desc || !ev->grad || !ev->energies || !ev->energies_bar) goto oom;
+        for (long i = 0; i < ev->atoms; i++) ev->energies_bar[i] = 1;
+    }
     for (long i = 0; i < ev->max_count; i++) ev->iota[i] = (int)i;
     for (int t = 0; t < ev->n_tasks; t++)
         if (init_task(ev, &ev->tasks[t], count)) goto oom;
@@ -300,12 +331,16 @@ static long kernel_items(const physm_system_eval *ev, int k, const physm_config 
 
 /* ------------------------------------------------------------- the runs */
 
+/* What a pass computes: the kernels' sums; sums and forces; the
+ * descriptors; their tangents. */
+enum { PASS_SUMS, PASS_FORCES, PASS_VALUES, PASS_TANGENT };
+
 typedef struct {
     physm_system_eval *ev;
     const physm_config *cfg;
     const double *theta;
     int kernel;
-    int with_forces;
+    int pass;
     long n_items;
     const int *first, *second, *third;
     const double *shift;
@@ -321,7 +356,7 @@ static void run_chunk(const se_job *J, se_task *t, int n, const int *first, cons
     const physm_kernel *kr = &s->kernels[J->kernel];
     const physm_layout *lay = ev->lay;
     const double *params = J->theta + lay->n_weights;
-    const double *const *arrays = (const double *const *)J->cfg->arrays;
+    const double *const *arrays = (const double *const *)ev->arrays;
     if (kr->n_probes) {
         kr->inputs_f64(n, first, second, third, shift, arrays, params, t->probe_inputs + ev->probe_base[J->kernel]);
         size_t q = 0;
@@ -334,7 +369,12 @@ static void run_chunk(const se_job *J, se_task *t, int n, const int *first, cons
             q += (size_t)written;
         }
     }
-    physm_kernel_body_f64 fn = J->with_forces ? kr->body_f64 : kr->sum_f64;
+    if (J->pass >= PASS_VALUES) {
+        (J->pass == PASS_VALUES ? kr->values_f64 : kr->tangent_f64)(n, first, second, third, shift, arrays, params,
+                                                                   t->streams, ev->seeds, &t->desc, t->sums);
+        return;
+    }
+    physm_kernel_body_f64 fn = J->pass == PASS_FORCES ? kr->body_f64 : kr->sum_f64;
     fn(n, first, second, third, shift, arrays, params, t->streams, ev->seeds, t->forces, t->sums);
 }
 
@@ -368,30 +408,32 @@ static void run_task(void *ctx, int task, int n_tasks)
     if (n) run_chunk(J, t, n, t->first, t->second, t->first, zero_shift);
 }
 
-static void zero_tasks(physm_system_eval *ev, const physm_config *cfg, int forces)
+static void zero_tasks(physm_system_eval *ev, const physm_config *cfg, int pass)
 {
     const physm_system *s = ev->sys;
     for (int t = 0; t < ev->n_tasks; t++) {
         memset(ev->tasks[t].sums, 0, sizeof(double) * (size_t)(s->n_sums + 1));
-        for (int k = 0; forces && k < s->n_sets; k++)
+        for (int k = 0; pass == PASS_FORCES && k < s->n_sets; k++)
             if (ev->tasks[t].forces[k]) memset(ev->tasks[t].forces[k], 0, sizeof(double) * (size_t)(cfg->count[k] * s->dim));
+        if (pass >= PASS_VALUES)
+            memset(ev->tasks[t].desc, 0, sizeof(double) * (size_t)(ev->atoms * s->atomic->n_features));
     }
 }
 
-static int run_pass(physm_system_eval *ev, const double *theta, const physm_config *cfg, int with_forces)
+static int run_pass(physm_system_eval *ev, const double *theta, const physm_config *cfg, int pass)
 {
     const physm_system *s = ev->sys;
-    zero_tasks(ev, cfg, with_forces);
+    zero_tasks(ev, cfg, pass);
     for (int k = 0; k < s->n_kernels; k++) {
         const physm_kernel *kr = &s->kernels[k];
-        if (!with_forces && kr->sum_index < 0) continue;
+        if ((pass == PASS_SUMS && kr->sum_index < 0) || (pass >= PASS_VALUES && !kr->n_features)) continue;
         if (kr->cutoff > 0 && update_list(ev, k, cfg)) return -1;
         if (kr->cutoff <= 0 && kr->kind != PHYSM_ITEMS && any_periodic(&cfg->cell)) {
             snprintf(ev->error, sizeof ev->error, "%s runs over every pair, which a periodic cell makes infinite: "
                      "give the sum a cutoff ('within rc')", kr->name);
             return -1;
         }
-        se_job J = {ev, cfg, theta, k, with_forces, 0, NULL, NULL, NULL, NULL};
+        se_job J = {ev, cfg, theta, k, pass, 0, NULL, NULL, NULL, NULL};
         J.n_items = kernel_items(ev, k, cfg, &J.first, &J.second, &J.third, &J.shift);
         if (ev->pool) physrt_pool_run(ev->pool, ev->n_tasks, run_task, &J);
         else
@@ -410,17 +452,60 @@ static int run_pass(physm_system_eval *ev, const double *theta, const physm_conf
     return 0;
 }
 
-int physm_system_eval_run(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *energy,
-                          double *const *forces)
+/* The configuration's arrays, then the atomic network's work arrays. */
+static void bind_arrays(physm_system_eval *ev, const physm_config *cfg, const double *seeds, const double *tangent)
+{
+    const physm_system *s = ev->sys;
+    for (int k = 0; k < s->n_sets; k++)
+        for (int a = 0; a < s->sets[k].n_attributes; a++)
+            ev->arrays[s->sets[k].attributes[a].array] = cfg->arrays[s->sets[k].attributes[a].array];
+    if (s->atomic) {
+        ev->arrays[s->atomic->seed_array] = (double *)seeds;
+        ev->arrays[s->atomic->tangent_array] = (double *)tangent;
+    }
+}
+
+/* The descriptor kernels' values (PASS_VALUES) or tangents along u
+ * (PASS_TANGENT), summed over the tasks into out (atoms x n_features). */
+static int descriptor_pass(physm_system_eval *ev, const double *theta, const physm_config *cfg, int pass,
+                           const double *u, double *out)
+{
+    bind_arrays(ev, cfg, NULL, u);
+    if (run_pass(ev, theta, cfg, pass)) return -1;
+    size_t n = (size_t)(ev->atoms * ev->sys->atomic->n_features);
+    memcpy(out, ev->tasks[0].desc, sizeof(double) * n);
+    for (int t = 1; t < ev->n_tasks; t++)
+        for (size_t i = 0; i < n; i++) out[i] += ev->tasks[t].desc[i];
+    return 0;
+}
+
+int physm_system_eval_descriptors(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *G)
+{
+    ev->error[0] = 0;
+    return descriptor_pass(ev, theta, cfg, PASS_VALUES, NULL, G);
+}
+
+int physm_system_eval_tangent(physm_system_eval *ev, const double *theta, const physm_config *cfg, const double *u,
+                              double *t)
+{
+    ev->error[0] = 0;
+    return descriptor_pass(ev, theta, cfg, PASS_TANGENT, u, t);
+}
+
+int physm_system_eval_with(physm_system_eval *ev, const double *theta, const physm_config *cfg,
+                           double atomic_energy, const double *dE_dG, double *energy, double *const *forces)
 {
     const physm_system *s = ev->sys;
     ev->error[0] = 0;
-    if (s->seeds_needed && run_pass(ev, theta, cfg, 0)) return -1;
+    bind_arrays(ev, cfg, dE_dG, NULL);
+    if (s->seeds_needed && run_pass(ev, theta, cfg, PASS_SUMS)) return -1;
+    if (s->atomic) ev->sums[s->atomic->sum_index] = atomic_energy;
     if (s->seeds_needed) {
         if (physm_term_eval_run(ev->combine, theta, ev->sums, 1, ev->combine_out)) return -1;
         for (int k = 0; k < s->n_sums; k++) ev->seeds[k] = ev->combine_out[1 + k];
     }
-    if (run_pass(ev, theta, cfg, 1)) return -1;
+    if (run_pass(ev, theta, cfg, PASS_FORCES)) return -1;
+    if (s->atomic) ev->sums[s->atomic->sum_index] = atomic_energy;
     if (energy) {
         *energy = NAN;
         if (ev->combine) {
@@ -438,4 +523,30 @@ int physm_system_eval_run(physm_system_eval *ev, const double *theta, const phys
         }
     }
     return 0;
+}
+
+int physm_system_eval_run(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *energy,
+                          double *const *forces)
+{
+    const physm_atomic *a = ev->sys->atomic;
+    if (!a) return physm_system_eval_with(ev, theta, cfg, 0, NULL, energy, forces);
+    if (!ev->mlp) {
+        ev->mlp = physrt_mlp_tangent_create_f64(&ev->lay->descs[a->field], (int)(ev->atoms ? ev->atoms : 1));
+        if (!ev->mlp) {
+            snprintf(ev->error, sizeof ev->error, "out of memory for the atomic network");
+            return -1;
+        }
+    }
+    if (physm_system_eval_descriptors(ev, theta, cfg, ev->desc)) return -1;
+    double e = 0;
+    if (ev->atoms) {
+        const double *w = theta + ev->lay->offset[a->field];
+        if (physrt_mlp_tangent_forward_f64(ev->mlp, w, (int)ev->atoms, ev->desc, NULL, ev->energies, NULL) ||
+            physrt_mlp_tangent_backward_f64(ev->mlp, w, (int)ev->atoms, ev->energies_bar, NULL, NULL, ev->grad)) {
+            snprintf(ev->error, sizeof ev->error, "the atomic network's evaluation failed");
+            return -1;
+        }
+        for (long i = 0; i < ev->atoms; i++) e += ev->energies[i];
+    }
+    return physm_system_eval_with(ev, theta, cfg, e, ev->grad, energy, forces);
 }

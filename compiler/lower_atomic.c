@@ -1,0 +1,328 @@
+/* The lowering pass, atomistic part: atomic(mlp(...), descriptor =
+ * acsf(...)) inside a particle system's energy. The energy is sum_i
+ * net(G_i), G_i the Behler-Parrinello symmetry functions of atom i in
+ * n2p2's conventions, which kernels over the atom's neighbours (radial:
+ * full pairs within the cutoff) and neighbour pairs (angular: triplets)
+ * add up per centre. Each descriptor kernel's body is a scalar DAG of the
+ * item's geometry, so its derivatives are DAGs too:
+ *   forces:   -dV/dS * d(sum_f w_f G_f)/dr, w_f = dE_i/dG_if gathered per
+ *             centre (one reverse sweep of the body), scattered to i, j, k;
+ *   tangents: dG_f/dr . u, u gathered per atom (a forward derivative), the
+ *             descriptors' tangent along u that force training pushes
+ *             through the network as a derivative stream.
+ * The network itself runs in the runtime over all atoms at once. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "lower_internal.h"
+#include "physmodel.h"
+
+typedef struct {
+    double eta, rs, zeta, lambda;
+} sf_params;
+
+typedef struct {
+    double rc, inner;
+    int cutoff;                      /* phys_cutoff_kind */
+    int n[3];                        /* radial, narrow angular, wide angular */
+    sf_params sf[3][LW_MAX_FEATURES];
+} acsf_spec;
+
+static int number_list(lctx *c, const phys_node *n, double *out, int cap, double fallback)
+{
+    if (!n) {
+        out[0] = fallback;
+        return 1;
+    }
+    int count = n->kind == N_VECTOR ? n->nkids : 1;
+    if (count > cap) count = cap;
+    for (int i = 0; i < count; i++) phys_sema_fold(c->sema, n->kind == N_VECTOR ? n->kids[i] : n, &out[i]);
+    return count;
+}
+
+/* Every combination of a g2/g4/g5(...) call's lists, eta outermost. */
+static int expand(lctx *c, const phys_node *call, int angular, sf_params *out, int cap)
+{
+    double eta[LW_MAX_FEATURES], rs[LW_MAX_FEATURES], zeta[LW_MAX_FEATURES], lambda[LW_MAX_FEATURES];
+    int ne = number_list(c, phys_node_named_arg(call, "eta"), eta, LW_MAX_FEATURES, 0);
+    int nr = number_list(c, phys_node_named_arg(call, "rs"), rs, LW_MAX_FEATURES, 0);
+    int nz = angular ? number_list(c, phys_node_named_arg(call, "zeta"), zeta, LW_MAX_FEATURES, 1) : 1;
+    int nl = angular ? number_list(c, phys_node_named_arg(call, "lambda"), lambda, LW_MAX_FEATURES, 1) : 1;
+    int n = 0;
+    for (int a = 0; a < ne; a++)
+        for (int z = 0; z < nz; z++)
+            for (int l = 0; l < nl; l++)
+                for (int r = 0; r < nr; r++) {
+                    if (n == cap) return cap + 1;
+                    out[n++] = (sf_params){eta[a], rs[r], angular ? zeta[z] : 0, angular ? lambda[l] : 0};
+                }
+    return n;
+}
+
+static int parse_acsf(lctx *c, const phys_node *desc, acsf_spec *a)
+{
+    memset(a, 0, sizeof *a);
+    phys_sema_fold(c->sema, phys_node_named_arg(desc, "cutoff"), &a->rc);
+    const phys_node *cf = phys_node_named_arg(desc, "cutoff_function");
+    a->cutoff = cf ? phys_acsf_cutoff_kind(cf->name) : PHYS_FC_COS;
+    const phys_node *inner = phys_node_named_arg(desc, "cutoff_inner");
+    if (inner) phys_sema_fold(c->sema, inner, &a->inner);
+    static const char *const args[3] = {"radial", "angular", "wide"};
+    int total = 0;
+    for (int k = 0; k < 3; k++) {
+        const phys_node *call = phys_node_named_arg(desc, args[k]);
+        if (call) a->n[k] = expand(c, call, k > 0, a->sf[k], LW_MAX_FEATURES - total);
+        total += a->n[k];
+        if (total > LW_MAX_FEATURES) {
+            lw_unsupported(c, desc, "more than %d symmetry functions per atom", LW_MAX_FEATURES);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------- the DAGs */
+
+static int num(lctx *c, double v) { return dag_const(c->dag, v); }
+static int add(lctx *c, int a, int b) { return dag_binary(c->dag, X_ADD, a, b); }
+static int sub(lctx *c, int a, int b) { return dag_binary(c->dag, X_SUB, a, b); }
+static int mul(lctx *c, int a, int b) { return dag_binary(c->dag, X_MUL, a, b); }
+
+/* Horner: sum_k coef[k] x^k. */
+static int poly(lctx *c, int x, const double *coef, int n)
+{
+    int v = num(c, coef[n - 1]);
+    for (int k = n - 2; k >= 0; k--) v = add(c, mul(c, v, x), num(c, coef[k]));
+    return v;
+}
+
+/* n2p2's cutoff function of distance r: 1 below a rc, 0 from rc. */
+static int cutoff_value(lctx *c, const acsf_spec *a, int r)
+{
+    const double rc = a->rc, ri = a->inner * a->rc;
+    int x = dag_binary(c->dag, X_DIV, sub(c, r, num(c, ri)), num(c, rc - ri));
+    int t = dag_unary(c->dag, X_TANH, sub(c, num(c, 1), dag_binary(c->dag, X_DIV, r, num(c, rc))));
+    int f, inner = 1;
+    switch (a->cutoff) {
+    case PHYS_FC_TANHU: f = dag_powi(c->dag, t, 3), inner = 0; break;
+    case PHYS_FC_TANH: f = mul(c, num(c, 1 / pow(tanh(1.0), 3)), dag_powi(c->dag, t, 3)), inner = 0; break;
+    case PHYS_FC_POLY1: f = poly(c, x, (const double[]){1, 0, -3, 2}, 4); break;
+    case PHYS_FC_POLY2: f = poly(c, x, (const double[]){1, 0, 0, -10, 15, -6}, 6); break;
+    case PHYS_FC_POLY3: f = poly(c, x, (const double[]){1, 0, 0, 0, -35, 84, -70, 20}, 8); break;
+    case PHYS_FC_POLY4: f = poly(c, x, (const double[]){1, 0, 0, 0, 0, -126, 420, -540, 315, -70}, 10); break;
+    case PHYS_FC_EXP:
+        f = dag_unary(c->dag, X_EXP, sub(c, num(c, 1), dag_binary(c->dag, X_DIV, num(c, 1),
+                                                                     sub(c, num(c, 1), mul(c, x, x)))));
+        break;
+    case PHYS_FC_HARD: f = num(c, 1), inner = 0; break;
+    default: f = mul(c, num(c, 0.5), add(c, dag_unary(c->dag, X_COS, mul(c, num(c, 3.14159265358979323846), x)), num(c, 1))); break;
+    }
+    if (inner && ri > 0) f = dag_select(c->dag, dag_binary(c->dag, X_LT, r, num(c, ri)), num(c, 1), f);
+    return dag_select(c->dag, dag_binary(c->dag, X_LT, r, num(c, rc)), f, num(c, 0));
+}
+
+static int gaussian(lctx *c, double eta, double rs, int r)
+{
+    int d = sub(c, r, num(c, rs));
+    return mul(c, num(c, -eta), mul(c, d, d));
+}
+
+/* (1 + lambda cos)^zeta 2^(1 - zeta) */
+static int angular_term(lctx *c, const sf_params *p, int cos_theta)
+{
+    int base = add(c, num(c, 1), mul(c, num(c, p->lambda), cos_theta));
+    int pw = p->zeta == floor(p->zeta) && fabs(p->zeta) < 64 ? dag_powi(c->dag, base, (int)p->zeta)
+                                                             : dag_binary(c->dag, X_POW, base, num(c, p->zeta));
+    return mul(c, num(c, pow(2.0, 1 - p->zeta)), pw);
+}
+
+/* The radial functions of the item (i, j): exp(-eta (r - rs)^2) fc(r). */
+static void radial_features(lctx *c, const acsf_spec *a, int *out)
+{
+    int r = lw_pair_geometry(c, "dist", lw_item_displacement(c, 1, 0)).el[0];
+    int fc = cutoff_value(c, a, r);
+    for (int f = 0; f < a->n[0]; f++)
+        out[f] = mul(c, dag_unary(c->dag, X_EXP, gaussian(c, a->sf[0][f].eta, a->sf[0][f].rs, r)), fc);
+}
+
+/* The angular functions of the triplet (i; j, k), narrow then wide. */
+static void angular_features(lctx *c, const acsf_spec *a, int *out)
+{
+    tensor dij = lw_item_displacement(c, 1, 0), dik = lw_item_displacement(c, 2, 0), djk = dik;
+    int dot = num(c, 0);
+    for (int x = 0; x < dij.n; x++) {
+        dot = add(c, dot, mul(c, dij.el[x], dik.el[x]));
+        djk.el[x] = sub(c, dik.el[x], dij.el[x]);
+    }
+    int rij = lw_pair_geometry(c, "dist", dij).el[0], rik = lw_pair_geometry(c, "dist", dik).el[0];
+    int rjk = lw_pair_geometry(c, "dist", djk).el[0];
+    int cos_theta = dag_binary(c->dag, X_DIV, dot, mul(c, rij, rik));
+    int fij = cutoff_value(c, a, rij), fik = cutoff_value(c, a, rik), fjk = cutoff_value(c, a, rjk);
+    int n = 0;
+    for (int w = 1; w <= 2; w++)
+        for (int f = 0; f < a->n[w]; f++) {
+            const sf_params *p = &a->sf[w][f];
+            int g = add(c, gaussian(c, p->eta, p->rs, rij), gaussian(c, p->eta, p->rs, rik));
+            int cut = mul(c, fij, fik);
+            if (w == 1) g = add(c, g, gaussian(c, p->eta, p->rs, rjk)), cut = mul(c, cut, fjk);
+            out[n++] = mul(c, angular_term(c, p, cos_theta), mul(c, dag_unary(c->dag, X_EXP, g), cut));
+        }
+}
+
+static const char *feature_name(lctx *c, int kind, const sf_params *p)
+{
+    char buf[128];
+    if (kind == 0) snprintf(buf, sizeof buf, "g2_eta%g_rs%g", p->eta, p->rs);
+    else snprintf(buf, sizeof buf, "%s_eta%g_zeta%g_lambda%+g_rs%g", kind == 1 ? "g4" : "g5", p->eta, p->zeta,
+                  p->lambda, p->rs);
+    return phys_arena_strdup(c->sema->arena, buf, strlen(buf));
+}
+
+/* ----------------------------------------------------------- the network */
+
+static int add_network(lctx *c, const phys_symbol *sym, const phys_node *mlp, const acsf_spec *a)
+{
+    lw_model *m = c->m;
+    m->fields = realloc(m->fields, sizeof *m->fields * (size_t)(m->n_fields + 1));
+    if (!m->fields) exit(70);
+    lw_field *f = &m->fields[m->n_fields];
+    memset(f, 0, sizeof *f);
+    f->name = sym->name;
+    f->sym = sym;
+    f->n_outputs = 1;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < a->n[k]; i++) f->inputs[f->n_inputs++] = feature_name(c, k, &a->sf[k][i]);
+    if (!lw_network_shape(c, mlp, f)) return -1;
+    unsigned char zero[DAG_MAX_INPUTS] = {0};
+    f->body[0] = dag_net(c->dag, zero, 0);
+    return m->n_fields++;
+}
+
+static lw_kernel *descriptor_kernel(lctx *c, const phys_node *at, const char *what, int kind, int set, double rc,
+                                    int offset, int n)
+{
+    lw_kernel *k = lw_new_kernel(c, lw_located_name(c, what, at), kind, set, set, rc);
+    k->n_features = n;
+    k->feature_offset = offset;
+    k->features = lw_xcalloc((size_t)n + 1, sizeof(int));
+    k->tangents = lw_xcalloc((size_t)n + 1, sizeof(int));
+    return k;
+}
+
+int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, tensor *out)
+{
+    const phys_node *net = sym->network;
+    if (!net || phys_resolved_builtin(net->kids[0]) != B_ID_ATOMIC) return 0;
+    if (!c->sys || c->kernel) {
+        *out = lw_unsupported(c, e, c->kernel ? "an atomic network inside a sum over particles"
+                                              : "an atomic network outside the energy of particles under "
+                                                "Newtonian dynamics (dynamics newton(F) with F = -grad(V, r))");
+        return 1;
+    }
+    lw_system *s = c->sys;
+    const phys_node *arg = e->nkids == 2 ? e->kids[1] : NULL;
+    const phys_symbol *set_sym = arg && arg->kind == N_NAME ? phys_sema_lookup(c->sema, arg->name) : NULL;
+    int set = -1;
+    if (!set_sym || !lw_set_of_symbol(s, set_sym, &set) || s->sets[set].position < 0) {
+        *out = lw_unsupported(c, e, "%s(...) of other than a particle set with positions", sym->name);
+        return 1;
+    }
+    for (int a = 0; a < s->sets[set].n_attributes; a++)
+        if (s->sets[set].attributes[a].role == PHYSM_ROLE_SPECIES) {
+            *out = lw_unsupported(c, e, "one network per element (a species attribute): today one network "
+                                        "serves every atom");
+            return 1;
+        }
+    if (s->atomic) {
+        *out = lw_unsupported(c, e, "more than one atomic network in an energy");
+        return 1;
+    }
+    const phys_node *desc = phys_node_named_arg(net, "descriptor"), *mlp = net->nkids > 1 ? net->kids[1] : NULL;
+    acsf_spec *a = lw_xcalloc(1, sizeof *a);
+    if (!desc || phys_resolved_builtin(desc->kids[0]) != B_ID_ACSF || !mlp || mlp->kind != N_CALL ||
+        strcmp(mlp->kids[0]->name, "mlp")) {
+        free(a);
+        *out = lw_unsupported(c, e, "atomic() networks other than atomic(mlp(...), descriptor = acsf(...))");
+        return 1;
+    }
+    int field = parse_acsf(c, desc, a) ? add_network(c, sym, mlp, a) : -1;
+    if (field < 0) {
+        free(a);
+        *out = lw_failed();
+        return 1;
+    }
+    lw_atomic *at = lw_xcalloc(1, sizeof *at);
+    at->field = field;
+    at->set = set;
+    at->n_features = a->n[0] + a->n[1] + a->n[2];
+    at->seed_array = s->n_arrays++;
+    at->tangent_array = s->n_arrays++;
+    s->atomic = at;
+    lw_kernel *saved_kernel = c->kernel;
+    lw_term *saved_term = c->term;
+    if (a->n[0]) {
+        lw_kernel *k = descriptor_kernel(c, e, "radial", PHYSM_PAIRS_FULL, set, a->rc, 0, a->n[0]);
+        c->kernel = k, c->term = k->term;
+        radial_features(c, a, k->features);
+    }
+    if (a->n[1] + a->n[2]) {
+        lw_kernel *k = descriptor_kernel(c, e, "angular", PHYSM_TRIPLETS, set, a->rc, a->n[0], a->n[1] + a->n[2]);
+        c->kernel = k, c->term = k->term;
+        angular_features(c, a, k->features);
+    }
+    c->kernel = saved_kernel;
+    c->term = saved_term;
+    free(a);
+    at->sum_index = s->n_sums++;
+    lw_term *comb = s->combine;
+    comb->coords[comb->n_coords++] = sym->name;
+    *out = lw_scalar_of(dag_leaf(c->dag, X_COORD, at->sum_index));
+    return 1;
+}
+
+/* ------------------------------------------------- forces and tangents */
+
+typedef struct {
+    lctx *c;
+    lw_kernel *k;
+    int pos_array;
+} tangent_ctx;
+
+/* d(position coordinate)/d(step along u) = u of the same particle and axis. */
+static int tangent_leaf(void *ctx, const dag_node *leaf)
+{
+    tangent_ctx *t = ctx;
+    if (leaf->op != X_COORD) return dag_const(t->c->dag, 0.0);
+    lw_gather g = t->k->gathers[leaf->index];
+    if (g.shift || g.array != t->pos_array) return dag_const(t->c->dag, 0.0);
+    return lw_gather_leaf(t->c, t->c->sys->atomic->tangent_array, g.role, g.comp, t->c->sys->dim, 0, 1);
+}
+
+int lw_atomic_scatters(lctx *c, lw_kernel *k, int seed)
+{
+    const lw_system *s = c->sys;
+    const lw_atomic *at = s->atomic;
+    const lw_particle_set *set = &s->sets[at->set];
+    int pos = set->attributes[set->position].array;
+    c->kernel = k;
+    c->term = k->term;
+    int w[LW_MAX_FEATURES];
+    for (int f = 0; f < k->n_features; f++)
+        w[f] = lw_gather_leaf(c, at->seed_array, 0, k->feature_offset + f, at->n_features, 0, 1);
+    int *adjoint = lw_xcalloc((size_t)dag_size(c->dag), sizeof(int));
+    dag_reverse(c->dag, k->n_features, k->features, w, adjoint);
+    int roles = k->kind == PHYSM_TRIPLETS ? 3 : 2;
+    for (int role = 0; set->moves && role < roles; role++)
+        for (int x = 0; x < s->dim; x++) {
+            int leaf = lw_gather_leaf(c, pos, role, x, s->dim, 0, 0);
+            if (leaf < 0 || adjoint[leaf] < 0) continue;
+            lw_add_scatter(k, dag_unary(c->dag, X_NEG, mul(c, seed, adjoint[leaf])), at->set, role, x);
+        }
+    free(adjoint);
+    tangent_ctx t = {c, k, pos};
+    for (int f = 0; f < k->n_features; f++) k->tangents[f] = dag_diff_by(c->dag, k->features[f], tangent_leaf, &t);
+    return 1;
+}
