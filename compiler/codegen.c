@@ -609,7 +609,7 @@ static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *
         dag_reverse(g->dag, t->n_residuals, t->residuals, seeds, adjoint);
     }
     const char *suffix[2] = {"f64", "f32"};
-    for (int prec = 0; prec < (evaluate_only ? 1 : 2); prec++) {
+    for (int prec = 0; prec < (t->frames ? 0 : evaluate_only ? 1 : 2); prec++) {
         char name[96];
         g->real = prec == 0 ? g->f64 : LLVMFloatTypeInContext(g->ctx);
         snprintf(name, sizeof name, "%s_inputs_%s", prefix, suffix[prec]);
@@ -651,6 +651,7 @@ static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *
     v[TERM_columns] = sampled ? LLVMConstPointerNull(P) : string_array(g, t->coords, n_columns);
     v[TERM_pair_rows] = I32(t->pair_rows);
     v[TERM_time_column] = I32(t->time_column);
+    v[TERM_frames] = I32(t->frames);
     v[TERM_n_probes] = I32(t->n_probes);
     v[TERM_probes] = probe_array(g, ty, t);
     v[TERM_n_residuals] = I32(t->n_residuals);

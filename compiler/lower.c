@@ -1073,6 +1073,29 @@ static int is_trajectory(const phys_node *constraints)
     return call->kind == N_CALL && call->kids[0]->kind == N_NAME && !strcmp(call->kids[0]->name, "trajectory");
 }
 
+/* data "frames.xyz" (V, F): energies and forces of an atomic network's
+ * system, evaluated by the runtime (atomic_loss.c); no points, no DAG. */
+static int lower_frames_data(lctx *c, const phys_node *d, lw_term *t)
+{
+    const phys_node *cols = d->kids[1];
+    for (int i = 0; i < cols->nkids; i++) {
+        const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);
+        if (s && s->kind == SYM_ENERGY) t->frames |= PHYSM_FRAMES_ENERGY;
+        if (s && s->kind == SYM_FORCE) t->frames |= PHYSM_FRAMES_FORCES;
+    }
+    if (!t->frames) return 0;
+    const lw_system *sys = c->m->system;
+    if (!sys || !sys->atomic) {
+        lw_unsupported(c, d, "frames data for other than an atomic network's energy under dynamics newton(F)");
+        return -1;
+    }
+    if (c->m->n_params) {
+        lw_unsupported(c, d, "frames data in a model with trainable constants (only the networks train on frames)");
+        return -1;
+    }
+    return 1;
+}
+
 static int lower_data(lctx *c, const phys_node *d)
 {
     lw_term *t = new_term(c, d->name, PHYSM_DATA, d);
@@ -1082,6 +1105,8 @@ static int lower_data(lctx *c, const phys_node *d)
         lw_unsupported(c, d->kids[2], "adaptive loss weights");
         return 0;
     }
+    int frames = lower_frames_data(c, d, t);
+    if (frames) return frames > 0;
     c->term = t;
     c->n_bindings = 0;
     /* A state or attribute column stands for all its numbers (q_0, r_3_x, ...). */

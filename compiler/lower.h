@@ -61,6 +61,7 @@ typedef struct lw_term {
     int sampler;                    /* physm_sampler */
     const char *data_file;
     int pair_rows;                  /* trajectory data: coords = row k, then row k + 1 */
+    int frames;                     /* frames data (physm_term.frames): PHYSM_FRAMES_* bits */
     int time_column;
     int n_probes;
     lw_probe *probes;

@@ -73,6 +73,7 @@ struct LOSS_T {
     T *task_grad;                 /* n_tasks x n_theta */
     double *task_sum;             /* n_tasks: sums of r^2 */
     physm_mpi *mpi;               /* NULL: one process */
+    physm_frames_loss **frames;   /* per term: frames data (float64 only), else NULL */
     double *reduce;               /* with mpi: n_terms sums, then n_theta gradient */
 };
 
@@ -109,6 +110,8 @@ void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
     free(loss->task_grad);
     free(loss->task_sum);
     free(loss->reduce);
+    for (int t = 0; loss->frames && t < m->n_terms; t++) physm_frames_loss_destroy(loss->frames[t]);
+    free(loss->frames);
     free(loss);
 }
 
@@ -251,6 +254,21 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
             return NULL;
         }
     }
+    loss->frames = calloc((size_t)m->n_terms + 1, sizeof *loss->frames);
+    if (!loss->frames) goto oom;
+    for (int t = 0; t < m->n_terms; t++) {
+        if (!m->terms[t].frames) continue;
+        if (sizeof(T) != sizeof(double) || mpi) {
+            fprintf(stderr, "%s: error: frames data ('%s') trains in float64 on one process: drop --f32%s\n",
+                    lay->prog, m->terms[t].name, mpi ? " and mpirun" : "");
+            CAT(physm_loss_destroy, SUF)(loss);
+            return NULL;
+        }
+        if (!(loss->frames[t] = physm_frames_loss_create(lay, &m->terms[t], pool))) {
+            CAT(physm_loss_destroy, SUF)(loss);
+            return NULL;
+        }
+    }
     if (CAT(plan_tasks, SUF)(loss)) goto oom;
     loss->arena = calloc((size_t)loss->n_arenas, sizeof *loss->arena);
     loss->arena_busy = calloc((size_t)loss->n_arenas, sizeof *loss->arena_busy);
@@ -359,7 +377,12 @@ double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *
     double total = 0;
     for (int t = 0; t < m->n_terms; t++) {
         const TERM_T *ts = &loss->terms[t];
-        term_loss[t] = ts->term->weight * term_loss[t] / (double)ts->count;
+        if (loss->frames[t]) { /* float64 only (refused at creation otherwise) */
+            term_loss[t] = physm_frames_loss_eval(loss->frames[t], (const double *)(const void *)theta,
+                                                  (double *)(void *)grad);
+        } else {
+            term_loss[t] = ts->term->weight * term_loss[t] / (double)ts->count;
+        }
         total += term_loss[t];
     }
     return total;

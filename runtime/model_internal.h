@@ -364,7 +364,16 @@ int physm_system_eval_tangent(physm_system_eval *ev, const double *theta, const 
                               double *t);
 int physm_system_eval_with(physm_system_eval *ev, const double *theta, const physm_config *cfg,
                            double atomic_energy, const double *dE_dG, double *energy, double *const *forces);
+/* dV/dS of the atomic network's sum at the last evaluation that gave the energy. */
+double physm_system_eval_atomic_seed(const physm_system_eval *ev);
 const char *physm_system_eval_error(const physm_system_eval *ev);
+
+/* atomic_loss.c: the loss of a frames data term (physm_term.frames) and its
+ * gradient ADDED to grad (NULL: not wanted); NaN after a reported error. */
+typedef struct physm_frames_loss physm_frames_loss;
+physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm_term *term, physrt_pool *pool);
+void physm_frames_loss_destroy(physm_frames_loss *fl);
+double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double *grad);
 long physm_system_eval_builds(const physm_system_eval *ev);
 
 /* ------------------------------------------------------------------------ */

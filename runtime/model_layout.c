@@ -71,6 +71,11 @@ static int check_probes(physm_layout *lay, const physm_term *t)
 static int check_term(physm_layout *lay, const physm_term *t)
 {
     if (!t->name) return model_error(lay, "a term has no name", NULL);
+    if (t->frames) { /* evaluated by the runtime: atomic_loss.c */
+        if (t->kind != PHYSM_DATA || !t->data_file || !lay->model->system || !lay->model->system->atomic)
+            return model_error(lay, "frames data without a file or an atomic network", t->name);
+        return 0;
+    }
     if (t->n_coords < 1 || !t->coord_names) return model_error(lay, "term without coordinates", t->name);
     if (!(t->weight >= 0)) return model_error(lay, "negative or NaN term weight", t->name);
     if (t->kind == PHYSM_DATA) {

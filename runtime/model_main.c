@@ -15,6 +15,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Frames data trains in float64 (atomic_loss.c). */
+static int has_frames(const physm_model *m)
+{
+    for (int t = 0; t < m->n_terms; t++)
+        if (m->terms[t].frames) return 1;
+    return 0;
+}
+
 static const char *kind_name(physm_term_kind k)
 {
     switch (k) {
@@ -58,7 +66,7 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      --threads T     threads to use (default: the number of CPUs)\n"
             "      --checkpoint F  checkpoint file (default %s, after the program's name);\n"
             "                      saved atomically at the end and every 30 s\n"
-            "      --precision P   f32 (default) or f64; lbfgs, ssbroyden, ssbfgs and bfgs\n"
+            "      --precision P   f32 (default; f64 for frames data) or f64; lbfgs, ssbroyden, ssbfgs and bfgs\n"
             "                      always run in f64\n"
             "      --resume        continue the schedule from the checkpoint\n"
             "      --more N        continue from the checkpoint for N more steps; past the end of\n"
@@ -455,7 +463,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
     if (!strcmp(verb, "train")) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         physm_train_options o = {.steps = -1, .threads = ncpu >= 1 ? (int)(ncpu > 64 ? 64 : ncpu) : 2,
-                                 .checkpoint = default_ckpt, .f32 = 1, .checkpoint_interval = 30.0};
+                                 .checkpoint = default_ckpt, .f32 = !has_frames(m), .checkpoint_interval = 30.0};
         long stage_steps[64];
         int n_stage_steps = 0, threads_given = 0;
         if (m->n_stages > 64) {

@@ -85,6 +85,7 @@
     M(X, columns, PTR)               \
     M(X, pair_rows, I32)             \
     M(X, time_column, I32)           \
+    M(X, frames, I32)                \
     M(X, n_probes, I32)              \
     M(X, probes, PTR)                \
     M(X, n_residuals, I32)           \

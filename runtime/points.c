@@ -164,6 +164,16 @@ int physm_term_points(const physm_layout *lay, int ti, uint64_t seed, double **p
 {
     const physm_model *m = lay->model;
     const physm_term *t = &m->terms[ti];
+    if (t->frames) { /* no points: atomic_loss.c reads the frames */
+        *points = NULL;
+        *n_out = 0;
+        char *path = physm_resolve_path(m, t->data_file);
+        int missing = path && access(path, F_OK) != 0;
+        if (missing) fprintf(stderr, "%s: error: frames file %s of term '%s' not found: no %s\n", lay->prog,
+                             t->data_file, t->name, path);
+        free(path);
+        return path && !missing ? 0 : -1;
+    }
     if (t->kind == PHYSM_DATA) {
         char *path = physm_resolve_path(m, t->data_file);
         if (!path) {

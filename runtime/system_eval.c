@@ -67,6 +67,7 @@ struct physm_system_eval {
     double *desc, *energies, *grad; /* their descriptors, E_i and dE_i/dG_i */
     double *energies_bar;         /* ones */
     physrt_mlp_tangent_f64 *mlp;
+    double atomic_seed;           /* dV/dS of the atomic sum, at the last evaluation */
     double skin;
     char error[256];
 };
@@ -511,6 +512,7 @@ int physm_system_eval_with(physm_system_eval *ev, const double *theta, const phy
         if (ev->combine) {
             if (physm_term_eval_run(ev->combine, theta, ev->sums, 1, ev->combine_out)) return -1;
             *energy = ev->combine_out[0];
+            if (s->atomic) ev->atomic_seed = ev->combine_out[1 + s->atomic->sum_index];
         }
     }
     for (int k = 0; k < s->n_sets; k++) {
@@ -549,4 +551,9 @@ int physm_system_eval_run(physm_system_eval *ev, const double *theta, const phys
         for (long i = 0; i < ev->atoms; i++) e += ev->energies[i];
     }
     return physm_system_eval_with(ev, theta, cfg, e, ev->grad, energy, forces);
+}
+
+double physm_system_eval_atomic_seed(const physm_system_eval *ev)
+{
+    return ev->atomic_seed;
 }

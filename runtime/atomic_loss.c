@@ -1,0 +1,271 @@
+/* atomic_loss.c - frames data of an atomic network (physm_term.frames):
+ * the loss over frames of atoms (extended XYZ: positions, cell, energy,
+ * forces)
+ *     L = mean over frames ((E - E_ref) / n)^2 + mean over components |F - F_ref|^2
+ * and its gradient, the project's derivative design applied to forces.
+ * Per frame: the descriptors G (kernels), E_i = net(G_i) and dE_i/dG_i
+ * (forward, reverse to the inputs), the forces (kernels seeded by
+ * dE_i/dG_i), then with u = F - F_ref the descriptors' tangent t = dG/dr.u
+ * (the tangent kernels) pushed through the network as a derivative stream
+ * next to the value, and one reverse sweep with the energy's and the
+ * force error's adjoints on value and stream: u . dF/dw = -sum_i d(t_i .
+ * dE_i/dG_i)/dw, no nested reverse mode.
+ *
+ * Frames are split into a fixed contiguous range per thread (each with its
+ * network workspace and gradient), added in thread order: reproducible for
+ * a given thread count. Neighbour lists are built once per frame. */
+#include "model_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    physm_config cfg;
+    physm_system_eval *ev;
+    long n;                       /* atoms */
+    double energy;                /* reference, NaN: none */
+    double *forces;               /* reference, n x dim, or NULL */
+} fl_frame;
+
+typedef struct {
+    physrt_mlp_tangent_f64 *mlp;
+    double *G, *t, *dEdG, *e, *de, *ybar, *dybar, *F, *u;
+    double *grad;                 /* n_theta */
+    double sum_e, sum_f;
+    int failed;
+} fl_task;
+
+struct physm_frames_loss {
+    const physm_layout *lay;
+    const physm_term *term;
+    physrt_pool *pool;
+    int n_frames;
+    fl_frame *frames;
+    long max_atoms, n_atoms;
+    int n_tasks;
+    fl_task *tasks;
+    const double *theta;
+    int with_grad;
+};
+
+static void free_task(fl_task *t)
+{
+    physrt_mlp_tangent_destroy_f64(t->mlp);
+    free(t->G), free(t->t), free(t->dEdG), free(t->e), free(t->de), free(t->ybar), free(t->dybar);
+    free(t->F), free(t->u), free(t->grad);
+}
+
+void physm_frames_loss_destroy(physm_frames_loss *fl)
+{
+    if (!fl) return;
+    const physm_system *s = fl->lay->model->system;
+    for (int f = 0; fl->frames && f < fl->n_frames; f++) {
+        fl_frame *fr = &fl->frames[f];
+        physm_system_eval_destroy(fr->ev);
+        for (int a = 0; fr->cfg.arrays && a < s->n_arrays; a++) free(fr->cfg.arrays[a]);
+        free(fr->cfg.arrays);
+        free(fr->forces);
+    }
+    for (int t = 0; fl->tasks && t < fl->n_tasks; t++) free_task(&fl->tasks[t]);
+    free(fl->frames);
+    free(fl->tasks);
+    free(fl);
+}
+
+/* Frame k of the file into fr: the set's attributes (positions read, the
+ * rest zero), the cell, the references. */
+static int load_frame(physm_frames_loss *fl, const char *display, const physm_xyz_frame *x, fl_frame *fr)
+{
+    const physm_system *s = fl->lay->model->system;
+    const physm_atomic *a = s->atomic;
+    const physm_particle_set *set = &s->sets[a->set];
+    const int want_e = fl->term->frames & PHYSM_FRAMES_ENERGY, want_f = fl->term->frames & PHYSM_FRAMES_FORCES;
+    fr->n = x->n;
+    fr->cfg.count[a->set] = x->n;
+    fr->cfg.arrays = calloc((size_t)s->n_arrays + 1, sizeof *fr->cfg.arrays);
+    if (!fr->cfg.arrays) return -1;
+    const physm_xyz_property *pos = physm_xyz_find(x, "pos"), *frc = physm_xyz_find(x, "forces");
+    if (!pos || pos->type != 'R' || pos->cols != s->dim) {
+        fprintf(stderr, "%s:%d: error: the frame has no positions pos:R:%d\n", display, x->line, s->dim);
+        return -1;
+    }
+    for (int i = 0; i < set->n_attributes; i++) {
+        const physm_attribute *at = &set->attributes[i];
+        double *arr = calloc((size_t)(x->n * at->width + 1), sizeof *arr);
+        if (!arr) return -1;
+        fr->cfg.arrays[at->array] = arr;
+        if (at->role == PHYSM_ROLE_POSITION) memcpy(arr, pos->values, sizeof(double) * (size_t)(x->n * s->dim));
+    }
+    fr->energy = NAN;
+    if (want_e && physm_xyz_info_number(x, "energy", &fr->energy) != 1) {
+        fprintf(stderr, "%s:%d: error: the frame has no energy= (the model fits energies)\n", display, x->line);
+        return -1;
+    }
+    if (want_f) {
+        if (!frc || frc->type != 'R' || frc->cols != s->dim) {
+            fprintf(stderr, "%s:%d: error: the frame has no forces:R:%d (the model fits forces)\n", display, x->line,
+                    s->dim);
+            return -1;
+        }
+        fr->forces = malloc(sizeof(double) * (size_t)(x->n * s->dim + 1));
+        if (!fr->forces) return -1;
+        memcpy(fr->forces, frc->values, sizeof(double) * (size_t)(x->n * s->dim));
+    }
+    fr->cfg.cell.dim = s->dim;
+    for (int i = 0; i < 3; i++) {
+        fr->cfg.cell.periodic[i] = i < s->dim && x->pbc[i];
+        for (int j = 0; j < 3; j++) fr->cfg.cell.h[i][j] = x->has_lattice ? x->lattice[i][j] : 0;
+    }
+    fr->ev = physm_system_eval_create(fl->lay, fr->cfg.count, NULL);
+    if (fr->ev) physm_system_eval_set_skin(fr->ev, 0); /* the atoms never move: no pairs beyond the cutoff */
+    return fr->ev ? 0 : -1;
+}
+
+static int init_task(physm_frames_loss *fl, fl_task *t)
+{
+    const physm_system *s = fl->lay->model->system;
+    const size_t n = (size_t)fl->max_atoms + 1, nf = (size_t)s->atomic->n_features;
+    t->mlp = physrt_mlp_tangent_create_f64(&fl->lay->descs[s->atomic->field], (int)n);
+    t->G = malloc(sizeof(double) * n * nf);
+    t->t = malloc(sizeof(double) * n * nf);
+    t->dEdG = malloc(sizeof(double) * n * nf);
+    t->e = malloc(sizeof(double) * n);
+    t->de = malloc(sizeof(double) * n);
+    t->ybar = malloc(sizeof(double) * n);
+    t->dybar = malloc(sizeof(double) * n);
+    t->F = malloc(sizeof(double) * n * (size_t)s->dim);
+    t->u = malloc(sizeof(double) * n * (size_t)s->dim);
+    t->grad = calloc(fl->lay->n_theta + 1, sizeof(double));
+    return t->mlp && t->G && t->t && t->dEdG && t->e && t->de && t->ybar && t->dybar && t->F && t->u && t->grad ? 0 : -1;
+}
+
+physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm_term *term, physrt_pool *pool)
+{
+    const physm_model *m = lay->model;
+    const char *prog = lay->prog;
+    if (!m->system || !m->system->atomic) {
+        fprintf(stderr, "%s: error: frames data '%s' without an atomic network (a compiler bug)\n", prog, term->name);
+        return NULL;
+    }
+    physm_frames_loss *fl = calloc(1, sizeof *fl);
+    char *path = physm_resolve_path(m, term->data_file);
+    physm_xyz_frame *xyz = NULL;
+    int n_xyz = 0;
+    if (!fl || !path) goto oom;
+    fl->lay = lay;
+    fl->term = term;
+    fl->pool = pool;
+    if (physm_xyz_read(path, path, 0, &xyz, &n_xyz)) goto fail;
+    if (n_xyz == 0) {
+        fprintf(stderr, "%s: error: %s holds no frames\n", prog, path);
+        goto fail;
+    }
+    fl->frames = calloc((size_t)n_xyz, sizeof *fl->frames);
+    if (!fl->frames) goto oom;
+    fl->n_frames = n_xyz;
+    for (int f = 0; f < n_xyz; f++) {
+        if (load_frame(fl, path, &xyz[f], &fl->frames[f])) goto fail;
+        if (xyz[f].n > fl->max_atoms) fl->max_atoms = xyz[f].n;
+        fl->n_atoms += xyz[f].n;
+    }
+    fl->n_tasks = physrt_pool_n_threads(pool);
+    if (fl->n_tasks > fl->n_frames) fl->n_tasks = fl->n_frames;
+    fl->tasks = calloc((size_t)fl->n_tasks, sizeof *fl->tasks);
+    if (!fl->tasks) goto oom;
+    for (int t = 0; t < fl->n_tasks; t++)
+        if (init_task(fl, &fl->tasks[t])) goto oom;
+    physm_xyz_free(xyz, n_xyz);
+    free(path);
+    return fl;
+oom:
+    fprintf(stderr, "%s: error: out of memory reading the frames of '%s'\n", prog, term->name);
+fail:
+    physm_xyz_free(xyz, n_xyz);
+    free(path);
+    physm_frames_loss_destroy(fl);
+    return NULL;
+}
+
+/* One frame: its energy and force errors into t->sum_e, t->sum_f and, with
+ * the gradient, their derivatives (scaled by ce, cf) into t->grad. */
+static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce, double cf)
+{
+    const physm_layout *lay = fl->lay;
+    const physm_system *s = lay->model->system;
+    const physm_atomic *a = s->atomic;
+    const double *theta = fl->theta, *w = theta + lay->offset[a->field];
+    const int n = (int)fr->n, dim = s->dim;
+    if (n == 0) return 0;
+    if (physm_system_eval_descriptors(fr->ev, theta, &fr->cfg, t->G)) return -1;
+    for (int i = 0; i < n; i++) t->ybar[i] = 1;
+    if (physrt_mlp_tangent_forward_f64(t->mlp, w, n, t->G, NULL, t->e, NULL) ||
+        physrt_mlp_tangent_backward_f64(t->mlp, w, n, t->ybar, NULL, NULL, t->dEdG))
+        return -1;
+    double e_atoms = 0, V, seed;
+    for (int i = 0; i < n; i++) e_atoms += t->e[i];
+    double *forces[8] = {0};
+    forces[a->set] = t->F;
+    if (physm_system_eval_with(fr->ev, theta, &fr->cfg, e_atoms, t->dEdG, &V, forces)) return -1;
+    seed = physm_system_eval_atomic_seed(fr->ev);
+    double de = 0;
+    if (fl->term->frames & PHYSM_FRAMES_ENERGY) {
+        de = (V - fr->energy) / n;
+        t->sum_e += de * de;
+    }
+    int with_forces = (fl->term->frames & PHYSM_FRAMES_FORCES) != 0;
+    for (long q = 0; with_forces && q < (long)n * dim; q++) {
+        t->u[q] = t->F[q] - fr->forces[q];
+        t->sum_f += t->u[q] * t->u[q];
+    }
+    if (!fl->with_grad) return 0;
+    /* dL/dE_i = ce 2 de / n dV/dS; the stream's adjoint -cf 2 dV/dS */
+    for (int i = 0; i < n; i++) t->ybar[i] = ce * 2 * de / n * seed, t->dybar[i] = -cf * 2 * seed;
+    if (with_forces && physm_system_eval_tangent(fr->ev, theta, &fr->cfg, t->u, t->t)) return -1;
+    if (physrt_mlp_tangent_forward_f64(t->mlp, w, n, t->G, with_forces ? t->t : NULL, t->e, t->de) ||
+        physrt_mlp_tangent_backward_f64(t->mlp, w, n, t->ybar, with_forces ? t->dybar : NULL,
+                                        t->grad + lay->offset[a->field], NULL))
+        return -1;
+    return 0;
+}
+
+typedef struct {
+    physm_frames_loss *fl;
+    double ce, cf;
+} fl_call;
+
+static void frames_task(void *ctx, int task, int n_tasks)
+{
+    const fl_call *call = ctx;
+    physm_frames_loss *fl = call->fl;
+    fl_task *t = &fl->tasks[task];
+    t->sum_e = t->sum_f = 0;
+    t->failed = 0;
+    memset(t->grad, 0, sizeof(double) * fl->lay->n_theta);
+    const int lo = (int)((long)fl->n_frames * task / n_tasks), hi = (int)((long)fl->n_frames * (task + 1) / n_tasks);
+    for (int f = lo; f < hi && !t->failed; f++)
+        if (frame_loss(fl, t, &fl->frames[f], call->ce, call->cf)) t->failed = 1;
+}
+
+double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double *grad)
+{
+    const physm_term *term = fl->term;
+    const double n_components = (double)fl->n_atoms * fl->lay->model->system->dim;
+    fl->theta = theta;
+    fl->with_grad = grad != NULL;
+    fl_call call = {fl, term->weight / fl->n_frames, n_components > 0 ? term->weight / n_components : 0};
+    physrt_pool_run(fl->pool, fl->n_tasks, frames_task, &call);
+    double sum_e = 0, sum_f = 0;
+    for (int k = 0; k < fl->n_tasks; k++) {
+        const fl_task *t = &fl->tasks[k];
+        if (t->failed) {
+            fprintf(stderr, "%s: error: evaluating the frames of '%s': %s\n", fl->lay->prog, term->name,
+                    "the particle system's evaluation failed");
+            return NAN;
+        }
+        sum_e += t->sum_e;
+        sum_f += t->sum_f;
+        for (size_t q = 0; grad && q < fl->lay->n_theta; q++) grad[q] += t->grad[q];
+    }
+    return term->weight * (sum_e / fl->n_frames + (n_components > 0 ? sum_f / n_components : 0));
+}
