@@ -107,7 +107,7 @@ static const phys_builtin table[B_ID_COUNT] = {
 
     /* optimizers and schedules */
     [B_ID_ADAM] = {B_ID_ADAM, "adam", B_OPTIMIZER, 0, 0,
-     ARGS("lr", "steps", "beta1", "beta2", "eps", "schedule", "resample"), ARGS("steps"),
+     ARGS("lr", "steps", "beta1", "beta2", "eps", "schedule", "resample", "batch"), ARGS("steps"),
      "Adam", NULL, X_OP_COUNT},
     [B_ID_LBFGS] = {B_ID_LBFGS, "lbfgs", B_OPTIMIZER, 0, 0,
      ARGS("steps", "history", "tolerance_grad", "tolerance_change", "max_evaluations"),

@@ -1791,6 +1791,8 @@ static void check_train(checker *c, const phys_node *d)
         double v;
         if (lr && need_constant(c, lr, "the learning rate", &v) && v <= 0)
             phys_error(c->diag, lr->loc, "the learning rate must be positive");
+        const phys_node *batch = phys_node_named_arg(call, "batch");
+        if (batch) need_count(c, batch, "the number of frames per step", 1, &n);
         const phys_node *hist = phys_node_named_arg(call, "history");
         if (hist) need_count(c, hist, "the history size", 1, &n);
         const phys_node *sched = phys_node_named_arg(call, "schedule");

@@ -1083,6 +1083,7 @@ static void gen_descriptor(gen *g, const char *get_symbol, int with_main)
         v[STAGE_lbfgs] = abi_struct(&ty, PHYSM_ABI_LBFGS, lbfgs);
         v[STAGE_qn] = abi_struct(&ty, PHYSM_ABI_QN, qn);
         v[STAGE_lbfgs_above_dense_limit] = I32(s->lbfgs_above_dense_limit);
+        v[STAGE_batch] = I64(s->batch);
         stages[i] = abi_struct(&ty, PHYSM_ABI_STAGE, v);
     }
     LLVMValueRef model[MODEL__COUNT] = {0};

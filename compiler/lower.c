@@ -1213,6 +1213,7 @@ static int lower_train(lctx *c, const phys_node *d)
             s->beta1 = lw_arg_or(c, call, "beta1", s->beta1);
             s->beta2 = lw_arg_or(c, call, "beta2", s->beta2);
             s->eps = lw_arg_or(c, call, "eps", s->eps);
+            s->batch = (long)lw_arg_or(c, call, "batch", 0);
             if (phys_node_named_arg(call, "resample")) {
                 lw_unsupported(c, phys_node_named_arg(call, "resample"), "resampling during training");
                 return 0;

@@ -83,6 +83,7 @@ typedef struct lw_stage {
     int lbfgs_above_dense_limit;    /* physm_stage.lbfgs_above_dense_limit */
     long max_evaluations;
     double grad_tol, rel_f_tol;
+    long batch;                     /* Adam: frames per step of frames data, 0: all */
 } lw_stage;
 
 /* The equations of motion (physm_dynamics): pseudo-terms over the state. */

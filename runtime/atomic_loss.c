@@ -43,6 +43,7 @@ struct physm_frames_loss {
     int n_frames;
     fl_frame *frames;
     long max_atoms, n_atoms;
+    int batch_first, batch_n;     /* the frames evaluated: batch_first + i (mod n_frames), i < batch_n */
     int n_tasks;
     fl_task *tasks;
     const double *theta;
@@ -59,12 +60,10 @@ static void free_task(fl_task *t)
 void physm_frames_loss_destroy(physm_frames_loss *fl)
 {
     if (!fl) return;
-    const physm_system *s = fl->lay->model->system;
     for (int f = 0; fl->frames && f < fl->n_frames; f++) {
         fl_frame *fr = &fl->frames[f];
         physm_system_eval_destroy(fr->ev);
-        for (int a = 0; fr->cfg.arrays && a < s->n_arrays; a++) free(fr->cfg.arrays[a]);
-        free(fr->cfg.arrays);
+        physm_config_free(fl->lay, &fr->cfg);
         free(fr->forces);
     }
     for (int t = 0; fl->tasks && t < fl->n_tasks; t++) free_task(&fl->tasks[t]);
@@ -73,35 +72,19 @@ void physm_frames_loss_destroy(physm_frames_loss *fl)
     free(fl);
 }
 
-/* Frame k of the file into fr: the set's attributes (positions read, the
- * rest zero), the cell, the references. */
+/* A frame of the file into fr: its configuration and references. */
 static int load_frame(physm_frames_loss *fl, const char *display, const physm_xyz_frame *x, fl_frame *fr)
 {
     const physm_system *s = fl->lay->model->system;
-    const physm_atomic *a = s->atomic;
-    const physm_particle_set *set = &s->sets[a->set];
     const int want_e = fl->term->frames & PHYSM_FRAMES_ENERGY, want_f = fl->term->frames & PHYSM_FRAMES_FORCES;
     fr->n = x->n;
-    fr->cfg.count[a->set] = x->n;
-    fr->cfg.arrays = calloc((size_t)s->n_arrays + 1, sizeof *fr->cfg.arrays);
-    if (!fr->cfg.arrays) return -1;
-    const physm_xyz_property *pos = physm_xyz_find(x, "pos"), *frc = physm_xyz_find(x, "forces");
-    if (!pos || pos->type != 'R' || pos->cols != s->dim) {
-        fprintf(stderr, "%s:%d: error: the frame has no positions pos:R:%d\n", display, x->line, s->dim);
-        return -1;
-    }
-    for (int i = 0; i < set->n_attributes; i++) {
-        const physm_attribute *at = &set->attributes[i];
-        double *arr = calloc((size_t)(x->n * at->width + 1), sizeof *arr);
-        if (!arr) return -1;
-        fr->cfg.arrays[at->array] = arr;
-        if (at->role == PHYSM_ROLE_POSITION) memcpy(arr, pos->values, sizeof(double) * (size_t)(x->n * s->dim));
-    }
+    if (physm_config_from_xyz(fl->lay, display, x, &fr->cfg)) return -1;
     fr->energy = NAN;
     if (want_e && physm_xyz_info_number(x, "energy", &fr->energy) != 1) {
         fprintf(stderr, "%s:%d: error: the frame has no energy= (the model fits energies)\n", display, x->line);
         return -1;
     }
+    const physm_xyz_property *frc = physm_xyz_find(x, "forces");
     if (want_f) {
         if (!frc || frc->type != 'R' || frc->cols != s->dim) {
             fprintf(stderr, "%s:%d: error: the frame has no forces:R:%d (the model fits forces)\n", display, x->line,
@@ -111,11 +94,6 @@ static int load_frame(physm_frames_loss *fl, const char *display, const physm_xy
         fr->forces = malloc(sizeof(double) * (size_t)(x->n * s->dim + 1));
         if (!fr->forces) return -1;
         memcpy(fr->forces, frc->values, sizeof(double) * (size_t)(x->n * s->dim));
-    }
-    fr->cfg.cell.dim = s->dim;
-    for (int i = 0; i < 3; i++) {
-        fr->cfg.cell.periodic[i] = i < s->dim && x->pbc[i];
-        for (int j = 0; j < 3; j++) fr->cfg.cell.h[i][j] = x->has_lattice ? x->lattice[i][j] : 0;
     }
     fr->ev = physm_system_eval_create(fl->lay, fr->cfg.count, NULL);
     if (fr->ev) physm_system_eval_set_skin(fr->ev, 0); /* the atoms never move: no pairs beyond the cutoff */
@@ -169,6 +147,7 @@ physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm
         if (xyz[f].n > fl->max_atoms) fl->max_atoms = xyz[f].n;
         fl->n_atoms += xyz[f].n;
     }
+    fl->batch_n = fl->n_frames;
     fl->n_tasks = physrt_pool_n_threads(pool);
     if (fl->n_tasks > fl->n_frames) fl->n_tasks = fl->n_frames;
     fl->tasks = calloc((size_t)fl->n_tasks, sizeof *fl->tasks);
@@ -242,18 +221,31 @@ static void frames_task(void *ctx, int task, int n_tasks)
     t->sum_e = t->sum_f = 0;
     t->failed = 0;
     memset(t->grad, 0, sizeof(double) * fl->lay->n_theta);
-    const int lo = (int)((long)fl->n_frames * task / n_tasks), hi = (int)((long)fl->n_frames * (task + 1) / n_tasks);
-    for (int f = lo; f < hi && !t->failed; f++)
-        if (frame_loss(fl, t, &fl->frames[f], call->ce, call->cf)) t->failed = 1;
+    const int lo = (int)((long)fl->batch_n * task / n_tasks), hi = (int)((long)fl->batch_n * (task + 1) / n_tasks);
+    for (int i = lo; i < hi && !t->failed; i++)
+        if (frame_loss(fl, t, &fl->frames[(fl->batch_first + i) % fl->n_frames], call->ce, call->cf)) t->failed = 1;
+}
+
+void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step)
+{
+    if (batch <= 0 || batch >= fl->n_frames) {
+        fl->batch_first = 0, fl->batch_n = fl->n_frames;
+        return;
+    }
+    const long n_batches = fl->n_frames / batch; /* like the PyTorch baseline: whole batches, in file order */
+    fl->batch_first = (int)((step % n_batches) * batch);
+    fl->batch_n = (int)batch;
 }
 
 double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double *grad)
 {
     const physm_term *term = fl->term;
-    const double n_components = (double)fl->n_atoms * fl->lay->model->system->dim;
+    long atoms = 0;
+    for (int i = 0; i < fl->batch_n; i++) atoms += fl->frames[(fl->batch_first + i) % fl->n_frames].n;
+    const double n_components = (double)atoms * fl->lay->model->system->dim;
     fl->theta = theta;
     fl->with_grad = grad != NULL;
-    fl_call call = {fl, term->weight / fl->n_frames, n_components > 0 ? term->weight / n_components : 0};
+    fl_call call = {fl, term->weight / fl->batch_n, n_components > 0 ? term->weight / n_components : 0};
     physrt_pool_run(fl->pool, fl->n_tasks, frames_task, &call);
     double sum_e = 0, sum_f = 0;
     for (int k = 0; k < fl->n_tasks; k++) {
@@ -267,5 +259,5 @@ double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double
         sum_f += t->sum_f;
         for (size_t q = 0; grad && q < fl->lay->n_theta; q++) grad[q] += t->grad[q];
     }
-    return term->weight * (sum_e / fl->n_frames + (n_components > 0 ? sum_f / n_components : 0));
+    return term->weight * (sum_e / fl->batch_n + (n_components > 0 ? sum_f / n_components : 0));
 }

@@ -347,6 +347,12 @@ static void CAT(loss_task, SUF)(void *ctx, int k, int n_tasks)
     atomic_store(&loss->arena_busy[arena], 0);
 }
 
+void CAT(physm_loss_select, SUF)(LOSS_T *loss, long batch, long step)
+{
+    for (int t = 0; t < loss->lay->model->n_terms; t++)
+        if (loss->frames[t]) physm_frames_loss_select(loss->frames[t], batch, step);
+}
+
 double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *term_loss)
 {
     const physm_layout *lay = loss->lay;

@@ -189,6 +189,9 @@ void physm_loss_destroy_f32(physm_loss_f32 *loss);
 
 /* Loss at theta (n_theta entries); each term's weighted loss into
  * term_loss[t]. If grad is non-NULL it is OVERWRITTEN with d loss / d theta. */
+/* Mini-batches of frames data (physm_stage.batch) for the evaluations
+ * that follow; float32 losses hold no frames data. */
+void physm_loss_select_f64(physm_loss_f64 *loss, long batch, long step);
 double physm_loss_eval_f64(physm_loss_f64 *loss, const double *theta, double *grad,
                            double *term_loss);
 double physm_loss_eval_f32(physm_loss_f32 *loss, const float *theta, float *grad,
@@ -374,6 +377,9 @@ typedef struct physm_frames_loss physm_frames_loss;
 physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm_term *term, physrt_pool *pool);
 void physm_frames_loss_destroy(physm_frames_loss *fl);
 double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double *grad);
+/* Evaluate the step-th mini-batch of batch frames from now on (batch 0:
+ * every frame). */
+void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step);
 long physm_system_eval_builds(const physm_system_eval *ev);
 
 /* ------------------------------------------------------------------------ */
@@ -411,6 +417,19 @@ void physm_xyz_free(physm_xyz_frame *frames, int n_frames);
 const physm_xyz_property *physm_xyz_find(const physm_xyz_frame *f, const char *name);
 /* The value of key in the comment line (a number), or 0 when absent. */
 int physm_xyz_info_number(const physm_xyz_frame *f, const char *key, double *value);
+
+/* ------------------------------------------------------------------------ */
+/* system_test.c: frames of atoms                                           */
+/* ------------------------------------------------------------------------ */
+
+/* One frame as a configuration of the model's one particle set: positions
+ * (required), other attributes by name or ASE's name for their role, zero
+ * when absent; the cell. Free with physm_config_free. */
+int physm_config_from_xyz(const physm_layout *lay, const char *display, const physm_xyz_frame *x, physm_config *cfg);
+void physm_config_free(const physm_layout *lay, physm_config *cfg);
+/* The test verb: an exit status. */
+int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, const char *file, const char *write,
+                      int threads);
 
 /* ------------------------------------------------------------------------ */
 /* system_simulate.c                                                         */

@@ -121,6 +121,11 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      energies and momentum per written step to FILE.csv.\n"
             "      --threads T     threads for a particle system (default: every CPU)\n"
             "      --skin S        neighbour-list skin (default 0.15 x the cutoff)\n"
+            "  test FILE.xyz [--checkpoint FILE] [--untrained] [--seed S] [--write OUT.xyz] [--threads T]\n"
+            "      A particle system's energy and forces on every frame of an extended XYZ file,\n"
+            "      against the frame's energy= and forces where it has them: RMSE and MAE (energy\n"
+            "      per atom), the last line 'rmse: energy X meV/atom, forces Y eV/A' (eV and A).\n"
+            "      --write OUT     the frames with the model's energy and forces, as extended XYZ\n"
             "  plot WHAT [--out FILE.png] [--checkpoint FILE]\n"
             "      Draw a PNG with gnuplot (Debian: gnuplot-nox; $GNUPLOT names another) and\n"
             "      print its name (default PROGRAM_WHAT.png). WHAT is one of:\n"
@@ -331,6 +336,46 @@ static int apply_data(const physm_model *m, physm_term *terms, char **files, con
     }
     terms[match].data_file = files[match];
     return 0;
+}
+
+/* test FILE: energies and forces of a particle system on frames (system_test.c). */
+static int test_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
+                     int argc, char **argv)
+{
+    physm_simulate_options o = {.checkpoint = default_ckpt};
+    const char *file = NULL, *write = NULL;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!lay->model->system)
+        return physm_usage_error(prog, argv0, "test: the model '%s' has no particle system (particles under "
+                                 "dynamics newton)%s", lay->model->name, "");
+    for (int i = 2; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
+            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "test: --checkpoint needs a file name%s%s", "", "");
+            o.checkpoint = v;
+        } else if ((r = physm_opt_value(argc, argv, &i, "--seed", &v))) {
+            if (r < 0 || parse_seed(v, &o.seed))
+                return physm_usage_error(prog, argv0, "test: --seed needs a whole number >= 0%s%s", v ? ", not " : "",
+                                         v ? v : "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--write", &v))) {
+            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "test: --write needs a file name%s%s", "", "");
+            write = v;
+        } else if ((r = physm_opt_value(argc, argv, &i, "--threads", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &threads) || threads > 256)
+                return physm_usage_error(prog, argv0, "test: --threads needs a number from 1 to 256%s%s",
+                                         v ? ", not " : "", v ? v : "");
+        } else if (!strcmp(argv[i], "--untrained")) {
+            o.untrained = 1;
+        } else if (argv[i][0] != '-' && !file) {
+            file = argv[i];
+        } else {
+            return physm_usage_error(prog, argv0, "test: unknown %s '%s'", argv[i][0] == '-' ? "option" : "argument",
+                                     argv[i]);
+        }
+    }
+    if (!file) return physm_usage_error(prog, argv0, "test: which frames? test FILE.xyz%s%s", "", "");
+    return physm_system_test(lay, &o, file, write, threads < 1 ? 1 : (int)threads);
 }
 
 static int simulate_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
@@ -683,6 +728,8 @@ int physm_main(const physm_model *model, int argc, char **argv)
         free(rest);
     } else if (!strcmp(verb, "simulate")) {
         status = simulate_verb(&lay, prog, argv0, default_ckpt, argc, argv);
+    } else if (!strcmp(verb, "test")) {
+        status = test_verb(&lay, prog, argv0, default_ckpt, argc, argv);
     } else if (!strcmp(verb, "plot")) {
         const char *ckpt = default_ckpt, *png = NULL;
         char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -706,7 +753,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
         if (status < 0) status = physm_plot(&lay, ckpt, n_rest, rest, png);
         free(rest);
     } else {
-        status = physm_usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, plot, help)",
+        status = physm_usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, test, plot, help)",
                              verb, "");
     }
 done:

@@ -401,6 +401,9 @@ typedef struct {
     int lbfgs_above_dense_limit;      /* PHYSM_QUASI_NEWTON of the default schedule: run as
                                          L-BFGS (options .lbfgs) when the model has more than
                                          PHYSRT_QN_MAX_PARAMS trainable numbers */
+    long batch;                       /* PHYSM_ADAM: frames of frames data per step (mini-batches
+                                         in file order, step k takes the k-th batch cyclically);
+                                         0: every frame */
 } physm_stage;
 
 /* The model's named quantities that eval prints by name (ABI 3): each

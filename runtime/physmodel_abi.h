@@ -134,7 +134,8 @@
     M(X, adam, ADAM)                  \
     M(X, lbfgs, LBFGS)                \
     M(X, qn, QN)                      \
-    M(X, lbfgs_above_dense_limit, I32)
+    M(X, lbfgs_above_dense_limit, I32) \
+    M(X, batch, I64)
 
 #define PHYSM_ABI_MEMBERS_DYNAMICS(M, X) \
     M(X, kind, I32)                      \

@@ -200,6 +200,7 @@ static int run_adam(trainer *tr, physrt_adam *adam, const physm_stage *st, long 
             f = physm_loss_eval_f32(tr->loss32, tr->theta32, tr->grad32, tr->term_loss);
             bad = !isfinite(f) || !all_finite32(tr->grad32, nt);
         } else {
+            physm_loss_select_f64(tr->loss64, st->batch, tr->pos);
             f = physm_loss_eval_f64(tr->loss64, tr->theta, tr->grad, tr->term_loss);
             bad = !isfinite(f) || !all_finite(tr->grad, nt);
         }
@@ -257,6 +258,7 @@ static double lbfgs_objective(void *ctx, const double *x, double *g)
  * *finished whether the stage ended by itself (not by the iteration cap). */
 static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int *finished)
 {
+    physm_loss_select_f64(tr->loss64, 0, 0); /* every frame: a deterministic objective */
     const physm_model *m = tr->lay->model;
     physrt_lbfgs_options o = st->lbfgs;
     o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
@@ -298,6 +300,7 @@ static int run_lbfgs(trainer *tr, const physm_stage *st, long n, long *used, int
  * error. */
 static int run_quasi_newton(trainer *tr, const physm_stage *st, long n, long *used, int *finished)
 {
+    physm_loss_select_f64(tr->loss64, 0, 0); /* every frame: a deterministic objective */
     physrt_qn_options o = st->qn;
     o.max_iterations = n > 0x7fffffff ? 0x7fffffff : (int)n;
     tr->stage_name = physrt_qn_method_name((physrt_qn_method)o.method);
@@ -570,7 +573,8 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         stage_begin = stage_end;
     }
 
-    /* Final loss in the training precision, checkpoint, summary. */
+    /* Final loss in the training precision (every frame), checkpoint, summary. */
+    if (!opts->f32) physm_loss_select_f64(tr.loss64, 0, 0);
     double f = opts->f32 ? physm_loss_eval_f32(tr.loss32, tr.theta32, NULL, tr.term_loss)
                          : physm_loss_eval_f64(tr.loss64, tr.theta, NULL, tr.term_loss);
     if (!isfinite(f)) {
