@@ -155,6 +155,12 @@ static int parse_header(physm_lines *r, physm_xyz_frame *f, const char *info)
     return parse_properties(r, f, "species:S:1:pos:R:3");
 }
 
+static int is_blank(const char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    return !*s;
+}
+
 /* A line holding one whole number only: a frame's atom count. */
 static int is_count_line(const char *s)
 {
@@ -190,9 +196,10 @@ static int read_atoms(physm_lines *r, physm_xyz_frame *f)
                 while (isspace((unsigned char)*p)) p++;
                 char *tok = p;
                 while (*p && !isspace((unsigned char)*p)) p++;
-                if (p == tok && is_count_line(line))
-                    fprintf(stderr, "%s:%d: error: the frame of line %d announces %ld atoms, but a new frame "
-                            "starts after %ld\n", r->display, r->line, f->line, f->n, a);
+                if (p == tok && (is_count_line(line) || is_blank(line)))
+                    fprintf(stderr, "%s:%d: error: the frame of line %d announces %ld atoms, but %s after %ld\n",
+                            r->display, r->line, f->line, f->n,
+                            is_blank(line) ? "a blank line comes" : "a new frame starts", a);
                 else if (p == tok)
                     fprintf(stderr, "%s:%d: error: atom %ld has too few columns: %s needs %d (Properties)\n",
                             r->display, r->line, a, pr->name, pr->cols);
@@ -264,6 +271,12 @@ int physm_xyz_read(const char *path, const char *display, int max_frames, physm_
         errno = 0;
         long count = strtol(p, &end, 10);
         while (isspace((unsigned char)*end)) end++;
+        if (end != p && !*end && !errno && count > PHYSM_XYZ_MAX_ATOMS) {
+            fprintf(stderr, "%s:%d: error: a frame of %ld atoms; at most %d are read\n", display, r.line, count,
+                    PHYSM_XYZ_MAX_ATOMS);
+            status = -1;
+            break;
+        }
         if (end == p || *end || count < 0 || errno) {
             fprintf(stderr, "%s:%d: error: a frame starts with its number of atoms, got '%s'%s\n", display, r.line, p,
                     n ? " (more atom lines than the frame before announces?)" : "");

@@ -353,7 +353,7 @@ static int from_xyz_frame(builder *b, const physm_xyz_frame *x)
             f->z[a] = z;
         } else {
             double z = zcol->values[k];
-            if (!physm_element_by_z((int)z) || z != (int)z) {
+            if (!(z >= 1 && z <= PHYSM_MAX_Z)) {   /* an integer (extxyz.c checks); the range before the cast */
                 fprintf(stderr, "%s:%d: error: atom %ld has Z = %g; elements are 1 (H) to %d (Pu)\n", b->display,
                         line, k, z, PHYSM_MAX_Z);
                 return -1;

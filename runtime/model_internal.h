@@ -362,7 +362,8 @@ long physm_system_eval_builds(const physm_system_eval *ev);
 /* extxyz.c: ASE's extended XYZ                                              */
 /* ------------------------------------------------------------------------ */
 
-enum { PHYSM_XYZ_MAX_PROPS = 32, PHYSM_XYZ_NAME = 64 };
+/* At most 2^28 atoms a frame: counts times columns and line numbers stay ints. */
+enum { PHYSM_XYZ_MAX_PROPS = 32, PHYSM_XYZ_NAME = 64, PHYSM_XYZ_MAX_ATOMS = 1 << 28 };
 
 /* Numbered lines of a text file (frames.c reads input.data with it too):
  * {display, fopen(...), 0} to start; free buf when done. */

@@ -374,58 +374,63 @@ static void test_random_round_trip(void)
 #undef RAND
 }
 
+#define P "Properties=species:S:1:pos:R:3"
+#define CUBE "Lattice=\"2 0 0 0 2 0 0 0 2\" "
+/* Bad extxyz files and the message each must get. */
+static const struct { const char *text, *want; } bad_extxyz[] = {
+    {"3\n" P "\nSi 0 0 0\nSi 1 1 1\n",
+     "t.xyz:4: error: the frame of line 1 announces 3 atoms, but the file ends after 2"},
+    {"3\n" P "\nSi 0 0 0\nSi 1 1 1\n1\n" P "\nSi 0 0 0\n",
+     "t.xyz:5: error: the frame of line 1 announces 3 atoms, but a new frame starts after 2"},
+    {"3\n" P "\nSi 0 0 0\n\nSi 1 1 1\n",
+     "t.xyz:4: error: the frame of line 1 announces 3 atoms, but a blank line comes after 1"},
+    {"9223372036854775807\nx\n", "t.xyz:1: error: a frame of 9223372036854775807 atoms; at most"},
+    {"1\n" P "\nSi 0 0 0\nSi 1 1 1\n",
+     "t.xyz:4: error: a frame starts with its number of atoms, got 'Si 1 1 1' (more atom lines"},
+    {"1\n" P ":forces:R:3\nSi 0 0 0 1 1 1\n1\n" P "\nSi 0 0 0\n",
+     "t.xyz:4: error: frame 2 has no forces, but frame 1 (line 1) has"},
+    {"1\n" P "\nSi 0 0 0\n\n1\n" P ":forces:R:3\nSi 0 0 0 1 1 1\n",
+     "t.xyz:1: error: frame 1 has no forces, but frame 2 (line 5) has"},
+    {"1\n" P ":charges:R:1\nSi 0 0 0 1\n1\n" P "\nSi 0 0 0\n",
+     "t.xyz:4: error: frame 2 has no charges, but frame 1 (line 1) has"},
+    {"2\n" P "\nSi 0 0 0\nXx 1 1 1\n", "t.xyz:4: error: unknown element 'Xx' (atom 1)"},
+    {"1\n" P "\nsi 0 0 0\n", "t.xyz:3: error: unknown element 'si' (atom 0); did you mean 'Si'?"},
+    {"1\nProperties=Z:I:1:pos:R:3\n95 0 0 0\n", "t.xyz:3: error: atom 0 has Z = 95"},
+    {"1\nProperties=Z:I:1:pos:R:3\n1e300 0 0 0\n", "t.xyz:3: error: atom 0 has Z = 1e+300"},
+    {"1\nProperties=Z:I:1:pos:R:3\n0 0 0 0\n", "t.xyz:3: error: atom 0 has Z = 0; elements are 1 (H)"},
+    {"1\nProperties=pos:R:3\n0 0 0\n", "t.xyz:2: error: frame 1 has no species:S:1 (or Z:I:1) column"},
+    {"1\nProperties=species:S:1:pos:R:2\nH 0 0\n", "t.xyz:2: error: the pos column must be pos:R:3"},
+    {"1\n" P ":forces:R:2\nH 0 0 0 1 1\n", "t.xyz:2: error: the forces column must be forces:R:3"},
+    {"1\n" P "\nSi 0 nan 0\n", "t.xyz:3: error: pos of atom 0 is 'nan', not a finite number"},
+    {"1\n" P ":forces:R:3\nSi 0 0 0 1 -inf 1\n", "t.xyz:3: error: forces of atom 0 is '-inf', not a finite number"},
+    {"1\n" P " energy=nan\nSi 0 0 0\n", "t.xyz:2: error: energy of frame 1: not a finite number: 'nan'"},
+    {"1\n" P "\nSi 0 0 0\n1\n" P " REF_energy=1e400\nSi 0 0 0\n",
+     "t.xyz:5: error: REF_energy of frame 2: not a finite number: '1e400'"},
+    {"1\n" CUBE P " stress=\"1 2 3 4 5 inf\"\nSi 0 0 0\n",
+     "t.xyz:2: error: stress of frame 1: not a finite number: 'inf'"},
+    {"1\n" CUBE P " stress=\"1 2 3 4 5\"\nSi 0 0 0\n",
+     "t.xyz:2: error: stress of frame 1 has 5 numbers; it needs 9 (3 x 3) or 6"},
+    {"1\nLattice=\"nan 0 0 0 2 0 0 0 2\" " P "\nSi 0 0 0\n", "t.xyz:2: error: Lattice needs 9 finite numbers"},
+    {"1\n" P " virial=\"1 0 0 0 1 0 0 0 1\"\nSi 0 0 0\n",
+     "t.xyz:2: error: virial of frame 1 needs a cell of nonzero volume"},
+    {"1\nLattice=\"1 0 0 1 0 0 0 0 1\" " P "\nSi 0 0 0\n",
+     "t.xyz:2: error: the periodic cell of frame 1 has zero volume"},
+    {"1\nLattice=\"1e-5 0 0 0 1e-5 0 0 0 1e-5\" " P "\nSi 0 0 0\n",
+     "t.xyz:2: error: the periodic cell of frame 1 has zero volume (1e-15)"},
+    {"1\n" P "\nSi 0 0 0\n1\nLattice=\"1 0 0 2 0 0 0 0 1\" pbc=\"T T F\" " P "\nSi 0 0 0\n",
+     "t.xyz:5: error: the periodic cell of frame 2 has zero area"},
+    {"0\n" P "\n", "t.xyz:1: error: frame 1 has no atoms"},
+    {"", "t.xyz: error: the file is empty"},
+    {"\n  \n\t\n", "t.xyz: error: the file is empty"},
+    {"Si 0 0 0\n", "t.xyz:1: error: neither extended XYZ"},
+};
+#undef CUBE
+#undef P
+
 static void test_bad_extxyz(void)
 {
-    const char *P = "Properties=species:S:1:pos:R:3";
-    char t[1024];
-    snprintf(t, sizeof t, "3\n%s\nSi 0 0 0\nSi 1 1 1\n", P);
-    bad("t.xyz", t, "t.xyz:4: error: the frame of line 1 announces 3 atoms, but the file ends after 2");
-    snprintf(t, sizeof t, "3\n%s\nSi 0 0 0\nSi 1 1 1\n1\n%s\nSi 0 0 0\n", P, P);
-    bad("t.xyz", t, "t.xyz:5: error: the frame of line 1 announces 3 atoms, but a new frame starts after 2");
-    snprintf(t, sizeof t, "1\n%s\nSi 0 0 0\nSi 1 1 1\n", P);
-    bad("t.xyz", t, "t.xyz:4: error: a frame starts with its number of atoms, got 'Si 1 1 1' (more atom lines");
-    snprintf(t, sizeof t, "1\n%s:forces:R:3\nSi 0 0 0 1 1 1\n1\n%s\nSi 0 0 0\n", P, P);
-    bad("t.xyz", t, "t.xyz:4: error: frame 2 has no forces, but frame 1 (line 1) has");
-    snprintf(t, sizeof t, "1\n%s\nSi 0 0 0\n\n1\n%s:forces:R:3\nSi 0 0 0 1 1 1\n", P, P);
-    bad("t.xyz", t, "t.xyz:1: error: frame 1 has no forces, but frame 2 (line 5) has");
-    snprintf(t, sizeof t, "1\n%s:charges:R:1\nSi 0 0 0 1\n1\n%s\nSi 0 0 0\n", P, P);
-    bad("t.xyz", t, "t.xyz:4: error: frame 2 has no charges, but frame 1 (line 1) has");
-    snprintf(t, sizeof t, "2\n%s\nSi 0 0 0\nXx 1 1 1\n", P);
-    bad("t.xyz", t, "t.xyz:4: error: unknown element 'Xx' (atom 1)");
-    snprintf(t, sizeof t, "1\n%s\nsi 0 0 0\n", P);
-    bad("t.xyz", t, "t.xyz:3: error: unknown element 'si' (atom 0); did you mean 'Si'?");
-    bad("t.xyz", "1\nProperties=Z:I:1:pos:R:3\n95 0 0 0\n", "t.xyz:3: error: atom 0 has Z = 95");
-    bad("t.xyz", "1\nProperties=pos:R:3\n0 0 0\n", "t.xyz:2: error: frame 1 has no species:S:1 (or Z:I:1) column");
-    bad("t.xyz", "1\nProperties=species:S:1:pos:R:2\nH 0 0\n", "t.xyz:2: error: the pos column must be pos:R:3");
-    bad("t.xyz", "1\nProperties=species:S:1:pos:R:3:forces:R:2\nH 0 0 0 1 1\n",
-        "t.xyz:2: error: the forces column must be forces:R:3");
-    snprintf(t, sizeof t, "1\n%s\nSi 0 nan 0\n", P);
-    bad("t.xyz", t, "t.xyz:3: error: pos of atom 0 is 'nan', not a finite number");
-    snprintf(t, sizeof t, "1\n%s:forces:R:3\nSi 0 0 0 1 -inf 1\n", P);
-    bad("t.xyz", t, "t.xyz:3: error: forces of atom 0 is '-inf', not a finite number");
-    snprintf(t, sizeof t, "1\n%s energy=nan\nSi 0 0 0\n", P);
-    bad("t.xyz", t, "t.xyz:2: error: energy of frame 1: not a finite number: 'nan'");
-    snprintf(t, sizeof t, "1\n%s\nSi 0 0 0\n1\n%s REF_energy=1e400\nSi 0 0 0\n", P, P);
-    bad("t.xyz", t, "t.xyz:5: error: REF_energy of frame 2: not a finite number: '1e400'");
-    snprintf(t, sizeof t, "1\nLattice=\"2 0 0 0 2 0 0 0 2\" %s stress=\"1 2 3 4 5 inf\"\nSi 0 0 0\n", P);
-    bad("t.xyz", t, "t.xyz:2: error: stress of frame 1: not a finite number: 'inf'");
-    snprintf(t, sizeof t, "1\nLattice=\"2 0 0 0 2 0 0 0 2\" %s stress=\"1 2 3 4 5\"\nSi 0 0 0\n", P);
-    bad("t.xyz", t, "t.xyz:2: error: stress of frame 1 has 5 numbers; it needs 9 (3 x 3) or 6");
-    snprintf(t, sizeof t, "1\nLattice=\"nan 0 0 0 2 0 0 0 2\" %s\nSi 0 0 0\n", P);
-    bad("t.xyz", t, "t.xyz:2: error: Lattice needs 9 finite numbers");
-    snprintf(t, sizeof t, "1\n%s virial=\"1 0 0 0 1 0 0 0 1\"\nSi 0 0 0\n", P);
-    bad("t.xyz", t, "t.xyz:2: error: virial of frame 1 needs a cell of nonzero volume");
-    snprintf(t, sizeof t, "1\nLattice=\"1 0 0 1 0 0 0 0 1\" %s\nSi 0 0 0\n", P);
-    bad("t.xyz", t, "t.xyz:2: error: the periodic cell of frame 1 has zero volume");
-    snprintf(t, sizeof t, "1\nLattice=\"1e-5 0 0 0 1e-5 0 0 0 1e-5\" %s\nSi 0 0 0\n", P);
-    bad("t.xyz", t, "t.xyz:2: error: the periodic cell of frame 1 has zero volume (1e-15)");
-    snprintf(t, sizeof t, "1\n%s\nSi 0 0 0\n1\nLattice=\"1 0 0 2 0 0 0 0 1\" pbc=\"T T F\" %s\nSi 0 0 0\n", P, P);
-    bad("t.xyz", t, "t.xyz:5: error: the periodic cell of frame 2 has zero area");
-    snprintf(t, sizeof t, "0\n%s\n", P);
-    bad("t.xyz", t, "t.xyz:1: error: frame 1 has no atoms");
-    bad("t.xyz", "", "t.xyz: error: the file is empty");
-    bad("t.xyz", "\n  \n\t\n", "t.xyz: error: the file is empty");
-    bad("t.xyz", "Si 0 0 0\n", "t.xyz:1: error: neither extended XYZ");
+    for (size_t k = 0; k < sizeof bad_extxyz / sizeof *bad_extxyz; k++)
+        bad("t.xyz", bad_extxyz[k].text, bad_extxyz[k].want);
     bad_len("t.xyz", "1\nProperties=species:S:1:pos:R:3\nSi 0\0 0 0\n", 41, "t.xyz:3: error: the line contains a NUL");
     physm_frames f;
     int saved = capture_start();
@@ -435,35 +440,41 @@ static void test_bad_extxyz(void)
     free(err);
 }
 
+#define ATOM "atom 0 0 0 Si 0 0 0 0 0\n"
+/* Bad input.data files and the message each must get. */
+static const struct { const char *text, *want; } bad_input_data[] = {
+    {"begin\natom 0 0 0 Si 0 0 0 0\nend\n",
+     "t.data:2: error: an atom line with too few columns (9); it is: atom x y z element charge n fx fy fz"},
+    {"begin\natom 0 0 0 Si 0 0 0 0 0 1\nend\n", "t.data:2: error: an atom line with too many columns"},
+    {"begin\natom 0 0 0 Xx 0 0 0 0 0\nend\n", "t.data:2: error: unknown element 'Xx' (atom 0)"},
+    {"begin\natom 0 0 0 H 0 0 0 0 0\natom 1 0 0 h 0 0 0 0 0\nend\n",
+     "t.data:3: error: unknown element 'h' (atom 1); did you mean 'H'?"},
+    {"begin\natom 0 0 0 Si 0 0 nan 0 0\nend\n", "t.data:2: error: fx 'nan' is not a finite number"},
+    {"begin\n" ATOM "energy -inf\nend\n", "t.data:3: error: energy '-inf' is not a finite number"},
+    {"begin\n" ATOM "energy 1\nenergy 2\nend\n",
+     "t.data:4: error: a second energy line in the structure (the first is line 3)"},
+    {"begin\nlattice 1 0 0\nlattice 0 1 0\n" ATOM "end\n",
+     "t.data:5: error: the structure of line 1 has 2 lattice rows; it needs 0 (a cluster) or 3"},
+    {"begin\nlattice 1 0 0\nlattice 0 1 0\nlattice 0 0 1\nlattice 1 1 1\nend\n",
+     "t.data:5: error: a fourth lattice row"},
+    {"begin\nlattice 1 0 0\nlattice 0 1 0\nlattice 1 1 0\n" ATOM "end\n",
+     "t.data:2: error: the periodic cell of frame 1 has zero volume"},
+    {"begin\nlattice 1 0 0\nlattice 0 1 0\nlattice 0 0 x\nend\n",
+     "t.data:4: error: lattice z 'x' is not a finite number"},
+    {"begin\n" ATOM, "t.data:1: error: begin without end (the file ends at line 2)"},
+    {"begin\n" ATOM "\nbegin\n" ATOM "end\n", "t.data:1: error: begin without end (line 4 begins another structure)"},
+    {"begin\n" ATOM "forces 0 0 0\nend\n",
+     "t.data:3: error: unknown keyword 'forces'; input.data has begin, comment, lattice, atom"},
+    {ATOM, "t.data:1: error: atom outside a begin ... end structure"},
+    {"begin\nend\n", "t.data:2: error: the structure of line 1 has no atoms"},
+    {"begin extra\n", "t.data:1: error: begin line with too many columns (2)"},
+};
+#undef ATOM
+
 static void test_bad_n2p2(void)
 {
-    bad("t.data", "begin\natom 0 0 0 Si 0 0 0 0\nend\n",
-        "t.data:2: error: an atom line with too few columns (9); it is: atom x y z element charge n fx fy fz");
-    bad("t.data", "begin\natom 0 0 0 Si 0 0 0 0 0 1\nend\n", "t.data:2: error: an atom line with too many columns");
-    bad("t.data", "begin\natom 0 0 0 Xx 0 0 0 0 0\nend\n", "t.data:2: error: unknown element 'Xx' (atom 0)");
-    bad("t.data", "begin\natom 0 0 0 H 0 0 0 0 0\natom 1 0 0 h 0 0 0 0 0\nend\n",
-        "t.data:3: error: unknown element 'h' (atom 1); did you mean 'H'?");
-    bad("t.data", "begin\natom 0 0 0 Si 0 0 nan 0 0\nend\n", "t.data:2: error: fx 'nan' is not a finite number");
-    bad("t.data", "begin\natom 0 0 0 Si 0 0 0 0 0\nenergy -inf\nend\n",
-        "t.data:3: error: energy '-inf' is not a finite number");
-    bad("t.data", "begin\natom 0 0 0 Si 0 0 0 0 0\nenergy 1\nenergy 2\nend\n",
-        "t.data:4: error: a second energy line in the structure (the first is line 3)");
-    bad("t.data", "begin\nlattice 1 0 0\nlattice 0 1 0\natom 0 0 0 Si 0 0 0 0 0\nend\n",
-        "t.data:5: error: the structure of line 1 has 2 lattice rows; it needs 0 (a cluster) or 3");
-    bad("t.data", "begin\nlattice 1 0 0\nlattice 0 1 0\nlattice 0 0 1\nlattice 1 1 1\nend\n",
-        "t.data:5: error: a fourth lattice row");
-    bad("t.data", "begin\nlattice 1 0 0\nlattice 0 1 0\nlattice 1 1 0\natom 0 0 0 Si 0 0 0 0 0\nend\n",
-        "t.data:2: error: the periodic cell of frame 1 has zero volume");
-    bad("t.data", "begin\nlattice 1 0 0\nlattice 0 1 0\nlattice 0 0 x\nend\n",
-        "t.data:4: error: lattice z 'x' is not a finite number");
-    bad("t.data", "begin\natom 0 0 0 Si 0 0 0 0 0\n", "t.data:1: error: begin without end (the file ends at line 2)");
-    bad("t.data", "begin\natom 0 0 0 Si 0 0 0 0 0\n\nbegin\natom 0 0 0 Si 0 0 0 0 0\nend\n",
-        "t.data:1: error: begin without end (line 4 begins another structure)");
-    bad("t.data", "begin\natom 0 0 0 Si 0 0 0 0 0\nforces 0 0 0\nend\n",
-        "t.data:3: error: unknown keyword 'forces'; input.data has begin, comment, lattice, atom");
-    bad("t.data", "atom 0 0 0 Si 0 0 0 0 0\n", "t.data:1: error: atom outside a begin ... end structure");
-    bad("t.data", "begin\nend\n", "t.data:2: error: the structure of line 1 has no atoms");
-    bad("t.data", "begin extra\n", "t.data:1: error: begin line with too many columns (2)");
+    for (size_t k = 0; k < sizeof bad_input_data / sizeof *bad_input_data; k++)
+        bad("t.data", bad_input_data[k].text, bad_input_data[k].want);
     bad_len("t.data", "begin\natom 0 0 0 Si 0\0 0 0 0 0\nend\n", 35, "t.data:2: error: the line contains a NUL");
 }
 
