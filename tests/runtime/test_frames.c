@@ -1,10 +1,12 @@
 /* test_frames.c - frames of atoms for learned potentials (frames.c,
  * elements.c): the element table; a hand-written two-frame extxyz, one
- * with ASE's alternative keys and an input.data read with their known
- * values; round trips extxyz -> frames -> extxyz and input.data -> frames
- * -> input.data -> frames give the same doubles, also for 40 frames of
- * random numbers; every kind of bad input gets its named error at its
- * line, and leaves nothing behind; the one-line summary. */
+ * laid out as ASE writes it, one with ASE's alternative keys and an
+ * input.data read with their known values; round trips extxyz -> frames
+ * -> extxyz and input.data -> frames -> input.data -> frames give the same
+ * doubles, also for 40 frames of random numbers; predictions written
+ * beside references; every kind of bad input gets its one named error at
+ * its line and leaves nothing behind; writes that cannot be done are
+ * refused; the one-line summary. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <math.h>
@@ -258,6 +260,27 @@ static void test_extxyz(void)
     physm_frames_free(&f);
 }
 
+/* A frame as ASE 3.22 writes one (aligned columns, free_energy, more
+ * columns and keys than frames keep): what frames keep is read. */
+static void test_ase_layout(void)
+{
+    const char *text =
+        "2\n"
+        "Lattice=\"3.61 0.0 0.0 0.0 3.61 0.0 0.0 0.0 3.61\" Properties=species:S:1:pos:R:3:magmoms:R:1:forces:R:3 "
+        "config_type=bulk energy=-7.123 stress=\"-0.01 0.0 0.0 0.0 -0.01 0.0 0.0 0.0 -0.01\" free_energy=-7.2 "
+        "pbc=\"T T T\"\n"
+        "Cu       0.00000000       0.00000000       0.00000000       0.00000000       0.01000000      -0.02000000 "
+        "      0.03000000\n"
+        "Cu       1.80500000       1.80500000       0.00000000       0.00000000      -0.01000000       0.02000000 "
+        "     -0.03000000\n";
+    physm_frames f;
+    good("ase.xyz", text, &f);
+    CHECK(f.n_atoms == 2 && f.z[1] == 29 && f.pos[3] == 1.805 && f.energy[0] == -7.123, "ASE's layout");
+    CHECK(f.forces[0] == 0.01 && f.forces[2] == 0.03 && f.forces[5] == -0.03, "forces after another column");
+    CHECK(f.stress[0] == -0.01 && f.stress[8] == -0.01 && f.cell[8] == 3.61 && !f.charge, "stress, cell");
+    physm_frames_free(&f);
+}
+
 /* ASE's alternatives: REF_ keys first, Voigt stress, force, Z, virial. */
 static void test_extxyz_keys(void)
 {
@@ -490,6 +513,16 @@ static void test_bad_writes(void)
     CHECK(rc == -1 && err && strstr(err, "slab.data: error: frame 1 (slab.xyz:1) is periodic along some cell vectors "
                                          "only"), "a slab in input.data: %s", err ? err : "");
     free(err);
+    out = fopen("/dev/full", "w");
+    if (out) {   /* a full disk */
+        saved = capture_start();
+        rc = physm_frames_write_extxyz(out, "full.xyz", &f, NULL);
+        err = capture_end(saved);
+        fclose(out);
+        CHECK(rc == -1 && err && strstr(err, "full.xyz: error: cannot write: No space left"), "a full disk: %s",
+              err ? err : "");
+    }
+    free(err);
     physm_frames_free(&f);
 }
 
@@ -501,6 +534,7 @@ int main(void)
     }
     test_elements();
     test_extxyz();
+    test_ase_layout();
     test_extxyz_keys();
     test_n2p2();
     test_random_round_trip();
