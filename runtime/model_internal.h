@@ -479,9 +479,8 @@ typedef struct {
 } physm_frames_predicted;
 
 /* extxyz as ASE writes it (Lattice, Properties, energy, stress, pbc; and
- * total_charge),
- * numbers in %.17g so that reading gives the same doubles; pred may be
- * NULL. -1 (reported, naming display) when writing fails. */
+ * total_charge), numbers in %.17g so that reading gives the same doubles;
+ * pred may be NULL. -1 (reported, naming display) when writing fails. */
 int physm_frames_write_extxyz(FILE *out, const char *display, const physm_frames *f,
                               const physm_frames_predicted *pred);
 /* input.data: zero forces and charges when f has none; -1 (reported) for
