@@ -15,23 +15,16 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct {
-    const char *display;
-    FILE *in;
-    int line;
-    char *buf;
-    size_t cap;
-} reader;
-
-/* The next line without its newline, or NULL at the end. */
-static char *next_line(reader *r)
+char *physm_lines_next(physm_lines *r)
 {
+    if (r->bad) return NULL;
     ssize_t len = getline(&r->buf, &r->cap, r->in);
     if (len < 0) return NULL;
     r->line++;
     while (len > 0 && (r->buf[len - 1] == '\n' || r->buf[len - 1] == '\r')) r->buf[--len] = 0;
     if (strlen(r->buf) != (size_t)len) {
         fprintf(stderr, "%s:%d: error: the line contains a NUL byte (not a text file?)\n", r->display, r->line);
+        r->bad = 1;
         return NULL;
     }
     return r->buf;
@@ -73,10 +66,15 @@ static int info_value(const char *info, const char *key, char *out, size_t size)
     return 0;
 }
 
+int physm_xyz_info_text(const physm_xyz_frame *f, const char *key, char *value, size_t size)
+{
+    return f->info && info_value(f->info, key, value, size);
+}
+
 int physm_xyz_info_number(const physm_xyz_frame *f, const char *key, double *value)
 {
     char buf[128], *end;
-    if (!f->info || !info_value(f->info, key, buf, sizeof buf)) return 0;
+    if (!physm_xyz_info_text(f, key, buf, sizeof buf)) return 0;
     double v = strtod(buf, &end);
     if (end == buf || *end || !isfinite(v)) return 0;
     *value = v;
@@ -90,7 +88,7 @@ const physm_xyz_property *physm_xyz_find(const physm_xyz_frame *f, const char *n
     return NULL;
 }
 
-static int parse_properties(reader *r, physm_xyz_frame *f, const char *spec)
+static int parse_properties(physm_lines *r, physm_xyz_frame *f, const char *spec)
 {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", spec);
@@ -117,7 +115,7 @@ static int parse_properties(reader *r, physm_xyz_frame *f, const char *spec)
     return 0;
 }
 
-static int parse_header(reader *r, physm_xyz_frame *f, const char *info)
+static int parse_header(physm_lines *r, physm_xyz_frame *f, const char *info)
 {
     char buf[1024];
     f->info = strdup(info);
@@ -157,7 +155,22 @@ static int parse_header(reader *r, physm_xyz_frame *f, const char *info)
     return parse_properties(r, f, "species:S:1:pos:R:3");
 }
 
-static int read_atoms(reader *r, physm_xyz_frame *f)
+static int is_blank(const char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    return !*s;
+}
+
+/* A line holding one whole number only: a frame's atom count. */
+static int is_count_line(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    while (isspace((unsigned char)*end)) end++;
+    return end != s && !*end && v >= 0;
+}
+
+static int read_atoms(physm_lines *r, physm_xyz_frame *f)
 {
     for (int k = 0; k < f->n_props; k++) {
         physm_xyz_property *p = &f->props[k];
@@ -169,7 +182,8 @@ static int read_atoms(reader *r, physm_xyz_frame *f)
         }
     }
     for (long a = 0; a < f->n; a++) {
-        char *line = next_line(r);
+        char *line = physm_lines_next(r);
+        if (!line && r->bad) return -1;
         if (!line) {
             fprintf(stderr, "%s:%d: error: the frame of line %d announces %ld atoms, but the file ends after %ld\n",
                     r->display, r->line, f->line, f->n, a);
@@ -182,11 +196,14 @@ static int read_atoms(reader *r, physm_xyz_frame *f)
                 while (isspace((unsigned char)*p)) p++;
                 char *tok = p;
                 while (*p && !isspace((unsigned char)*p)) p++;
-                if (p == tok) {
+                if (p == tok && (is_count_line(line) || is_blank(line)))
+                    fprintf(stderr, "%s:%d: error: the frame of line %d announces %ld atoms, but %s after %ld\n",
+                            r->display, r->line, f->line, f->n,
+                            is_blank(line) ? "a blank line comes" : "a new frame starts", a);
+                else if (p == tok)
                     fprintf(stderr, "%s:%d: error: atom %ld has too few columns: %s needs %d (Properties)\n",
                             r->display, r->line, a, pr->name, pr->cols);
-                    return -1;
-                }
+                if (p == tok) return -1;
                 char save = *p;
                 *p = 0;
                 if (pr->type == 'S') {
@@ -236,7 +253,7 @@ void physm_xyz_free(physm_xyz_frame *frames, int n_frames)
 
 int physm_xyz_read(const char *path, const char *display, int max_frames, physm_xyz_frame **frames, int *n_frames)
 {
-    reader r = {display, fopen(path, "r"), 0, NULL, 0};
+    physm_lines r = {display, fopen(path, "r"), 0, 0, NULL, 0};
     *frames = NULL;
     *n_frames = 0;
     if (!r.in) {
@@ -246,7 +263,7 @@ int physm_xyz_read(const char *path, const char *display, int max_frames, physm_
     int n = 0, cap = 0, status = 0;
     physm_xyz_frame *fr = NULL;
     char *line;
-    while ((max_frames <= 0 || n < max_frames) && (line = next_line(&r))) {
+    while ((max_frames <= 0 || n < max_frames) && (line = physm_lines_next(&r))) {
         char *p = line;
         while (isspace((unsigned char)*p)) p++;
         if (!*p) continue; /* blank lines between frames */
@@ -254,8 +271,15 @@ int physm_xyz_read(const char *path, const char *display, int max_frames, physm_
         errno = 0;
         long count = strtol(p, &end, 10);
         while (isspace((unsigned char)*end)) end++;
+        if (end != p && !*end && !errno && count > PHYSM_XYZ_MAX_ATOMS) {
+            fprintf(stderr, "%s:%d: error: a frame of %ld atoms; at most %d are read\n", display, r.line, count,
+                    PHYSM_XYZ_MAX_ATOMS);
+            status = -1;
+            break;
+        }
         if (end == p || *end || count < 0 || errno) {
-            fprintf(stderr, "%s:%d: error: a frame starts with its number of atoms, got '%s'\n", display, r.line, p);
+            fprintf(stderr, "%s:%d: error: a frame starts with its number of atoms, got '%s'%s\n", display, r.line, p,
+                    n ? " (more atom lines than the frame before announces?)" : "");
             status = -1;
             break;
         }
@@ -273,7 +297,11 @@ int physm_xyz_read(const char *path, const char *display, int max_frames, physm_
         memset(f, 0, sizeof *f);
         f->n = count;
         f->line = r.line;
-        char *info = next_line(&r);
+        char *info = physm_lines_next(&r);
+        if (!info && r.bad) {
+            status = -1;
+            break;
+        }
         if (!info) {
             fprintf(stderr, "%s:%d: error: the frame of line %d has no comment line\n", display, r.line, f->line);
             status = -1;
@@ -284,6 +312,7 @@ int physm_xyz_read(const char *path, const char *display, int max_frames, physm_
             break;
         }
     }
+    if (r.bad) status = -1;
     if (status == 0 && ferror(r.in)) {
         fprintf(stderr, "%s: error: cannot read %s: %s\n", display, path, strerror(errno));
         status = -1;

@@ -386,7 +386,22 @@ long physm_system_eval_builds(const physm_system_eval *ev);
 /* extxyz.c: ASE's extended XYZ                                              */
 /* ------------------------------------------------------------------------ */
 
-enum { PHYSM_XYZ_MAX_PROPS = 32, PHYSM_XYZ_NAME = 64 };
+/* At most 2^28 atoms a frame: counts times columns and line numbers stay ints. */
+enum { PHYSM_XYZ_MAX_PROPS = 32, PHYSM_XYZ_NAME = 64, PHYSM_XYZ_MAX_ATOMS = 1 << 28 };
+
+/* Numbered lines of a text file (frames.c reads input.data with it too):
+ * {display, fopen(...), 0} to start; free buf when done. */
+typedef struct {
+    const char *display;
+    FILE *in;
+    int line;                     /* of the last line returned */
+    int bad;                      /* a NUL byte was met (reported) */
+    char *buf;
+    size_t cap;
+} physm_lines;
+
+/* The next line without its newline; NULL at the end, or when bad. */
+char *physm_lines_next(physm_lines *r);
 
 typedef struct {
     char name[PHYSM_XYZ_NAME];
@@ -417,6 +432,94 @@ void physm_xyz_free(physm_xyz_frame *frames, int n_frames);
 const physm_xyz_property *physm_xyz_find(const physm_xyz_frame *f, const char *name);
 /* The value of key in the comment line (a number), or 0 when absent. */
 int physm_xyz_info_number(const physm_xyz_frame *f, const char *key, double *value);
+/* The value of key (case-insensitive), unquoted, into value: 1, or 0 when absent. */
+int physm_xyz_info_text(const physm_xyz_frame *f, const char *key, char *value, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* elements.c: the chemical elements                                         */
+/* ------------------------------------------------------------------------ */
+
+enum { PHYSM_MAX_Z = 94 };        /* H .. Pu */
+
+typedef struct {
+    const char *symbol;           /* "Si" */
+    int z;                        /* atomic number */
+    double mass;                  /* standard atomic weight, amu (ASE's table) */
+} physm_element;
+
+/* Exact symbols, as ASE: "Si", not "SI" or "si". NULL when there is none. */
+const physm_element *physm_element_by_symbol(const char *symbol);
+const physm_element *physm_element_by_z(int z);      /* NULL outside 1..PHYSM_MAX_Z */
+
+/* ------------------------------------------------------------------------ */
+/* frames.c: sets of atomic configurations for training and testing          */
+/* ------------------------------------------------------------------------ */
+
+enum { PHYSM_FRAMES_EXTXYZ = 1, PHYSM_FRAMES_N2P2 = 2 };
+
+/* Frames of atoms, all frames' atoms in one run of arrays: frame i's atoms
+ * are [first[i], first[i + 1]). Units are the file's (extxyz: eV, A,
+ * eV/A^3). A quantity no frame has is NULL; one some frames lack is NaN in
+ * those (energy, total_charge, stress rows); forces and charges are in
+ * every frame or in none (reading refuses files that mix). */
+typedef struct {
+    int format;                   /* PHYSM_FRAMES_EXTXYZ or PHYSM_FRAMES_N2P2: what was read */
+    int n_frames;
+    long n_atoms;                 /* over all frames */
+    long *first;                  /* n_frames + 1 atom offsets */
+    double *pos;                  /* n_atoms x 3 */
+    int *z;                       /* atomic number per atom */
+    double *forces;               /* n_atoms x 3, or NULL */
+    double *charge;               /* per atom, or NULL */
+    double *energy;               /* n_frames, or NULL */
+    double *total_charge;         /* n_frames (input.data's charge), or NULL */
+    double *stress;               /* n_frames x 9, row-major 3 x 3 (ASE's sign), or NULL */
+    double *cell;                 /* n_frames x 9: cell vectors a1, a2, a3 in turn (zero: none) */
+    int *pbc;                     /* n_frames x 3, 0 or 1 per cell vector */
+    int *line;                    /* the line where each frame starts, for messages */
+    char **comment;               /* n_frames (input.data's comment lines, '\n' between; NULL: none), or NULL */
+    char *path;                   /* the display name read from, for messages */
+} physm_frames;
+
+/* Reads ASE's extended XYZ or n2p2's input.data, told apart by the first
+ * line (a number of atoms, or a keyword). extxyz keys: REF_energy or
+ * energy; REF_stress or stress (9 numbers, or 6 in Voigt order xx yy zz yz
+ * xz xy), else REF_virial or virial (stress = -virial / volume); Lattice,
+ * pbc; columns species:S:1 (or Z:I:1), pos:R:3, REF_forces, forces or
+ * force (R:3), REF_charges, charges or initial_charges (R:1); the REF_
+ * names first; total_charge (physc's own key, for input.data's charge).
+ * Every error names file:line; on error *out is empty. */
+int physm_frames_read(const char *path, const char *display, physm_frames *out);
+void physm_frames_free(physm_frames *f);
+
+/* Values predicted for every frame, written beside the references under
+ * prefix + name (prefix NULL: "physc_"): physc_energy, physc_stress keys
+ * and a physc_forces column. Any pointer may be NULL. */
+typedef struct {
+    const char *prefix;
+    const double *energy;         /* n_frames */
+    const double *forces;         /* n_atoms x 3 */
+    const double *stress;         /* n_frames x 9 */
+} physm_frames_predicted;
+
+/* extxyz as ASE writes it (Lattice, Properties, energy, stress, pbc; and
+ * total_charge), numbers in %.17g so that reading gives the same doubles;
+ * pred may be NULL. -1 (reported, naming display) when writing fails. */
+int physm_frames_write_extxyz(FILE *out, const char *display, const physm_frames *f,
+                              const physm_frames_predicted *pred);
+/* input.data: zero forces and charges when f has none; -1 (reported) for
+ * a frame periodic along some axes only, which input.data cannot say. */
+int physm_frames_write_n2p2(FILE *out, const char *display, const physm_frames *f);
+
+/* The distinct atomic numbers, ascending, into z (and how many atoms of
+ * each into count, which may be NULL); both have room for PHYSM_MAX_Z.
+ * Returns how many. */
+int physm_frames_elements(const physm_frames *f, int *z, long *count);
+/* |det| of frame i's cell (0 for an open cluster's zero cell). */
+double physm_frames_volume(const physm_frames *f, int i);
+/* One line: path, format, frames, atoms per element, the quantities
+ * present, periodic and open cells. */
+void physm_frames_summary(FILE *out, const physm_frames *f);
 
 /* ------------------------------------------------------------------------ */
 /* system_test.c: frames of atoms                                           */
