@@ -74,6 +74,25 @@ static LLVMValueRef sigmoid(gen *g, LLVMValueRef x)
 }
 
 /* Leaves are supplied by the caller through `leaf`. */
+/* cos(pi x) without a call: x reduced exactly to r in [-1, 1] (the period
+ * is 2), cos(pi r) = sin(pi b) with b = 1/2 - |r| in [-1/2, 1/2], and the
+ * odd Taylor series of sin(pi b) to b^23 (last term below 2e-18): within
+ * an ulp or two of libm's, branch-free, so a cutoff function in a kernel
+ * costs a few multiply-adds instead of a call to sincos. */
+static LLVMValueRef cospi(gen *g, LLVMValueRef x)
+{
+    LLVMBuilderRef b = g->b;
+    LLVMValueRef half = real_const(g, 0.5);
+    LLVMValueRef r = LLVMBuildFSub(b, x, LLVMBuildFMul(b, real_const(g, 2.0), call1(g, "llvm.rint", LLVMBuildFMul(b, x, half, "")), ""), "");
+    LLVMValueRef t = LLVMBuildFSub(b, half, call1(g, "llvm.fabs", r), "");
+    LLVMValueRef t2 = LLVMBuildFMul(b, t, t, "");
+    double c[12], pi = 3.14159265358979323846, term = pi;
+    for (int k = 0; k < 12; k++) c[k] = term, term *= -pi * pi / ((2.0 * k + 2) * (2.0 * k + 3));
+    LLVMValueRef p = real_const(g, c[11]);
+    for (int k = 10; k >= 0; k--) p = LLVMBuildFAdd(b, LLVMBuildFMul(b, p, t2, ""), real_const(g, c[k]), "");
+    return LLVMBuildFMul(b, p, t, "");
+}
+
 typedef LLVMValueRef (*leaf_fn)(gen *g, void *ctx, const dag_node *n);
 
 static LLVMValueRef emit_node(gen *g, const dag_node *n, LLVMValueRef *val, leaf_fn leaf, void *ctx)
@@ -133,6 +152,8 @@ static LLVMValueRef emit_node(gen *g, const dag_node *n, LLVMValueRef *val, leaf
     case X_SILU: return LLVMBuildFMul(b, x, sigmoid(g, x), "");
     case X_RELU: return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, zero, ""), x, zero, "");
     case X_STEP: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOGT, x, zero, ""));
+    case X_COSPI: return cospi(g, x);
+    case X_SINPI: return cospi(g, LLVMBuildFSub(b, x, real_const(g, 0.5), ""));
     case X_MIN: return call2(g, "llvm.minnum", x, y);
     case X_MAX: return call2(g, "llvm.maxnum", x, y);
     case X_LT: return bool_to_real(g, LLVMBuildFCmp(b, LLVMRealOLT, x, y, ""));

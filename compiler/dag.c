@@ -57,7 +57,7 @@ const char *dag_op_name(dag_op op)
         "const", "coord", "param", "stream", "seed", "input", "net", "add", "sub", "mul", "div",
         "neg", "pow", "powi", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
         "tanh", "exp", "log", "sqrt", "abs", "sign", "erf", "sigmoid", "softplus", "gelu", "silu",
-        "relu", "step", "min", "max", "lt", "le", "gt", "ge", "ne", "and", "or", "not", "select",
+        "relu", "step", "sinpi", "cospi", "min", "max", "lt", "le", "gt", "ge", "ne", "and", "or", "not", "select",
     };
     return op < X_OP_COUNT ? names[op] : "?";
 }
@@ -192,6 +192,8 @@ static double fold_unary(dag_op op, double x)
     case X_SILU: return x * sigmoid(x);
     case X_RELU: return x > 0 ? x : 0;
     case X_STEP: return x > 0;
+    case X_SINPI: return sin(3.14159265358979323846 * x);
+    case X_COSPI: return cos(3.14159265358979323846 * x);
     case X_NOT: return x == 0;
     default: return NAN;
     }
@@ -322,6 +324,12 @@ static int partials(phys_dag *d, int id, int child[3], int partial[3])
         partial[0] = dag_binary(d, X_MUL, dag_const(d, n.index), dag_powi(d, a, n.index - 1));
         return 1;
     case X_SIN: child[0] = a, partial[0] = dag_unary(d, X_COS, a); return 1;
+    case X_SINPI:
+        child[0] = a, partial[0] = dag_binary(d, X_MUL, dag_const(d, 3.14159265358979323846), dag_unary(d, X_COSPI, a));
+        return 1;
+    case X_COSPI:
+        child[0] = a, partial[0] = dag_binary(d, X_MUL, dag_const(d, -3.14159265358979323846), dag_unary(d, X_SINPI, a));
+        return 1;
     case X_COS: child[0] = a, partial[0] = dag_unary(d, X_NEG, dag_unary(d, X_SIN, a)); return 1;
     case X_TAN: child[0] = a, partial[0] = dag_binary(d, X_ADD, one, dag_powi(d, id, 2)); return 1;
     case X_ASIN:

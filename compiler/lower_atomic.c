@@ -118,7 +118,7 @@ static int cutoff_value(lctx *c, const acsf_spec *a, int r)
                                                                      sub(c, num(c, 1), mul(c, x, x)))));
         break;
     case PHYS_FC_HARD: f = num(c, 1), inner = 0; break;
-    default: f = mul(c, num(c, 0.5), add(c, dag_unary(c->dag, X_COS, mul(c, num(c, 3.14159265358979323846), x)), num(c, 1))); break;
+    default: f = mul(c, num(c, 0.5), add(c, dag_unary(c->dag, X_COSPI, x), num(c, 1))); break;
     }
     if (inner && ri > 0) f = dag_select(c->dag, dag_binary(c->dag, X_LT, r, num(c, ri)), num(c, 1), f);
     return dag_select(c->dag, dag_binary(c->dag, X_LT, r, num(c, rc)), f, num(c, 0));

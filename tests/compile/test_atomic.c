@@ -1,6 +1,8 @@
 /* Checks an atomic network physc generated (linked in as an object):
  *  - atomic_golden: n2p2's golden symmetry-function values (three atoms,
  *    TANHU, rc = 10; ../shared/design/interatomic-notes.md) to 1e-14;
+ *  - atomic_cut_cos, atomic_cut_poly2: n2p2's golden cutoff values (rc =
+ *    3, inner 0.2 rc, r = 2.4) to 1e-14;
  *  - otherwise: forces against central differences of the energy, total
  *    force zero, the energy invariant under a rotation and translation,
  *    and the frames loss's gradient (the tangent-stream force training)
@@ -69,6 +71,19 @@ static void check_golden(const sys_ctx *c)
         }
         expect_close(golden[g].name, G[k], golden[g].value, 1e-14, 0);
     }
+}
+
+static void check_cutoff(const sys_ctx *c, double want)
+{
+    double G[2];
+    physm_system_eval *ev = physm_system_eval_create(c->lay, c->cfg.count, NULL);
+    if (!ev || physm_system_eval_descriptors(ev, c->theta, &c->cfg, G)) {
+        printf("FAIL descriptors\n");
+        failures++;
+    }
+    physm_system_eval_destroy(ev);
+    expect_close("cutoff function at r = 2.4 (atom 0)", G[0], want, 1e-14, 0);
+    expect_close("cutoff function at r = 2.4 (atom 1)", G[1], want, 1e-14, 0);
 }
 
 static void check_forces(sys_ctx *c)
@@ -154,8 +169,8 @@ int main(void)
     const physm_system *s = m->system;
     sys_ctx c = {&lay, theta, {{0}, NULL, {0}}, 0};
     c.cfg.arrays = calloc((size_t)s->n_arrays + 1, sizeof *c.cfg.arrays);
-    const int golden_model = !strcmp(m->name, "atomic_golden");
-    c.n = golden_model ? 3 : 7;
+    const int golden_model = !strcmp(m->name, "atomic_golden"), cutoff_model = !strncmp(m->name, "atomic_cut_", 11);
+    c.n = golden_model ? 3 : cutoff_model ? 2 : 7;
     c.cfg.count[0] = c.n;
     for (int a = 0; a < s->sets[0].n_attributes; a++)
         c.cfg.arrays[s->sets[0].attributes[a].array] = calloc((size_t)c.n * 3, sizeof(double));
@@ -164,6 +179,9 @@ int main(void)
     if (golden_model) {
         memcpy(r, golden_atoms, sizeof golden_atoms);
         check_golden(&c);
+    } else if (cutoff_model) {
+        r[3] = 2.4 * 0.6, r[4] = 2.4 * 0.8; /* |r_1 - r_0| = 2.4 */
+        check_cutoff(&c, !strcmp(m->name, "atomic_cut_cos") ? 0.14644660940672610 : 0.103515625);
     } else {
         /* a cluster of 7 atoms about 2.3 apart, open boundaries */
         const double at[21] = {0, 0, 0, 2.3, 0.1, 0, 0.2, 2.2, 0.3, -0.1, 0.3, 2.4, 1.9, 1.8, 0.4,
