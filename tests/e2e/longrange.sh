@@ -12,6 +12,7 @@
 #     Coulomb energy against Madelung's constant;
 #  5. dispersion (Becke-Johnson, zero damping, D3 forms) and the cosine
 #     switch at a few distances against the formulas computed by python;
+#     a learned pair term beside DSF: forces against central differences;
 #  6. NVE of examples/ionic.phys (512 ions) and examples/morse.phys:
 #     bounded energy drift, momentum to round-off.
 # usage: longrange.sh PHYSC ROOT
@@ -197,6 +198,41 @@ read -r per madelung rel <<< "$(awk -v e="$(potential cr.xyz)" -v k=$k 'BEGIN {
 small "$rel" 3e-3 &&
   ok "DSF (alpha 0.2 / A, rc 11 A) on perfect NaCl (a = 5.64 A): $per eV per ion pair, Madelung $madelung eV (relative $rel)" ||
   bad "DSF against Madelung: $per against $madelung ($rel)"
+
+# a learned short range (switched off from 3 to 5 A) beside DSF in one pair sum:
+# forces = -grad V against central differences of the energy (untrained weights)
+cat > hybrid.phys <<'EOF'
+model hybrid
+import potentials
+particles ions with r[3], v[3], mass m, charge q
+field g(s) = mlp(hidden = [8, 8], activation = tanh)
+energy V(ions) = sum_pairs(i, j within 11.0: switch(dist(i, j), 3, 5) * g(dist(i, j))
+                                           + coulomb_k_metal * coulomb_dsf(q[i], q[j], dist(i, j), 0.2, 11.0))
+    + sum(i: coulomb_k_metal * coulomb_damped_self(q[i], 0.2, 11.0))
+force F = -grad(V, r)
+dynamics newton(F, mass = m)
+simulate verlet(dt = 0.1, steps = 1) from "start.xyz"
+EOF
+"$physc" hybrid.phys -o hybrid || bad "compile hybrid"
+energy_at() { ./hybrid simulate --untrained --from "$1" --steps 1 --dt 1e-12 --to e.xyz --quiet && potential e.xyz; }
+energy_at ions8.xyz > /dev/null || bad "hybrid simulate"
+cp e.xyz base.xyz
+h=1e-5
+: > pairs_fd.txt
+for atom in 0 3 6; do
+  for axis in 0 1 2; do
+    awk -v a=$atom -v x=$axis -v h=$h 'NR == 3 + a { $(2 + x) = sprintf("%.17g", $(2 + x) + h) } { print }' ions8.xyz > plus.xyz
+    awk -v a=$atom -v x=$axis -v h=$h 'NR == 3 + a { $(2 + x) = sprintf("%.17g", $(2 + x) - h) } { print }' ions8.xyz > minus.xyz
+    echo "$(energy_at plus.xyz) $(energy_at minus.xyz) $(force_of base.xyz $atom | awk -v x=$axis '{ print $(x + 1) }')" >> pairs_fd.txt
+  done
+done
+# the largest |F - FD| over the largest |F| (an energy of -36 eV keeps FD's round-off near 1e-9 eV/A)
+worst=$(awk -v h=$h 'NF != 3 { bad = 1 } { d = $3 + ($1 - $2) / (2 * h); if (d < 0) d = -d; if (d > dmax) dmax = d
+                                          f = $3 < 0 ? -$3 : $3; if (f > fmax) fmax = f }
+  END { if (bad || NR != 9 || fmax == 0) print "unreadable"; else printf "%.3g", dmax / fmax }' pairs_fd.txt)
+small "$worst" 1e-6 &&
+  ok "learned pair term + DSF, 8 ions: forces = -grad V against central differences, max error / max force $worst (9 components)" ||
+  bad "learned pair term + DSF: forces against central differences: $worst"
 
 # 6. NVE: the ionic example (512 ions, 300 K) and the Morse molecules
 drift_of() { awk -F, 'NR == 2 { e0 = $5 } NR > 1 { d = ($5 - e0) / e0; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g", m }' "$1"; }
