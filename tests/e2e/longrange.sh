@@ -9,10 +9,10 @@
 #  4. periodic ion configurations (numpy, tests/e2e/ionic_reference.py):
 #     DSF energies and forces to 1e-12, also with rc beyond half the cell
 #     and beyond the cell (images of a particle itself); the crystal's
-#     Coulomb energy against Madelung's constant;
+#     Coulomb energy against Madelung's constant; a learned pair term
+#     beside DSF: forces against central differences;
 #  5. dispersion (Becke-Johnson, zero damping, D3 forms) and the cosine
 #     switch at a few distances against the formulas computed by python;
-#     a learned pair term beside DSF: forces against central differences;
 #  6. NVE of examples/ionic.phys (512 ions) and examples/morse.phys:
 #     bounded energy drift, momentum to round-off.
 # usage: longrange.sh PHYSC ROOT
