@@ -13,7 +13,7 @@
 FOLD1(sin, sin(a)) FOLD1(cos, cos(a)) FOLD1(tan, tan(a)) FOLD1(asin, asin(a)) FOLD1(acos, acos(a))
 FOLD1(atan, atan(a)) FOLD1(sinh, sinh(a)) FOLD1(cosh, cosh(a)) FOLD1(tanh, tanh(a)) FOLD1(exp, exp(a))
 FOLD1(log, log(a)) FOLD1(sqrt, sqrt(a)) FOLD1(abs, fabs(a)) FOLD1(sign, (a > 0) - (a < 0))
-FOLD1(erf, erf(a)) FOLD1(sigmoid, 1.0 / (1.0 + exp(-a))) FOLD1(softplus, a > 30 ? a : log1p(exp(a)))
+FOLD1(erf, erf(a)) FOLD1(erfc, erfc(a)) FOLD1(sigmoid, 1.0 / (1.0 + exp(-a))) FOLD1(softplus, a > 30 ? a : log1p(exp(a)))
 FOLD1(gelu, 0.5 * a * (1.0 + erf(a / sqrt(2.0)))) FOLD1(silu, a / (1.0 + exp(-a)))
 FOLD1(relu, a > 0 ? a : 0)
 FOLD1(pi, 3.14159265358979323846) FOLD1(e, 2.71828182845904523536)
@@ -41,6 +41,8 @@ static const phys_builtin table[B_ID_COUNT] = {
     [B_ID_ABS] = {B_ID_ABS, "abs", B_MATH, 1, 1, NONE, NONE, "absolute value", fold_abs, X_ABS},
     [B_ID_SIGN] = {B_ID_SIGN, "sign", B_MATH, 1, 1, NONE, NONE, "sign: -1, 0 or 1", fold_sign, X_SIGN},
     [B_ID_ERF] = {B_ID_ERF, "erf", B_MATH, 1, 1, NONE, NONE, "error function", fold_erf, X_ERF},
+    [B_ID_ERFC] = {B_ID_ERFC, "erfc", B_MATH, 1, 1, NONE, NONE,
+     "complementary error function 1 - erf(x), accurate where erf is near 1", fold_erfc, X_ERFC},
     [B_ID_SIGMOID] = {B_ID_SIGMOID, "sigmoid", B_MATH, 1, 1, NONE, NONE,
      "logistic sigmoid 1/(1+exp(-x))", fold_sigmoid, X_SIGMOID},
     [B_ID_SOFTPLUS] = {B_ID_SOFTPLUS, "softplus", B_MATH, 1, 1, NONE, NONE,

@@ -32,7 +32,7 @@ typedef enum phys_builtin_id {
     /* math */
     B_ID_SIN, B_ID_COS, B_ID_TAN, B_ID_ASIN, B_ID_ACOS, B_ID_ATAN, B_ID_ATAN2, B_ID_SINH,
     B_ID_COSH, B_ID_TANH, B_ID_EXP, B_ID_LOG, B_ID_SQRT, B_ID_ABS, B_ID_SIGN, B_ID_ERF,
-    B_ID_SIGMOID, B_ID_SOFTPLUS, B_ID_GELU, B_ID_SILU, B_ID_RELU, B_ID_POW, B_ID_MIN, B_ID_MAX,
+    B_ID_ERFC, B_ID_SIGMOID, B_ID_SOFTPLUS, B_ID_GELU, B_ID_SILU, B_ID_RELU, B_ID_POW, B_ID_MIN, B_ID_MAX,
     /* constants */
     B_ID_PI, B_ID_E,
     /* derivatives */

@@ -139,6 +139,7 @@ static LLVMValueRef emit_node(gen *g, const dag_node *n, LLVMValueRef *val, leaf
         return LLVMBuildFSub(b, pos, neg, "");
     }
     case X_ERF: return call1(g, "erf", x);
+    case X_ERFC: return call1(g, "erfc", x);
     case X_SIGMOID: return sigmoid(g, x);
     case X_SOFTPLUS: { /* log1p(exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)) */
         LLVMValueRef ax = call1(g, "llvm.fabs", x);

@@ -56,7 +56,7 @@ const char *dag_op_name(dag_op op)
     static const char *const names[X_OP_COUNT] = {
         "const", "coord", "param", "stream", "seed", "input", "net", "add", "sub", "mul", "div",
         "neg", "pow", "powi", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
-        "tanh", "exp", "log", "sqrt", "abs", "sign", "erf", "sigmoid", "softplus", "gelu", "silu",
+        "tanh", "exp", "log", "sqrt", "abs", "sign", "erf", "erfc", "sigmoid", "softplus", "gelu", "silu",
         "relu", "step", "sinpi", "cospi", "min", "max", "lt", "le", "gt", "ge", "ne", "and", "or", "not", "select",
     };
     return op < X_OP_COUNT ? names[op] : "?";
@@ -186,6 +186,7 @@ static double fold_unary(dag_op op, double x)
     case X_ABS: return fabs(x);
     case X_SIGN: return (x > 0) - (x < 0);
     case X_ERF: return erf(x);
+    case X_ERFC: return erfc(x);
     case X_SIGMOID: return sigmoid(x);
     case X_SOFTPLUS: return x > 30 ? x : log1p(exp(x));
     case X_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
@@ -355,8 +356,9 @@ static int partials(phys_dag *d, int id, int child[3], int partial[3])
     case X_SQRT: child[0] = a, partial[0] = dag_binary(d, X_DIV, dag_const(d, 0.5), id); return 1;
     case X_ABS: child[0] = a, partial[0] = dag_unary(d, X_SIGN, a); return 1;
     case X_ERF:
+    case X_ERFC: /* +-2/sqrt(pi) exp(-a^2) */
         child[0] = a;
-        partial[0] = dag_binary(d, X_MUL, dag_const(d, 1.1283791670955126),
+        partial[0] = dag_binary(d, X_MUL, dag_const(d, n.op == X_ERF ? 1.1283791670955126 : -1.1283791670955126),
                                 dag_unary(d, X_EXP, dag_unary(d, X_NEG, dag_powi(d, a, 2))));
         return 1;
     case X_SIGMOID:

@@ -25,7 +25,7 @@ typedef enum dag_op {
     X_POWI,       /* a ^ index, integer exponent */
     /* functions */
     X_SIN, X_COS, X_TAN, X_ASIN, X_ACOS, X_ATAN, X_ATAN2, X_SINH, X_COSH, X_TANH,
-    X_EXP, X_LOG, X_SQRT, X_ABS, X_SIGN, X_ERF, X_SIGMOID, X_SOFTPLUS, X_GELU,
+    X_EXP, X_LOG, X_SQRT, X_ABS, X_SIGN, X_ERF, X_ERFC, X_SIGMOID, X_SOFTPLUS, X_GELU,
     X_SILU, X_RELU, X_STEP,  /* step: 1 where a > 0, else 0 */
     X_SINPI, X_COSPI,        /* sin(pi a), cos(pi a): exact range reduction, inline polynomial */
     X_MIN, X_MAX,
