@@ -211,6 +211,8 @@ int physm_kim_model_create(KIM_ModelCreate *modelCreate, KIM_LengthUnit requeste
     }
     char err[300] = "";
     int n_species = 0;
+    const char *why = physm_local_eval_unsupported(m->system);
+    if (why) return create_error(modelCreate, b, why);
     if (!(b->theta = calloc(b->lay.n_theta + 1, sizeof *b->theta))) return create_error(modelCreate, b, "out of memory");
     if (physm_exported_theta(&b->lay, physm_export_checkpoint, (size_t)physm_export_checkpoint_size, b->theta, err,
                              sizeof err))

@@ -67,8 +67,7 @@ void physm_local_eval_destroy(physm_local_eval *ev)
     free(ev);
 }
 
-/* Why the model cannot run on domains with ghosts, or NULL. */
-static const char *unsupported(const physm_system *s)
+const char *physm_local_eval_unsupported(const physm_system *s)
 {
     if (!s) return "the model has no particle system (particles under Newtonian dynamics)";
     if (s->n_sets != 1) return "the model has more than one particle set; a simulator gives one";
@@ -116,7 +115,7 @@ physm_local_eval *physm_local_eval_create(const physm_layout *lay, const double 
                                           size_t err_size)
 {
     const physm_system *s = lay->model->system;
-    const char *why = unsupported(s);
+    const char *why = physm_local_eval_unsupported(s);
     if (why) {
         snprintf(err, err_size, "%s", why);
         return NULL;

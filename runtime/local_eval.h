@@ -32,6 +32,9 @@ typedef struct {
 
 typedef struct physm_local_eval physm_local_eval;
 
+/* Why the system (NULL: none) cannot run on domains with ghosts, or NULL. */
+const char *physm_local_eval_unsupported(const physm_system *s);
+
 /* For the model of lay (one particle set in 3-D, V linear in its sums,
  * every kernel over particles or within a cutoff) with the values theta
  * (copied) and n_species species (the species attribute's codes; a model

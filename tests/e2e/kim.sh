@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# A compiled particle model in Debian's LAMMPS through the KIM API, and as
+# a C library (issue 13, "Into the MD ecosystem"):
+#  1. physc --kim exports Stillinger-Weber silicon and a Lennard-Jones
+#     model; kim-api-collections-management installs both into a user
+#     collection under this test's temporary HOME (nothing outside it is
+#     touched);
+#  2. lmp ('kim init NAME metal', 'kim interactions Si') on 216 atoms of
+#     displaced diamond silicon and 500 of a displaced fcc LJ solid, on 1
+#     and on 2 MPI processes: energy and per-atom forces equal the compiled
+#     program's own (simulate, first frame, on LAMMPS's configuration) to
+#     1e-10 relative, and the pressure tensor (the model's virial) equals
+#     LAMMPS's own pair_style sw / lj/cut to 1e-10, and so does the
+#     potential energy after 50 NVE steps from 1200 K (ghosts and
+#     neighbour lists rebuilt at every step);
+#  3. a model KIM cannot run (two particle sets) is refused by name;
+#  4. physc --emit=lib: a C program linked against the .so (potential_lib.c)
+#     gets the same energy and forces to 1e-10, LAMMPS's stress to 1e-10,
+#     and forces equal to central differences of its energy.
+# Exits 77 (skipped) when lmp or the KIM API's tools are not installed.
+# usage: kim.sh PHYSC ROOT
+set -u
+physc=$(realpath "$1") root=$(realpath "$2")
+for tool in lmp kim-api-collections-management; do
+  if ! command -v $tool > /dev/null; then
+    echo "SKIP: $tool is not installed (Debian: lammps, libkim-api-dev; scripts/install-deps.sh installs them)"
+    exit 77
+  fi
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+# the user collection lives in $HOME/.kim-api; KIM's build goes to TMPDIR
+mkdir home tmp
+export HOME=$work/home TMPDIR=$work/tmp OMPI_MCA_mpi_yield_when_idle=1
+unset KIM_API_CONFIGURATION_FILE KIM_API_PORTABLE_MODELS_DIR KIM_API_MODEL_DRIVERS_DIR KIM_API_SIMULATOR_MODELS_DIR
+fail=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$root/tests/e2e/lammps_helpers.sh"
+mpi="mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2"
+command -v mpirun > /dev/null || bad "mpirun (Debian's openmpi-bin) is not installed: the 2-process checks cannot run"
+
+# 1. export and install
+export_install() { # NAME SPECIES MODEL
+  "$physc" --kim "$1" --kim-species "$2" "$3" -o "$1" || { bad "physc --kim $1"; return; }
+  kim-api-collections-management install user "$1" > "$1.install.log" 2>&1 &&
+    [ -f "$(find "$HOME/.kim-api" -path "*/$1/libkim-api-portable-model.so" | head -1)" ] &&
+    ok "$1: physc --kim, installed into the user collection of $HOME" ||
+    { bad "installing $1:"; cat "$1.install.log"; }
+}
+export_install SW_physc Si "$root/examples/stillinger_weber.phys"
+export_install LJ_physc Ar "$root/examples/lj_fluid.phys"
+"$physc" "$root/examples/stillinger_weber.phys" -o sw || bad "compile stillinger_weber"
+"$physc" "$root/examples/lj_fluid.phys" -o lj || bad "compile lj_fluid"
+
+# 2. LAMMPS through KIM against the compiled program and LAMMPS's own pair styles
+lattice_sw='lattice diamond 5.431
+region box block 0 3 0 3 0 3
+create_box 1 box
+create_atoms 1 box
+mass 1 28.0855
+displace_atoms all random 0.1 0.1 0.1 87287 units box'
+lattice_lj='lattice fcc 1.6795961913825074
+region box block 0 5 0 5 0 5
+create_box 1 box
+create_atoms 1 box
+mass 1 39.948
+displace_atoms all random 0.05 0.05 0.05 4928459 units box'
+tail_in='thermo_style custom step pe pxx pyy pzz pyz pxz pxy
+thermo_modify norm no format float %.17g
+dump 1 all custom 1 DUMP id x y z fx fy fz
+dump_modify 1 format float %.17g sort id
+run 0
+undump 1
+velocity all create 1200 4928459 loop geom
+fix 1 all nve
+neigh_modify every 1 delay 0 check no
+thermo 50
+run 50'
+# The thermo line of run 0 after 'Step': pe pxx pyy pzz pyz pxz pxy.
+thermo() { awk '$1 == "Step" { getline; $1 = ""; print; exit }' "$1"; }
+# The potential energy after the 50 NVE steps.
+md_pe() { awk '$1 == "Step" { block++ } block == 2 && $1 == 50 { print $2 }' "$1"; }
+# max |p - q| / max |q| over two pressure tensors given as "pe pxx ... pxy" lines
+tensor_error() {
+  awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x); split(b, y)
+    for (k = 2; k <= n; k++) { d = x[k] - y[k]; if (d < 0) d = -d; if (d > m) m = d; q = y[k]; if (q < 0) q = -q; if (q > M) M = q }
+    printf "%.3g", (M > 0 ? m / M : 1) }'
+}
+check() { # label kim_name species lattice pair_lines program np
+  local label=$1 name=$2 sp=$3 lattice=$4 pair=$5 prog=$6 np=$7 run="lmp"
+  [ "$np" = 2 ] && run="$mpi lmp"
+  local tag=$label.np$np
+  printf 'kim init %s metal\natom_style atomic\n%s\nkim interactions %s\n%s\n' "$name" "$lattice" "$sp" \
+    "${tail_in/DUMP/$tag.kim.dump}" > $tag.kim.in
+  printf 'units metal\natom_style atomic\n%s\n%s\n%s\n' "$lattice" "$pair" "${tail_in/DUMP/$tag.ref.dump}" > $tag.ref.in
+  $run -in $tag.kim.in -log none > $tag.kim.out 2>&1 || { bad "$tag: lmp with KIM model $name:"; tail -5 $tag.kim.out; return; }
+  $run -in $tag.ref.in -log none > $tag.ref.out 2>&1 || { bad "$tag: lmp with its own pair style"; return; }
+  local pe
+  pe=$(lammps_pe $tag.kim.out)
+  dump_to_xyz "$sp" $tag.kim.dump > $tag.xyz
+  ./$prog simulate --from $tag.xyz --steps 1 --dt 1e-12 --to $tag.one.xyz --quiet || { bad "$tag: $prog simulate"; return; }
+  read -r de df <<< "$(errors_against $tag.one.xyz $tag.kim.dump "$pe")"
+  local dp dmd
+  dp=$(tensor_error "$(thermo $tag.kim.out)" "$(thermo $tag.ref.out)")
+  dmd=$(awk -v a="$(md_pe $tag.kim.out)" -v b="$(md_pe $tag.ref.out)" 'BEGIN { if (a == "" || b == "") exit; d = (a - b) / b; printf "%.3g", (d < 0 ? -d : d) }')
+  echo "$label, $(head -1 $tag.xyz) atoms, $np MPI process(es): LAMMPS+KIM E = $pe; against physc: energy $de, max force error / max force $df; pressure tensor against LAMMPS's own: $dp; energy after 50 NVE steps at 1200 K against LAMMPS's own: $dmd"
+  awk -v e="$de" -v f="$df" -v p="$dp" -v m="$dmd" 'BEGIN { exit !(e != "" && f != "" && p != "" && m != "" && e + 0 <= 1e-10 && f + 0 <= 1e-10 && p + 0 <= 1e-10 && m + 0 <= 1e-10) }' &&
+    ok "$tag: energy, forces and virial to 1e-10, and 50 MD steps" || bad "$tag: $de $df $dp $dmd"
+}
+for np in 1 2; do
+  check SW SW_physc Si "$lattice_sw" $'pair_style sw\npair_coeff * * /usr/share/lammps/potentials/Si.sw Si' sw $np
+  check LJ LJ_physc Ar "$lattice_lj" $'pair_style lj/cut 2.5\npair_coeff 1 1 1.0 1.0 2.5' lj $np
+done
+
+# 3. a model the KIM API cannot run on domains is refused by name
+export_install Mixed_physc X "$root/tests/e2e/models/mixed_potential.phys"
+printf 'kim init Mixed_physc metal\natom_style atomic\n%s\nkim interactions X\nrun 0\n' "$lattice_lj" > mixed.in
+if lmp -in mixed.in -log none > mixed.out 2>&1; then
+  bad "LAMMPS ran a KIM model of two particle sets"
+elif grep -q "physc model mixed_potential: the model has more than one particle set" mixed.out; then
+  ok "a model of two particle sets: LAMMPS stops with the model's reason"
+else
+  bad "the refusal of a two-set model does not name the reason:"; cat mixed.out
+fi
+
+# 4. the C library
+"$physc" --emit=lib --kim-species Si "$root/examples/stillinger_weber.phys" -o libsw.so || bad "physc --emit=lib"
+[ -f physc_potential.h ] || bad "physc --emit=lib wrote no physc_potential.h"
+exported=$(nm -D --defined-only libsw.so | awk '{ print $3 }' | grep -vc '^physc_potential_')
+[ "$exported" = 0 ] && ok "libsw.so exports the physc_potential_* API only" || bad "libsw.so exports $exported other symbols"
+${CC:-cc} -O2 -Wall -Wextra -I. "$root/tests/e2e/potential_lib.c" -L. -lsw -lm -Wl,-rpath,"$work" -o potential_lib ||
+  bad "compiling potential_lib.c against libsw.so"
+read -r _ pxx pyy pzz pyz pxz pxy <<< "$(thermo SW.np1.ref.out)"
+if ./potential_lib SW.np1.one.xyz $pxx $pyy $pzz $pyz $pxz $pxy; then
+  ok "C library: energy, forces and stress to 1e-10, forces = -dE/dr"
+else
+  bad "C library against the compiled program and LAMMPS"
+fi
+
+[ $fail -eq 0 ] && echo "all KIM and library checks passed" || echo "$fail KIM/library check(s) failed"
+exit $((fail > 0))
