@@ -10,7 +10,8 @@
 #     and on 2 MPI processes: energy and per-atom forces equal the compiled
 #     program's own (simulate, first frame, on LAMMPS's configuration) to
 #     1e-10 relative, and the pressure tensor (the model's virial) equals
-#     LAMMPS's own pair_style sw / lj/cut to 1e-10, and so does the
+#     LAMMPS's own pair_style sw / lj/cut to 1e-10 (per-atom energies add
+#     up to the energy; LJ's equal lj/cut's), and so does the
 #     potential energy after 50 NVE steps from 1200 K (ghosts and
 #     neighbour lists rebuilt at every step);
 #  3. a model KIM cannot run (two particle sets) is refused by name;
@@ -67,12 +68,13 @@ create_box 1 box
 create_atoms 1 box
 mass 1 39.948
 displace_atoms all random 0.05 0.05 0.05 4928459 units box'
-tail_in='thermo_style custom step pe pxx pyy pzz pyz pxz pxy
+tail_in='compute pe all pe/atom
+thermo_style custom step pe pxx pyy pzz pyz pxz pxy
 thermo_modify norm no format float %.17g
-dump 1 all custom 1 DUMP id x y z fx fy fz
+dump 1 all custom 1 DUMP id x y z fx fy fz c_pe
 dump_modify 1 format float %.17g sort id
-run 0
-undump 1
+run 0'
+md_in='undump 1
 velocity all create 1200 4928459 loop geom
 fix 1 all nve
 neigh_modify every 1 delay 0 check no
@@ -88,30 +90,70 @@ tensor_error() {
     for (k = 2; k <= n; k++) { d = x[k] - y[k]; if (d < 0) d = -d; if (d > m) m = d; q = y[k]; if (q < 0) q = -q; if (q > M) M = q }
     printf "%.3g", (M > 0 ? m / M : 1) }'
 }
-check() { # label kim_name species lattice pair_lines program np
-  local label=$1 name=$2 sp=$3 lattice=$4 pair=$5 prog=$6 np=$7 run="lmp"
+# per-atom energies (dump column 8): "largest difference of dumps $1 and $2
+# / largest |value|, |sum over $1 - $3| / |$3|"
+atom_energy_errors() {
+  paste -d' ' "$1" "$2" | awk -v e="$3" 'NR > 9 { d = $8 - $16; if (d < 0) d = -d; if (d > m) m = d
+    q = $16; if (q < 0) q = -q; if (q > M) M = q; s += $8 }
+    END { ds = (s - e) / e; printf "%.3g %.3g", (M > 0 ? m / M : 1), (ds < 0 ? -ds : ds) }'
+}
+# lmp with KIM model $2 (species $3) on lattice $4, run 0 and then $7, on
+# $6 processes, against program $5 on the dumped configuration: sets pe,
+# de (relative energy error), df (max force error / max force).
+run_kim() {
+  local tag=$1 name=$2 sp=$3 lattice=$4 prog=$5 np=$6 more=$7 run="lmp"
   [ "$np" = 2 ] && run="$mpi lmp"
-  local tag=$label.np$np
-  printf 'kim init %s metal\natom_style atomic\n%s\nkim interactions %s\n%s\n' "$name" "$lattice" "$sp" \
-    "${tail_in/DUMP/$tag.kim.dump}" > $tag.kim.in
-  printf 'units metal\natom_style atomic\n%s\n%s\n%s\n' "$lattice" "$pair" "${tail_in/DUMP/$tag.ref.dump}" > $tag.ref.in
-  $run -in $tag.kim.in -log none > $tag.kim.out 2>&1 || { bad "$tag: lmp with KIM model $name:"; tail -5 $tag.kim.out; return; }
-  $run -in $tag.ref.in -log none > $tag.ref.out 2>&1 || { bad "$tag: lmp with its own pair style"; return; }
-  local pe
+  printf 'kim init %s metal\natom_style atomic\n%s\nkim interactions %s\n%s\n%s\n' "$name" "$lattice" "$sp" \
+    "${tail_in/DUMP/$tag.kim.dump}" "$more" > $tag.kim.in
+  $run -in $tag.kim.in -log none > $tag.kim.out 2>&1 || { bad "$tag: lmp with KIM model $name:"; tail -5 $tag.kim.out; return 1; }
   pe=$(lammps_pe $tag.kim.out)
   dump_to_xyz "$sp" $tag.kim.dump > $tag.xyz
-  ./$prog simulate --from $tag.xyz --steps 1 --dt 1e-12 --to $tag.one.xyz --quiet || { bad "$tag: $prog simulate"; return; }
+  ./$prog simulate --from $tag.xyz --steps 1 --dt 1e-12 --to $tag.one.xyz --quiet || { bad "$tag: $prog simulate"; return 1; }
   read -r de df <<< "$(errors_against $tag.one.xyz $tag.kim.dump "$pe")"
+}
+check() { # label kim_name species lattice pair_lines program np same_atom_energies
+  local label=$1 name=$2 sp=$3 lattice=$4 pair=$5 prog=$6 np=$7 same=$8 run="lmp"
+  [ "$np" = 2 ] && run="$mpi lmp"
+  local tag=$label.np$np
+  printf 'units metal\natom_style atomic\n%s\n%s\n%s\n%s\n' "$lattice" "$pair" "${tail_in/DUMP/$tag.ref.dump}" \
+    "$md_in" > $tag.ref.in
+  $run -in $tag.ref.in -log none > $tag.ref.out 2>&1 || { bad "$tag: lmp with its own pair style"; return; }
+  run_kim $tag $name $sp "$lattice" $prog $np "$md_in" || return
   local dp dmd
   dp=$(tensor_error "$(thermo $tag.kim.out)" "$(thermo $tag.ref.out)")
-  dmd=$(awk -v a="$(md_pe $tag.kim.out)" -v b="$(md_pe $tag.ref.out)" 'BEGIN { if (a == "" || b == "") exit; d = (a - b) / b; printf "%.3g", (d < 0 ? -d : d) }')
-  echo "$label, $(head -1 $tag.xyz) atoms, $np MPI process(es): LAMMPS+KIM E = $pe; against physc: energy $de, max force error / max force $df; pressure tensor against LAMMPS's own: $dp; energy after 50 NVE steps at 1200 K against LAMMPS's own: $dmd"
-  awk -v e="$de" -v f="$df" -v p="$dp" -v m="$dmd" 'BEGIN { exit !(e != "" && f != "" && p != "" && m != "" && e + 0 <= 1e-10 && f + 0 <= 1e-10 && p + 0 <= 1e-10 && m + 0 <= 1e-10) }' &&
-    ok "$tag: energy, forces and virial to 1e-10, and 50 MD steps" || bad "$tag: $de $df $dp $dmd"
+  dmd=$(awk -v a="$(md_pe $tag.kim.out)" -v b="$(md_pe $tag.ref.out)" 'BEGIN { if (a == "" || b == "") exit; d = a - b; printf "%.3g", (d < 0 ? -d : d) / (b < 0 ? -b : b) }')
+  read -r da ds <<< "$(atom_energy_errors $tag.kim.dump $tag.ref.dump "$pe")"
+  [ "$same" = yes ] || da=0
+  echo "$label, $(head -1 $tag.xyz) atoms, $np MPI process(es): LAMMPS+KIM E = $pe; against physc: energy $de, max force error / max force $df; pressure tensor against LAMMPS's own: $dp; energy after 50 NVE steps at 1200 K against LAMMPS's own: $dmd; per-atom energies: sum against E $ds$([ "$same" = yes ] && echo ", against LAMMPS's own $da")"
+  awk -v e="$de" -v f="$df" -v p="$dp" -v m="$dmd" -v a="$da" -v s="$ds" 'BEGIN { exit !(e != "" && f != "" && p != "" && m != "" && a != "" && s != "" &&
+      e + 0 <= 1e-10 && f + 0 <= 1e-10 && p + 0 <= 1e-10 && m + 0 <= 1e-10 && a + 0 <= 1e-10 && s + 0 <= 1e-10) }' &&
+    ok "$tag: energy, forces, virial and per-atom energies to 1e-10, and 50 MD steps" || bad "$tag: $de $df $dp $dmd $da $ds"
 }
 for np in 1 2; do
-  check SW SW_physc Si "$lattice_sw" $'pair_style sw\npair_coeff * * /usr/share/lammps/potentials/Si.sw Si' sw $np
-  check LJ LJ_physc Ar "$lattice_lj" $'pair_style lj/cut 2.5\npair_coeff 1 1 1.0 1.0 2.5' lj $np
+  # pair_style sw gives a triplet's energy to its three atoms, the KIM model to its centre
+  check SW SW_physc Si "$lattice_sw" $'pair_style sw\npair_coeff * * /usr/share/lammps/potentials/Si.sw Si' sw $np no
+  check LJ LJ_physc Ar "$lattice_lj" $'pair_style lj/cut 2.5\npair_coeff 1 1 1.0 1.0 2.5' lj $np yes
+done
+
+# 2b. a trained network (a pair potential fitted by Adam), its checkpoint
+# embedded: the KIM model without one is refused by name
+cp "$root/tests/e2e/models/learned_pair.phys" .
+"$physc" learned_pair.phys -o lp && ./lp train --quiet || bad "compile and train learned_pair"
+export_install LPnone_physc Ar learned_pair.phys
+printf 'kim init LPnone_physc metal\natom_style atomic\n%s\nkim interactions Ar\nrun 0\n' "$lattice_lj" > lpnone.in
+if ! lmp -in lpnone.in -log none > lpnone.out 2>&1 && grep -q "export it with physc --checkpoint FILE" lpnone.out; then
+  ok "a trained model exported without its checkpoint: LAMMPS stops, naming --checkpoint"
+else
+  bad "a trained model without its checkpoint was not refused by name:"; tail -3 lpnone.out
+fi
+"$physc" --kim LP_physc --kim-species Ar --checkpoint lp.ckpt learned_pair.phys -o LP_physc &&
+  kim-api-collections-management install user LP_physc > LP.install.log 2>&1 || bad "export and install LP_physc"
+for np in 1 2; do
+  run_kim LP.np$np LP_physc Ar "$lattice_lj" lp $np "" || continue
+  read -r _ ds <<< "$(atom_energy_errors LP.np$np.kim.dump LP.np$np.kim.dump "$pe")"
+  echo "learned pair network, 500 atoms, $np MPI process(es): LAMMPS+KIM E = $pe; against physc: energy $de, max force error / max force $df; per-atom energies: sum against E $ds"
+  awk -v e="$de" -v f="$df" -v s="$ds" 'BEGIN { exit !(e != "" && f != "" && s != "" && e + 0 <= 1e-10 && f + 0 <= 1e-10 && s + 0 <= 1e-10) }' &&
+    ok "LP.np$np: a trained network's energy and forces through KIM to 1e-10" || bad "LP.np$np: $de $df $ds"
 done
 
 # 3. a model the KIM API cannot run on domains is refused by name
