@@ -17,6 +17,8 @@
 
 #include <llvm-c/Core.h>
 
+#include "physmodel.h" /* PHYSM_ITEMS */
+
 static int fail(const char *what, const char *path, const char *why)
 {
     fprintf(stderr, "physc: error: %s%s%s%s%s\n", what, path ? " " : "", path ? path : "", why ? ": " : "",
@@ -67,6 +69,24 @@ static int copy_file(const char *from, const char *to)
     int rc = write_file(to, data, size);
     free(data);
     return rc ? fail("cannot write", to, strerror(errno)) : 0;
+}
+
+int phys_export_check(const lw_model *model, const char *file, int kim)
+{
+    const lw_system *s = model->system;
+    const char *why = !s ? "it has no particle system (particles under Newtonian dynamics)"
+                      : s->n_sets != 1 ? "it has more than one particle set"
+                      : !s->combine ? "it has no potential energy (a force without an energy)" : NULL;
+    if (!why && kim && s->dim != 3) why = "its particles are not in 3-D";
+    if (!why && kim && s->seeds_needed)
+        why = "its potential energy is not linear in its sums over particles, pairs and triplets, so it does "
+              "not split into the domains of a simulator";
+    for (int k = 0; !why && kim && k < s->n_kernels; k++)
+        if (s->kernels[k].kind != PHYSM_ITEMS && s->kernels[k].cutoff <= 0)
+            why = "a sum runs over every pair without a cutoff: give it one ('within rc')";
+    if (!why) return 0;
+    fprintf(stderr, "physc: error: %s: cannot export the model %s: %s\n", file, kim ? "to KIM" : "as a library", why);
+    return 1;
 }
 
 static void add_constant(LLVMModuleRef module, const char *name, LLVMValueRef init)

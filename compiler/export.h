@@ -5,6 +5,12 @@
 #include <llvm-c/Types.h>
 
 #include "emit.h"
+#include "lower.h"
+
+/* Whether the lowered model can be exported (kim: as a KIM model, which
+ * runs on domains with ghosts, runtime/local_eval.c; else as a library):
+ * 0, or 1 after `physc: error: FILE: ...` naming the reason. */
+int phys_export_check(const lw_model *model, const char *file, int kim);
 
 /* Adds to a module built without main the data the runtime's exported
  * entry points read (runtime/kim_model.c, runtime/model_lib.c): the species

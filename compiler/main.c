@@ -205,10 +205,10 @@ static int parse_options(int argc, char **argv, options *o)
     int lib = o->emit && !strcmp(o->emit, "lib");
     if ((o->species || o->checkpoint) && !o->kim && !lib)
         return bad_usage("%s", "--kim-species and --checkpoint go with --kim or --emit=lib");
-    if (o->kim && !o->species) return bad_usage("%s", "--kim needs --kim-species (e.g. --kim-species Si)");
     for (const char *c = o->kim; c && *c; c++)
         if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (c > o->kim && *c >= '0' && *c <= '9')))
             return bad_usage("the KIM model name '%s' is not a C identifier (letters, digits, '_')", o->kim);
+    if (o->kim && !o->species) return bad_usage("%s", "--kim needs --kim-species (e.g. --kim-species Si)");
     for (const char *c = o->species; c && *c; c++)
         if (!(*c == ',' || *c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')) ||
             (*c == ',' && (c == o->species || c[1] == ',' || !c[1])))
@@ -268,7 +268,8 @@ static int compile(const options *opt, phys_sema *sema, const phys_node *program
         .runtime_lib = runtime,
         .link_flags = PHYSC_LINK_FLAGS,
     };
-    int rc = exported ? phys_export_data(module, opt->species ? opt->species : "X", opt->checkpoint) : 0;
+    int rc = exported ? phys_export_check(model, opt->input, opt->kim != NULL) : 0;
+    if (!rc && exported) rc = phys_export_data(module, opt->species ? opt->species : "X", opt->checkpoint);
     if (!rc && opt->kim) rc = phys_export_kim(module, &eo, opt->kim, eo.output);
     else if (!rc) rc = phys_emit(module, &eo);
     if (!rc && lib) {

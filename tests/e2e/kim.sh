@@ -156,16 +156,19 @@ for np in 1 2; do
     ok "LP.np$np: a trained network's energy and forces through KIM to 1e-10" || bad "LP.np$np: $de $df $ds"
 done
 
-# 3. a model the KIM API cannot run on domains is refused by name
-export_install Mixed_physc X "$root/tests/e2e/models/mixed_potential.phys"
-printf 'kim init Mixed_physc metal\natom_style atomic\n%s\nkim interactions X\nrun 0\n' "$lattice_lj" > mixed.in
-if lmp -in mixed.in -log none > mixed.out 2>&1; then
-  bad "LAMMPS ran a KIM model of two particle sets"
-elif grep -q "physc model mixed_potential: the model has more than one particle set" mixed.out; then
-  ok "a model of two particle sets: LAMMPS stops with the model's reason"
-else
-  bad "the refusal of a two-set model does not name the reason:"; cat mixed.out
-fi
+# 3. models that cannot run on a simulator's domains are refused by name
+refused() { # model, what physc must say
+  if "$physc" --kim Refused --kim-species X "$1" -o refused 2> refused.err; then
+    bad "physc --kim exported $1"
+  elif grep -q "$2" refused.err; then
+    ok "physc --kim refuses $(basename "$1"): $(sed 's/.*: //' refused.err)"
+  else
+    bad "physc --kim on $1 does not name the reason:"; cat refused.err
+  fi
+}
+refused "$root/tests/e2e/models/mixed_potential.phys" "cannot export the model to KIM: it has more than one particle set"
+refused "$root/tests/e2e/models/pair_cutoff.phys" "it has no potential energy"
+refused "$root/examples/oscillator.phys" "it has no particle system"
 
 # 4. the C library
 "$physc" --emit=lib --kim-species Si "$root/examples/stillinger_weber.phys" -o libsw.so || bad "physc --emit=lib"
