@@ -47,8 +47,9 @@ LLVMTargetMachineRef phys_host_machine(int opt_level, char **error)
     return tm;
 }
 
-/* Runs the C compiler to link object + runtime into an executable. */
-static int link_executable(const char *object, const phys_emit_options *o)
+/* Runs the C compiler to link object + runtime into an executable or, with
+ * version_script, a shared library exporting what the script names. */
+static int link_executable(const char *object, const phys_emit_options *o, const char *version_script)
 {
     if (access(o->runtime_lib, R_OK) != 0) {
         fprintf(stderr, "physc: error: linking %s: the runtime library %s cannot be read: %s "
@@ -59,7 +60,14 @@ static int link_executable(const char *object, const phys_emit_options *o)
     if (!cc || !*cc) cc = "cc";
     char *argv[64];
     int argc = 0;
+    char script_flag[4200];
     argv[argc++] = (char *)cc;
+    if (version_script) {
+        snprintf(script_flag, sizeof script_flag, "-Wl,--version-script=%s", version_script);
+        argv[argc++] = "-shared";
+        argv[argc++] = "-Wl,--undefined=physc_potential_create"; /* the API's member of the runtime */
+        argv[argc++] = script_flag;
+    }
     argv[argc++] = (char *)object;
     argv[argc++] = (char *)o->runtime_lib;
     char *flags = o->link_flags ? strdup(o->link_flags) : NULL;
@@ -146,8 +154,24 @@ int phys_emit(LLVMModuleRef module, const phys_emit_options *o)
         snprintf(object, sizeof object, "%s.%ld.o", o->output, (long)getpid());
         if (LLVMTargetMachineEmitToFile(tm, module, object, LLVMObjectFile, &message)) {
             rc = fail("cannot write the object file", message);
+        } else if (o->kind == EMIT_SHARED_LIBRARY) {
+            char script[4096];
+            snprintf(script, sizeof script, "%s.%ld.map", o->output, (long)getpid());
+            FILE *f = fopen(script, "w");
+            int bad = !f;
+            if (f) {
+                bad = fputs("{ global: physc_potential_*; local: *; };\n", f) < 0;
+                bad |= fclose(f) != 0;
+            }
+            if (bad) {
+                rc = fail("cannot write the linker's version script", NULL);
+            } else {
+                rc = link_executable(object, o, script);
+            }
+            remove(script);
+            remove(object);
         } else {
-            rc = link_executable(object, o);
+            rc = link_executable(object, o, NULL);
             remove(object);
         }
     }

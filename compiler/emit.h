@@ -6,7 +6,9 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Types.h>
 
-typedef enum { EMIT_EXECUTABLE, EMIT_OBJECT, EMIT_ASSEMBLY, EMIT_LLVM_IR } phys_emit_kind;
+/* EMIT_SHARED_LIBRARY: a .so exporting only the physc_potential_* API
+ * (runtime/physc_potential.h) of the model and runtime inside it. */
+typedef enum { EMIT_EXECUTABLE, EMIT_OBJECT, EMIT_ASSEMBLY, EMIT_LLVM_IR, EMIT_SHARED_LIBRARY } phys_emit_kind;
 
 typedef struct phys_emit_options {
     phys_emit_kind kind;

@@ -12,6 +12,7 @@
 #include "ast.h"
 #include "codegen.h"
 #include "emit.h"
+#include "export.h"
 #include "lower.h"
 #include "repl.h"
 #include "sema.h"
@@ -26,6 +27,9 @@
 #endif
 #ifndef PHYSC_INSTALL_STDLIB
 #define PHYSC_INSTALL_STDLIB "share/physc/stdlib"
+#endif
+#ifndef PHYSC_INSTALL_HEADER
+#define PHYSC_INSTALL_HEADER "include/physc/physc_potential.h"
 #endif
 
 static const char usage[] =
@@ -48,8 +52,18 @@ static const char usage[] =
     "  -o FILE            name of the program to write (default: the model's file name\n"
     "                     without .phys)\n"
     "  -O0 -O1 -O2 -O3    optimisation level of the generated code (default -O2)\n"
-    "  --emit=KIND        write llvm (IR text), asm or obj instead of a program\n"
+    "  --emit=KIND        write llvm (IR text), asm or obj instead of a program, or lib:\n"
+    "                     a particle model as a C library (default name libMODEL.so) and\n"
+    "                     physc_potential.h beside it: energy, forces, stress\n"
     "  -c                 same as --emit=obj\n"
+    "  --kim NAME         write a particle model as the KIM API portable model NAME: a\n"
+    "                     directory (-o DIR, default NAME) for 'kim-api-collections-management\n"
+    "                     install user DIR', which LAMMPS runs ('kim init NAME metal')\n"
+    "  --kim-species LIST the species of --kim and --emit=lib, comma-separated (Si or\n"
+    "                     Si,O: codes 0, 1 of the species attribute; a model without one\n"
+    "                     takes one species); --kim needs it, --emit=lib defaults to X\n"
+    "  --checkpoint FILE  the trained values --kim and --emit=lib carry (a model with\n"
+    "                     nothing trainable needs none)\n"
     "  --stdlib DIR       where 'import' finds library modules (default: PHYSC_STDLIB,\n"
     "                     else PREFIX/" PHYSC_INSTALL_STDLIB " for an installed\n"
     "                     PREFIX/bin/physc, else " PHYSC_STDLIB_DIR ")\n"
@@ -69,6 +83,9 @@ typedef struct options {
     const char *output;
     const char *emit;
     const char *stdlib;
+    const char *kim;              /* --kim NAME */
+    const char *species;          /* --kim-species */
+    const char *checkpoint;
     int check_only;
     int dump_ast;
     int opt_level;
@@ -159,8 +176,11 @@ static int parse_options(int argc, char **argv, options *o)
             o->emit = "obj";
         } else if (!strncmp(a, "--emit=", 7)) {
             o->emit = a + 7;
-            if (strcmp(o->emit, "llvm") && strcmp(o->emit, "asm") && strcmp(o->emit, "obj"))
-                return bad_usage("--emit takes llvm, asm or obj, not '%s'", o->emit);
+            if (strcmp(o->emit, "llvm") && strcmp(o->emit, "asm") && strcmp(o->emit, "obj") && strcmp(o->emit, "lib"))
+                return bad_usage("--emit takes llvm, asm, obj or lib, not '%s'", o->emit);
+        } else if (!strcmp(a, "--kim") || !strcmp(a, "--kim-species") || !strcmp(a, "--checkpoint")) {
+            if (++i == argc) return bad_usage("%s needs a value", a);
+            *(!strcmp(a, "--kim") ? &o->kim : !strcmp(a, "--kim-species") ? &o->species : &o->checkpoint) = argv[i];
         } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
             o->opt_level = a[2] - '0';
         } else if (!strcmp(a, "--stdlib")) {
@@ -181,6 +201,18 @@ static int parse_options(int argc, char **argv, options *o)
         }
     }
     if (!o->input) return bad_usage("%s", "no model file given");
+    if (o->kim && o->emit) return bad_usage("%s", "--kim writes a directory: no --emit with it");
+    int lib = o->emit && !strcmp(o->emit, "lib");
+    if ((o->species || o->checkpoint) && !o->kim && !lib)
+        return bad_usage("%s", "--kim-species and --checkpoint go with --kim or --emit=lib");
+    for (const char *c = o->kim; c && *c; c++)
+        if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (c > o->kim && *c >= '0' && *c <= '9')))
+            return bad_usage("the KIM model name '%s' is not a C identifier (letters, digits, '_')", o->kim);
+    if (o->kim && !o->species) return bad_usage("%s", "--kim needs --kim-species (e.g. --kim-species Si)");
+    for (const char *c = o->species; c && *c; c++)
+        if (!(*c == ',' || *c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')) ||
+            (*c == ',' && (c == o->species || c[1] == ',' || !c[1])))
+            return bad_usage("--kim-species takes names separated by commas (Si,O), not '%s'", o->species);
     return 0;
 }
 
@@ -196,12 +228,23 @@ static char *output_name(const options *o)
 {
     size_t len;
     const char *base = phys_path_stem(o->input, &len);
-    const char *ext = !o->emit ? "" : !strcmp(o->emit, "llvm") ? ".ll" : !strcmp(o->emit, "asm") ? ".s" : ".o";
-    char *name = malloc(len + strlen(ext) + 1);
+    if (o->kim) return strdup(o->kim);
+    const int lib = o->emit && !strcmp(o->emit, "lib");
+    const char *ext = !o->emit ? "" : !strcmp(o->emit, "llvm") ? ".ll" : !strcmp(o->emit, "asm") ? ".s"
+                      : lib ? ".so" : ".o";
+    char *name = malloc(len + strlen(ext) + 4);
     if (!name) exit(70);
-    memcpy(name, base, len);
-    strcpy(name + len, ext);
+    strcpy(name, lib ? "lib" : "");
+    memcpy(name + strlen(name), base, len);
+    strcpy(name + (lib ? 3 : 0) + len, ext);
     return name;
+}
+
+/* Where the C library's header is: an installed physc's, else the source tree's. */
+static char *potential_header(void)
+{
+    char *installed = installed_path(PHYSC_INSTALL_HEADER);
+    return installed ? installed : strdup(PHYSC_POTENTIAL_HEADER);
 }
 
 /* Lowers the checked model, generates LLVM IR and writes what was asked. */
@@ -209,21 +252,32 @@ static int compile(const options *opt, phys_sema *sema, const phys_node *program
 {
     lw_model *model = phys_lower(sema, program, opt->input, diag, 0);
     if (!model) return 1;
+    const int lib = opt->emit && !strcmp(opt->emit, "lib"), exported = lib || opt->kim;
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef module = phys_codegen(ctx, model, "physm_model_get", 1);
+    LLVMModuleRef module = phys_codegen(ctx, model, "physm_model_get", !exported);
     char *output = opt->output ? NULL : output_name(opt);
     char *runtime = runtime_library();
     if (!runtime) exit(70);
     phys_emit_options eo = {
         .kind = !opt->emit ? EMIT_EXECUTABLE
                 : !strcmp(opt->emit, "llvm") ? EMIT_LLVM_IR
-                : !strcmp(opt->emit, "asm") ? EMIT_ASSEMBLY : EMIT_OBJECT,
+                : !strcmp(opt->emit, "asm") ? EMIT_ASSEMBLY
+                : lib ? EMIT_SHARED_LIBRARY : EMIT_OBJECT,
         .opt_level = opt->opt_level,
         .output = opt->output ? opt->output : output,
         .runtime_lib = runtime,
         .link_flags = PHYSC_LINK_FLAGS,
     };
-    int rc = phys_emit(module, &eo);
+    int rc = exported ? phys_export_check(model, opt->input, opt->kim != NULL) : 0;
+    if (!rc && exported) rc = phys_export_data(module, opt->species ? opt->species : "X", opt->checkpoint);
+    if (!rc && opt->kim) rc = phys_export_kim(module, &eo, opt->kim, eo.output);
+    else if (!rc) rc = phys_emit(module, &eo);
+    if (!rc && lib) {
+        char *header = potential_header();
+        if (!header) exit(70);
+        rc = phys_export_header(eo.output, header);
+        free(header);
+    }
     free(output);
     free(runtime);
     LLVMDisposeModule(module);

@@ -280,16 +280,24 @@ static int read_whole(const char *path, unsigned char **data, size_t *size, int 
 int physm_checkpoint_load(const physm_layout *lay, const char *path, double *theta,
                           physm_ckpt_info *info)
 {
-    const physm_model *m = lay->model;
-    const char *prog = lay->prog;
     unsigned char *data = NULL;
     size_t size = 0;
     int err = 0;
     if (read_whole(path, &data, &size, &err)) {
-        fprintf(stderr, "%s: error: cannot read checkpoint %s: %s%s\n", prog, path, strerror(err),
+        fprintf(stderr, "%s: error: cannot read checkpoint %s: %s%s\n", lay->prog, path, strerror(err),
                 err == ENOENT ? " (train the model first, or give --checkpoint FILE)" : "");
         return -1;
     }
+    int ret = physm_checkpoint_parse(lay, path, data, size, theta, info);
+    free(data);
+    return ret;
+}
+
+int physm_checkpoint_parse(const physm_layout *lay, const char *path, const unsigned char *data, size_t size,
+                           double *theta, physm_ckpt_info *info)
+{
+    const physm_model *m = lay->model;
+    const char *prog = lay->prog;
     int ret = -1;
     rbuf r = {data, size, 0, 0};
     if (size == 0) {
@@ -393,7 +401,6 @@ int physm_checkpoint_load(const physm_layout *lay, const char *path, double *the
     }
     ret = 0;
 done:
-    free(data);
     return ret;
 }
 

@@ -212,6 +212,10 @@ int physm_checkpoint_save(const physm_layout *lay, const char *path,
 /* Refuses (named error) a missing, foreign, truncated or corrupt file. */
 int physm_checkpoint_load(const physm_layout *lay, const char *path, double *theta,
                           physm_ckpt_info *info);
+/* The same from the bytes of a checkpoint file (one embedded in a KIM
+ * model or a library: physc --checkpoint); path names it in messages. */
+int physm_checkpoint_parse(const physm_layout *lay, const char *path, const unsigned char *data, size_t size,
+                           double *theta, physm_ckpt_info *info);
 
  /* The default checkpoint of a program: the base name of argv[0] + ".ckpt"
  * (in the working directory); a new string, NULL when out of memory. */
@@ -381,6 +385,25 @@ double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double
  * every frame). */
 void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step);
 long physm_system_eval_builds(const physm_system_eval *ev);
+
+/* Items of one kernel that the caller lists itself (another program's
+ * neighbour lists: kim_model.c): as the generated loops take them
+ * (physm_kernel_body_f64); shift holds dim (pairs) or 2 dim (triplets)
+ * numbers per item and may not be NULL. */
+typedef struct {
+    long n;
+    const int *first, *second, *third;
+    const double *shift;
+} physm_item_list;
+
+/* Kernel kernel over the listed items: ADDS its sums to sums[0 .. n_sums)
+ * and, with_forces, its forces to forces[set] (count x dim; NULL: not
+ * wanted). Kernels run as in physm_system_eval_run without seeds, so only
+ * for a system whose V is linear in its sums (!seeds_needed). cfg->count
+ * must not exceed the counts ev was created for. -1 with
+ * physm_system_eval_error. */
+int physm_system_eval_items(physm_system_eval *ev, const double *theta, const physm_config *cfg, int kernel,
+                            const physm_item_list *items, int with_forces, double *sums, double *const *forces);
 
 /* ------------------------------------------------------------------------ */
 /* extxyz.c: ASE's extended XYZ                                              */
