@@ -177,10 +177,12 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     const int n = (int)fr->n, dim = s->dim;
     if (n == 0) return 0;
     if (physm_system_eval_descriptors(fr->ev, theta, &fr->cfg, t->G)) return -1;
+    physm_atomic_scale(lay, theta, n, t->G);
     for (int i = 0; i < n; i++) t->ybar[i] = 1;
     if (physrt_mlp_tangent_forward_f64(t->mlp, w, n, t->G, NULL, t->e, NULL) ||
         physrt_mlp_tangent_backward_f64(t->mlp, w, n, t->ybar, NULL, NULL, t->dEdG))
         return -1;
+    physm_atomic_scale_back(lay, theta, n, t->dEdG); /* dE/dG of the unscaled descriptors */
     double e_atoms = 0, V, seed;
     for (int i = 0; i < n; i++) e_atoms += t->e[i];
     double *forces[8] = {0};
@@ -201,6 +203,7 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     /* dL/dE_i = ce 2 de / n dV/dS; the stream's adjoint -cf 2 dV/dS */
     for (int i = 0; i < n; i++) t->ybar[i] = ce * 2 * de / n * seed, t->dybar[i] = -cf * 2 * seed;
     if (with_forces && physm_system_eval_tangent(fr->ev, theta, &fr->cfg, t->u, t->t)) return -1;
+    if (with_forces) physm_atomic_scale_back(lay, theta, n, t->t); /* the tangent of the scaled descriptors */
     if (physrt_mlp_tangent_forward_f64(t->mlp, w, n, t->G, with_forces ? t->t : NULL, t->e, t->de) ||
         physrt_mlp_tangent_backward_f64(t->mlp, w, n, t->ybar, with_forces ? t->dybar : NULL,
                                         t->grad + lay->offset[a->field], NULL))
@@ -260,4 +263,40 @@ double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double
         for (size_t q = 0; grad && q < fl->lay->n_theta; q++) grad[q] += t->grad[q];
     }
     return term->weight * (sum_e / fl->batch_n + (n_components > 0 ? sum_f / n_components : 0));
+}
+
+void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block)
+{
+    const physm_layout *lay = fl->lay;
+    const int nf = lay->model->system->atomic->n_features;
+    double *mean = block, *inv = block + nf, *lo = inv + nf, *hi = lo + nf;
+    double *theta = calloc(lay->n_theta + 1, sizeof *theta), *G = malloc(sizeof(double) * (size_t)(fl->max_atoms + 1) * nf);
+    double *sum2 = calloc((size_t)nf, sizeof *sum2);
+    for (int k = 0; k < nf; k++) mean[k] = 0, inv[k] = 1, lo[k] = INFINITY, hi[k] = -INFINITY;
+    long atoms = 0;
+    for (int f = 0; theta && G && sum2 && f < fl->n_frames; f++) {
+        fl_frame *fr = &fl->frames[f];
+        if (physm_system_eval_descriptors(fr->ev, theta, &fr->cfg, G)) continue;
+        for (long i = 0; i < fr->n; i++)
+            for (int k = 0; k < nf; k++) {
+                const double g = G[i * nf + k];
+                mean[k] += g, sum2[k] += g * g;
+                if (g < lo[k]) lo[k] = g;
+                if (g > hi[k]) hi[k] = g;
+            }
+        atoms += fr->n;
+    }
+    for (int k = 0; k < nf; k++) {
+        if (!atoms) {
+            mean[k] = 0, lo[k] = 1, hi[k] = 0;
+            continue;
+        }
+        mean[k] /= atoms;
+        const double var = sum2[k] / atoms - mean[k] * mean[k], sigma = var > 0 ? sqrt(var) : 0;
+        /* a feature the same on every atom (a flat one) is only centred */
+        inv[k] = sigma > 1e-12 * (fabs(mean[k]) + 1e-300) && sigma > 0 ? 1 / sigma : 1;
+    }
+    free(theta);
+    free(G);
+    free(sum2);
 }

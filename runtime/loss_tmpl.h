@@ -347,6 +347,15 @@ static void CAT(loss_task, SUF)(void *ctx, int k, int n_tasks)
     atomic_store(&loss->arena_busy[arena], 0);
 }
 
+void CAT(physm_loss_scaling, SUF)(const LOSS_T *loss, double *theta)
+{
+    for (int t = 0; t < loss->lay->model->n_terms; t++)
+        if (loss->frames[t]) {
+            physm_frames_loss_scaling(loss->frames[t], theta + loss->lay->scaling);
+            return;
+        }
+}
+
 void CAT(physm_loss_select, SUF)(LOSS_T *loss, long batch, long step)
 {
     for (int t = 0; t < loss->lay->model->n_terms; t++)

@@ -37,6 +37,11 @@ typedef struct {
     const char *prog;             /* program name for messages */
     physrt_mlp_desc *descs;       /* n_fields */
     size_t *offset;               /* n_fields + 1 */
+    size_t scaling;               /* an atomic network's feature scaling (after its weights,
+                                     in its field's block): per feature its mean,
+                                     1 / sigma, min and max over the training frames (4
+                                     n_features numbers; min > max: no range known); the
+                                     optimizers never move them (zero gradient) */
     size_t n_weights;
     size_t n_theta;
 } physm_layout;
@@ -192,6 +197,8 @@ void physm_loss_destroy_f32(physm_loss_f32 *loss);
 /* Mini-batches of frames data (physm_stage.batch) for the evaluations
  * that follow; float32 losses hold no frames data. */
 void physm_loss_select_f64(physm_loss_f64 *loss, long batch, long step);
+/* A fresh run's feature scaling from the first frames data term into theta. */
+void physm_loss_scaling_f64(const physm_loss_f64 *loss, double *theta);
 double physm_loss_eval_f64(physm_loss_f64 *loss, const double *theta, double *grad,
                            double *term_loss);
 double physm_loss_eval_f32(physm_loss_f32 *loss, const float *theta, float *grad,
@@ -373,6 +380,13 @@ int physm_system_eval_with(physm_system_eval *ev, const double *theta, const phy
                            double atomic_energy, const double *dE_dG, double *energy, double *const *forces);
 /* dV/dS of the atomic network's sum at the last evaluation that gave the energy. */
 double physm_system_eval_atomic_seed(const physm_system_eval *ev);
+/* Atoms evaluated so far with a descriptor outside its training range. */
+long physm_system_eval_extrapolated(const physm_system_eval *ev);
+/* The feature scaling of theta (physm_layout.scaling) applied to atoms
+ * descriptors G in place, (G - mean) / sigma; returns how many atoms had a
+ * feature outside [min, max]. scale_back: d/dG from d/d(scaled G). */
+long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms, double *G);
+void physm_atomic_scale_back(const physm_layout *lay, const double *theta, long atoms, double *dG);
 const char *physm_system_eval_error(const physm_system_eval *ev);
 
 /* atomic_loss.c: the loss of a frames data term (physm_term.frames) and its
@@ -384,6 +398,9 @@ double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double
 /* Evaluate the step-th mini-batch of batch frames from now on (batch 0:
  * every frame). */
 void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step);
+/* The feature scaling of the frames' descriptors (physm_layout.scaling: 4
+ * n_features numbers) into block. */
+void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block);
 long physm_system_eval_builds(const physm_system_eval *ev);
 
 /* Items of one kernel that the caller lists itself (another program's

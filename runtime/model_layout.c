@@ -249,6 +249,10 @@ int physm_layout_init(physm_layout *lay, const physm_model *m, const char *prog)
         lay->descs[f] = d;
         lay->offset[f] = off;
         off += physrt_mlp_n_params(&d);
+        if (m->system && m->system->atomic && m->system->atomic->field == f) {
+            lay->scaling = off; /* the feature scaling: in the network's block, so checkpoints keep it */
+            off += 4 * (size_t)m->system->atomic->n_features;
+        }
     }
     lay->offset[m->n_fields] = off;
     lay->n_weights = off;
@@ -295,6 +299,11 @@ int physm_layout_fresh(const physm_layout *lay, uint64_t seed, double *theta)
                     m->fields[f].name);
             return -1;
         }
+    if (m->system && m->system->atomic) {
+        const size_t nf = (size_t)m->system->atomic->n_features;
+        double *sc = theta + lay->scaling;
+        for (size_t k = 0; k < nf; k++) sc[k] = 0, sc[nf + k] = 1, sc[2 * nf + k] = 1, sc[3 * nf + k] = 0;
+    }
     for (int p = 0; p < m->n_params; p++) theta[lay->n_weights + (size_t)p] = m->params[p].init;
     return 0;
 }

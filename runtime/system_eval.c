@@ -68,6 +68,7 @@ struct physm_system_eval {
     double *energies_bar;         /* ones */
     physrt_mlp_tangent_f64 *mlp;
     double atomic_seed;           /* dV/dS of the atomic sum, at the last evaluation */
+    long extrapolated;            /* atom evaluations with a feature outside the training range */
     double skin;
     char error[256];
 };
@@ -540,6 +541,7 @@ int physm_system_eval_run(physm_system_eval *ev, const double *theta, const phys
         }
     }
     if (physm_system_eval_descriptors(ev, theta, cfg, ev->desc)) return -1;
+    ev->extrapolated += physm_atomic_scale(ev->lay, theta, ev->atoms, ev->desc);
     double e = 0;
     if (ev->atoms) {
         const double *w = theta + ev->lay->offset[a->field];
@@ -548,6 +550,7 @@ int physm_system_eval_run(physm_system_eval *ev, const double *theta, const phys
             snprintf(ev->error, sizeof ev->error, "the atomic network's evaluation failed");
             return -1;
         }
+        physm_atomic_scale_back(ev->lay, theta, ev->atoms, ev->grad);
         for (long i = 0; i < ev->atoms; i++) e += ev->energies[i];
     }
     return physm_system_eval_with(ev, theta, cfg, e, ev->grad, energy, forces);
@@ -556,6 +559,36 @@ int physm_system_eval_run(physm_system_eval *ev, const double *theta, const phys
 double physm_system_eval_atomic_seed(const physm_system_eval *ev)
 {
     return ev->atomic_seed;
+}
+
+long physm_system_eval_extrapolated(const physm_system_eval *ev)
+{
+    return ev->extrapolated;
+}
+
+long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms, double *G)
+{
+    const int nf = lay->model->system->atomic->n_features;
+    const double *mean = theta + lay->scaling, *inv = mean + nf, *lo = inv + nf, *hi = lo + nf;
+    long outside = 0;
+    for (long i = 0; i < atoms; i++) {
+        double *g = G + i * nf;
+        int out = 0;
+        for (int k = 0; k < nf; k++) {
+            out |= lo[k] <= hi[k] && (g[k] < lo[k] - 1e-9 * (hi[k] - lo[k]) || g[k] > hi[k] + 1e-9 * (hi[k] - lo[k]));
+            g[k] = (g[k] - mean[k]) * inv[k];
+        }
+        outside += out;
+    }
+    return outside;
+}
+
+void physm_atomic_scale_back(const physm_layout *lay, const double *theta, long atoms, double *dG)
+{
+    const int nf = lay->model->system->atomic->n_features;
+    const double *inv = theta + lay->scaling + nf;
+    for (long i = 0; i < atoms; i++)
+        for (int k = 0; k < nf; k++) dG[i * nf + k] *= inv[k];
 }
 
 int physm_system_eval_items(physm_system_eval *ev, const double *theta, const physm_config *cfg, int kernel,

@@ -510,6 +510,9 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
         if (m->dynamics->conserve_momentum)
             printf("conserve momentum: max relative drift %.3g over %ld steps\n", p_max, su->steps);
     }
+    if (physm_system_eval_extrapolated(ev))
+        fprintf(stderr, "%s: warning: %ld atom evaluations had descriptors outside the range of the training "
+                "frames (the network extrapolates there)\n", prog, physm_system_eval_extrapolated(ev));
     status = PHYSM_EXIT_OK;
     goto done;
 oom:

@@ -110,7 +110,7 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
         goto done;
     }
     double se_e = 0, ae_e = 0, se_f = 0, ae_f = 0;
-    long n_e = 0, n_f = 0, atoms = 0;
+    long n_e = 0, n_f = 0, atoms = 0, extrapolated = 0;
     for (int f = 0; f < n_frames; f++) {
         const physm_xyz_frame *x = &xyz[f];
         physm_config cfg;
@@ -120,6 +120,7 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
         physm_system_eval *ev = forces ? physm_system_eval_create(lay, cfg.count, pool) : NULL;
         double e = NAN, *fs[8] = {forces};
         int rc = ev ? physm_system_eval_run(ev, theta, &cfg, &e, fs) : -1;
+        if (ev) extrapolated += physm_system_eval_extrapolated(ev);
         if (rc) fprintf(stderr, "%s:%d: error: test: %s\n", file, x->line, ev ? physm_system_eval_error(ev) : "out of memory");
         physm_system_eval_destroy(ev);
         if (!rc && out) write_frame(out, x, cfg.arrays[s->sets[0].attributes[0].array], e, forces);
@@ -144,6 +145,9 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
     if (n_f) printf("forces: rmse %.6g eV/A, mae %.6g eV/A (%ld components)\n", sqrt(se_f / n_f), ae_f / n_f, n_f);
     else printf("forces: no reference forces (forces:R:3)\n");
     if (out) printf("wrote %s\n", write);
+    if (extrapolated)
+        printf("warning: %ld of the %ld atoms have descriptors outside the range of the training frames "
+               "(the network extrapolates there)\n", extrapolated, atoms);
     if (n_e || n_f)
         printf("rmse: energy %.6g meV/atom, forces %.6g eV/A\n", n_e ? 1e3 * sqrt(se_e / n_e) : NAN,
                n_f ? sqrt(se_f / n_f) : NAN);

@@ -503,6 +503,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     if (needs_f64) {
         tr.loss64 = physm_loss_create_f64(lay, points, n_points, n_total, mpi, pool);
         if (!tr.loss64) goto done;
+        if (!resume) physm_loss_scaling_f64(tr.loss64, tr.theta); /* an atomic network's, from its frames */
     }
     if (opts->f32) {
         tr.loss32 = physm_loss_create_f32(lay, points, n_points, n_total, mpi, pool);

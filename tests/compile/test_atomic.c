@@ -133,13 +133,16 @@ static void check_loss_gradient(const physm_layout *lay, double *theta)
             failures++;
             continue;
         }
+        physm_frames_loss_scaling(fl, theta + lay->scaling); /* as a fresh training run does */
         double *grad = calloc(lay->n_theta + 1, sizeof *grad);
         double l0 = physm_frames_loss_eval(fl, theta, grad);
         expect_close("loss is finite and positive", l0 > 0 && isfinite(l0), 1, 0, 0);
         double gmax = 0;
         for (size_t k = 0; k < lay->n_weights; k++)
             if (fabs(grad[k]) > gmax) gmax = fabs(grad[k]);
-        for (size_t k = 0; k < lay->n_weights; k++) {
+        for (size_t k = lay->scaling; k < lay->n_weights; k++)
+            expect_close("the feature scaling has no gradient", grad[k], 0, 0, 0);
+        for (size_t k = 0; k < lay->scaling; k++) {
             const double h = 1e-6, keep = theta[k];
             theta[k] = keep + h;
             double lp = physm_frames_loss_eval(fl, theta, NULL);
@@ -165,7 +168,8 @@ int main(void)
     }
     double *theta = calloc(lay.n_theta + 1, sizeof *theta);
     physm_layout_fresh(&lay, 7, theta);
-    for (size_t k = 0; k < lay.n_weights; k++) theta[k] += 0.05 * sin(1.0 + (double)k);
+    for (size_t k = 0; k < (m->system && m->system->atomic ? lay.scaling : lay.n_weights); k++)
+        theta[k] += 0.05 * sin(1.0 + (double)k);
     const physm_system *s = m->system;
     sys_ctx c = {&lay, theta, {{0}, NULL, {0}}, 0};
     c.cfg.arrays = calloc((size_t)s->n_arrays + 1, sizeof *c.cfg.arrays);
