@@ -29,7 +29,7 @@ typedef struct {
 } fl_frame;
 
 typedef struct {
-    physrt_mlp_tangent_f64 *mlp;
+    physm_atomic_net *net;
     double *G, *t, *dEdG, *e, *de, *ybar, *dybar, *F, *u;
     double *grad;                 /* n_theta */
     double sum_e, sum_f;
@@ -52,7 +52,7 @@ struct physm_frames_loss {
 
 static void free_task(fl_task *t)
 {
-    physrt_mlp_tangent_destroy_f64(t->mlp);
+    physm_atomic_net_destroy(t->net);
     free(t->G), free(t->t), free(t->dEdG), free(t->e), free(t->de), free(t->ybar), free(t->dybar);
     free(t->F), free(t->u), free(t->grad);
 }
@@ -104,7 +104,7 @@ static int init_task(physm_frames_loss *fl, fl_task *t)
 {
     const physm_system *s = fl->lay->model->system;
     const size_t n = (size_t)fl->max_atoms + 1, nf = (size_t)s->atomic->n_features;
-    t->mlp = physrt_mlp_tangent_create_f64(&fl->lay->descs[s->atomic->field], (int)n);
+    t->net = physm_atomic_net_create(fl->lay, (long)n);
     t->G = malloc(sizeof(double) * n * nf);
     t->t = malloc(sizeof(double) * n * nf);
     t->dEdG = malloc(sizeof(double) * n * nf);
@@ -115,7 +115,7 @@ static int init_task(physm_frames_loss *fl, fl_task *t)
     t->F = malloc(sizeof(double) * n * (size_t)s->dim);
     t->u = malloc(sizeof(double) * n * (size_t)s->dim);
     t->grad = calloc(fl->lay->n_theta + 1, sizeof(double));
-    return t->mlp && t->G && t->t && t->dEdG && t->e && t->de && t->ybar && t->dybar && t->F && t->u && t->grad ? 0 : -1;
+    return t->net && t->G && t->t && t->dEdG && t->e && t->de && t->ybar && t->dybar && t->F && t->u && t->grad ? 0 : -1;
 }
 
 physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm_term *term, physrt_pool *pool)
@@ -173,16 +173,12 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     const physm_layout *lay = fl->lay;
     const physm_system *s = lay->model->system;
     const physm_atomic *a = s->atomic;
-    const double *theta = fl->theta, *w = theta + lay->offset[a->field];
+    const double *theta = fl->theta;
     const int n = (int)fr->n, dim = s->dim;
     if (n == 0) return 0;
-    if (physm_system_eval_descriptors(fr->ev, theta, &fr->cfg, t->G)) return -1;
-    physm_atomic_scale(lay, theta, n, t->G);
-    for (int i = 0; i < n; i++) t->ybar[i] = 1;
-    if (physrt_mlp_tangent_forward_f64(t->mlp, w, n, t->G, NULL, t->e, NULL) ||
-        physrt_mlp_tangent_backward_f64(t->mlp, w, n, t->ybar, NULL, NULL, t->dEdG))
+    if (physm_system_eval_descriptors(fr->ev, theta, &fr->cfg, t->G) ||
+        physm_atomic_net_energy(t->net, theta, n, t->G, t->e, t->dEdG, NULL))
         return -1;
-    physm_atomic_scale_back(lay, theta, n, t->dEdG); /* dE/dG of the unscaled descriptors */
     double e_atoms = 0, V, seed;
     for (int i = 0; i < n; i++) e_atoms += t->e[i];
     double *forces[8] = {0};
@@ -203,10 +199,7 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     /* dL/dE_i = ce 2 de / n dV/dS; the stream's adjoint -cf 2 dV/dS */
     for (int i = 0; i < n; i++) t->ybar[i] = ce * 2 * de / n * seed, t->dybar[i] = -cf * 2 * seed;
     if (with_forces && physm_system_eval_tangent(fr->ev, theta, &fr->cfg, t->u, t->t)) return -1;
-    if (with_forces) physm_atomic_scale_back(lay, theta, n, t->t); /* the tangent of the scaled descriptors */
-    if (physrt_mlp_tangent_forward_f64(t->mlp, w, n, t->G, with_forces ? t->t : NULL, t->e, t->de) ||
-        physrt_mlp_tangent_backward_f64(t->mlp, w, n, t->ybar, with_forces ? t->dybar : NULL,
-                                        t->grad + lay->offset[a->field], NULL))
+    if (physm_atomic_net_train(t->net, theta, n, t->G, with_forces ? t->t : NULL, t->ybar, t->dybar, t->grad))
         return -1;
     return 0;
 }

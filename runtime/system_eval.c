@@ -65,8 +65,7 @@ struct physm_system_eval {
     double **arrays;              /* the configuration's attribute arrays, then the work arrays */
     long atoms;                   /* atomic networks: atoms of the set, */
     double *desc, *energies, *grad; /* their descriptors, E_i and dE_i/dG_i */
-    double *energies_bar;         /* ones */
-    physrt_mlp_tangent_f64 *mlp;
+    physm_atomic_net *net;
     double atomic_seed;           /* dV/dS of the atomic sum, at the last evaluation */
     long extrapolated;            /* atom evaluations with a feature outside the training range */
     double skin;
@@ -110,9 +109,8 @@ void physm_system_eval_destroy(physm_system_eval *ev)
     free(ev->arrays);
     free(ev->desc);
     free(ev->energies);
-    free(ev->energies_bar);
     free(ev->grad);
-    physrt_mlp_tangent_destroy_f64(ev->mlp);
+    physm_atomic_net_destroy(ev->net);
     free(ev);
 }
 
@@ -174,9 +172,7 @@ physm_system_eval *physm_system_eval_create(const physm_layout *lay, const long 
         ev->desc = calloc((size_t)ev->atoms * nf + 1, sizeof(double));
         ev->grad = calloc((size_t)ev->atoms * nf + 1, sizeof(double));
         ev->energies = calloc((size_t)ev->atoms + 1, sizeof(double));
-        ev->energies_bar = malloc(sizeof(double) * (size_t)(ev->atoms + 1));
-        if (!ev->desc || !ev->grad || !ev->energies || !ev->energies_bar) goto oom;
-        for (long i = 0; i < ev->atoms; i++) ev->energies_bar[i] = 1;
+        if (!ev->desc || !ev->grad || !ev->energies) goto oom;
     }
     for (long i = 0; i < ev->max_count; i++) ev->iota[i] = (int)i;
     for (int t = 0; t < ev->n_tasks; t++)
@@ -533,26 +529,20 @@ int physm_system_eval_run(physm_system_eval *ev, const double *theta, const phys
 {
     const physm_atomic *a = ev->sys->atomic;
     if (!a) return physm_system_eval_with(ev, theta, cfg, 0, NULL, energy, forces);
-    if (!ev->mlp) {
-        ev->mlp = physrt_mlp_tangent_create_f64(&ev->lay->descs[a->field], (int)(ev->atoms ? ev->atoms : 1));
-        if (!ev->mlp) {
+    if (!ev->net) {
+        ev->net = physm_atomic_net_create(ev->lay, ev->atoms);
+        if (!ev->net) {
             snprintf(ev->error, sizeof ev->error, "out of memory for the atomic network");
             return -1;
         }
     }
     if (physm_system_eval_descriptors(ev, theta, cfg, ev->desc)) return -1;
-    ev->extrapolated += physm_atomic_scale(ev->lay, theta, ev->atoms, ev->desc);
-    double e = 0;
-    if (ev->atoms) {
-        const double *w = theta + ev->lay->offset[a->field];
-        if (physrt_mlp_tangent_forward_f64(ev->mlp, w, (int)ev->atoms, ev->desc, NULL, ev->energies, NULL) ||
-            physrt_mlp_tangent_backward_f64(ev->mlp, w, (int)ev->atoms, ev->energies_bar, NULL, NULL, ev->grad)) {
-            snprintf(ev->error, sizeof ev->error, "the atomic network's evaluation failed");
-            return -1;
-        }
-        physm_atomic_scale_back(ev->lay, theta, ev->atoms, ev->grad);
-        for (long i = 0; i < ev->atoms; i++) e += ev->energies[i];
+    if (physm_atomic_net_energy(ev->net, theta, ev->atoms, ev->desc, ev->energies, ev->grad, &ev->extrapolated)) {
+        snprintf(ev->error, sizeof ev->error, "the atomic network's evaluation failed");
+        return -1;
     }
+    double e = 0;
+    for (long i = 0; i < ev->atoms; i++) e += ev->energies[i];
     return physm_system_eval_with(ev, theta, cfg, e, ev->grad, energy, forces);
 }
 
@@ -564,57 +554,4 @@ double physm_system_eval_atomic_seed(const physm_system_eval *ev)
 long physm_system_eval_extrapolated(const physm_system_eval *ev)
 {
     return ev->extrapolated;
-}
-
-long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms, double *G)
-{
-    const int nf = lay->model->system->atomic->n_features;
-    const double *mean = theta + lay->scaling, *inv = mean + nf, *lo = inv + nf, *hi = lo + nf;
-    long outside = 0;
-    for (long i = 0; i < atoms; i++) {
-        double *g = G + i * nf;
-        int out = 0;
-        for (int k = 0; k < nf; k++) {
-            out |= lo[k] <= hi[k] && (g[k] < lo[k] - 1e-9 * (hi[k] - lo[k]) || g[k] > hi[k] + 1e-9 * (hi[k] - lo[k]));
-            g[k] = (g[k] - mean[k]) * inv[k];
-        }
-        outside += out;
-    }
-    return outside;
-}
-
-void physm_atomic_scale_back(const physm_layout *lay, const double *theta, long atoms, double *dG)
-{
-    const int nf = lay->model->system->atomic->n_features;
-    const double *inv = theta + lay->scaling + nf;
-    for (long i = 0; i < atoms; i++)
-        for (int k = 0; k < nf; k++) dG[i * nf + k] *= inv[k];
-}
-
-int physm_system_eval_items(physm_system_eval *ev, const double *theta, const physm_config *cfg, int kernel,
-                            const physm_item_list *items, int with_forces, double *sums, double *const *forces)
-{
-    const physm_system *s = ev->sys;
-    ev->error[0] = 0;
-    const int pass = with_forces ? PASS_FORCES : PASS_SUMS;
-    bind_arrays(ev, cfg, NULL, NULL);
-    zero_tasks(ev, cfg, pass);
-    se_job J = {ev, cfg, theta, kernel, pass, items->n, items->first, items->second, items->third,
-                items->shift};
-    if (ev->pool) physrt_pool_run(ev->pool, ev->n_tasks, run_task, &J);
-    else
-        for (int t = 0; t < ev->n_tasks; t++) run_task(&J, t, ev->n_tasks);
-    for (int t = 0; t < ev->n_tasks; t++) {
-        if (ev->tasks[t].failed) {
-            snprintf(ev->error, sizeof ev->error, "the network evaluation of %s failed", s->kernels[kernel].name);
-            return -1;
-        }
-        for (int k = 0; k < s->n_sums; k++) sums[k] += ev->tasks[t].sums[k];
-        for (int set = 0; with_forces && set < s->n_sets; set++) {
-            const double *f = ev->tasks[t].forces[set];
-            if (!f || !forces[set]) continue;
-            for (long i = 0; i < cfg->count[set] * s->dim; i++) forces[set][i] += f[i];
-        }
-    }
-    return 0;
 }
