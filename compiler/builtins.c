@@ -88,7 +88,7 @@ static const phys_builtin table[B_ID_COUNT] = {
     /* networks */
     [B_ID_MLP] = {B_ID_MLP, "mlp", B_NETWORK, 0, 0, ARGS("hidden", "activation", "outputs", "init"),
      ARGS("hidden"), "multilayer perceptron", NULL, X_OP_COUNT},
-    [B_ID_ATOMIC] = {B_ID_ATOMIC, "atomic", B_NETWORK, 1, 1, ARGS("descriptor"), ARGS("descriptor"),
+    [B_ID_ATOMIC] = {B_ID_ATOMIC, "atomic", B_NETWORK, 1, 1, ARGS("descriptor", "elements"), ARGS("descriptor"),
      "per-atom network over an invariant descriptor, summed over atoms", NULL, X_OP_COUNT},
 
     /* descriptors */

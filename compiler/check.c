@@ -6,6 +6,7 @@
  * structure. Errors are reported and checking goes on. */
 #define _POSIX_C_SOURCE 200809L /* access */
 #include "sema_internal.h"
+#include "physrt.h"
 
 #include <errno.h>
 #include <math.h>
@@ -462,6 +463,19 @@ static void check_network(checker *c, const phys_node *call)
             }
         const phys_node *desc = phys_node_named_arg(call, "descriptor");
         if (desc) check_descriptor(c, desc);
+        const phys_node *els = phys_node_named_arg(call, "elements");
+        for (int i = 0; els && i < (els->kind == N_VECTOR ? els->nkids : 1); i++) {
+            const phys_node *e = els->kind == N_VECTOR ? els->kids[i] : els;
+            if (e->kind != N_NAME || !physrt_element_z(e->name)) {
+                phys_error(c->diag, e->loc, "elements are chemical symbols such as Si or O: elements = [Si, O]");
+                continue;
+            }
+            for (int j = 0; j < i; j++)
+                if (els->kids[j]->kind == N_NAME && !strcmp(els->kids[j]->name, e->name))
+                    phys_error(c->diag, e->loc, "element %s listed twice", e->name);
+        }
+        if (els && els->kind == N_VECTOR && (els->nkids < 1 || els->nkids > 8))
+            phys_error(c->diag, els->loc, "an atomic network covers 1 to 8 elements");
     }
 }
 

@@ -861,6 +861,12 @@ static LLVMValueRef gen_atomic(gen *g, const descriptor_types *ty)
     v[ATOMIC_sum_index] = I32(a->sum_index);
     v[ATOMIC_seed_array] = I32(a->seed_array);
     v[ATOMIC_tangent_array] = I32(a->tangent_array);
+    int fields[8];
+    for (int e = 0; e < a->n_elements; e++) fields[e] = a->field + e;
+    v[ATOMIC_n_elements] = I32(a->n_elements);
+    v[ATOMIC_fields] = int_array(g, fields, a->n_elements);
+    v[ATOMIC_elements] = string_array(g, a->elements, a->n_elements);
+    v[ATOMIC_species_array] = I32(a->species_array);
     return global_const(g, abi_struct(ty, PHYSM_ABI_ATOMIC, v), "atomic");
 }
 

@@ -139,17 +139,31 @@ static int angular_term(lctx *c, const sf_params *p, int cos_theta)
     return mul(c, num(c, pow(2.0, 1 - p->zeta)), pw);
 }
 
-/* The radial functions of the item (i, j): exp(-eta (r - rs)^2) fc(r). */
-static void radial_features(lctx *c, const acsf_spec *a, int *out)
+/* 1 when the item's particle of role is of element e (the species array
+ * holds element indices), else 0; 1 with one element. */
+static int is_element(lctx *c, const lw_atomic *at, int role, int e)
 {
-    int r = lw_pair_geometry(c, "dist", lw_item_displacement(c, 1, 0)).el[0];
-    int fc = cutoff_value(c, a, r);
-    for (int f = 0; f < a->n[0]; f++)
-        out[f] = mul(c, dag_unary(c->dag, X_EXP, gaussian(c, a->sf[0][f].eta, a->sf[0][f].rs, r)), fc);
+    if (at->n_elements == 1) return num(c, 1);
+    int z = lw_gather_leaf(c, at->species_array, role, 0, 1, 0, 1);
+    return dag_binary(c->dag, X_LT, dag_unary(c->dag, X_ABS, sub(c, z, num(c, e))), num(c, 0.5));
 }
 
-/* The angular functions of the triplet (i; j, k), narrow then wide. */
-static void angular_features(lctx *c, const acsf_spec *a, int *out)
+/* The radial functions of the item (i, j), exp(-eta (r - rs)^2) fc(r), per
+ * element of j. */
+static void radial_features(lctx *c, const acsf_spec *a, const lw_atomic *at, int *out)
+{
+    int r = lw_pair_geometry(c, "dist", lw_item_displacement(c, 1, 0)).el[0];
+    int fc = cutoff_value(c, a, r), n = 0;
+    for (int e = 0; e < at->n_elements; e++) {
+        int ind = is_element(c, at, 1, e);
+        for (int f = 0; f < a->n[0]; f++)
+            out[n++] = mul(c, ind, mul(c, dag_unary(c->dag, X_EXP, gaussian(c, a->sf[0][f].eta, a->sf[0][f].rs, r)), fc));
+    }
+}
+
+/* The angular functions of the triplet (i; j, k), narrow then wide, per
+ * unordered pair of elements of j and k. */
+static void angular_features(lctx *c, const acsf_spec *a, const lw_atomic *at, int *out)
 {
     tensor dij = lw_item_displacement(c, 1, 0), dik = lw_item_displacement(c, 2, 0), djk = dik;
     int dot = num(c, 0);
@@ -161,29 +175,44 @@ static void angular_features(lctx *c, const acsf_spec *a, int *out)
     int rjk = lw_pair_geometry(c, "dist", djk).el[0];
     int cos_theta = dag_binary(c->dag, X_DIV, dot, mul(c, rij, rik));
     int fij = cutoff_value(c, a, rij), fik = cutoff_value(c, a, rik), fjk = cutoff_value(c, a, rjk);
-    int n = 0;
+    int values[LW_MAX_FEATURES], n = 0;
     for (int w = 1; w <= 2; w++)
         for (int f = 0; f < a->n[w]; f++) {
             const sf_params *p = &a->sf[w][f];
             int g = add(c, gaussian(c, p->eta, p->rs, rij), gaussian(c, p->eta, p->rs, rik));
             int cut = mul(c, fij, fik);
             if (w == 1) g = add(c, g, gaussian(c, p->eta, p->rs, rjk)), cut = mul(c, cut, fjk);
-            out[n++] = mul(c, angular_term(c, p, cos_theta), mul(c, dag_unary(c->dag, X_EXP, g), cut));
+            values[n++] = mul(c, angular_term(c, p, cos_theta), mul(c, dag_unary(c->dag, X_EXP, g), cut));
+        }
+    int m = 0;
+    for (int e1 = 0; e1 < at->n_elements; e1++)
+        for (int e2 = e1; e2 < at->n_elements; e2++) {
+            int ind = mul(c, is_element(c, at, 1, e1), is_element(c, at, 2, e2));
+            if (e2 != e1) ind = add(c, ind, mul(c, is_element(c, at, 1, e2), is_element(c, at, 2, e1)));
+            for (int f = 0; f < n; f++) out[m++] = mul(c, ind, values[f]);
         }
 }
 
-static const char *feature_name(lctx *c, int kind, const sf_params *p)
+/* g2_eta0.5_rs0, g4_eta0.1_zeta1_lambda+1_rs0, and with several elements
+ * the neighbours' (g2_..._O, g4_..._Si_O). */
+static const char *feature_name(lctx *c, int kind, const sf_params *p, const char *e1, const char *e2)
 {
-    char buf[128];
-    if (kind == 0) snprintf(buf, sizeof buf, "g2_eta%g_rs%g", p->eta, p->rs);
-    else snprintf(buf, sizeof buf, "%s_eta%g_zeta%g_lambda%+g_rs%g", kind == 1 ? "g4" : "g5", p->eta, p->zeta,
-                  p->lambda, p->rs);
+    char buf[160];
+    int k;
+    if (kind == 0) k = snprintf(buf, sizeof buf, "g2_eta%g_rs%g", p->eta, p->rs);
+    else k = snprintf(buf, sizeof buf, "%s_eta%g_zeta%g_lambda%+g_rs%g", kind == 1 ? "g4" : "g5", p->eta, p->zeta,
+                      p->lambda, p->rs);
+    if (e1 && k > 0 && k < (int)sizeof buf) snprintf(buf + k, sizeof buf - (size_t)k, "_%s%s%s", e1, e2 ? "_" : "", e2 ? e2 : "");
     return phys_arena_strdup(c->sema->arena, buf, strlen(buf));
 }
 
 /* ----------------------------------------------------------- the network */
 
-static int add_network(lctx *c, const phys_symbol *sym, const phys_node *mlp, const acsf_spec *a)
+/* The network of element e (named E_Si with several elements), its inputs
+ * the features in the kernels' order: radial per neighbour element, then
+ * angular per unordered pair of neighbour elements. */
+static int add_network(lctx *c, const phys_symbol *sym, const phys_node *mlp, const acsf_spec *a, const lw_atomic *at,
+                       int e)
 {
     lw_model *m = c->m;
     m->fields = realloc(m->fields, sizeof *m->fields * (size_t)(m->n_fields + 1));
@@ -191,10 +220,23 @@ static int add_network(lctx *c, const phys_symbol *sym, const phys_node *mlp, co
     lw_field *f = &m->fields[m->n_fields];
     memset(f, 0, sizeof *f);
     f->name = sym->name;
+    if (at->n_elements > 1) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s_%s", sym->name, at->elements[e]);
+        f->name = phys_arena_strdup(c->sema->arena, buf, strlen(buf));
+    }
     f->sym = sym;
     f->n_outputs = 1;
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < a->n[k]; i++) f->inputs[f->n_inputs++] = feature_name(c, k, &a->sf[k][i]);
+    const int several = at->n_elements > 1;
+    for (int e1 = 0; e1 < at->n_elements; e1++)
+        for (int i = 0; i < a->n[0]; i++)
+            f->inputs[f->n_inputs++] = feature_name(c, 0, &a->sf[0][i], several ? at->elements[e1] : NULL, NULL);
+    for (int e1 = 0; e1 < at->n_elements; e1++)
+        for (int e2 = e1; e2 < at->n_elements; e2++)
+            for (int k = 1; k <= 2; k++)
+                for (int i = 0; i < a->n[k]; i++)
+                    f->inputs[f->n_inputs++] = feature_name(c, k, &a->sf[k][i], several ? at->elements[e1] : NULL,
+                                                            several ? at->elements[e2] : NULL);
     if (!lw_network_shape(c, mlp, f)) return -1;
     unsigned char zero[DAG_MAX_INPUTS] = {0};
     f->body[0] = dag_net(c->dag, zero, 0);
@@ -230,12 +272,21 @@ int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, tensor
         *out = lw_unsupported(c, e, "%s(...) of other than a particle set with positions", sym->name);
         return 1;
     }
+    int species = -1;
     for (int a = 0; a < s->sets[set].n_attributes; a++)
-        if (s->sets[set].attributes[a].role == PHYSM_ROLE_SPECIES) {
-            *out = lw_unsupported(c, e, "one network per element (a species attribute): today one network "
-                                        "serves every atom");
-            return 1;
-        }
+        if (s->sets[set].attributes[a].role == PHYSM_ROLE_SPECIES) species = s->sets[set].attributes[a].array;
+    const phys_node *els = phys_node_named_arg(net, "elements");
+    int n_el = !els ? 1 : els->kind == N_VECTOR ? els->nkids : 1;
+    if (species >= 0 && !els) {
+        *out = lw_unsupported(c, e, "atoms with a species but a network without elements: say which, "
+                                    "atomic(..., elements = [Si, O]) (one network each)");
+        return 1;
+    }
+    if (species < 0 && n_el > 1) {
+        *out = lw_unsupported(c, e, "networks for %d elements over atoms without a species: declare it, as in "
+                                    "'particles atoms with r[3], v[3], species Z'", n_el);
+        return 1;
+    }
     if (s->atomic) {
         *out = lw_unsupported(c, e, "more than one atomic network in an energy");
         return 1;
@@ -248,30 +299,46 @@ int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, tensor
         *out = lw_unsupported(c, e, "atomic() networks other than atomic(mlp(...), descriptor = acsf(...))");
         return 1;
     }
-    int field = parse_acsf(c, desc, a) ? add_network(c, sym, mlp, a) : -1;
-    if (field < 0) {
+    lw_atomic *at = lw_xcalloc(1, sizeof *at);
+    at->n_elements = n_el;
+    at->species_array = species;
+    for (int k = 0; k < n_el; k++)
+        at->elements[k] = !els ? "" : els->kind == N_VECTOR ? els->kids[k]->name : els->name;
+    int field = -1, ok = parse_acsf(c, desc, a);
+    const int n_radial = n_el * a->n[0], n_angular = n_el * (n_el + 1) / 2 * (a->n[1] + a->n[2]);
+    if (ok && n_radial + n_angular > LW_MAX_FEATURES) {
+        lw_unsupported(c, desc, "more than %d symmetry functions per atom (%d with %d elements)", LW_MAX_FEATURES,
+                       n_radial + n_angular, n_el);
+        ok = 0;
+    }
+    for (int k = 0; ok && k < n_el; k++) {
+        int f = add_network(c, sym, mlp, a, at, k);
+        if (k == 0) field = f;
+        ok = f >= 0;
+    }
+    if (!ok) {
         free(a);
+        free(at);
         *out = lw_failed();
         return 1;
     }
-    lw_atomic *at = lw_xcalloc(1, sizeof *at);
     at->field = field;
     at->set = set;
-    at->n_features = a->n[0] + a->n[1] + a->n[2];
+    at->n_features = n_radial + n_angular;
     at->seed_array = s->n_arrays++;
     at->tangent_array = s->n_arrays++;
     s->atomic = at;
     lw_kernel *saved_kernel = c->kernel;
     lw_term *saved_term = c->term;
-    if (a->n[0]) {
-        lw_kernel *k = descriptor_kernel(c, e, "radial", PHYSM_PAIRS_FULL, set, a->rc, 0, a->n[0]);
+    if (n_radial) {
+        lw_kernel *k = descriptor_kernel(c, e, "radial", PHYSM_PAIRS_FULL, set, a->rc, 0, n_radial);
         c->kernel = k, c->term = k->term;
-        radial_features(c, a, k->features);
+        radial_features(c, a, at, k->features);
     }
-    if (a->n[1] + a->n[2]) {
-        lw_kernel *k = descriptor_kernel(c, e, "angular", PHYSM_TRIPLETS, set, a->rc, a->n[0], a->n[1] + a->n[2]);
+    if (n_angular) {
+        lw_kernel *k = descriptor_kernel(c, e, "angular", PHYSM_TRIPLETS, set, a->rc, n_radial, n_angular);
         c->kernel = k, c->term = k->term;
-        angular_features(c, a, k->features);
+        angular_features(c, a, at, k->features);
     }
     c->kernel = saved_kernel;
     c->term = saved_term;

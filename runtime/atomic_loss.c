@@ -176,8 +176,9 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     const double *theta = fl->theta;
     const int n = (int)fr->n, dim = s->dim;
     if (n == 0) return 0;
+    const double *species = a->species_array >= 0 ? fr->cfg.arrays[a->species_array] : NULL;
     if (physm_system_eval_descriptors(fr->ev, theta, &fr->cfg, t->G) ||
-        physm_atomic_net_energy(t->net, theta, n, t->G, t->e, t->dEdG, NULL))
+        physm_atomic_net_energy(t->net, theta, n, species, t->G, t->e, t->dEdG, NULL))
         return -1;
     double e_atoms = 0, V, seed;
     for (int i = 0; i < n; i++) e_atoms += t->e[i];
@@ -199,7 +200,7 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     /* dL/dE_i = ce 2 de / n dV/dS; the stream's adjoint -cf 2 dV/dS */
     for (int i = 0; i < n; i++) t->ybar[i] = ce * 2 * de / n * seed, t->dybar[i] = -cf * 2 * seed;
     if (with_forces && physm_system_eval_tangent(fr->ev, theta, &fr->cfg, t->u, t->t)) return -1;
-    if (physm_atomic_net_train(t->net, theta, n, t->G, with_forces ? t->t : NULL, t->ybar, t->dybar, t->grad))
+    if (physm_atomic_net_train(t->net, theta, n, species, t->G, with_forces ? t->t : NULL, t->ybar, t->dybar, t->grad))
         return -1;
     return 0;
 }

@@ -12,33 +12,69 @@
 struct physm_atomic_net {
     const physm_layout *lay;
     long max_atoms;
-    physrt_mlp_tangent_f64 *mlp;
-    double *ones;
+    int n_elements;
+    physrt_mlp_tangent_f64 *mlp[8];   /* per element */
+    long *order, start[9];            /* the atoms grouped by element */
+    double *x, *t, *y, *ybar, *tbar, *xbar; /* one element's atoms, contiguous */
 };
 
 physm_atomic_net *physm_atomic_net_create(const physm_layout *lay, long max_atoms)
 {
     const physm_atomic *a = lay->model->system->atomic;
+    const size_t nf = (size_t)a->n_features;
     physm_atomic_net *net = calloc(1, sizeof *net);
     if (!net) return NULL;
     net->lay = lay;
     net->max_atoms = max_atoms < 1 ? 1 : max_atoms;
-    net->mlp = physrt_mlp_tangent_create_f64(&lay->descs[a->field], (int)net->max_atoms);
-    net->ones = malloc(sizeof(double) * (size_t)net->max_atoms);
-    if (!net->mlp || !net->ones) {
+    net->n_elements = a->n_elements;
+    const size_t n = (size_t)net->max_atoms;
+    int ok = (net->order = malloc(sizeof(long) * n)) != NULL;
+    ok &= (net->x = malloc(sizeof(double) * n * nf)) != NULL;
+    ok &= (net->t = malloc(sizeof(double) * n * nf)) != NULL;
+    ok &= (net->xbar = malloc(sizeof(double) * n * nf)) != NULL;
+    ok &= (net->y = malloc(sizeof(double) * 2 * n)) != NULL;
+    ok &= (net->ybar = malloc(sizeof(double) * n)) != NULL;
+    ok &= (net->tbar = malloc(sizeof(double) * n)) != NULL;
+    for (int e = 0; ok && e < a->n_elements; e++)
+        ok = (net->mlp[e] = physrt_mlp_tangent_create_f64(&lay->descs[a->fields[e]], (int)n)) != NULL;
+    if (!ok) {
         physm_atomic_net_destroy(net);
         return NULL;
     }
-    for (long i = 0; i < net->max_atoms; i++) net->ones[i] = 1;
     return net;
 }
 
 void physm_atomic_net_destroy(physm_atomic_net *net)
 {
     if (!net) return;
-    physrt_mlp_tangent_destroy_f64(net->mlp);
-    free(net->ones);
+    for (int e = 0; e < net->n_elements; e++) physrt_mlp_tangent_destroy_f64(net->mlp[e]);
+    free(net->order), free(net->x), free(net->t), free(net->xbar), free(net->y), free(net->ybar), free(net->tbar);
     free(net);
+}
+
+/* Atoms by element (a stable counting sort): start[e] .. start[e + 1] of order. */
+static int group(physm_atomic_net *net, long n, const double *species)
+{
+    long count[9] = {0};
+    for (long i = 0; i < n; i++) {
+        const int e = species ? (int)species[i] : 0;
+        if (e < 0 || e >= net->n_elements) return -1;
+        count[e + 1]++;
+    }
+    for (int e = 0; e < net->n_elements; e++) count[e + 1] += count[e];
+    memcpy(net->start, count, sizeof count);
+    for (long i = 0; i < n; i++) net->order[count[species ? (int)species[i] : 0]++] = i;
+    return 0;
+}
+
+static void gather_rows(const physm_atomic_net *net, long lo, long hi, const double *from, double *to, int w)
+{
+    for (long q = lo; q < hi; q++) memcpy(to + (q - lo) * w, from + net->order[q] * w, sizeof(double) * (size_t)w);
+}
+
+static void scatter_rows(const physm_atomic_net *net, long lo, long hi, const double *from, double *to, int w)
+{
+    for (long q = lo; q < hi; q++) memcpy(to + net->order[q] * w, from + (q - lo) * w, sizeof(double) * (size_t)w);
 }
 
 long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms, double *G)
@@ -67,34 +103,55 @@ void physm_atomic_scale_back(const physm_layout *lay, const double *theta, long 
         for (int k = 0; k < nf; k++) dG[i * nf + k] *= inv[k];
 }
 
-int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, double *G, double *E, double *dE_dG,
-                            long *extrapolated)
+int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, const double *species, double *G,
+                            double *E, double *dE_dG, long *extrapolated)
 {
     if (n < 0 || n > net->max_atoms) return -1;
     if (n == 0) return 0;
     const physm_layout *lay = net->lay;
-    const double *w = theta + lay->offset[lay->model->system->atomic->field];
+    const physm_atomic *a = lay->model->system->atomic;
+    const int nf = a->n_features;
     long out = physm_atomic_scale(lay, theta, n, G);
     if (extrapolated) *extrapolated += out;
-    if (physrt_mlp_tangent_forward_f64(net->mlp, w, (int)n, G, NULL, E, NULL) ||
-        physrt_mlp_tangent_backward_f64(net->mlp, w, (int)n, net->ones, NULL, NULL, dE_dG))
-        return -1;
+    if (group(net, n, species)) return -1;
+    for (int e = 0; e < net->n_elements; e++) {
+        const long lo = net->start[e], m = net->start[e + 1] - lo;
+        if (!m) continue;
+        const double *w = theta + lay->offset[a->fields[e]];
+        gather_rows(net, lo, lo + m, G, net->x, nf);
+        for (long q = 0; q < m; q++) net->ybar[q] = 1;
+        if (physrt_mlp_tangent_forward_f64(net->mlp[e], w, (int)m, net->x, NULL, net->y, NULL) ||
+            physrt_mlp_tangent_backward_f64(net->mlp[e], w, (int)m, net->ybar, NULL, NULL, net->xbar))
+            return -1;
+        scatter_rows(net, lo, lo + m, net->y, E, 1);
+        scatter_rows(net, lo, lo + m, net->xbar, dE_dG, nf);
+    }
     physm_atomic_scale_back(lay, theta, n, dE_dG);
     return 0;
 }
 
-int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, const double *G_scaled, double *t,
-                           const double *E_bar, const double *t_bar, double *grad)
+int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, const double *species,
+                           const double *G_scaled, double *t, const double *E_bar, const double *t_bar, double *grad)
 {
     if (n < 0 || n > net->max_atoms) return -1;
     if (n == 0) return 0;
     const physm_layout *lay = net->lay;
-    const size_t off = lay->offset[lay->model->system->atomic->field];
+    const physm_atomic *a = lay->model->system->atomic;
+    const int nf = a->n_features;
     if (t) physm_atomic_scale_back(lay, theta, n, t); /* the tangent of the scaled descriptors */
-    double *y = malloc(sizeof(double) * 2 * (size_t)n);
-    if (!y) return -1;
-    int rc = physrt_mlp_tangent_forward_f64(net->mlp, theta + off, (int)n, G_scaled, t, y, y + n) ||
-             physrt_mlp_tangent_backward_f64(net->mlp, theta + off, (int)n, E_bar, t ? t_bar : NULL, grad + off, NULL);
-    free(y);
-    return rc ? -1 : 0;
+    if (group(net, n, species)) return -1;
+    for (int e = 0; e < net->n_elements; e++) {
+        const long lo = net->start[e], m = net->start[e + 1] - lo;
+        if (!m) continue;
+        const size_t off = lay->offset[a->fields[e]];
+        gather_rows(net, lo, lo + m, G_scaled, net->x, nf);
+        gather_rows(net, lo, lo + m, E_bar, net->ybar, 1);
+        if (t) gather_rows(net, lo, lo + m, t, net->t, nf), gather_rows(net, lo, lo + m, t_bar, net->tbar, 1);
+        if (physrt_mlp_tangent_forward_f64(net->mlp[e], theta + off, (int)m, net->x, t ? net->t : NULL, net->y,
+                                           net->y + m) ||
+            physrt_mlp_tangent_backward_f64(net->mlp[e], theta + off, (int)m, net->ybar, t ? net->tbar : NULL,
+                                            grad + off, NULL))
+            return -1;
+    }
+    return 0;
 }

@@ -49,3 +49,9 @@ const physm_element *physm_element_by_symbol(const char *symbol)
         if (!strcmp(elements[k].symbol, symbol)) return &elements[k];
     return NULL;
 }
+
+int physrt_element_z(const char *symbol)
+{
+    const physm_element *e = physm_element_by_symbol(symbol);
+    return e ? e->z : 0;
+}

@@ -392,16 +392,17 @@ typedef struct physm_atomic_net physm_atomic_net;
 physm_atomic_net *physm_atomic_net_create(const physm_layout *lay, long max_atoms);
 void physm_atomic_net_destroy(physm_atomic_net *net);
 /* E_i and dE_i/dG_i of n atoms from their descriptors G (n x n_features,
- * left scaled); atoms outside the training range added to *extrapolated
- * (may be NULL). */
-int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, double *G, double *E, double *dE_dG,
-                            long *extrapolated);
+ * left scaled), atom i through the network of element species[i] (the
+ * species attribute's array; NULL: one network); atoms outside the
+ * training range added to *extrapolated (may be NULL). */
+int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, const double *species, double *G,
+                            double *E, double *dE_dG, long *extrapolated);
 /* Training, after physm_atomic_net_energy on the same atoms: the tangent
  * t = dG/dr.u of the unscaled descriptors (overwritten; NULL: none) as a
  * derivative stream, and the reverse sweep from E_bar (per atom) and t_bar
  * (per atom, the stream's adjoint) ADDED into grad (all of theta). */
-int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, const double *G_scaled, double *t,
-                           const double *E_bar, const double *t_bar, double *grad);
+int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, const double *species,
+                           const double *G_scaled, double *t, const double *E_bar, const double *t_bar, double *grad);
 const char *physm_system_eval_error(const physm_system_eval *ev);
 
 /* atomic_loss.c: the loss of a frames data term (physm_term.frames) and its

@@ -312,11 +312,19 @@ typedef struct {
  * sum. arrays[seed_array] and arrays[tangent_array] are work arrays of the
  * runtime's (n_features and dim numbers per atom), counted in n_arrays. */
 typedef struct {
-    int field;                        /* the network: n_inputs = n_features, one output */
+    int field;                        /* the first element's network: n_inputs = n_features, one output */
     int set;
     int n_features;
     int sum_index;
     int seed_array, tangent_array;
+    /* One network per element: fields[e] for the atoms whose species
+     * attribute (arrays[species_array], the element's index e) says e, the
+     * element's chemical symbol elements[e] ("" for one network over atoms
+     * without a species; species_array -1). */
+    int n_elements;
+    const int *fields;
+    const char *const *elements;
+    int species_array;
 } physm_atomic;
 
 /* Particles under Newtonian dynamics, evaluated by loops over index sets

@@ -198,7 +198,11 @@
     M(X, n_features, I32)              \
     M(X, sum_index, I32)               \
     M(X, seed_array, I32)              \
-    M(X, tangent_array, I32)
+    M(X, tangent_array, I32)           \
+    M(X, n_elements, I32)              \
+    M(X, fields, PTR)                  \
+    M(X, elements, PTR)                \
+    M(X, species_array, I32)
 
 #define PHYSM_ABI_MEMBERS_SYSTEM(M, X) \
     M(X, dim, I32)                     \

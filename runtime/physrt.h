@@ -483,4 +483,8 @@ int physrt_mlp_tangent_forward_f64(physrt_mlp_tangent_f64 *ev, const double *par
 int physrt_mlp_tangent_backward_f64(physrt_mlp_tangent_f64 *ev, const double *params, int n, const double *y_bar,
                                     const double *dy_bar, double *param_grad, double *x_bar);
 
+/* Chemical elements H..Pu (elements.c): the atomic number of a symbol as
+ * ASE writes it ("Si"), 0 when there is no such element. */
+int physrt_element_z(const char *symbol);
+
 #endif /* PHYSRT_H */

@@ -537,7 +537,9 @@ int physm_system_eval_run(physm_system_eval *ev, const double *theta, const phys
         }
     }
     if (physm_system_eval_descriptors(ev, theta, cfg, ev->desc)) return -1;
-    if (physm_atomic_net_energy(ev->net, theta, ev->atoms, ev->desc, ev->energies, ev->grad, &ev->extrapolated)) {
+    const double *species = a->species_array >= 0 ? cfg->arrays[a->species_array] : NULL;
+    if (physm_atomic_net_energy(ev->net, theta, ev->atoms, species, ev->desc, ev->energies, ev->grad,
+                                &ev->extrapolated)) {
         snprintf(ev->error, sizeof ev->error, "the atomic network's evaluation failed");
         return -1;
     }

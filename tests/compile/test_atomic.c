@@ -3,7 +3,8 @@
  *    TANHU, rc = 10; ../shared/design/interatomic-notes.md) to 1e-14;
  *  - atomic_cut_cos, atomic_cut_poly2: n2p2's golden cutoff values (rc =
  *    3, inner 0.2 rc, r = 2.4) to 1e-14;
- *  - otherwise: forces against central differences of the energy, total
+ *  - otherwise (atomic_si; atomic_sio: two elements, a network each):
+ *    forces against central differences of the energy, total
  *    force zero, the energy invariant under a rotation and translation,
  *    and the frames loss's gradient (the tangent-stream force training)
  *    against central differences of the loss, relative 1e-6.
@@ -140,9 +141,11 @@ static void check_loss_gradient(const physm_layout *lay, double *theta)
         double gmax = 0;
         for (size_t k = 0; k < lay->n_weights; k++)
             if (fabs(grad[k]) > gmax) gmax = fabs(grad[k]);
-        for (size_t k = lay->scaling; k < lay->n_weights; k++)
+        const size_t sc_end = lay->scaling + 4 * (size_t)m->system->atomic->n_features;
+        for (size_t k = lay->scaling; k < sc_end; k++)
             expect_close("the feature scaling has no gradient", grad[k], 0, 0, 0);
-        for (size_t k = 0; k < lay->scaling; k++) {
+        for (size_t k = 0; k < lay->n_weights; k++) {
+            if (k >= lay->scaling && k < sc_end) continue;
             const double h = 1e-6, keep = theta[k];
             theta[k] = keep + h;
             double lp = physm_frames_loss_eval(fl, theta, NULL);
@@ -168,8 +171,9 @@ int main(void)
     }
     double *theta = calloc(lay.n_theta + 1, sizeof *theta);
     physm_layout_fresh(&lay, 7, theta);
-    for (size_t k = 0; k < (m->system && m->system->atomic ? lay.scaling : lay.n_weights); k++)
-        theta[k] += 0.05 * sin(1.0 + (double)k);
+    const size_t sc_end = lay.scaling + 4 * (size_t)m->system->atomic->n_features;
+    for (size_t k = 0; k < lay.n_weights; k++)
+        if (k < lay.scaling || k >= sc_end) theta[k] += 0.05 * sin(1.0 + (double)k);
     const physm_system *s = m->system;
     sys_ctx c = {&lay, theta, {{0}, NULL, {0}}, 0};
     c.cfg.arrays = calloc((size_t)s->n_arrays + 1, sizeof *c.cfg.arrays);
@@ -179,6 +183,8 @@ int main(void)
     for (int a = 0; a < s->sets[0].n_attributes; a++)
         c.cfg.arrays[s->sets[0].attributes[a].array] = calloc((size_t)c.n * 3, sizeof(double));
     double *r = c.cfg.arrays[s->sets[0].attributes[0].array];
+    if (s->atomic->species_array >= 0) /* atoms of the elements in turn */
+        for (long i = 0; i < c.n; i++) c.cfg.arrays[s->atomic->species_array][i] = (double)(i % s->atomic->n_elements);
     c.cfg.cell.dim = 3;
     if (golden_model) {
         memcpy(r, golden_atoms, sizeof golden_atoms);
