@@ -309,6 +309,7 @@ static void accept_table_build(accept_table *tab, const spin_packed *p, double T
             double dE = 2 * p->J * (z - 2 * n) + 2 * p->H * si;
             double prob = alg == SPIN_GLAUBER ? 1 / (1 + exp(dE / T)) : dE <= 0 ? 1 : exp(-dE / T);
             if (prob >= 1) continue;
+            if (!(prob > 0)) prob = 0; /* NaN (an infinite coupling): never */
             int c = tab->n_classes++;
             tab->count[c] = n;
             tab->up[c] = up;
