@@ -87,24 +87,35 @@ static inline uint64_t rotr_bits(uint64_t w, int bits)
     return (w >> 1) | ((w & 1) << (bits - 1));
 }
 
-/* The lines next to line l across lines: 2 (dims - 1) of them. */
-static void line_neighbours(const spin_packed *p, long l, long *out)
+/* A line's place across lines (2-D: a is the line, b = 0), stepped along
+ * without a division per line. */
+typedef struct {
+    long a, b;
+} line_pos;
+
+static line_pos line_pos_of(const spin_packed *p, long l)
 {
-    if (p->dims == 2) {
-        out[0] = (l + 1) % p->lines;
-        out[1] = (l + p->lines - 1) % p->lines;
-        return;
-    }
-    long a = l / p->side[1], b = l % p->side[1], L0 = p->side[0], L1 = p->side[1];
-    out[0] = ((a + 1) % L0) * L1 + b;
-    out[1] = ((a + L0 - 1) % L0) * L1 + b;
-    out[2] = a * L1 + (b + 1) % L1;
-    out[3] = a * L1 + (b + L1 - 1) % L1;
+    line_pos c = {l, 0};
+    if (p->dims == 3) c.a = l / p->side[1], c.b = l % p->side[1];
+    return c;
 }
 
-static int line_parity(const spin_packed *p, long l)
+static void line_step(const spin_packed *p, line_pos *c)
 {
-    return p->dims == 2 ? (int)(l & 1) : (int)((l / p->side[1] + l % p->side[1]) & 1);
+    if (p->dims == 3 && c->b + 1 < p->side[1]) c->b++;
+    else c->b = 0, c->a++;
+}
+
+/* The 2 (dims - 1) lines next to line c across lines (dims = p->dims). */
+static inline void line_neighbours(const spin_packed *p, line_pos c, int dims, long *out)
+{
+    long L0 = p->side[0], L1 = dims == 2 ? 1 : p->side[1];
+    out[0] = (c.a + 1 == L0 ? 0 : c.a + 1) * L1 + c.b;
+    out[1] = (c.a ? c.a - 1 : L0 - 1) * L1 + c.b;
+    if (dims == 3) {
+        out[2] = c.a * L1 + (c.b + 1 == L1 ? 0 : c.b + 1);
+        out[3] = c.a * L1 + (c.b ? c.b - 1 : L1 - 1);
+    }
 }
 
 long spin_packed_magnetisation(const spin_packed *p)
@@ -120,10 +131,11 @@ long spin_packed_magnetisation(const spin_packed *p)
 double spin_packed_energy(const spin_packed *p)
 {
     long anti = 0, Ls = p->words;
-    for (long l = 0; l < p->lines; l++) {
+    line_pos c = {0, 0};
+    for (long l = 0; l < p->lines; l++, line_step(p, &c)) {
         const uint64_t *w = p->w + l * Ls;
         long nb[4];
-        line_neighbours(p, l, nb);
+        line_neighbours(p, c, p->dims, nb);
         for (long x = 0; x < Ls; x++) {
             uint64_t right = x + 1 < Ls ? w[x + 1] : rotr_bits(w[0], p->bits);
             anti += __builtin_popcountll(w[x] ^ right);
@@ -181,11 +193,16 @@ static inline __attribute__((always_inline)) void block_rng_next(block_rng *g, w
     g->s3 = (g->s3 << 45) | (g->s3 >> 19);
 }
 
+/* Whether any lane has a bit set: the halves folded together. */
+typedef uint64_t half_vec __attribute__((vector_size(4 * BLOCK)));
+
 static inline int any_bit(const word_vec *v)
 {
-    uint64_t a = 0;
-    for (int l = 0; l < BLOCK; l++) a |= (*v)[l];
-    return a != 0;
+    half_vec lo, hi;
+    memcpy(&lo, v, sizeof lo);
+    memcpy(&hi, (const char *)v + sizeof lo, sizeof hi);
+    lo |= hi;
+    return (lo[0] | lo[1] | lo[2] | lo[3]) != 0;
 }
 
 /* BLOCK words of one colour at once: s the spins, d[k] = s XOR the k-th
@@ -234,7 +251,8 @@ static inline __attribute__((always_inline)) long update_lines_dims(spin_packed 
     int bits = p->bits, fill = 0;
     uint64_t mask = p->mask, *at[BLOCK];
     word_vec s = {0}, d[6] = {{0}}, valid = {0};
-    for (long l = l0; l < l1 || fill; l++) {
+    line_pos c = line_pos_of(p, l0);
+    for (long l = l0; l < l1 || fill; l++, line_step(p, &c)) {
         if (l >= l1) { /* the last, partial block: padding lanes flip nothing */
             for (int k = fill; k < BLOCK; k++) {
                 s[k] = valid[k] = 0;
@@ -248,9 +266,9 @@ static inline __attribute__((always_inline)) long update_lines_dims(spin_packed 
         long nb[4];
         const uint64_t *across[4];
         uint64_t *w = p->w + l * Ls;
-        line_neighbours(p, l, nb);
+        line_neighbours(p, c, dims, nb);
         for (int k = 0; k < 2 * (dims - 1); k++) across[k] = p->w + nb[k] * Ls;
-        for (long x = (line_parity(p, l) + colour) & 1; x < Ls; x += 2) {
+        for (long x = (c.a + c.b + colour) & 1; x < Ls; x += 2) {
             uint64_t v = w[x];
             s[fill] = v;
             d[0][fill] = v ^ (x ? w[x - 1] : rotl_bits(w[Ls - 1], bits, mask));

@@ -351,7 +351,8 @@ static double exact_energy(int L, double T)
 /* What `sample` runs on a uniform lattice: the energy per spin of the
  * 64 x 64 lattice at T_c against Kaufman's exact value (the formula is
  * first checked against enumerating the 4 x 4 states), within four
- * blocking error bars; the same numbers on 1 and 2 threads; a 3-D lattice
+ * blocking error bars; sample's state is the packed sweeps'; the same
+ * numbers on 1 and 2 threads; a 3-D lattice
  * agrees with the byte-per-spin checkerboard. */
 static void test_packed_sampling(void)
 {
@@ -380,6 +381,21 @@ static void test_packed_sampling(void)
           "energy per spin at T_c %.5f +- %.5f, exact %.5f", st.value[1], st.error[1], exact);
     free(s);
     spin_model_free(&m);
+
+    /* sample takes the packed sweeps: its end state is theirs */
+    spin_model eight = uniform_lattice(2, 8, 8, 1, 1.0, 0.1);
+    int8_t by_sample[64], by_hand[64];
+    spin_stats st8;
+    memset(by_sample, 1, sizeof by_sample), memset(by_hand, 1, sizeof by_hand);
+    spin_sample_at(&eight, by_sample, 2.0, SPIN_GLAUBER, 10, 5, 9, NULL, NULL, 1, &st8);
+    spin_packed p8;
+    spin_packed_init(&p8, &eight, SPIN_GLAUBER);
+    spin_packed_load(&p8, by_hand);
+    for (long sweep = 0; sweep < 15; sweep++) spin_packed_sweep(&p8, 2.0, SPIN_GLAUBER, 9, sweep, NULL);
+    spin_packed_store(&p8, by_hand);
+    CHECK(!memcmp(by_sample, by_hand, sizeof by_hand), "sample did not run the packed sweeps");
+    spin_packed_free(&p8);
+    spin_model_free(&eight);
 
     spin_model big = uniform_lattice(2, 128, 128, 1, 1.0, 0.0); /* big enough for the pool */
     spin_packed one, two;
