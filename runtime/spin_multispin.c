@@ -118,6 +118,8 @@ static inline void line_neighbours(const spin_packed *p, line_pos c, int dims, l
     }
 }
 
+/* (SPIN_HOT_KERNEL for the popcnt instruction: sample measures every sweep.) */
+SPIN_HOT_KERNEL
 long spin_packed_magnetisation(const spin_packed *p)
 {
     long up = 0;
@@ -128,6 +130,7 @@ long spin_packed_magnetisation(const spin_packed *p)
 /* E = -J sum over bonds s_i s_j - H M; each site's forward bonds, as
  * spin_energy counts them (a side of 2 counts its bond twice, as the
  * local field does). */
+SPIN_HOT_KERNEL
 double spin_packed_energy(const spin_packed *p)
 {
     long anti = 0, Ls = p->words;
