@@ -16,10 +16,11 @@
  *
  * Acceptance: the probability p < 1 of a class is held as floor(p 2^64);
  * a spin is flipped when its uniform u < floor(p 2^64) / 2^64, decided
- * from the most significant bit down and stopped as soon as every spin of
- * the word is decided (about 7 random words per word), so each flip
- * happens with that probability exactly: p to 2^-64 (the double p itself
- * when p >= 2^-11). Classes with p >= 1 flip without a random number. */
+ * from the most significant bit down, one random word a bit, and stopped
+ * once every spin of a block of eight words is decided (10.6 random
+ * vectors a block at T_c), so each flip happens with that probability
+ * exactly: p to 2^-64 (the double p itself when p >= 2^-12). Classes with
+ * p >= 1 flip without a random number. */
 #include "spin_internal.h"
 
 #include <math.h>
