@@ -55,6 +55,8 @@ static int sample_with(sampler *sp, double T, spin_algorithm alg, long sweeps, l
     if (per > m->n) per = m->n;
     int blocks = sweeps >= 2 * MAX_BLOCKS ? MAX_BLOCKS : (int)(sweeps / 2 > 1 ? sweeps / 2 : 1);
     double block[MAX_BLOCKS][MOMENTS], total[MOMENTS] = {0};
+    /* measurements per block, counted: they differ by one when blocks does not divide sweeps */
+    long in_block[MAX_BLOCKS] = {0};
     memset(block, 0, sizeof block);
     double E = sp->is_packed ? spin_packed_energy(&sp->packed) : spin_energy(m, s);
     for (long k = 0; k < sweeps; k++, sweep++) {
@@ -70,6 +72,7 @@ static int sample_with(sampler *sp, double T, spin_algorithm alg, long sweeps, l
         double mag = (double)M / (double)m->n, e = E / (double)m->n, m2 = mag * mag;
         double x[MOMENTS] = {fabs(mag), m2, m2 * m2, e, e * e};
         int b = (int)(k * blocks / sweeps);
+        in_block[b]++;
         for (int j = 0; j < MOMENTS; j++) {
             block[b][j] += x[j];
             total[j] += x[j];
@@ -85,9 +88,8 @@ static int sample_with(sampler *sp, double T, spin_algorithm alg, long sweeps, l
     estimates(total, m->n, T, out->value);
     double sum[MOMENTS] = {0}, sq[MOMENTS] = {0};
     for (int b = 0; b < blocks; b++) {
-        long len = (long)((b + 1) * sweeps / blocks) - (long)(b * sweeps / blocks);
         double mom[MOMENTS], v[MOMENTS];
-        for (int j = 0; j < MOMENTS; j++) mom[j] = block[b][j] / (double)(len > 0 ? len : 1);
+        for (int j = 0; j < MOMENTS; j++) mom[j] = block[b][j] / (double)(in_block[b] > 0 ? in_block[b] : 1);
         estimates(mom, m->n, T, v);
         for (int j = 0; j < MOMENTS; j++) {
             sum[j] += v[j];

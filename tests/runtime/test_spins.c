@@ -6,7 +6,8 @@
  * multi-spin coding keeps the state, energy and magnetisation, samples
  * the exact Boltzmann distribution of small 2-D and 3-D lattices
  * (chi-square) and the exact energy at T_c of a 64 x 64 lattice
- * (Kaufman); pseudo-likelihood recovers the couplings of a 20-spin model;
+ * (Kaufman); blocking error bars do not depend on the block lengths;
+ * pseudo-likelihood recovers the couplings of a 20-spin model;
  * bad pattern files are refused. Fixed seeds throughout. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -437,6 +438,30 @@ static void test_packed_sampling(void)
     spin_model_free(&cube);
 }
 
+/* Blocking error bars do not depend on whether 32 blocks divide the
+ * sweeps: 5000 and 5024 sweeps of the same chain (64 x 64 at T = 1.5,
+ * where |m| barely moves) give error bars within 1.5x of each other. */
+static void test_blocking_errors(void)
+{
+    spin_model m = uniform_lattice(2, 64, 64, 1, 1.0, 0.0);
+    int8_t *s = malloc((size_t)m.n);
+    spin_stats st[2];
+    const long sweeps[2] = {5000, 5024};
+    for (int k = 0; k < 2; k++) {
+        for (long i = 0; i < m.n; i++) s[i] = 1;
+        spin_sample_at(&m, s, 1.5, SPIN_METROPOLIS, sweeps[k], 500, 2, NULL, NULL, 1, &st[k]);
+    }
+    for (int j = 0; j < 2; j++) {
+        double ratio = st[0].error[j] / st[1].error[j];
+        CHECK(ratio > 1 / 1.5 && ratio < 1.5, "%s: error bar %.3g over 5000 sweeps, %.3g over 5024",
+              j ? "energy" : "|m|", st[0].error[j], st[1].error[j]);
+    }
+    printf("64x64 at T = 1.5: |m| %.5f +- %.5f (5000 sweeps), +- %.5f (5024)\n", st[0].value[0], st[0].error[0],
+           st[1].error[0]);
+    free(s);
+    spin_model_free(&m);
+}
+
 static void test_inverse_ising(void)
 {
     enum { N = 20 };
@@ -522,6 +547,7 @@ int main(void)
     test_packed_layout();
     test_packed_boltzmann();
     test_packed_sampling();
+    test_blocking_errors();
     test_inverse_ising();
     test_bad_files();
     char cmd[300];
