@@ -149,14 +149,6 @@ static long dense_sweep(const spin_model *m, int8_t *s, double T, spin_algorithm
 
 enum { LATTICE_TASKS = 16, LANES = 16 };
 
-/* Integer kernels compiled for AVX-512, AVX2 and the baseline, picked at
- * load time; integer results are the same on every level. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
-#define SPIN_HOT_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SPIN_HOT_KERNEL
-#endif
-
 /* LANES xoshiro128+ generators side by side (one per vector lane): a row's
  * uniform 32-bit numbers in one vectorised loop. Seeded from a task's
  * stream key through splitmix, so a row's numbers depend on the key only. */

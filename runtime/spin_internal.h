@@ -24,6 +24,14 @@ typedef struct {
 
 typedef enum { SPIN_METROPOLIS, SPIN_GLAUBER, SPIN_WOLFF } spin_algorithm;
 
+/* Hot integer kernels compiled for AVX-512, AVX2 and the baseline, picked
+ * at load time; integer results are the same on every level. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define SPIN_HOT_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SPIN_HOT_KERNEL
+#endif
+
 /* -- spin_couplings.c: couplings and spin rows in CSV files -- */
 
 /* The model's couplings and fields: patterns (hebbian), a matrix, a
@@ -60,6 +68,36 @@ long spin_descend(const spin_model *m, int8_t *s, physrt_rng *rng, long max_swee
  * Returns the spins flipped. */
 long spin_sweep(const spin_model *m, int8_t *s, double T, spin_algorithm alg, uint64_t seed, long sweep,
                 physrt_pool *pool);
+
+/* -- spin_multispin.c: a uniform lattice, many spins to a word -- */
+
+/* A periodic 2-D or 3-D lattice with one coupling and one field, every
+ * side even: the spins packed as bits (1 = up), S to a word
+ * (spin_multispin.c says how), and swept by Metropolis or Glauber with
+ * the same checkerboard colours as spin_sweep. */
+typedef struct {
+    int dims;
+    long side[3];
+    long n, lines;             /* lines: sites / the last side */
+    long words;                /* words per line (Ls, even) */
+    int bits;                  /* spins per word (S) */
+    uint64_t mask;             /* the S low bits */
+    double J, H;
+    uint64_t *w;               /* lines x words */
+} spin_packed;
+
+/* 0: p is ready (load a state before sweeping); 1: the model or the
+ * algorithm does not fit (use spin_sweep); -1: out of memory. */
+int spin_packed_init(spin_packed *p, const spin_model *m, spin_algorithm alg);
+void spin_packed_free(spin_packed *p);
+void spin_packed_load(spin_packed *p, const int8_t *s);
+void spin_packed_store(const spin_packed *p, int8_t *s);
+/* One sweep at T > 0: both colours, 16 tasks over lines on the
+ * pool, streams keyed by (seed, sweep, colour, task): the result depends
+ * on the seed only. Returns the spins flipped. */
+long spin_packed_sweep(spin_packed *p, double T, spin_algorithm alg, uint64_t seed, long sweep, physrt_pool *pool);
+double spin_packed_energy(const spin_packed *p);
+long spin_packed_magnetisation(const spin_packed *p);
 
 /* -- spin_observables.c: Monte Carlo estimates with blocking errors -- */
 

@@ -23,12 +23,29 @@ static void estimates(const double *mom, long n, double T, double *v)
     v[4] = mom[1] > 0 ? 1 - mom[2] / (3 * mom[1] * mom[1]) : 0;
 }
 
-int spin_sample_at(const spin_model *m, int8_t *s, double T, spin_algorithm alg, long sweeps, long burn_in,
-                   uint64_t seed, physrt_pool *pool, FILE *samples, long every, spin_stats *out)
+/* A uniform lattice runs on packed bits (spin_multispin.c), anything else
+ * on s through spin_sweep. */
+typedef struct {
+    const spin_model *m;
+    int8_t *s;
+    spin_packed packed;
+    int is_packed;
+} sampler;
+
+static long sampler_sweep(sampler *sp, double T, spin_algorithm alg, uint64_t seed, long sweep, physrt_pool *pool)
 {
+    return sp->is_packed ? spin_packed_sweep(&sp->packed, T, alg, seed, sweep, pool)
+                         : spin_sweep(sp->m, sp->s, T, alg, seed, sweep, pool);
+}
+
+static int sample_with(sampler *sp, double T, spin_algorithm alg, long sweeps, long burn_in, uint64_t seed,
+                       physrt_pool *pool, FILE *samples, long every, spin_stats *out)
+{
+    const spin_model *m = sp->m;
+    int8_t *s = sp->s;
     long sweep = 0, flips = 0, burn_flips = 0, per = 1;
     for (; sweep < burn_in; sweep++) {
-        long f = spin_sweep(m, s, T, alg, seed, sweep, pool);
+        long f = sampler_sweep(sp, T, alg, seed, sweep, pool);
         if (f < 0) return -1;
         burn_flips += f;
     }
@@ -38,25 +55,30 @@ int spin_sample_at(const spin_model *m, int8_t *s, double T, spin_algorithm alg,
     if (per > m->n) per = m->n;
     int blocks = sweeps >= 2 * MAX_BLOCKS ? MAX_BLOCKS : (int)(sweeps / 2 > 1 ? sweeps / 2 : 1);
     double block[MAX_BLOCKS][MOMENTS], total[MOMENTS] = {0};
+    /* measurements per block, counted: they differ by one when blocks does not divide sweeps */
+    long in_block[MAX_BLOCKS] = {0};
     memset(block, 0, sizeof block);
-    double E = spin_energy(m, s);
+    double E = sp->is_packed ? spin_packed_energy(&sp->packed) : spin_energy(m, s);
     for (long k = 0; k < sweeps; k++, sweep++) {
         long f = 0;
         for (long c = 0; c < per; c++, sweep += c < per) {
-            long fc = spin_sweep(m, s, T, alg, seed, sweep, pool);
+            long fc = sampler_sweep(sp, T, alg, seed, sweep, pool);
             if (fc < 0) return -1;
             f += fc;
         }
         flips += f;
-        if (f) E = spin_energy(m, s);
-        double mag = (double)spin_magnetisation(m, s) / (double)m->n, e = E / (double)m->n, m2 = mag * mag;
+        if (f) E = sp->is_packed ? spin_packed_energy(&sp->packed) : spin_energy(m, s);
+        long M = sp->is_packed ? spin_packed_magnetisation(&sp->packed) : spin_magnetisation(m, s);
+        double mag = (double)M / (double)m->n, e = E / (double)m->n, m2 = mag * mag;
         double x[MOMENTS] = {fabs(mag), m2, m2 * m2, e, e * e};
         int b = (int)(k * blocks / sweeps);
+        in_block[b]++;
         for (int j = 0; j < MOMENTS; j++) {
             block[b][j] += x[j];
             total[j] += x[j];
         }
         if (samples && k % every == 0) {
+            if (sp->is_packed) spin_packed_store(&sp->packed, s);
             for (long i = 0; i < m->n; i++) fputs(s[i] > 0 ? (i ? ",1" : "1") : (i ? ",-1" : "-1"), samples);
             fputc('\n', samples);
         }
@@ -66,9 +88,8 @@ int spin_sample_at(const spin_model *m, int8_t *s, double T, spin_algorithm alg,
     estimates(total, m->n, T, out->value);
     double sum[MOMENTS] = {0}, sq[MOMENTS] = {0};
     for (int b = 0; b < blocks; b++) {
-        long len = (long)((b + 1) * sweeps / blocks) - (long)(b * sweeps / blocks);
         double mom[MOMENTS], v[MOMENTS];
-        for (int j = 0; j < MOMENTS; j++) mom[j] = block[b][j] / (double)(len > 0 ? len : 1);
+        for (int j = 0; j < MOMENTS; j++) mom[j] = block[b][j] / (double)(in_block[b] > 0 ? in_block[b] : 1);
         estimates(mom, m->n, T, v);
         for (int j = 0; j < MOMENTS; j++) {
             sum[j] += v[j];
@@ -81,4 +102,20 @@ int spin_sample_at(const spin_model *m, int8_t *s, double T, spin_algorithm alg,
     }
     out->acceptance = (double)flips / ((double)sweeps * (double)m->n); /* Wolff: spins flipped per spin and measurement */
     return 0;
+}
+
+int spin_sample_at(const spin_model *m, int8_t *s, double T, spin_algorithm alg, long sweeps, long burn_in,
+                   uint64_t seed, physrt_pool *pool, FILE *samples, long every, spin_stats *out)
+{
+    sampler sp = {.m = m, .s = s};
+    int r = spin_packed_init(&sp.packed, m, alg);
+    if (r < 0) return -1;
+    sp.is_packed = r == 0;
+    if (sp.is_packed) spin_packed_load(&sp.packed, s);
+    r = sample_with(&sp, T, alg, sweeps, burn_in, seed, pool, samples, every, out);
+    if (sp.is_packed) {
+        spin_packed_store(&sp.packed, s);
+        spin_packed_free(&sp.packed);
+    }
+    return r;
 }

@@ -31,6 +31,9 @@ expect "a value other than +-1" "patterns.csv:3: error: s_5 is 0" "$h\n$row\n$(e
 expect "wrong number of columns" "patterns.csv:2: error: the row has 63 fields, the header has 64" "$h\n${row#1,}\n"
 expect "missing column" "patterns.csv:1: error: no column 's_63'" "$(echo "$h" | sed 's/,s_63//')\n${row#1,}\n"
 expect "empty file" "patterns.csv:1: error: the file is empty" ""
+expect "a row longer than the header" "patterns.csv:2: error: the row has 65 fields, the header has 64" "$h\n$row,1\n"
+expect "a header and no patterns" "patterns.csv:1: error: no data rows after the header" "$h\n"
+expect "a value that is no number" "patterns.csv:2:1: error: 'up' is not a number \\(column s_0\\)" "$h\nup,${row#1,}\n"
 
 cat > ising.phys <<'M'
 const L = 16
@@ -41,6 +44,11 @@ M
 "$physc" ising.phys -o ising || { echo "FAIL compile ising"; exit 1; }
 ./ising sample --temperature -1 > /dev/null 2> err.txt; status=$?
 if [ $status -eq 2 ] && grep -q "temperature must be > 0" err.txt; then ok "T < 0: $(cat err.txt)"; else bad "T < 0: $status $(cat err.txt)"; fi
+for range in 0 1:-0.5:3; do
+  opt=--temperature; [ "$range" = 0 ] || opt=--temperatures
+  ./ising sample $opt $range > /dev/null 2> err.txt; status=$?
+  if [ $status -eq 2 ] && grep -q "temperature must be > 0" err.txt; then ok "$opt $range: $(cat err.txt)"; else bad "$opt $range: $status $(cat err.txt)"; fi
+done
 ./ising sample --temperature 2 --sweeps 4000 --burn-in 500 --seed 3 --threads 1 > t1.csv || bad "sample"
 ./ising sample --temperature 2 --sweeps 4000 --burn-in 500 --seed 3 --threads 2 > t2.csv || bad "sample"
 if cmp -s t1.csv t2.csv; then ok "same seed, 1 and 2 threads: the same numbers"; else bad "threads change the result"; fi
