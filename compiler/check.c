@@ -1641,7 +1641,8 @@ static void check_word_arg(checker *c, const phys_node *call, const char *name, 
         strncat(list, k ? (words[k + 1] ? ", " : " or ") : "", sizeof list - strlen(list) - 1);
         strncat(list, words[k], sizeof list - strlen(list) - 1);
     }
-    phys_error(c->diag, a->loc, "%s is %s", what, list);
+    if (a->kind == N_NAME) phys_error(c->diag, a->loc, "%s must be %s, not '%s'", what, list, a->name);
+    else phys_error(c->diag, a->loc, "%s must be %s", what, list);
 }
 
 static void check_sample(checker *c, const phys_node *s)
