@@ -97,7 +97,7 @@ typedef struct {
     int n_ev;
     double *r;                    /* per chunk: n_residuals x CHUNK */
     double *size;                 /* n: |r| of each point */
-    int failed;
+    atomic_int failed;
 } residual_job;
 
 static void residual_chunk(void *ctx, int k, int n_tasks)
@@ -110,7 +110,7 @@ static void residual_chunk(void *ctx, int k, int n_tasks)
     const int nr = job->term->n_residuals;
     double *r = job->r + (size_t)e * nr * CHUNK;
     if (physm_term_eval_run(job->ev[e], job->theta, job->points + (size_t)p0 * job->term->n_coords, np, r))
-        job->failed = 1;
+        atomic_store(&job->failed, 1);
     for (int p = 0; p < np; p++) {
         double s = 0;
         for (int j = 0; j < nr; j++) s += r[j * np + p] * r[j * np + p];
@@ -124,9 +124,11 @@ static int residual_sizes(const physm_layout *lay, const physm_term *term, const
                           const double *points, int n, physrt_pool *pool, double *size)
 {
     const int n_ev = physrt_pool_n_threads(pool) > 0 ? physrt_pool_n_threads(pool) : 1;
-    residual_job job = {lay, term, theta, points, n, calloc((size_t)n_ev, sizeof(physm_term_eval *)),
-                        calloc((size_t)n_ev, sizeof(atomic_int)), n_ev,
-                        malloc(((size_t)n_ev * term->n_residuals * CHUNK + 1) * sizeof(double)), size, 0};
+    residual_job job = {.lay = lay, .term = term, .theta = theta, .points = points, .n = n,
+                        .ev = calloc((size_t)n_ev, sizeof(physm_term_eval *)),
+                        .busy = calloc((size_t)n_ev, sizeof(atomic_int)), .n_ev = n_ev,
+                        .r = malloc(((size_t)n_ev * term->n_residuals * CHUNK + 1) * sizeof(double)), .size = size};
+    atomic_init(&job.failed, 0);
     int rc = -1;
     if (!job.ev || !job.busy || !job.r) {
         fprintf(stderr, "%s: error: out of memory for the residuals of term '%s'\n", lay->prog, term->name);
@@ -137,7 +139,7 @@ static int residual_sizes(const physm_layout *lay, const physm_term *term, const
         if (!(job.ev[e] = physm_term_eval_create(lay, term, CHUNK))) goto done;
     }
     physrt_pool_run(pool, (n + CHUNK - 1) / CHUNK, residual_chunk, &job);
-    rc = job.failed ? -1 : 0;
+    rc = atomic_load(&job.failed) ? -1 : 0;
     if (rc) fprintf(stderr, "%s: error: cannot evaluate the residuals of term '%s'\n", lay->prog, term->name);
 done:
     for (int e = 0; job.ev && e < n_ev; e++) physm_term_eval_destroy(job.ev[e]);
