@@ -993,7 +993,9 @@ static int lower_sampler(lctx *c, lw_term *t, const phys_node *method)
     t->adapt_fraction = lw_arg_or(c, method, "fraction", t->adapt == PHYSM_ADAPT_RAD ? 1.0 : 0.1);
     t->adapt_k = lw_arg_or(c, method, "k", 1.0);
     t->adapt_c = lw_arg_or(c, method, "c", 1.0);
-    t->adapt_pool = (int)lw_arg_or(c, method, "pool", 10.0 * t->n_points);
+    /* 10 candidates a point, but not beyond 10^7 (or the points themselves) */
+    const double pool = fmax(fmin(10.0 * t->n_points, 1e7), (double)t->n_points);
+    t->adapt_pool = (int)lw_arg_or(c, method, "pool", pool);
     return 1;
 }
 
