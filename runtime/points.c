@@ -84,7 +84,7 @@ static int sample_part(const physm_term *t, const physm_face *face, uint64_t see
         case PHYSM_SAMPLE_SOBOL: {
             physrt_sobol sob;
             rc = physrt_sobol_init(&sob, nfree, 1);
-            for (long k = 0; k < skip && rc == PHYSRT_OK; k++) physrt_sobol_next(&sob, scratch);
+            if (rc == PHYSRT_OK && skip > 0) physrt_sobol_skip(&sob, (uint64_t)skip);
             if (rc == PHYSRT_OK) rc = physrt_sample_sobol_f64(&sob, n, lo, hi, scratch);
             break;
         }
