@@ -5,7 +5,9 @@
 # checkpoint the run writes (every 30 s, the best point so far), then
 # prints "seconds since the start of training, relative L2 error, largest
 # error" for each on a 256 x 100 grid. Outside the test suite: minutes.
-# Usage: bench/burgers_time_to_accuracy.sh BUILD_DIR STAGE SECONDS [ADAM_STEPS]
+# EDIT (environment) is a further sed script applied to the copy, e.g. adaptive
+# weights or sampling (bench/README.md, "Adaptive weights and sampling").
+# Usage: [EDIT=SED] bench/burgers_time_to_accuracy.sh BUILD_DIR STAGE SECONDS [ADAM_STEPS]
 #   e.g. bench/burgers_time_to_accuracy.sh build 'ssbroyden(steps = 100000)' 600
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +16,7 @@ stage=$2 seconds=$3 adam=${4:-1000}
 work=$(mktemp -d)
 echo "work directory: $work"
 cd "$work"
-sed -e "s/^train .*/train adam(lr = 1e-3, steps = $adam), $stage/" "$root/examples/burgers.phys" > burgers.phys
+sed -e "s/^train .*/train adam(lr = 1e-3, steps = $adam), $stage/" -e "${EDIT:-}" "$root/examples/burgers.phys" > burgers.phys
 grep -q "$stage" burgers.phys || { echo "could not put $stage into the schedule"; exit 1; }
 "$build/compiler/physc" burgers.phys -o burgers
 echo "schedule: $(grep '^train' burgers.phys); load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -140,8 +140,9 @@ static const phys_builtin table[B_ID_COUNT] = {
      "Sobol low-discrepancy points", NULL, X_OP_COUNT},
     [B_ID_LHS] = {B_ID_LHS, "lhs", B_SAMPLER, 0, 0, NONE, NONE, "Latin hypercube", NULL, X_OP_COUNT},
     [B_ID_GRID] = {B_ID_GRID, "grid", B_SAMPLER, 0, 0, NONE, NONE, "a regular grid", NULL, X_OP_COUNT},
-    [B_ID_ADAPTIVE] = {B_ID_ADAPTIVE, "adaptive", B_SAMPLER, 0, 0, ARGS("every", "fraction"), NONE,
-     "residual-adaptive: resample where the residual is large", NULL, X_OP_COUNT},
+    [B_ID_ADAPTIVE] = {B_ID_ADAPTIVE, "adaptive", B_SAMPLER, 0, 0,
+     ARGS("every", "fraction", "k", "c", "pool", "method", "base"), NONE,
+     "residual-adaptive (RAD, RAR-D): resample where the residual is large", NULL, X_OP_COUNT},
 
     /* integrators */
     [B_ID_LEAPFROG] = {B_ID_LEAPFROG, "leapfrog", B_INTEGRATOR, 0, 0,
@@ -185,6 +186,9 @@ static const phys_builtin table[B_ID_COUNT] = {
 
     [B_ID_LINSPACE] = {B_ID_LINSPACE, "linspace", B_GRID, 3, 3, NONE, NONE,
      "linspace(a, b, n): n points from a to b", NULL, X_OP_COUNT},
+
+    [B_ID_ADAPTIVE_WEIGHT] = {B_ID_ADAPTIVE_WEIGHT, "adaptive", B_WEIGHT, 0, 0, ARGS("every", "alpha", "rule"), NONE,
+     "a loss weight balanced by gradient norms while Adam trains", NULL, X_OP_COUNT},
 
 };
 
@@ -238,6 +242,7 @@ const char *phys_builtin_class_name(phys_builtin_class cls)
         [B_OPTIMIZER] = "optimizer", [B_SCHEDULE] = "learning-rate schedule",
         [B_SAMPLER] = "sampling method", [B_INTEGRATOR] = "integrator",
         [B_COUPLING] = "coupling rule", [B_ACTIVATION] = "activation", [B_GRID] = "grid",
+        [B_WEIGHT] = "loss weight rule",
     };
     return names[cls];
 }

@@ -23,6 +23,7 @@ typedef enum phys_builtin_class {
     B_COUPLING,    /* hebbian, matrix, lattice, bias, trainable, trainable_bias */
     B_ACTIVATION,  /* tanh, sigmoid, ... as the value of activation = */
     B_GRID,        /* linspace */
+    B_WEIGHT,      /* adaptive, as a loss weight */
 } phys_builtin_class;
 
 /* Every built-in's identity, in table order (which is also the order of
@@ -53,6 +54,8 @@ typedef enum phys_builtin_id {
     B_ID_ACT_IDENTITY, B_ID_ACT_TANH, B_ID_ACT_SIGMOID, B_ID_ACT_SOFTPLUS, B_ID_ACT_GELU,
     B_ID_ACT_SILU, B_ID_ACT_SIN, B_ID_ACT_RELU,
     B_ID_LINSPACE,
+    /* loss weights */
+    B_ID_ADAPTIVE_WEIGHT,
     B_ID_COUNT
 } phys_builtin_id;
 

@@ -1643,18 +1643,66 @@ static void check_constraint(checker *c, const phys_node *k)
                    shape_text(b.shape, sb));
 }
 
+/* A number argument of a constructor in (lo, hi] (lo_open) or [lo, hi]. */
+static void check_range_arg(checker *c, const phys_node *call, const char *name, const char *what, double lo,
+                            int lo_open, double hi)
+{
+    const phys_node *a = phys_node_named_arg(call, name);
+    double v;
+    if (!a || !need_constant(c, a, what, &v)) return;
+    if (lo_open ? !(v > lo) : !(v >= lo)) phys_error(c->diag, a->loc, "%s must be %s %g", what, lo_open ? "above" : "at least", lo);
+    else if (v > hi) phys_error(c->diag, a->loc, "%s must be at most %g", what, hi);
+}
+
+/* A named argument whose value is one of a few words (method = rad). */
+static void check_word_arg(checker *c, const phys_node *call, const char *name, const char *const *words,
+                           const char *what)
+{
+    const phys_node *a = phys_node_named_arg(call, name);
+    if (!a) return;
+    for (int k = 0; a->kind == N_NAME && words[k]; k++)
+        if (!strcmp(a->name, words[k])) return;
+    char list[128] = "";
+    for (int k = 0; words[k]; k++) {
+        strncat(list, k ? (words[k + 1] ? ", " : " or ") : "", sizeof list - strlen(list) - 1);
+        strncat(list, words[k], sizeof list - strlen(list) - 1);
+    }
+    if (a->kind == N_NAME) phys_error(c->diag, a->loc, "%s must be %s, not '%s'", what, list, a->name);
+    else phys_error(c->diag, a->loc, "%s must be %s", what, list);
+}
+
 static void check_sample(checker *c, const phys_node *s)
 {
     if (!s) return;
     long n;
     need_count(c, s->kids[0], "the number of sample points", 1, &n);
-    if (s->kids[1]) constructor(c, s->kids[1], B_SAMPLER);
+    const phys_builtin *b = s->kids[1] ? constructor(c, s->kids[1], B_SAMPLER) : NULL;
+    if (!b || b->id != B_ID_ADAPTIVE || s->kids[1]->kind != N_CALL) return;
+    const phys_node *call = s->kids[1], *a;
+    if ((a = phys_node_named_arg(call, "every"))) need_count(c, a, "the resampling period 'every'", 1, &n);
+    if ((a = phys_node_named_arg(call, "pool"))) need_count(c, a, "the candidate pool 'pool'", 1, &n);
+    check_range_arg(c, call, "fraction", "the resampled fraction", 0, 1, 1);
+    check_range_arg(c, call, "k", "the residual exponent k", 0, 0, 16);
+    check_range_arg(c, call, "c", "the uniform share c", 0, 0, 1e300);
+    check_word_arg(c, call, "method", (const char *const[]){"rad", "rard", NULL}, "method");
+    check_word_arg(c, call, "base", (const char *const[]){"uniform", "sobol", "lhs", "grid", NULL},
+                   "the candidates' sampler 'base'");
 }
 
 static void check_weight(checker *c, const phys_node *w)
 {
     if (!w) return;
-    if (w->kind == N_NAME && !strcmp(w->name, "adaptive")) return;
+    const phys_node *callee = w->kind == N_CALL ? w->kids[0] : w;
+    if (callee->kind == N_NAME && phys_builtin_find(callee->name, B_WEIGHT)) {
+        constructor(c, w, B_WEIGHT);
+        if (w->kind != N_CALL) return;
+        long n;
+        const phys_node *every = phys_node_named_arg(w, "every");
+        if (every) need_count(c, every, "the weight update period 'every'", 1, &n);
+        check_range_arg(c, w, "alpha", "the moving-average rate alpha", 0, 1, 1);
+        check_word_arg(c, w, "rule", (const char *const[]){"grad_norm", "annealing", NULL}, "rule");
+        return;
+    }
     double v;
     if (need_constant(c, w, "a loss weight", &v) && v < 0)
         phys_error(c->diag, w->loc, "a loss weight must not be negative");

@@ -669,6 +669,15 @@ static LLVMValueRef gen_term(gen *g, const descriptor_types *ty, const lw_term *
     v[TERM_faces] = struct_array(g, ty->of[PHYSM_ABI_FACE], faces, t->n_faces, "faces");
     v[TERM_n_points] = I32(t->n_points);
     v[TERM_sampler] = I32(t->sampler);
+    v[TERM_weight_rule] = I32(t->weight_rule);
+    v[TERM_weight_every] = I64(t->weight_every);
+    v[TERM_weight_alpha] = F64(t->weight_alpha);
+    v[TERM_adapt] = I32(t->adapt);
+    v[TERM_adapt_every] = I64(t->adapt_every);
+    v[TERM_adapt_fraction] = F64(t->adapt_fraction);
+    v[TERM_adapt_k] = F64(t->adapt_k);
+    v[TERM_adapt_c] = F64(t->adapt_c);
+    v[TERM_adapt_pool] = I32(t->adapt_pool);
     v[TERM_data_file] = cstring(g, t->data_file);
     v[TERM_columns] = sampled ? LLVMConstPointerNull(P) : string_array(g, t->coords, n_columns);
     v[TERM_pair_rows] = I32(t->pair_rows);

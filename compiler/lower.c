@@ -976,16 +976,54 @@ static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const p
     return 1;
 }
 
-static int sampler_of(lctx *c, const phys_node *method)
+static int sampler_named(const char *name)
 {
-    if (!method) return PHYSM_SAMPLE_UNIFORM;
-    const char *name = method->kind == N_CALL ? method->kids[0]->name : method->name;
-    if (!strcmp(name, "uniform")) return PHYSM_SAMPLE_UNIFORM;
     if (!strcmp(name, "sobol")) return PHYSM_SAMPLE_SOBOL;
     if (!strcmp(name, "lhs")) return PHYSM_SAMPLE_LHS;
     if (!strcmp(name, "grid")) return PHYSM_SAMPLE_GRID;
-    lw_unsupported(c, method, "%s sampling", name);
-    return -1;
+    return !strcmp(name, "uniform") ? PHYSM_SAMPLE_UNIFORM : -1;
+}
+
+/* The term's sampler, and with adaptive(...) its settings: the candidates
+ * (and the first points) come from base (uniform by default). */
+static int lower_sampler(lctx *c, lw_term *t, const phys_node *method)
+{
+    t->sampler = PHYSM_SAMPLE_UNIFORM;
+    if (!method) return 1;
+    const phys_node *callee = method->kind == N_CALL ? method->kids[0] : method;
+    if (phys_builtin_find(callee->name, B_SAMPLER)->id != B_ID_ADAPTIVE) {
+        t->sampler = sampler_named(callee->name);
+        return t->sampler >= 0 || (lw_unsupported(c, method, "%s sampling", callee->name), 0);
+    }
+    const phys_node *m = method->kind == N_CALL ? phys_node_named_arg(method, "method") : NULL;
+    const phys_node *base = method->kind == N_CALL ? phys_node_named_arg(method, "base") : NULL;
+    t->adapt = m && !strcmp(m->name, "rard") ? PHYSM_ADAPT_RARD : PHYSM_ADAPT_RAD;
+    if (base) t->sampler = sampler_named(base->name);
+    t->adapt_every = (long)lw_arg_or(c, method, "every", 1000);
+    t->adapt_fraction = lw_arg_or(c, method, "fraction", t->adapt == PHYSM_ADAPT_RAD ? 1.0 : 0.1);
+    t->adapt_k = lw_arg_or(c, method, "k", 1.0);
+    t->adapt_c = lw_arg_or(c, method, "c", 1.0);
+    /* 10 candidates a point, but not beyond 10^7 (or the points themselves) */
+    const double pool = fmax(fmin(10.0 * t->n_points, 1e7), (double)t->n_points);
+    t->adapt_pool = (int)lw_arg_or(c, method, "pool", pool);
+    return 1;
+}
+
+/* A term's weight: a constant, or adaptive[(every, alpha, rule)] starting
+ * at 1. */
+static void lower_weight(lctx *c, lw_term *t, const phys_node *w)
+{
+    const phys_node *callee = w->kind == N_CALL ? w->kids[0] : w;
+    if (callee->kind == N_NAME && phys_builtin_find(callee->name, B_WEIGHT)) {
+        const phys_node *rule = w->kind == N_CALL ? phys_node_named_arg(w, "rule") : NULL;
+        t->weight = 1.0;
+        t->weight_rule = rule && !strcmp(rule->name, "annealing") ? PHYSM_WEIGHT_ANNEALING : PHYSM_WEIGHT_GRAD_NORM;
+        t->weight_every = (long)lw_arg_or(c, w, "every", 100);
+        t->weight_alpha = lw_arg_or(c, w, "alpha", 0.1);
+        return;
+    }
+    t->weight_rule = PHYSM_WEIGHT_FIXED;
+    phys_sema_fold(c->sema, w, &t->weight);
 }
 
 static int lower_condition(lctx *c, const phys_node *d)
@@ -1049,14 +1087,8 @@ static int lower_condition(lctx *c, const phys_node *d)
     double n = d->op == 'e' ? 1000 : 100;
     if (sample) phys_sema_fold(c->sema, sample->kids[0], &n);
     t->n_points = (int)n;
-    t->sampler = sampler_of(c, sample ? sample->kids[1] : NULL);
-    if (t->sampler < 0) return 0;
-    if (d->kids[2]) {
-        if (!phys_sema_fold(c->sema, d->kids[2], &t->weight)) {
-            lw_unsupported(c, d->kids[2], "adaptive loss weights");
-            return 0;
-        }
-    }
+    if (!lower_sampler(c, t, sample ? sample->kids[1] : NULL)) return 0;
+    if (d->kids[2]) lower_weight(c, t, d->kids[2]);
     c->term = t;
     c->n_bindings = 0;
     for (int i = 0; i < t->n_coords; i++) lw_bind(c, d, t->coords[i], lw_scalar_of(dag_leaf(c->dag, X_COORD, i)));
@@ -1101,10 +1133,7 @@ static int lower_data(lctx *c, const phys_node *d)
     lw_term *t = new_term(c, d->name, PHYSM_DATA, d);
     const phys_node *cols = d->kids[1];
     t->data_file = d->kids[0]->name;
-    if (d->kids[2] && !phys_sema_fold(c->sema, d->kids[2], &t->weight)) {
-        lw_unsupported(c, d->kids[2], "adaptive loss weights");
-        return 0;
-    }
+    if (d->kids[2]) lower_weight(c, t, d->kids[2]);
     int frames = lower_frames_data(c, d, t);
     if (frames) return frames > 0;
     c->term = t;
@@ -1246,8 +1275,6 @@ static const char *unsupported_decl(const phys_node *d)
     switch (d->kind) {
     case N_OUTPUT: return "output declarations (use ./model eval)";
     case N_PRINT: return "print in a compiled model (use physc repl)";
-    case N_LOSS_WEIGHT:
-        return d->kids[0]->kind == N_NAME && !strcmp(d->kids[0]->name, "adaptive") ? "adaptive loss weights" : NULL;
     default: return NULL;
     }
 }
@@ -1410,7 +1437,19 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
         const phys_node *d = program->kids[i];
         if (d->kind != N_LOSS_WEIGHT) continue;
         for (int t = 0; t < m->n_terms; t++)
-            if (!strcmp(m->terms[t].name, d->name)) phys_sema_fold(sema, d->kids[0], &m->terms[t].weight);
+            if (!strcmp(m->terms[t].name, d->name)) lower_weight(c, &m->terms[t], d->kids[0]);
+    }
+    /* annealing weighs a term against the terms of fixed weight */
+    int n_fixed = 0;
+    for (int t = 0; t < m->n_terms; t++) n_fixed += m->terms[t].weight_rule == PHYSM_WEIGHT_FIXED;
+    for (int i = 0; i < program->nkids && n_fixed == 0 && m->n_terms > 0 && diag->errors == errors; i++) {
+        const phys_node *d = program->kids[i], *w = d->kind == N_LOSS_WEIGHT ? d->kids[0]
+                                                   : d->kind == N_CONDITION || d->kind == N_DATA ? d->kids[2] : NULL;
+        const phys_node *rule = w && w->kind == N_CALL ? phys_node_named_arg(w, "rule") : NULL;
+        if (rule && rule->kind == N_NAME && !strcmp(rule->name, "annealing"))
+            phys_error(diag, rule->loc, "the annealing rule weighs a term against the terms of fixed weight, and "
+                       "every term here is adaptive: give one (the equation) a constant weight, or use "
+                       "rule = grad_norm");
     }
     const phys_node *first = program->nkids ? program->kids[0] : program;
     if (m->n_terms == 0 && diag->errors == errors && !session && !m->dynamics && !m->spins)

@@ -59,6 +59,13 @@ typedef struct lw_term {
     lw_face *faces;
     int n_points;
     int sampler;                    /* physm_sampler */
+    int weight_rule;                /* physm_weight_rule, with its period and rate */
+    long weight_every;
+    double weight_alpha;
+    int adapt;                      /* physm_adapt_method, with its settings */
+    long adapt_every;
+    double adapt_fraction, adapt_k, adapt_c;
+    int adapt_pool;
     const char *data_file;
     int pair_rows;                  /* trajectory data: coords = row k, then row k + 1 */
     int frames;                     /* frames data (physm_term.frames): PHYSM_FRAMES_* bits */

@@ -372,7 +372,7 @@ static int run_entry(session *s, const char *text, int types_only)
 
 static int save_theta(session *s, const char *path)
 {
-    physm_ckpt_info info = {s->steps_done, NAN};
+    physm_ckpt_info info = {.steps_done = s->steps_done, .loss = NAN};
     return physm_checkpoint_save(&s->layout, path, s->theta, &info);
 }
 
@@ -402,7 +402,7 @@ static int train_values(session *s, const physm_layout *lay, long position, long
 {
     const char *scratch = scratch_path(s);
     if (!scratch) return -1;
-    physm_ckpt_info info = {position, NAN};
+    physm_ckpt_info info = {.steps_done = position, .loss = NAN};
     if (physm_checkpoint_save(lay, scratch, s->theta, &info) != 0) return -1;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     physm_train_options o = {.steps = steps, .seed = 0, .threads = cpus > 0 ? (int)cpus : 1,
@@ -468,7 +468,7 @@ static int cmd_train(session *s, long steps)
 
 static int cmd_load(session *s, const char *path)
 {
-    physm_ckpt_info info;
+    physm_ckpt_info info = {0};
     double *theta = calloc(s->layout.n_theta + 1, sizeof *theta);
     if (!theta) exit(70);
     int rc = physm_checkpoint_load(&s->layout, path, theta, &info);

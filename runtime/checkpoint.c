@@ -1,9 +1,10 @@
 /* checkpoint.c - saving and loading trained values.
  *
- * Format (version 1), all integers and floats little-endian:
+ * Format (version 1, or 2 with adaptive state), all integers and floats
+ * little-endian:
  *
  *   8 bytes  magic "PHYSCKPT"
- *   u32      format version (1)
+ *   u32      format version (1; 2 when blocks of kind 3 or 4 follow)
  *   u32      flags (0)
  *   u64      the model's structure_hash
  *   i64      steps done in the training schedule
@@ -12,7 +13,10 @@
  *   u32      number of blocks: one per field (network weights, physrt
  *            layout), then one per trainable constant, in model order
  *   blocks   u32 kind (1 = field weights, 2 = constant), u32 name length,
- *            name bytes, u64 count, count x f64 values
+ *            name bytes, u64 count, count x f64 values; then (version 2)
+ *            blocks of the adaptive training state, named after their term:
+ *            3 = the term's adaptive loss weight (count 1), 4 = the points
+ *            of an adaptively sampled term (count = points x coordinates)
  *   u64      FNV-1a 64-bit hash of every byte before it
  *
  * Saving is atomic: the bytes go to PATH.tmp, which is flushed and fsynced,
@@ -32,8 +36,19 @@
 #include <unistd.h>
 
 #define CKPT_MAGIC "PHYSCKPT"
-#define CKPT_VERSION 1u
-enum { BLOCK_FIELD = 1, BLOCK_CONSTANT = 2 };
+#define CKPT_VERSION 2u
+enum { BLOCK_FIELD = 1, BLOCK_CONSTANT = 2, BLOCK_WEIGHT = 3, BLOCK_POINTS = 4 };
+
+/* The blocks of adaptive state a save writes: term t's weight, its points. */
+static int saves_weight(const physm_model *m, const physm_ckpt_info *info, int t)
+{
+    return info && info->weights && m->terms[t].weight_rule != PHYSM_WEIGHT_FIXED;
+}
+
+static int saves_points(const physm_model *m, const physm_ckpt_info *info, int t)
+{
+    return info && info->points && info->points[t] && m->terms[t].adapt != PHYSM_ADAPT_NONE;
+}
 
 static uint64_t fnv1a64(const unsigned char *p, size_t n)
 {
@@ -128,6 +143,12 @@ int physm_checkpoint_save(const physm_layout *lay, const char *path, const doubl
     for (int f = 0; f < m->n_fields; f++)
         cap += 16 + strlen(m->fields[f].name) + 8 * (lay->offset[f + 1] - lay->offset[f]);
     for (int p = 0; p < m->n_params; p++) cap += 24 + strlen(m->params[p].name);
+    uint32_t n_extra = 0;
+    for (int t = 0; t < m->n_terms; t++) {
+        const size_t name = 16 + strlen(m->terms[t].name);
+        if (saves_weight(m, info, t)) cap += name + 8, n_extra++;
+        if (saves_points(m, info, t)) cap += name + 8 * (size_t)info->n_points[t] * m->terms[t].n_coords, n_extra++;
+    }
     wbuf b = {malloc(cap), 0, cap};
     size_t lp = strlen(path);
     char *tmp = malloc(lp + 5);
@@ -141,13 +162,13 @@ int physm_checkpoint_save(const physm_layout *lay, const char *path, const doubl
     memcpy(tmp + lp, ".tmp", 5);
 
     put_bytes(&b, CKPT_MAGIC, 8);
-    put_u32(&b, CKPT_VERSION);
+    put_u32(&b, n_extra ? CKPT_VERSION : 1u);   /* without adaptive state, as ever */
     put_u32(&b, 0);
     put_u64(&b, m->structure_hash);
     put_u64(&b, (uint64_t)info->steps_done);
     put_f64(&b, info->loss);
     put_name(&b, m->name);
-    put_u32(&b, (uint32_t)(m->n_fields + m->n_params));
+    put_u32(&b, (uint32_t)(m->n_fields + m->n_params) + n_extra);
     for (int f = 0; f < m->n_fields; f++) {
         put_u32(&b, BLOCK_FIELD);
         put_name(&b, m->fields[f].name);
@@ -160,6 +181,21 @@ int physm_checkpoint_save(const physm_layout *lay, const char *path, const doubl
         put_name(&b, m->params[p].name);
         put_u64(&b, 1);
         put_f64(&b, theta[lay->n_weights + (size_t)p]);
+    }
+    for (int t = 0; t < m->n_terms; t++) {
+        if (saves_weight(m, info, t)) {
+            put_u32(&b, BLOCK_WEIGHT);
+            put_name(&b, m->terms[t].name);
+            put_u64(&b, 1);
+            put_f64(&b, info->weights[t]);
+        }
+        if (saves_points(m, info, t)) {
+            const size_t cnt = (size_t)info->n_points[t] * m->terms[t].n_coords;
+            put_u32(&b, BLOCK_POINTS);
+            put_name(&b, m->terms[t].name);
+            put_u64(&b, cnt);
+            for (size_t q = 0; q < cnt; q++) put_f64(&b, info->points[t][q]);
+        }
     }
     put_u64(&b, fnv1a64(b.p, b.n));
 
@@ -310,8 +346,8 @@ int physm_checkpoint_parse(const physm_layout *lay, const char *path, const unsi
     }
     r.at = 8;
     uint32_t version = get_u32(&r);
-    if (!r.short_read && version != CKPT_VERSION) {
-        fprintf(stderr, "%s: error: checkpoint %s has format version %u; this runtime reads version %u\n",
+    if (!r.short_read && (version < 1 || version > CKPT_VERSION)) {
+        fprintf(stderr, "%s: error: checkpoint %s has format version %u; this runtime reads versions 1 to %u\n",
                 prog, path, version, CKPT_VERSION);
         goto done;
     }
@@ -359,7 +395,8 @@ int physm_checkpoint_parse(const physm_layout *lay, const char *path, const unsi
                 prog, path, m->name, (unsigned long long)hash, (unsigned long long)m->structure_hash);
         goto done;
     }
-    if (n_blocks != (uint32_t)(m->n_fields + m->n_params)) {
+    const uint32_t n_values = (uint32_t)(m->n_fields + m->n_params);
+    if (version == 1 ? n_blocks != n_values : n_blocks < n_values) {
         fprintf(stderr, "%s: error: checkpoint %s has %u blocks, model '%s' needs %d\n", prog, path,
                 n_blocks, m->name, m->n_fields + m->n_params);
         goto done;
@@ -393,6 +430,44 @@ int physm_checkpoint_parse(const physm_layout *lay, const char *path, const unsi
                         want);
                 goto done;
             }
+        }
+    }
+    /* The adaptive state: blocks of terms this model adapts, the rest skipped. */
+    for (uint32_t b = n_values; b < n_blocks; b++) {
+        uint32_t kind = get_u32(&v);
+        size_t l;
+        const char *bn = get_name(&v, &l);
+        const uint64_t cnt = get_u64(&v);
+        const size_t at = v.at;
+        v.at += (size_t)cnt * 8;
+        int t = 0;
+        while (t < m->n_terms && !name_is(bn, l, m->terms[t].name)) t++;
+        if (!info || t == m->n_terms) continue;
+        const physm_term *term = &m->terms[t];
+        rbuf q = {data, body, at, 0};
+        if (kind == BLOCK_WEIGHT && info->weights && term->weight_rule != PHYSM_WEIGHT_FIXED && cnt == 1) {
+            const double w = get_f64(&q);
+            if (!(w >= 0) || !isfinite(w)) {
+                fprintf(stderr, "%s: error: checkpoint %s holds a bad loss weight for '%s'\n", prog, path, term->name);
+                goto done;
+            }
+            info->weights[t] = w;
+        } else if (kind == BLOCK_POINTS && info->points && term->adapt != PHYSM_ADAPT_NONE) {
+            const int nc = term->n_coords;
+            if (cnt == 0 || cnt % (uint64_t)nc || cnt / (uint64_t)nc > 0x7fffffff) {
+                fprintf(stderr, "%s: error: checkpoint %s holds %llu numbers as the points of '%s', not whole points "
+                        "of %d coordinates\n", prog, path, (unsigned long long)cnt, term->name, nc);
+                goto done;
+            }
+            double *pts = malloc((size_t)cnt * sizeof *pts);
+            if (!pts) {
+                fprintf(stderr, "%s: error: out of memory reading checkpoint %s\n", prog, path);
+                goto done;
+            }
+            for (size_t k = 0; k < cnt; k++) pts[k] = get_f64(&q);
+            free(info->points[t]);
+            info->points[t] = pts;
+            info->n_points[t] = (int)(cnt / (uint64_t)nc);
         }
     }
     if (info) {

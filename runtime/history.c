@@ -4,12 +4,13 @@
  * FILE.history.csv). Columns, all numbers (numpy.loadtxt(f, delimiter=",",
  * skiprows=1) reads it):
  *
- *   step,stage,TERM...,total,lr,elapsed_s
+ *   step,stage,TERM...,total,lr[,weight_TERM...],elapsed_s
  *
  * step is the schedule position (as in the checkpoint), stage the stage
  * number from 1, then each term's weighted loss (names made column-safe by
  * physm_column_name), their sum, the Adam learning rate of the step (nan in
- * L-BFGS stages) and seconds of training, counted on across resumes.
+ * L-BFGS stages), the weight of each term whose weight adapts (only those)
+ * and seconds of training, counted on across resumes.
  *
  * Rows are kept in memory and appended to the file whenever the checkpoint
  * is saved, so the file never runs ahead of the checkpoint by more than an
@@ -60,6 +61,7 @@ int physm_history_open(physm_history *h, const physm_model *model, const char *p
     h->prog = prog;
     h->fresh = fresh;
     h->n_cols = model->n_terms + 5;
+    for (int t = 0; t < model->n_terms; t++) h->n_cols += model->terms[t].weight_rule != PHYSM_WEIGHT_FIXED;
     h->cap = 1024;
     h->path = physm_history_path(checkpoint);
     h->rows = malloc(h->cap * (size_t)h->n_cols * sizeof(double));
@@ -74,7 +76,7 @@ int physm_history_open(physm_history *h, const physm_model *model, const char *p
 }
 
 void physm_history_add(physm_history *h, long step, int stage, const double *term_loss, double total,
-                       double lr)
+                       double lr, const double *weights)
 {
     if (!h->rows) return;
     if (h->n_rows == h->cap) {
@@ -86,10 +88,14 @@ void physm_history_add(physm_history *h, long step, int stage, const double *ter
     double *r = h->rows + h->n_rows++ * (size_t)h->n_cols;
     r[0] = (double)step;
     r[1] = stage;
-    for (int t = 0; t < h->model->n_terms; t++) r[2 + t] = term_loss[t];
-    r[h->n_cols - 3] = total;
-    r[h->n_cols - 2] = lr;
-    r[h->n_cols - 1] = h->t_offset + physm_now() - h->t_start;
+    const physm_model *m = h->model;
+    int c = 2;
+    for (int t = 0; t < m->n_terms; t++) r[c++] = term_loss[t];
+    r[c++] = total;
+    r[c++] = lr;
+    for (int t = 0; t < m->n_terms; t++)
+        if (m->terms[t].weight_rule != PHYSM_WEIGHT_FIXED) r[c++] = weights ? weights[t] : m->terms[t].weight;
+    r[c] = h->t_offset + physm_now() - h->t_start;
 }
 
 int physm_history_flush(physm_history *h)
@@ -109,7 +115,13 @@ int physm_history_flush(physm_history *h)
             physm_column_name(name, sizeof name, h->model->terms[t].name);
             fprintf(f, ",%s", name);
         }
-        fputs(",total,lr,elapsed_s\n", f);
+        fputs(",total,lr", f);
+        for (int t = 0; t < h->model->n_terms; t++)
+            if (h->model->terms[t].weight_rule != PHYSM_WEIGHT_FIXED) {
+                physm_column_name(name, sizeof name, h->model->terms[t].name);
+                fprintf(f, ",weight_%s", name);
+            }
+        fputs(",elapsed_s\n", f);
     }
     for (size_t i = 0; i < h->n_rows; i++) {
         const double *r = h->rows + i * (size_t)h->n_cols;

@@ -75,6 +75,7 @@ struct LOSS_T {
     physm_mpi *mpi;               /* NULL: one process */
     physm_frames_loss **frames;   /* per term: frames data (float64 only), else NULL */
     double *reduce;               /* with mpi: n_terms sums, then n_theta gradient */
+    double *weight;               /* n_terms: the terms' weights (adaptive ones change) */
 };
 
 void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
@@ -112,6 +113,7 @@ void CAT(physm_loss_destroy, SUF)(LOSS_T *loss)
     free(loss->reduce);
     for (int t = 0; loss->frames && t < m->n_terms; t++) physm_frames_loss_destroy(loss->frames[t]);
     free(loss->frames);
+    free(loss->weight);
     free(loss);
 }
 
@@ -242,8 +244,12 @@ LOSS_T *CAT(physm_loss_create, SUF)(const physm_layout *lay, double *const *poin
     loss->n_parts = physrt_pool_n_threads(pool) > 1 ? 4 * physrt_pool_n_threads(pool) : 1;
     loss->n_arenas = physrt_pool_n_threads(pool);
     loss->terms = calloc((size_t)m->n_terms + 1, sizeof *loss->terms);
-    if (!loss->terms) goto oom;
-    for (int t = 0; t < m->n_terms; t++) loss->terms[t].term = &m->terms[t];
+    loss->weight = calloc((size_t)m->n_terms + 1, sizeof *loss->weight);
+    if (!loss->terms || !loss->weight) goto oom;
+    for (int t = 0; t < m->n_terms; t++) {
+        loss->terms[t].term = &m->terms[t];
+        loss->weight[t] = m->terms[t].weight;
+    }
     for (int t = 0; t < m->n_terms; t++) {
         TERM_T *ts = &loss->terms[t];
         if (CAT(setup_term, SUF)(lay, loss->n_parts, loss->n_arenas, ts, &m->terms[t], points[t],
@@ -303,7 +309,8 @@ static void CAT(loss_task, SUF)(void *ctx, int k, int n_tasks)
     const CALL_T *call = ctx;
     LOSS_T *loss = call->loss;
     const physm_layout *lay = loss->lay;
-    const TERM_T *ts = &loss->terms[loss->task_term[k]];
+    const int t = loss->task_term[k];
+    const TERM_T *ts = &loss->terms[t];
     const physm_term *term = ts->term;
     const int c = loss->task_part[k], n_parts = ts->n_parts;
     /* at most n_arenas tasks run at once, so a free arena is always there;
@@ -314,8 +321,8 @@ static void CAT(loss_task, SUF)(void *ctx, int k, int n_tasks)
     const T *theta = call->theta, *params = theta + lay->n_weights;
     T *grad = loss->task_grad + (size_t)k * lay->n_theta;
     const int n = ts->n, nc = term->n_coords, nr = term->n_residuals;
-    const T scale = (T)(2.0 * term->weight / (double)ts->count);
-    const int grad_wanted = call->with_grad && term->weight != 0;
+    const T scale = (T)(2.0 * loss->weight[t] / (double)ts->count);
+    const int grad_wanted = call->with_grad && loss->weight[t] != 0;
     const long long n_tiles = (n + MLP_TT - 1) / MLP_TT;
     const int begin = (int)(MLP_TT * (n_tiles * c / n_parts));
     const int end_t = (int)(MLP_TT * (n_tiles * (c + 1) / n_parts));
@@ -396,11 +403,30 @@ double CAT(physm_loss_eval, SUF)(LOSS_T *loss, const T *theta, T *grad, double *
             term_loss[t] = physm_frames_loss_eval(loss->frames[t], (const double *)(const void *)theta,
                                                   (double *)(void *)grad);
         } else {
-            term_loss[t] = ts->term->weight * term_loss[t] / (double)ts->count;
+            term_loss[t] = loss->weight[t] * term_loss[t] / (double)ts->count;
         }
         total += term_loss[t];
     }
     return total;
+}
+
+void CAT(physm_loss_set_weights, SUF)(LOSS_T *loss, const double *weight)
+{
+    memcpy(loss->weight, weight, (size_t)loss->lay->model->n_terms * sizeof *weight);
+}
+
+/* Each term's part of the last gradient: the sum of its tasks' in task
+ * order, then over the ranks in rank order. */
+void CAT(physm_loss_term_grads, SUF)(LOSS_T *loss, double *term_grad)
+{
+    const size_t nt = loss->lay->n_theta, n = (size_t)loss->lay->model->n_terms * nt;
+    memset(term_grad, 0, n * sizeof *term_grad);
+    for (int k = 0; k < loss->n_tasks; k++) {
+        const T *g = loss->task_grad + (size_t)k * nt;
+        double *out = term_grad + (size_t)loss->task_term[k] * nt;
+        for (size_t q = 0; q < nt; q++) out[q] += (double)g[q];
+    }
+    if (loss->mpi) physm_mpi_sum(loss->mpi, term_grad, n);
 }
 
 #undef CAT_

@@ -55,7 +55,8 @@ int physm_layout_fresh(const physm_layout *lay, uint64_t seed, double *theta);
 
 /* A well-mixed 64-bit seed for (seed, purpose, index): splitmix64 steps. */
 uint64_t physm_derive_seed(uint64_t seed, uint64_t purpose, uint64_t index);
-enum { PHYSM_SEED_FIELD = 1, PHYSM_SEED_TERM = 2, PHYSM_SEED_FACE = 3 };
+enum { PHYSM_SEED_FIELD = 1, PHYSM_SEED_TERM = 2, PHYSM_SEED_FACE = 3, PHYSM_SEED_ADAPT = 4, PHYSM_SEED_ROUND = 5,
+       PHYSM_SEED_PICK = 6 };
 
 /* Seconds on the monotonic clock. */
 double physm_now(void);
@@ -85,6 +86,11 @@ void physm_column_name(char *buf, size_t size, const char *name);
  * the data file. *points is a new n x n_coords array (caller frees). */
 int physm_term_points(const physm_layout *lay, int t, uint64_t seed,
                       double **points, int *n);
+/* Round r >= 1 of an adaptively sampled term's candidates: n new points
+ * (*points, caller frees) from the term's sampler and region, drawn from
+ * (seed, t, r): uniform and lhs from their own seed, sobol further along
+ * the sequence, grid the same grid each round. */
+int physm_term_candidates(const physm_layout *lay, int t, uint64_t seed, long round, int n, double **points);
 
 /* A data path as the model wrote it, resolved against the model's directory
  * (model->source_dir) unless absolute: a new string (caller frees), NULL
@@ -203,6 +209,32 @@ double physm_loss_eval_f64(physm_loss_f64 *loss, const double *theta, double *gr
                            double *term_loss);
 double physm_loss_eval_f32(physm_loss_f32 *loss, const float *theta, float *grad,
                            double *term_loss);
+/* The terms' weights from now on (n_terms; at creation: physm_term.weight). */
+void physm_loss_set_weights_f64(physm_loss_f64 *loss, const double *weight);
+void physm_loss_set_weights_f32(physm_loss_f32 *loss, const double *weight);
+/* After an evaluation with a gradient: each term's weighted part of it,
+ * term_grad[t * n_theta + q] (they add up to the gradient, to round-off).
+ * Data-parallel it is collective: summed over the ranks. */
+void physm_loss_term_grads_f64(physm_loss_f64 *loss, double *term_grad);
+void physm_loss_term_grads_f32(physm_loss_f32 *loss, double *term_grad);
+
+/* ------------------------------------------------------------------------ */
+/* adapt.c: adaptive loss weights and residual-based adaptive sampling        */
+/* ------------------------------------------------------------------------ */
+
+/* Whether some term's adaptive weight is updated at schedule position pos. */
+int physm_weights_due(const physm_model *m, long pos);
+/* Updates weights[t] of every adaptive term due at pos from the terms'
+ * weighted gradients (physm_loss_term_grads: n_terms x n); scratch holds n. */
+void physm_weights_update(const physm_model *m, long pos, size_t n, const double *term_grad, double *weights,
+                          double *scratch);
+/* Whether term t is resampled after the Adam step that reaches pos. */
+int physm_resample_due(const physm_term *t, long pos);
+/* One round of RAD or RAR-D for term t at theta (float64, every thread of
+ * pool): *points (*n_points x n_coords) is replaced by a new array. The
+ * same seed, round and theta give the same points with any thread count. */
+int physm_resample(const physm_layout *lay, int t, uint64_t seed, long round, const double *theta,
+                   physrt_pool *pool, double **points, int *n_points);
 
 /* ------------------------------------------------------------------------ */
 /* checkpoint.c                                                              */
@@ -211,6 +243,15 @@ double physm_loss_eval_f32(physm_loss_f32 *loss, const float *theta, float *grad
 typedef struct {
     long steps_done;              /* position in the training schedule */
     double loss;                  /* last loss (NaN if unknown) */
+    /* Training state beyond the values, for the terms that adapt (NULL: none
+     * to write, or not wanted): weights[t] of every term with an adaptive
+     * weight, and the points of every adaptively sampled term, points[t]
+     * (n_points[t] x n_coords). Loading fills what the file holds (a file
+     * without them leaves weights as they were and points[t] NULL) and
+     * allocates points[t]: the caller frees them. */
+    double *weights;
+    double **points;
+    int *n_points;
 } physm_ckpt_info;
 
 /* Atomic: writes path.tmp, fsyncs, renames over path. */
@@ -249,8 +290,9 @@ char *physm_history_path(const char *checkpoint);
  * elapsed seconds continue from the file's last row. */
 int physm_history_open(physm_history *h, const physm_model *model, const char *prog, const char *checkpoint,
                        int fresh);
+/* weights: every term's weight now (the adaptive ones are written), or NULL. */
 void physm_history_add(physm_history *h, long step, int stage, const double *term_loss, double total,
-                       double lr);
+                       double lr, const double *weights);
 /* Appends the rows kept so far (after a checkpoint save). */
 int physm_history_flush(physm_history *h);
 void physm_history_free(physm_history *h);
@@ -271,9 +313,10 @@ typedef struct {
 
 void physm_progress_init(physm_progress *pr, const physm_model *model, FILE *out,
                          int quiet, long first_step, long total_steps);
-/* Report step (schedule position just completed) with its losses; rate-limited. */
+/* Report step (schedule position just completed) with its losses and (not
+ * NULL) the terms' weights, shown for the adaptive ones; rate-limited. */
 void physm_progress_update(physm_progress *pr, long step, const char *stage,
-                           double loss, const double *term_loss);
+                           double loss, const double *term_loss, const double *weights);
 /* Report step of a run without losses (a simulation): "what: step k/N,
  * steps/s, ETA"; on a terminal like physm_progress_update, otherwise a
  * plain line every 2 seconds (a short run prints none). */
@@ -282,7 +325,7 @@ void physm_progress_steps(physm_progress *pr, long step, const char *what);
 void physm_progress_break(physm_progress *pr);
 /* The final summary line (printed unless quiet). */
 void physm_progress_summary(physm_progress *pr, long steps_run, double loss,
-                            const double *term_loss, const char *checkpoint);
+                            const double *term_loss, const double *weights, const char *checkpoint);
 
 /* ------------------------------------------------------------------------ */
 /* verbs                                                                     */

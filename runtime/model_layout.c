@@ -78,6 +78,14 @@ static int check_term(physm_layout *lay, const physm_term *t)
     }
     if (t->n_coords < 1 || !t->coord_names) return model_error(lay, "term without coordinates", t->name);
     if (!(t->weight >= 0)) return model_error(lay, "negative or NaN term weight", t->name);
+    if (t->weight_rule < PHYSM_WEIGHT_FIXED || t->weight_rule > PHYSM_WEIGHT_ANNEALING || t->weight_every < 0 ||
+        !(t->weight_alpha >= 0 && t->weight_alpha <= 1))
+        return model_error(lay, "bad adaptive weight", t->name);
+    if (t->adapt < PHYSM_ADAPT_NONE || t->adapt > PHYSM_ADAPT_RARD ||
+        (t->adapt != PHYSM_ADAPT_NONE && (t->kind == PHYSM_DATA || t->adapt_every < 1 || t->adapt_pool < 1 ||
+                                          !(t->adapt_fraction > 0 && t->adapt_fraction <= 1) ||
+                                          !(t->adapt_k >= 0) || !(t->adapt_c >= 0))))
+        return model_error(lay, "bad adaptive sampling", t->name);
     if (t->kind == PHYSM_DATA) {
         if (!t->data_file || !t->columns) return model_error(lay, "data term without file or columns", t->name);
         if (t->pair_rows && (t->n_coords % 2 || t->time_column < 0 || t->time_column >= t->n_coords / 2))

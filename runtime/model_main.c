@@ -158,8 +158,17 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
     if (m->n_terms == 0) fprintf(out, "  (none)\n");
     for (int t = 0; t < m->n_terms; t++) {
         const physm_term *tm = &m->terms[t];
-        fprintf(out, "  %s: %s, weight %g, ", tm->name, kind_name(tm->kind), tm->weight);
+        if (tm->weight_rule != PHYSM_WEIGHT_FIXED)
+            fprintf(out, "  %s: %s, weight adaptive (%s, every %ld steps, alpha %g), ", tm->name, kind_name(tm->kind),
+                    tm->weight_rule == PHYSM_WEIGHT_ANNEALING ? "annealing" : "grad_norm", tm->weight_every,
+                    tm->weight_alpha);
+        else fprintf(out, "  %s: %s, weight %g, ", tm->name, kind_name(tm->kind), tm->weight);
         if (tm->kind == PHYSM_DATA) fprintf(out, "data file %s\n", tm->data_file);
+        else if (tm->adapt != PHYSM_ADAPT_NONE)
+            fprintf(out, "%d %s points%s, %s every %ld steps (fraction %g, k %g, c %g, pool %d)\n", tm->n_points,
+                    sampler_name(tm->sampler), tm->n_faces > 0 ? " on faces" : "",
+                    tm->adapt == PHYSM_ADAPT_RARD ? "RAR-D" : "RAD", tm->adapt_every, tm->adapt_fraction, tm->adapt_k,
+                    tm->adapt_c, tm->adapt_pool);
         else
             fprintf(out, "%d %s points%s\n", tm->n_points, sampler_name(tm->sampler),
                     tm->n_faces > 0 ? " on faces" : "");

@@ -91,6 +91,26 @@ typedef enum { PHYSM_EQUATION, PHYSM_INITIAL, PHYSM_BOUNDARY, PHYSM_DATA } physm
 enum { PHYSM_FRAMES_ENERGY = 1, PHYSM_FRAMES_FORCES = 2 };
 typedef enum { PHYSM_SAMPLE_UNIFORM, PHYSM_SAMPLE_SOBOL, PHYSM_SAMPLE_LHS, PHYSM_SAMPLE_GRID } physm_sampler;
 
+/* How a term's weight changes while Adam trains (ABI 5), from the gradients
+ * g_j = d L_j / d theta of the unweighted term losses L_j:
+ *   fixed:     never;
+ *   grad_norm: w_hat = (sum_j n_j) / |g_i|, n_j = |g_j| for an adaptive term
+ *              and w_j |g_j| for a fixed one (jaxpi's balancing when every
+ *              term is adaptive);
+ *   annealing: w_hat = max_k |G_k| / mean_k |g_i,k|, G the gradient of the
+ *              sum of the fixed terms (Wang, Teng & Perdikaris 2021);
+ * then w <- (1 - alpha) w + alpha w_hat, every weight_every steps. */
+typedef enum { PHYSM_WEIGHT_FIXED, PHYSM_WEIGHT_GRAD_NORM, PHYSM_WEIGHT_ANNEALING } physm_weight_rule;
+
+/* Residual-based adaptive sampling of a term's points while Adam trains
+ * (ABI 5; Wu et al. 2023): every adapt_every steps a pool of adapt_pool
+ * candidates is drawn with the term's sampler and adapt_fraction x n_points
+ * of them are taken, without replacement, with probability proportional to
+ * |r|^k / mean |r|^k + c (|r| the norm of a point's residuals): RAD puts
+ * them in place of that share of the points (the others stay as first
+ * drawn), RAR-D adds them to the points. */
+typedef enum { PHYSM_ADAPT_NONE, PHYSM_ADAPT_RAD, PHYSM_ADAPT_RARD } physm_adapt_method;
+
 /* Pointwise functions of a term (T = double or float):
  *
  * inputs(n, points, params, probe_inputs): for each probe k, write the
@@ -135,6 +155,17 @@ typedef struct {
     const physm_face *faces;
     int n_points;
     physm_sampler sampler;
+
+    /* Adaptive weight (physm_weight_rule; weight is its starting value) and
+     * adaptive sampling (physm_adapt_method). Zero: fixed, none. */
+    int weight_rule;
+    long weight_every;
+    double weight_alpha;
+    int adapt;
+    long adapt_every;
+    double adapt_fraction;
+    double adapt_k, adapt_c;
+    int adapt_pool;
 
     /* Data terms: each row of the CSV file gives a point; columns[k] is the
      * header name of the column read into coordinate k. The path is as the

@@ -81,6 +81,15 @@
     M(X, faces, PTR)                 \
     M(X, n_points, I32)              \
     M(X, sampler, I32)               \
+    M(X, weight_rule, I32)           \
+    M(X, weight_every, I64)          \
+    M(X, weight_alpha, F64)          \
+    M(X, adapt, I32)                 \
+    M(X, adapt_every, I64)           \
+    M(X, adapt_fraction, F64)        \
+    M(X, adapt_k, F64)               \
+    M(X, adapt_c, F64)               \
+    M(X, adapt_pool, I32)            \
     M(X, data_file, PTR)             \
     M(X, columns, PTR)               \
     M(X, pair_rows, I32)             \

@@ -307,6 +307,9 @@ typedef struct {
 int physrt_sobol_init(physrt_sobol *sob, int dim, int skip_first);
 /* Next point in [0,1)^dim. */
 void physrt_sobol_next(physrt_sobol *sob, double *point);
+/* Moves k points on (as k calls of physrt_sobol_next would, modulo the
+ * sequence's 2^32 points) in O(32 dim). */
+void physrt_sobol_skip(physrt_sobol *sob, uint64_t k);
 /* Next n points scaled into the box, row-major n x dim. */
 int physrt_sample_sobol_f64(physrt_sobol *sob, int n, const double *lo,
                             const double *hi, double *out);

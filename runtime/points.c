@@ -55,8 +55,9 @@ static void sample_grid(int n, int dim, const double *lo, const double *hi, doub
     }
 }
 
-/* n points on one face (or the whole box when face is NULL). */
-static int sample_part(const physm_term *t, const physm_face *face, uint64_t seed, int n,
+/* n points on one face (or the whole box when face is NULL); a Sobol
+ * sequence starts skip points further on. */
+static int sample_part(const physm_term *t, const physm_face *face, uint64_t seed, int n, long skip,
                        double *out, double *scratch)
 {
     const int nc = t->n_coords;
@@ -83,6 +84,7 @@ static int sample_part(const physm_term *t, const physm_face *face, uint64_t see
         case PHYSM_SAMPLE_SOBOL: {
             physrt_sobol sob;
             rc = physrt_sobol_init(&sob, nfree, 1);
+            if (rc == PHYSRT_OK && skip > 0) physrt_sobol_skip(&sob, (uint64_t)skip);
             if (rc == PHYSRT_OK) rc = physrt_sample_sobol_f64(&sob, n, lo, hi, scratch);
             break;
         }
@@ -100,6 +102,42 @@ static int sample_part(const physm_term *t, const physm_face *face, uint64_t see
         if (face)
             for (int j = 0; j < face->n_fixed; j++) row[face->coords[j]] = face->values[j];
     }
+    return 0;
+}
+
+/* n points of a sampled term from tseed, split across its faces; a Sobol
+ * sequence skips round x (each face's share) points. */
+static int sample_term(const physm_layout *lay, const physm_term *t, uint64_t tseed, int n, long round,
+                       double **points)
+{
+    const int nc = t->n_coords;
+    double *out = malloc(((size_t)n * nc + 1) * sizeof *out);
+    double *scratch = malloc(((size_t)n * nc + 1) * sizeof *scratch);
+    if (!out || !scratch) {
+        free(out);
+        free(scratch);
+        fprintf(stderr, "%s: error: out of memory for the %d points of term '%s'\n", lay->prog, n, t->name);
+        return -1;
+    }
+    int rc = 0;
+    if (t->n_faces == 0) {
+        rc = sample_part(t, NULL, tseed, n, round * n, out, scratch);
+    } else {
+        int done = 0;
+        for (int f = 0; f < t->n_faces && rc == 0; f++) {
+            int nf = n / t->n_faces + (f < n % t->n_faces);
+            rc = sample_part(t, &t->faces[f], physm_derive_seed(tseed, PHYSM_SEED_FACE, (uint64_t)f), nf,
+                             round * nf, out + (size_t)done * nc, scratch);
+            done += nf;
+        }
+    }
+    free(scratch);
+    if (rc) {
+        free(out);
+        fprintf(stderr, "%s: error: cannot sample the points of term '%s'\n", lay->prog, t->name);
+        return -1;
+    }
+    *points = out;
     return 0;
 }
 
@@ -196,35 +234,16 @@ int physm_term_points(const physm_layout *lay, int ti, uint64_t seed, double **p
         if (rc == 0 && t->pair_rows) rc = pair_rows(lay, t, points, n_out);
         return rc;
     }
-    const int n = t->n_points, nc = t->n_coords;
-    double *out = malloc((size_t)n * nc * sizeof *out);
-    double *scratch = malloc((size_t)n * nc * sizeof *scratch);
-    if (!out || !scratch) {
-        free(out);
-        free(scratch);
-        fprintf(stderr, "%s: error: out of memory for the %d points of term '%s'\n", lay->prog, n, t->name);
-        return -1;
-    }
-    int rc = 0;
     const uint64_t tseed = physm_derive_seed(seed, PHYSM_SEED_TERM, (uint64_t)ti);
-    if (t->n_faces == 0) {
-        rc = sample_part(t, NULL, tseed, n, out, scratch);
-    } else {
-        int done = 0;
-        for (int f = 0; f < t->n_faces && rc == 0; f++) {
-            int nf = n / t->n_faces + (f < n % t->n_faces);
-            rc = sample_part(t, &t->faces[f], physm_derive_seed(tseed, PHYSM_SEED_FACE, (uint64_t)f), nf,
-                             out + (size_t)done * nc, scratch);
-            done += nf;
-        }
-    }
-    free(scratch);
-    if (rc) {
-        free(out);
-        fprintf(stderr, "%s: error: cannot sample the points of term '%s'\n", lay->prog, t->name);
-        return -1;
-    }
-    *points = out;
-    *n_out = n;
+    if (sample_term(lay, t, tseed, t->n_points, 0, points)) return -1;
+    *n_out = t->n_points;
     return 0;
+}
+
+int physm_term_candidates(const physm_layout *lay, int ti, uint64_t seed, long round, int n, double **points)
+{
+    const physm_term *t = &lay->model->terms[ti];
+    const uint64_t tseed = physm_derive_seed(physm_derive_seed(seed, PHYSM_SEED_ADAPT, (uint64_t)ti),
+                                             PHYSM_SEED_ROUND, (uint64_t)round);
+    return sample_term(lay, t, tseed, n, round, points);
 }

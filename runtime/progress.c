@@ -37,7 +37,7 @@ static void format_duration(char *buf, size_t size, double s)
 }
 
 static void print_line(physm_progress *pr, long step, const char *stage, double loss,
-                       const double *term_loss, double now)
+                       const double *term_loss, const double *weights, double now)
 {
     const physm_model *m = pr->model;
     const double dt = now - pr->t_start;
@@ -47,7 +47,10 @@ static void print_line(physm_progress *pr, long step, const char *stage, double 
     format_duration(eta, sizeof eta, rate > 0 ? (pr->total_steps - step) / rate : -1);
     fprintf(pr->out, "%sstep %ld/%ld %s  loss %.4e", pr->tty ? "\r" : "", step, pr->total_steps, stage,
             loss);
-    for (int t = 0; t < m->n_terms; t++) fprintf(pr->out, "  %s %.3e", m->terms[t].name, term_loss[t]);
+    for (int t = 0; t < m->n_terms; t++) {
+        fprintf(pr->out, "  %s %.3e", m->terms[t].name, term_loss[t]);
+        if (weights && m->terms[t].weight_rule != PHYSM_WEIGHT_FIXED) fprintf(pr->out, " (w %.3g)", weights[t]);
+    }
     fprintf(pr->out, "  %.1f steps/s  ETA %s%s", rate, eta, pr->tty ? "\033[K" : "\n");
     fflush(pr->out);
     pr->line_open = pr->tty;
@@ -71,10 +74,10 @@ static int report_due(physm_progress *pr, long step, double now, int by_steps)
 }
 
 void physm_progress_update(physm_progress *pr, long step, const char *stage, double loss,
-                           const double *term_loss)
+                           const double *term_loss, const double *weights)
 {
     const double now = physm_now();
-    if (report_due(pr, step, now, 1)) print_line(pr, step, stage, loss, term_loss, now);
+    if (report_due(pr, step, now, 1)) print_line(pr, step, stage, loss, term_loss, weights, now);
 }
 
 void physm_progress_steps(physm_progress *pr, long step, const char *what)
@@ -101,7 +104,7 @@ void physm_progress_break(physm_progress *pr)
 }
 
 void physm_progress_summary(physm_progress *pr, long steps_run, double loss, const double *term_loss,
-                            const char *checkpoint)
+                            const double *weights, const char *checkpoint)
 {
     if (pr->quiet) return;
     physm_progress_break(pr);
@@ -111,8 +114,10 @@ void physm_progress_summary(physm_progress *pr, long steps_run, double loss, con
             dt > 0 ? steps_run / dt : 0.0, loss);
     if (m->n_terms > 0) {
         fprintf(pr->out, " (");
-        for (int t = 0; t < m->n_terms; t++)
+        for (int t = 0; t < m->n_terms; t++) {
             fprintf(pr->out, "%s%s %.3e", t ? ", " : "", m->terms[t].name, term_loss[t]);
+            if (weights && m->terms[t].weight_rule != PHYSM_WEIGHT_FIXED) fprintf(pr->out, " (weight %.6g)", weights[t]);
+        }
         fprintf(pr->out, ")");
     }
     fprintf(pr->out, "; checkpoint %s\n", checkpoint);

@@ -143,6 +143,26 @@ void physrt_sobol_next(physrt_sobol *sob, double *point)
     for (int d = 0; d < sob->dim; d++) point[d] = (double)sob->x[d] * 0x1.0p-32;
 }
 
+/* Point j of the sequence is the xor of v[b] over the bits b of gray(j) =
+ * j ^ (j >> 1); next() then goes on from point index - 1. */
+void physrt_sobol_skip(physrt_sobol *sob, uint64_t k)
+{
+    const uint32_t target = sob->index + (uint32_t)k;
+    if (target == 0) {   /* back at the start */
+        sob->index = 0;
+        for (int d = 0; d < sob->dim; d++) sob->x[d] = 0;
+        return;
+    }
+    const uint32_t gray = (target - 1) ^ ((target - 1) >> 1);
+    for (int d = 0; d < sob->dim; d++) {
+        uint32_t x = 0;
+        for (int b = 0; b < 32; b++)
+            if (gray >> b & 1) x ^= sob->v[d][b];
+        sob->x[d] = x;
+    }
+    sob->index = target;
+}
+
 #define DEFINE_SOBOL_BOX(REAL, SUFFIX)                                               \
     int physrt_sample_sobol_##SUFFIX(physrt_sobol *sob, int n, const double *lo,    \
                                      const double *hi, REAL *out)                    \

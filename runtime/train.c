@@ -12,7 +12,13 @@
  * loads the values and continues the schedule from there; --more N loads
  * them and runs N more steps, past the schedule's end as steps of its last
  * stage. Adam's moments are not saved: a resumed Adam stage restarts its
- * moments and its learning-rate schedule. A fresh run refuses to replace a
+ * moments and its learning-rate schedule. Adaptive weights and adaptively
+ * sampled points (adapt.c) change in Adam stages only, at schedule
+ * positions that are multiples of their periods: weights after the loss at
+ * that position is known (the step then takes the gradient with the new
+ * weights), points after the step that reaches it. The checkpoint holds
+ * both as they are at its position, so a resumed run continues them as an
+ * uninterrupted one would. A fresh run refuses to replace a
  * checkpoint that holds training (or is not this model's) unless told to
  * (--overwrite). A non-finite loss or gradient stops training with an error
  * that names the step and the term; the checkpoint on disk is left as it
@@ -52,6 +58,16 @@ typedef struct {
     int quiet;                    /* no progress output (--quiet, or not rank 0) */
     physm_loss_f64 *loss64;
     physm_loss_f32 *loss32;
+    int needs_f64;                /* loss64 exists (float64 run or a (L-)BFGS stage) */
+    physrt_pool *pool;
+    /* every term's points (all ranks' alike), this rank's share going to the loss */
+    double **points;
+    int *n_total;
+    int *n_share;
+    double *weights;              /* n_terms: the weights now */
+    double *term_grad;            /* n_terms x n_theta (adaptive weights only) */
+    double *scratch;              /* n_theta */
+    int adapt_weights, adapt_points;
     double *theta, *grad, *best;
     float *theta32, *grad32;
     double *term_loss, *best_term_loss, *bad_term_loss;
@@ -105,7 +121,7 @@ static int stop_requested(trainer *tr)
 static void log_row(trainer *tr, long step, const double *term_loss, double f, double lr, int force)
 {
     if (!tr->root || step <= tr->last_logged || (!force && step % tr->log_every != 0)) return;
-    physm_history_add(&tr->history, step, tr->stage, term_loss, f, lr);
+    physm_history_add(&tr->history, step, tr->stage, term_loss, f, lr, tr->weights);
     tr->last_logged = step;
 }
 
@@ -140,7 +156,7 @@ static void sync_to_f32(trainer *tr)
 static int save(trainer *tr, const double *theta, long pos, double loss)
 {
     if (!tr->root) return 0;
-    physm_ckpt_info info = {pos, loss};
+    physm_ckpt_info info = {pos, loss, tr->weights, tr->adapt_points ? tr->points : NULL, tr->n_total};
     physm_progress_break(&tr->progress);
     int rc = physm_checkpoint_save(tr->lay, tr->opts->checkpoint, theta, &info);
     if (rc == 0) {
@@ -180,6 +196,90 @@ static void report_not_finite(trainer *tr, long step, const char *stage, double 
         fprintf(stderr, "%s: training stopped; no checkpoint was written by this run\n", prog);
 }
 
+/* The losses over the terms' points now (this rank's share of each), with
+ * the weights now: made anew when points change. */
+static int make_losses(trainer *tr)
+{
+    const physm_layout *lay = tr->lay;
+    const physm_model *m = lay->model;
+    const int rank = physm_mpi_rank(tr->mpi), n_ranks = physm_mpi_size(tr->mpi);
+    double **share = calloc((size_t)m->n_terms + 1, sizeof *share);
+    if (!share) {
+        fprintf(stderr, "%s: error: out of memory\n", lay->prog);
+        return -1;
+    }
+    for (int t = 0; t < m->n_terms; t++) {
+        const int n = tr->n_total[t];
+        const int from = (int)((long long)n * rank / n_ranks), to = (int)((long long)n * (rank + 1) / n_ranks);
+        tr->n_share[t] = to - from;
+        share[t] = tr->points[t] + (size_t)from * m->terms[t].n_coords;
+    }
+    physm_loss_destroy_f64(tr->loss64);
+    physm_loss_destroy_f32(tr->loss32);
+    tr->loss64 = NULL;
+    tr->loss32 = NULL;
+    int rc = 0;
+    if (tr->needs_f64 && !(tr->loss64 = physm_loss_create_f64(lay, share, tr->n_share, tr->n_total, tr->mpi, tr->pool)))
+        rc = -1;
+    if (rc == 0 && tr->opts->f32 &&
+        !(tr->loss32 = physm_loss_create_f32(lay, share, tr->n_share, tr->n_total, tr->mpi, tr->pool)))
+        rc = -1;
+    if (tr->loss64) physm_loss_set_weights_f64(tr->loss64, tr->weights);
+    if (tr->loss32) physm_loss_set_weights_f32(tr->loss32, tr->weights);
+    free(share);
+    if (rc && physm_mpi_size(tr->mpi) > 1) physm_mpi_abort(tr->mpi, PHYSM_EXIT_RUNTIME);
+    return rc;
+}
+
+/* New adaptive weights at this position from the gradient just taken; the
+ * gradient, the terms' losses and *f become those of the new weights (each
+ * term's part rescaled: no second evaluation). */
+static void rebalance(trainer *tr, double *f)
+{
+    const physm_model *m = tr->lay->model;
+    const size_t nt = tr->lay->n_theta;
+    if (tr->opts->f32) physm_loss_term_grads_f32(tr->loss32, tr->term_grad);
+    else physm_loss_term_grads_f64(tr->loss64, tr->term_grad);
+    double *old = tr->scratch + nt;
+    memcpy(old, tr->weights, (size_t)m->n_terms * sizeof *old);
+    physm_weights_update(m, tr->pos, nt, tr->term_grad, tr->weights, tr->scratch);
+    memset(tr->scratch, 0, nt * sizeof *tr->scratch);
+    *f = 0;
+    for (int t = 0; t < m->n_terms; t++) {
+        const double ratio = old[t] > 0 ? tr->weights[t] / old[t] : 1;
+        const double *g = tr->term_grad + (size_t)t * nt;
+        for (size_t q = 0; q < nt; q++) tr->scratch[q] += ratio * g[q];
+        tr->term_loss[t] *= ratio;
+        *f += tr->term_loss[t];
+    }
+    for (size_t q = 0; q < nt; q++) {
+        if (tr->opts->f32) tr->grad32[q] = (float)tr->scratch[q];
+        else tr->grad[q] = tr->scratch[q];
+    }
+    if (tr->loss64) physm_loss_set_weights_f64(tr->loss64, tr->weights);
+    if (tr->loss32) physm_loss_set_weights_f32(tr->loss32, tr->weights);
+}
+
+/* The adaptively sampled terms due after the step that reached tr->pos get
+ * new points (round pos / every), and the losses are made over them. */
+static int resample(trainer *tr)
+{
+    const physm_model *m = tr->lay->model;
+    int changed = 0;
+    for (int t = 0; t < m->n_terms; t++) {
+        const physm_term *term = &m->terms[t];
+        if (!physm_resample_due(term, tr->pos)) continue;
+        if (!changed) sync_to_f64(tr);
+        if (physm_resample(tr->lay, t, tr->opts->seed, tr->pos / term->adapt_every, tr->theta, tr->pool,
+                           &tr->points[t], &tr->n_total[t])) {
+            if (physm_mpi_size(tr->mpi) > 1) physm_mpi_abort(tr->mpi, PHYSM_EXIT_RUNTIME);
+            return -1;
+        }
+        changed = 1;
+    }
+    return changed ? make_losses(tr) : 0;
+}
+
 static int periodic_save_due(const trainer *tr)
 {
     return tr->root && physm_now() - tr->last_save >= tr->opts->checkpoint_interval;
@@ -212,12 +312,14 @@ static int run_adam(trainer *tr, physrt_adam *adam, const physm_stage *st, long 
             sync_to_f64(tr);
             if (save(tr, tr->theta, tr->pos, f)) return -1;
         }
+        if (tr->adapt_weights && physm_weights_due(tr->lay->model, tr->pos)) rebalance(tr, &f);
         const double lr = physrt_lr_at(&st->adam.schedule, physrt_adam_steps(adam));
         if (tr->opts->f32) physrt_adam_step_f32(adam, tr->theta32, tr->grad32);
         else physrt_adam_step_f64(adam, tr->theta, tr->grad);
         tr->pos++;
         log_row(tr, tr->pos, tr->term_loss, f, lr, i == n - 1);
-        physm_progress_update(&tr->progress, tr->pos, "adam", f, tr->term_loss);
+        physm_progress_update(&tr->progress, tr->pos, "adam", f, tr->term_loss, tr->weights);
+        if (tr->adapt_points && resample(tr)) return -1;
     }
     return 0;
 }
@@ -247,7 +349,7 @@ static double lbfgs_objective(void *ctx, const double *x, double *g)
          * per iteration is the usual rate, so show that position (for the ETA) */
         long shown = tr->pos + (tr->evals < tr->lbfgs_cap ? tr->evals : tr->lbfgs_cap);
         log_row(tr, shown, tr->best_term_loss, tr->best_f, NAN, 0);
-        physm_progress_update(&tr->progress, shown, stage, tr->best_f, tr->best_term_loss);
+        physm_progress_update(&tr->progress, shown, stage, tr->best_f, tr->best_term_loss, tr->weights);
         if (periodic_save_due(tr)) save(tr, tr->best, tr->pos, tr->best_f);
     }
     if (stop_requested(tr)) *tr->live_max_evaluations = tr->evals;   /* no further evaluation */
@@ -355,6 +457,14 @@ static void trainer_free(trainer *tr)
     free(tr->term_loss);
     free(tr->best_term_loss);
     free(tr->bad_term_loss);
+    free(tr->weights);
+    free(tr->term_grad);
+    free(tr->scratch);
+    if (tr->points)
+        for (int t = 0; t < tr->lay->model->n_terms; t++) free(tr->points[t]);
+    free(tr->points);
+    free(tr->n_total);
+    free(tr->n_share);
     physm_history_free(&tr->history);
 }
 
@@ -365,7 +475,7 @@ static int fresh_run_allowed(const physm_layout *lay, const physm_train_options 
 {
     const char *prog = lay->prog, *path = opts->checkpoint;
     if (opts->overwrite || access(path, F_OK) != 0) return 0;
-    physm_ckpt_info info;
+    physm_ckpt_info info = {0};
     if (physm_checkpoint_load(lay, path, theta, &info) != 0) {
         fprintf(stderr, "%s: error: train: not replacing %s, which is not a checkpoint of this model; "
                 "give --overwrite to replace it, or --checkpoint FILE for another file\n", prog, path);
@@ -420,9 +530,18 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     /* blocked before the pool's threads start, which inherit the mask */
     pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
     physrt_adam **adams = calloc((size_t)m->n_stages + 1, sizeof *adams);
-    double **points = calloc((size_t)m->n_terms + 1, sizeof *points);
-    int *n_points = calloc((size_t)m->n_terms + 1, sizeof *n_points);
-    int *n_total = calloc((size_t)m->n_terms + 1, sizeof *n_total);
+    tr.points = calloc((size_t)m->n_terms + 1, sizeof *tr.points);
+    tr.n_share = calloc((size_t)m->n_terms + 1, sizeof *tr.n_share);
+    tr.n_total = calloc((size_t)m->n_terms + 1, sizeof *tr.n_total);
+    tr.weights = calloc((size_t)m->n_terms + 1, sizeof *tr.weights);
+    tr.scratch = calloc(nt + (size_t)m->n_terms + 1, sizeof *tr.scratch);
+    double **saved_points = calloc((size_t)m->n_terms + 1, sizeof *saved_points);
+    int *n_saved = calloc((size_t)m->n_terms + 1, sizeof *n_saved);
+    for (int t = 0; t < m->n_terms; t++) {
+        tr.adapt_weights |= m->terms[t].weight_rule != PHYSM_WEIGHT_FIXED;
+        tr.adapt_points |= m->terms[t].adapt != PHYSM_ADAPT_NONE;
+    }
+    if (tr.adapt_weights) tr.term_grad = calloc((size_t)m->n_terms * nt + 1, sizeof *tr.term_grad);
     tr.theta = calloc(nt + 1, sizeof(double));
     tr.grad = calloc(nt + 1, sizeof(double));
     tr.best = calloc(nt + 1, sizeof(double));
@@ -433,17 +552,19 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         tr.theta32 = calloc(nt + 1, sizeof(float));
         tr.grad32 = calloc(nt + 1, sizeof(float));
     }
-    if (!adams || !points || !n_points || !n_total || !tr.theta || !tr.grad || !tr.best || !tr.term_loss ||
+    if (!adams || !tr.points || !tr.n_share || !tr.n_total || !tr.weights || !tr.scratch || !saved_points ||
+        !n_saved || (tr.adapt_weights && !tr.term_grad) || !tr.theta || !tr.grad || !tr.best || !tr.term_loss ||
         !tr.best_term_loss || !tr.bad_term_loss || (opts->f32 && (!tr.theta32 || !tr.grad32))) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto done;
     }
+    for (int t = 0; t < m->n_terms; t++) tr.weights[t] = m->terms[t].weight;
 
     /* Starting values. */
     long start = 0;
     const int resume = opts->resume || opts->more > 0;
     if (resume) {
-        physm_ckpt_info info;
+        physm_ckpt_info info = {0, NAN, tr.weights, saved_points, n_saved};
         if (physm_checkpoint_load(lay, opts->checkpoint, tr.theta, &info)) goto done;
         start = info.steps_done < 0 ? 0 : info.steps_done;
         tr.saved_pos = start;
@@ -479,17 +600,21 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         }
     }
 
-    /* Points, once; data-parallel, this rank's contiguous share of each
-     * term's (the same points whatever the number of ranks). */
+    /* Points, once (a resumed adaptively sampled term's from the checkpoint);
+     * data-parallel, each rank trains on its contiguous share of each term's
+     * (the same points whatever the number of ranks). */
     for (int t = 0; t < m->n_terms; t++) {
-        if (physm_term_points(lay, t, opts->seed, &points[t], &n_total[t])) goto done;
-        const int n = n_total[t], nc = m->terms[t].n_coords;
-        const int from = (int)((long long)n * rank / n_ranks), to = (int)((long long)n * (rank + 1) / n_ranks);
-        n_points[t] = to - from;
-        if (from > 0) memmove(points[t], points[t] + (size_t)from * nc, (size_t)n_points[t] * nc * sizeof(double));
+        if (saved_points[t]) {
+            tr.points[t] = saved_points[t];
+            tr.n_total[t] = n_saved[t];
+            saved_points[t] = NULL;
+        } else if (physm_term_points(lay, t, opts->seed, &tr.points[t], &tr.n_total[t])) {
+            goto done;
+        }
     }
 
     pool = physrt_pool_create(opts->threads);
+    tr.pool = pool;
     if (!pool) {
         fprintf(stderr, "%s: error: cannot start %d threads\n", prog, opts->threads);
         goto done;
@@ -497,18 +622,11 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     /* L-BFGS runs in float64 whatever the precision, so the float64 loss
      * exists for a float64 run or a schedule with an L-BFGS stage; a float32
      * Adam-only run does without its buffers. */
-    int needs_f64 = !opts->f32;
+    tr.needs_f64 = !opts->f32;
     for (int s = 0; s < m->n_stages; s++)
-        if (stages[s].optimizer != PHYSM_ADAM && stages[s].steps > 0) needs_f64 = 1;
-    if (needs_f64) {
-        tr.loss64 = physm_loss_create_f64(lay, points, n_points, n_total, mpi, pool);
-        if (!tr.loss64) goto done;
-        if (!resume) physm_loss_scaling_f64(tr.loss64, tr.theta); /* an atomic network's, from its frames */
-    }
-    if (opts->f32) {
-        tr.loss32 = physm_loss_create_f32(lay, points, n_points, n_total, mpi, pool);
-        if (!tr.loss32) goto done;
-    }
+        if (stages[s].optimizer != PHYSM_ADAM && stages[s].steps > 0) tr.needs_f64 = 1;
+    if (make_losses(&tr)) goto done;
+    if (!resume && tr.loss64) physm_loss_scaling_f64(tr.loss64, tr.theta); /* an atomic network's, from its frames */
     for (int s = 0; s < m->n_stages; s++)
         if (stages[s].optimizer == PHYSM_QUASI_NEWTON && stages[s].steps > 0 && nt > PHYSRT_QN_MAX_PARAMS &&
             !stages[s].lbfgs_above_dense_limit) {
@@ -593,7 +711,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         status = PHYSM_EXIT_SIGNAL + tr.stop_signal;
         goto done;
     }
-    physm_progress_summary(&tr.progress, run, f, tr.term_loss, opts->checkpoint);
+    physm_progress_summary(&tr.progress, run, f, tr.term_loss, tr.weights, opts->checkpoint);
     status = PHYSM_EXIT_OK;
 done:
     if (!set_up && mpi) {   /* a failure in setup: rank 0's is everyone's, another's its own */
@@ -607,11 +725,10 @@ done:
     if (adams)
         for (int s = 0; s < m->n_stages; s++) physrt_adam_destroy(adams[s]);
     free(adams);
-    if (points)
-        for (int t = 0; t < m->n_terms; t++) free(points[t]);
-    free(points);
-    free(n_points);
-    free(n_total);
+    if (saved_points)
+        for (int t = 0; t < m->n_terms; t++) free(saved_points[t]);
+    free(saved_points);
+    free(n_saved);
     trainer_free(&tr);
     physrt_pool_destroy(pool);
     return status;

@@ -102,4 +102,6 @@ static const physm_model model = {
 
 const physm_model *physm_model_get(void) { return &model; }
 
+#ifndef POISSON_NO_MAIN
 int main(int argc, char **argv) { return physm_main(physm_model_get(), argc, argv); }
+#endif

@@ -1,4 +1,5 @@
 /* Sampling: Sobol against the known first points, skip of the first point,
+ * physrt_sobol_skip against calls of next,
  * Sobol stratification; Latin hypercube has exactly one point per stratum
  * per dimension; uniform points stay in the box; seeds reproduce; normal
  * variates have mean 0 and variance 1. */
@@ -33,6 +34,27 @@ int main(void)
     for (int d = 0; d < 21; d++) half &= pt[d] == 0.5;
     CHECK(half, "skip_first starts at (0.5, ...)");
     CHECK(physrt_sobol_init(&sob, 22, 0) == PHYSRT_EINVAL, "22 dims rejected");
+    /* skip(k) lands where k calls of next do, from the start and midway */
+    for (int from = 0; from < 3; from++) {
+        physrt_sobol a, b;
+        physrt_sobol_init(&a, 5, from == 1);
+        physrt_sobol_init(&b, 5, from == 1);
+        for (int k = 0; k < 37 * from; k++) {
+            physrt_sobol_next(&a, pt);
+            physrt_sobol_next(&b, pt);
+        }
+        const int k = 1000 + 333 * from;
+        for (int j = 0; j < k; j++) physrt_sobol_next(&a, pt);
+        physrt_sobol_skip(&b, (uint64_t)k);
+        double pa[5], pb[5];
+        int same = 1;
+        for (int j = 0; j < 3; j++) {
+            physrt_sobol_next(&a, pa);
+            physrt_sobol_next(&b, pb);
+            same &= !memcmp(pa, pb, sizeof pa);
+        }
+        CHECK(same && a.index == b.index, "skip(%d) from %d differs from %d calls of next", k, 37 * from, k);
+    }
     /* (0, m, s)-net property per dimension: the first 2^m points hit every
      * interval [k/2^m, (k+1)/2^m) once in each coordinate */
     {
