@@ -557,3 +557,31 @@ long physm_system_eval_extrapolated(const physm_system_eval *ev)
 {
     return ev->extrapolated;
 }
+
+int physm_system_eval_items(physm_system_eval *ev, const double *theta, const physm_config *cfg, int kernel,
+                            const physm_item_list *items, int with_forces, double *sums, double *const *forces)
+{
+    const physm_system *s = ev->sys;
+    ev->error[0] = 0;
+    const int pass = with_forces ? PASS_FORCES : PASS_SUMS;
+    bind_arrays(ev, cfg, NULL, NULL);
+    zero_tasks(ev, cfg, pass);
+    se_job J = {ev, cfg, theta, kernel, pass, items->n, items->first, items->second, items->third,
+                items->shift};
+    if (ev->pool) physrt_pool_run(ev->pool, ev->n_tasks, run_task, &J);
+    else
+        for (int t = 0; t < ev->n_tasks; t++) run_task(&J, t, ev->n_tasks);
+    for (int t = 0; t < ev->n_tasks; t++) {
+        if (ev->tasks[t].failed) {
+            snprintf(ev->error, sizeof ev->error, "the network evaluation of %s failed", s->kernels[kernel].name);
+            return -1;
+        }
+        for (int k = 0; k < s->n_sums; k++) sums[k] += ev->tasks[t].sums[k];
+        for (int set = 0; with_forces && set < s->n_sets; set++) {
+            const double *f = ev->tasks[t].forces[set];
+            if (!f || !forces[set]) continue;
+            for (long i = 0; i < cfg->count[set] * s->dim; i++) forces[set][i] += f[i];
+        }
+    }
+    return 0;
+}
