@@ -1,7 +1,21 @@
 /* lower_internal.h - what the files of the lowering pass share: the
- * tensors expressions lower to, the lowering context, and the helpers the
- * dynamics part (lower_dynamics.c) and the rest (lower.c) call across.
- * Not part of the pass's interface (lower.h). */
+ * tensors expressions lower to, the lowering context, and each layer's
+ * functions. Not part of the pass's interface (lower.h).
+ *
+ * The files are layered; a file calls only functions of lower layers
+ * (tests/compile/check_layers.sh checks this, reading the list below):
+ *
+ *   layer 0  lower_tensor.c    tensors, bindings, errors, allocation, residuals
+ *   layer 1  lower_probe.c     fields at points, probes, stream slots, total derivatives
+ *   layer 2  lower_expr.c      expressions, built-in calls, derivatives, unrolled sums
+ *   layer 3  lower_sets.c      index sets: the particle system and its kernels
+ *   layer 3  lower_spins.c     spin sets and Ising energies
+ *   layer 4  lower_dynamics.c  states, equations of motion, trajectories, simulations
+ *   layer 5  lower.c           the model: fields, terms, stages; phys_lower
+ *
+ * Where expression lowering meets what a higher layer lowers (ddt(), and
+ * in the system's energy attr[i], dist(i, j) and sums over particles), it
+ * calls through c->hooks, the table lower.c sets (lw_hooks below). */
 #ifndef PHYS_LOWER_INTERNAL_H
 #define PHYS_LOWER_INTERNAL_H
 
@@ -47,7 +61,20 @@ typedef struct {
                                       only the system's loops (lower_sets.c) simulate them */
 } dyn_layout;
 
-typedef struct {
+typedef struct lctx lctx;
+
+/* Upward calls of the expression layer, set by lower.c: ddt(state) (the
+ * dynamics' right-hand side, lower_dynamics.c) and the kernel-body forms
+ * of lower_sets.c, which return 0 when e is not theirs. */
+typedef struct lw_hooks {
+    tensor (*ddt)(lctx *c, const phys_node *at, const phys_symbol *state);
+    int (*kernel_attribute)(lctx *c, const phys_node *e, tensor *out);
+    int (*kernel_geometry)(lctx *c, const char *name, const phys_node *e, tensor *out);
+    int (*kernel_reduce)(lctx *c, const phys_node *e, tensor *out);
+} lw_hooks;
+
+struct lctx {
+    const lw_hooks *hooks;
     phys_sema *sema;
     phys_diag *diag;
     lw_model *m;
@@ -67,9 +94,9 @@ typedef struct {
     lw_kernel *kernel;             /* lowering a kernel's body: its indices stand for items */
     uintptr_t stack_base;          /* where lowering started ... */
     size_t stack_budget;           /* ... and how much stack it may use below that */
-} lctx;
+};
 
-/* -- lower.c ----------------------------------------------------------- */
+/* -- layer 0: lower_tensor.c -------------------------------------------- */
 
 void *lw_xcalloc(size_t n, size_t size);
 tensor lw_failed(void);
@@ -78,11 +105,16 @@ tensor lw_scalar_of(int node);
 tensor lw_unsupported(lctx *c, const phys_node *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const binding *lw_find_binding(const lctx *c, const char *name);
 int lw_bind(lctx *c, const phys_node *at, const char *name, tensor value);
-tensor lw_lower_expr(lctx *c, const phys_node *e);
-tensor lw_need_scalar(lctx *c, const phys_node *at, tensor t);
-tensor lw_map2(lctx *c, const phys_node *at, dag_op op, tensor a, tensor b);
 void lw_add_residuals(lw_term *t, tensor r);
 double lw_arg_or(lctx *c, const phys_node *call, const char *name, double fallback);
+int lw_size_of(const phys_symbol *s);
+const char *lw_component_name(lctx *c, const phys_symbol *s, int k);
+tensor lw_shaped(const phys_symbol *s, const int *nodes);
+/* Frees what a term holds (not the term itself). */
+void lw_free_term(lw_term *t);
+
+/* -- layer 1: lower_probe.c --------------------------------------------- */
+
 /* Probes of the current term and their stream slots (X_STREAM leaves). */
 int lw_find_probe(lctx *c, int field, const int *inputs);
 int lw_stream_slot(lctx *c, int probe, const unsigned char *alpha, int output, int *overflow);
@@ -90,33 +122,40 @@ int lw_stream_slot(lctx *c, int probe, const unsigned char *alpha, int output, i
 tensor lw_field_at(lctx *c, const phys_node *at, const phys_symbol *sym, const int *inputs, const int *vars,
                    int n_vars);
 int lw_bound_inputs(lctx *c, const phys_node *at, const phys_symbol *sym, int *inputs);
-int lw_is_particle_set(lctx *c, const phys_node *e);
-int lw_constant_index(lctx *c, const phys_node *e, double *k);
-
-/* -- lower_dynamics.c --------------------------------------------------- */
-
+/* Network inputs formal i of a field takes (a vector state: one per
+ * element), whether it is a vector state, and where input `name` starts. */
+int lw_formal_width(lctx *c, const phys_symbol *sym, int i);
+int lw_formal_is_vector(lctx *c, const phys_symbol *sym, int i);
+int lw_input_position(lctx *c, const phys_symbol *sym, const char *name);
+/* d node / d var (a leaf) with the chain rule through the current term's
+ * probes; *bad is set past the derivative order the runtime computes. */
+int lw_total_diff(lctx *c, int node, int var, int *bad);
+/* A fresh placeholder leaf (see lower_probe.c), and the gradient of value
+ * with respect to placeholders ph moved to the values x. */
+int lw_placeholder(lctx *c);
+void lw_gradient_at(lctx *c, int value, int n, const int *ph, const int *x, int *grad, int *bad);
 /* Drops the probes, streams and slots the residuals of t do not reach. */
 void lw_prune_term(lctx *c, lw_term *t);
-int lw_size_of(const phys_symbol *s);
-const char *lw_component_name(lctx *c, const phys_symbol *s, int k);
-tensor lw_shaped(const phys_symbol *s, const int *nodes);
-int lw_dyn_init(lctx *c, const phys_node *program);
-int lw_lower_dynamics(lctx *c, const phys_node *program);
-int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, const int *col_of_name,
-                        const phys_node *cols);
-int lw_lower_simulation(lctx *c, const phys_node *d);
-tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state);
+
+/* -- layer 2: lower_expr.c ---------------------------------------------- */
+
+tensor lw_lower_expr(lctx *c, const phys_node *e);
+tensor lw_need_scalar(lctx *c, const phys_node *at, tensor t);
+tensor lw_map2(lctx *c, const phys_node *at, dag_op op, tensor a, tensor b);
+int lw_is_particle_set(lctx *c, const phys_node *e);
+int lw_constant_index(lctx *c, const phys_node *e, double *k);
+/* Particles in the first set (0: none, or known only at run time). */
+int lw_particle_count(lctx *c);
+/* The value of a field, function or energy where its inputs are bound. */
+tensor lw_value_of_symbol(lctx *c, const phys_node *at, const phys_symbol *sym);
 int lw_wrt_state(lctx *c, const char *name);
 tensor lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name);
 tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e);
 /* disp (d itself), dist (|d|) or unit (d / |d|) of a displacement d. */
 tensor lw_pair_geometry(lctx *c, const char *name, tensor d);
 tensor lw_lower_reduce(lctx *c, const phys_node *e);
-/* d node / d var (a leaf) with the chain rule through the current term's
- * probes; *bad is set past the derivative order the runtime computes. */
-int lw_total_diff(lctx *c, int node, int var, int *bad);
 
-/* -- lower_sets.c -------------------------------------------------------- */
+/* -- layer 3: lower_sets.c ---------------------------------------------- */
 
 /* Kernel bodies: attr[i] for an index i of the kernel, dist/unit/disp of
  * its indices; each returns 0 when e is not such a use (lower as usual). */
@@ -129,10 +168,22 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out);
 int lw_lower_system(lctx *c);
 void lw_free_system(lw_system *s);
 
-/* -- lower_spins.c ------------------------------------------------------- */
+/* -- layer 3: lower_spins.c --------------------------------------------- */
 
 /* The model's spins and their Ising energy (m->spins); 1 without spins. */
 int lw_lower_spins(lctx *c, const phys_node *program);
 void lw_free_spins(lw_spins *spins);
+
+/* -- layer 4: lower_dynamics.c ------------------------------------------ */
+
+int lw_dyn_init(lctx *c, const phys_node *program);
+int lw_lower_dynamics(lctx *c, const phys_node *program);
+int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, const int *col_of_name,
+                        const phys_node *cols);
+int lw_lower_simulation(lctx *c, const phys_node *d);
+tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state);
+
+/* -- layer 5: lower.c: the model (terms, stages, simulations), the pass's
+ * entry points (lower.h) and the hook table. */
 
 #endif

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The lowering pass is layered one way: each compiler/lower*.c calls (or
+# takes the address of) functions of lower layers only, in the order the
+# table of compiler/lower_internal.h declares ("layer N  FILE"). Upward
+# needs go through the hook table in the context. Every lower*.c must be in
+# the table. The check is run on the tree, then on a copy with an upward
+# call planted, which it must refuse.
+set -u
+root=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+
+# check DIR: DIR holds lower_internal.h and the lower*.c files.
+check() {
+  local dir=$1
+  perl -e '
+    use strict;
+    my $dir = shift;
+    my $strip = sub {   # comments and strings out, lines kept
+      my $s = shift;
+      $s =~ s{/\*(.*?)\*/}{"\n" x ($1 =~ tr/\n//)}gse;
+      $s =~ s{//[^\n]*}{}g;
+      $s =~ s{"(?:\\.|[^"\\\n])*"}{""}g;
+      $s =~ s{\x27(?:\\.|[^\x27\\\n])*\x27}{0}g;
+      return $s;
+    };
+    open my $h, "<", "$dir/lower_internal.h" or die "no lower_internal.h\n";
+    my %layer;
+    while (<$h>) { $layer{$2} = $1 if /^ \*\s+layer\s+(\d+)\s+(lower\w*\.c)\b/; }
+    my @files = map { s{.*/}{}r } glob("$dir/lower*.c");
+    my $bad = 0;
+    for my $f (@files) {
+      next if exists $layer{$f};
+      print "FAIL $f is not in the layer table of lower_internal.h\n"; $bad++;
+    }
+    my (%src, %home);
+    for my $f (@files) {
+      local $/; open my $in, "<", "$dir/$f" or die; $src{$f} = $strip->(<$in>);
+      for my $line (split /\n/, $src{$f}) {   # external definitions: type at column 0, not static, no ;
+        next if $line =~ /^(static|#|\s|\{|\})/ || $line =~ /;\s*$/;
+        $home{$1} = $f if $line =~ /\b(lw_\w+|phys_lower\w*)\s*\(/;
+      }
+    }
+    for my $f (@files) {
+      my $n = 0;
+      for my $line (split /\n/, $src{$f}) {
+        $n++;
+        while ($line =~ /\b(lw_\w+|phys_lower\w*)\b(\s*\()?/g) {
+          my ($name, $call) = ($1, $2);
+          my $to = $home{$name};
+          if (!defined $to) {
+            if ($call) { print "FAIL $f:$n: $name() is not defined in any lower*.c (or this check cannot see it)\n"; $bad++; }
+            next;
+          }
+          next if $to eq $f || !exists $layer{$f} || !exists $layer{$to};
+          next if $layer{$to} < $layer{$f};
+          print "FAIL $f:$n: $name of $to (layer $layer{$to}) used by layer $layer{$f}: only lower layers may be called\n";
+          $bad++;
+        }
+      }
+    }
+    exit($bad ? 1 : 0);
+  ' "$dir"
+}
+
+if check "$root/compiler"; then
+  echo "ok   the lowering's files call downward only"
+else
+  echo "FAIL the lowering's layers"; fail=$((fail + 1))
+fi
+
+# The check must refuse an upward call: the probe layer calling the model.
+cp "$root"/compiler/lower_internal.h "$root"/compiler/lower*.c "$work"/
+printf '\nvoid lw_planted(lctx *c, const phys_node *d)\n{\n    lw_lower_simulation(c, d);\n}\n' >> "$work/lower_probe.c"
+if check "$work" > "$work/out" 2>&1; then
+  echo "FAIL a planted call from lower_probe.c to lower_dynamics.c passed the check"; fail=$((fail + 1))
+elif grep -q 'lower_probe.c:.*lw_lower_simulation' "$work/out"; then
+  echo "ok   a planted upward call is refused"
+else
+  echo "FAIL the planted upward call was refused for another reason:"; cat "$work/out"; fail=$((fail + 1))
+fi
+exit $fail
