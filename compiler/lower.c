@@ -78,12 +78,12 @@ static int lower_field_eval(lctx *c, int fi)
         int vk[2], nv = 0;
         for (int q = 0; q < 2; q++)
             if (list[k][q] >= 0) vk[nv++] = list[k][q], f->derivs[k][list[k][q]]++;
-        tensor v = lw_field_at(c, f->sym->decl, f->sym, inputs, vk, nv);
-        if (v.rank < 0) {
+        const tensor *v = lw_field_at(c, f->sym->decl, f->sym, inputs, vk, nv);
+        if (!v) {
             c->term = saved;
             return 0;
         }
-        for (int o = 0; o < f->n_outputs; o++) t->residuals[t->n_residuals++] = v.el[o];
+        for (int o = 0; o < f->n_outputs; o++) t->residuals[t->n_residuals++] = v->el[o];
     }
     c->term = saved;
     return 1;
@@ -154,18 +154,18 @@ static int lower_field(lctx *c, const phys_symbol *sym)
         int width = lw_formal_width(c, sym, i), leaves[DAG_MAX_INPUTS];
         for (int k = 0; k < width; k++) leaves[k] = dag_leaf(c->dag, X_INPUT, n + k);
         const phys_symbol *g = phys_sema_lookup(c->sema, sym->inputs[i]);
-        lw_bind(c, sym->input_nodes[i], sym->inputs[i], width == 1 ? lw_scalar_of(leaves[0]) : lw_shaped(g, leaves));
+        lw_bind(c, sym->input_nodes[i], sym->inputs[i], width == 1 ? lw_scalar_of(c, leaves[0]) : lw_shaped(c, sym->input_nodes[i], g, leaves));
         n += width;
     }
-    tensor body = lw_lower_expr(c, sym->decl->kids[2]);
+    const tensor *body = lw_lower_expr(c, sym->decl->kids[2]);
     c->field = NULL;
     c->n_bindings = 0;
-    if (body.rank < 0) return 0;
-    if (body.n != f->n_outputs) {
+    if (!body) return 0;
+    if (body->n != f->n_outputs) {
         lw_unsupported(c, sym->decl, "a field body whose size differs from its network's outputs");
         return 0;
     }
-    memcpy(f->body, body.el, sizeof(int) * (size_t)body.n);
+    memcpy(f->body, body->el, sizeof(int) * (size_t)body->n);
     m->n_fields++;
     return lower_field_eval(c, m->n_fields - 1);
 }
@@ -215,14 +215,14 @@ static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const p
             }
             inputs_lo[pos] = dag_const(c->dag, t->lo[coord]);
             inputs_hi[pos] = dag_const(c->dag, t->hi[coord]);
-            tensor a = lw_field_at(c, call, f, inputs_lo, NULL, 0), b = lw_field_at(c, call, f, inputs_hi, NULL, 0);
-            tensor r = lw_map2(c, call, X_SUB, a, b);
-            if (r.rank < 0) return 0;
+            const tensor *a = lw_field_at(c, call, f, inputs_lo, NULL, 0), *b = lw_field_at(c, call, f, inputs_hi, NULL, 0);
+            const tensor *r = lw_map2(c, call, X_SUB, a, b);
+            if (!r) return 0;
             lw_add_residuals(t, r);
             continue;
         }
-        tensor r = lw_map2(c, k, X_SUB, lw_lower_expr(c, k->kids[0]), lw_lower_expr(c, k->kids[1]));
-        if (r.rank < 0) return 0;
+        const tensor *r = lw_map2(c, k, X_SUB, lw_lower_expr(c, k->kids[0]), lw_lower_expr(c, k->kids[1]));
+        if (!r) return 0;
         lw_add_residuals(t, r);
     }
     return 1;
@@ -311,7 +311,7 @@ static int lower_condition(lctx *c, const phys_node *d)
     }
     c->term = t;
     c->n_bindings = 0;
-    for (int i = 0; i < t->n_coords; i++) lw_bind(c, d, t->coords[i], lw_scalar_of(dag_leaf(c->dag, X_COORD, i)));
+    for (int i = 0; i < t->n_coords; i++) lw_bind(c, d, t->coords[i], lw_scalar_of(c, dag_leaf(c->dag, X_COORD, i)));
     int ok = lower_constraints(c, t, d->kids[3], dom);
     c->term = NULL;
     c->n_bindings = 0;
@@ -358,8 +358,8 @@ static int lower_data(lctx *c, const phys_node *d)
             t->coords[n + k] = numbers ? lw_component_name(c, s, k) : name;
             leaves[k] = dag_leaf(c->dag, X_COORD, n + k);
         }
-        if (count > 1 || (s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE))) lw_bind(c, d, name, lw_shaped(s, leaves));
-        else if (!s || s->kind != SYM_FIELD) lw_bind(c, d, name, lw_scalar_of(leaves[0]));
+        if (count > 1 || (s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE))) lw_bind(c, d, name, lw_shaped(c, cols->kids[i], s, leaves));
+        else if (!s || s->kind != SYM_FIELD) lw_bind(c, d, name, lw_scalar_of(c, leaves[0]));
         n += count;
     }
     t->n_coords = n;
@@ -374,14 +374,14 @@ static int lower_data(lctx *c, const phys_node *d)
             if (!f || f->kind != SYM_FIELD) continue;
             int inputs[DAG_MAX_INPUTS];
             if (!lw_bound_inputs(c, cols->kids[i], f, inputs)) return 0;
-            tensor value = lw_field_at(c, cols->kids[i], f, inputs, NULL, 0);
-            if (value.rank < 0) return 0;
-            if (value.n != 1) {
+            const tensor *value = lw_field_at(c, cols->kids[i], f, inputs, NULL, 0);
+            if (!value) return 0;
+            if (value->n != 1) {
                 lw_unsupported(c, cols->kids[i], "observations of vector-valued fields in one column");
                 return 0;
             }
-            tensor r = lw_scalar_of(dag_binary(c->dag, X_SUB, value.el[0], dag_leaf(c->dag, X_COORD, first_coord[i])));
-            lw_add_residuals(t, r);
+            int r = dag_binary(c->dag, X_SUB, value->el[0], dag_leaf(c->dag, X_COORD, first_coord[i]));
+            lw_add_nodes(t, &r, 1);
         }
     }
     lw_prune_term(c, t);
@@ -492,13 +492,13 @@ static int lower_quantity(lctx *c, const phys_symbol *s, int n_coords, const cha
     c->depth = 0;
     int ok = 1;
     for (int i = 0; i < n_coords && ok; i++)
-        ok = lw_bind(c, s->decl, coords[i], lw_scalar_of(dag_leaf(c->dag, X_COORD, i)));
-    tensor v = ok ? lw_lower_expr(c, s->decl->kids[1]) : lw_failed();
-    if (v.rank >= 0 && v.n > 0) lw_add_residuals(t, v);
+        ok = lw_bind(c, s->decl, coords[i], lw_scalar_of(c, dag_leaf(c->dag, X_COORD, i)));
+    const tensor *v = ok ? lw_lower_expr(c, s->decl->kids[1]) : NULL;
+    if (v && v->n > 0) lw_add_residuals(t, v);
     c->diag = loud;
     c->term = NULL;
     c->n_bindings = 0;
-    if (v.rank < 0 || t->n_residuals == 0) {
+    if (!v || t->n_residuals == 0) {
         lw_free_term(t);
         return -1;
     }
@@ -662,6 +662,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     }
     for (int i = 0; i < m->n_params; i++) h = fnv(h, m->param_names[i], strlen(m->param_names[i]) + 1);
     m->structure_hash = h;
+    lw_tensors_free(c);
     free(c);
     if (diag->errors != errors) {
         phys_lower_free(m);
@@ -686,16 +687,17 @@ lw_term *phys_lower_print(lw_model *m, phys_sema *sema, const phys_node *print, 
     c->term = t;
     int cut_short = 0;
     for (int i = 0; i < print->nkids; i++) {
-        tensor v = lw_lower_expr(c, print->kids[i]);
-        if (v.rank < 0) {
+        const tensor *v = lw_lower_expr(c, print->kids[i]);
+        if (!v) {
             cut_short = 1;
             break;
         }
-        shapes[i].rank = v.rank;
-        shapes[i].dims[0] = v.dims[0];
-        shapes[i].dims[1] = v.dims[1];
+        shapes[i].rank = v->rank;
+        shapes[i].dims[0] = v->dims[0];
+        shapes[i].dims[1] = v->dims[1];
         lw_add_residuals(t, v);
     }
+    lw_tensors_free(c);
     free(c);
     if (diag->errors == errors && cut_short) /* a failure that said nothing: never print garbage */
         phys_error(diag, print->loc, "internal error: these expressions could not be evaluated");

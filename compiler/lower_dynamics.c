@@ -124,7 +124,7 @@ static int bind_state_point(lctx *c, const phys_node *at, const int *point, int 
     for (int k = 0; k < c->dyn.n_parts; k++) {
         const state_part *p = &c->dyn.parts[k];
         if (p->aux && !with_aux) continue;
-        if (!lw_bind(c, at, p->sym->name, lw_shaped(p->sym, point + p->offset))) return 0;
+        if (!lw_bind(c, at, p->sym->name, lw_shaped(c, at, p->sym, point + p->offset))) return 0;
     }
     return 1;
 }
@@ -136,21 +136,21 @@ static int gather_state(lctx *c, const phys_node *at, int *point, int with_aux)
         const state_part *p = &c->dyn.parts[k];
         if (p->aux && !with_aux) continue;
         const binding *b = lw_find_binding(c, p->sym->name);
-        if (!b || b->value.n != p->count) {
+        if (!b || b->value->n != p->count) {
             phys_error(c->diag, at->loc, "the dynamics need the value of %s here: list %s among the data columns",
                        p->sym->name, p->sym->name);
             return 0;
         }
-        memcpy(point + p->offset, b->value.el, sizeof(int) * (size_t)p->count);
+        memcpy(point + p->offset, b->value->el, sizeof(int) * (size_t)p->count);
     }
     return 1;
 }
 
 
-static tensor newton_mass(lctx *c)
+static const tensor *newton_mass(lctx *c)
 {
     const phys_node *mass = phys_newton_arg(c->dyn.decl, 1);
-    return mass ? lw_lower_expr(c, mass) : lw_scalar_of(dag_const(c->dag, 1.0));
+    return mass ? lw_lower_expr(c, mass) : lw_scalar_of(c, dag_const(c->dag, 1.0));
 }
 
 /* m dv/dt = F: accelerations of every particle (n_particles x dim) at the
@@ -176,35 +176,35 @@ static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc
             for (int j = antisymmetric ? i + 1 : 0; j < n && ok; j++) {
                 if (j == i) continue;
                 int inner = c->n_bindings;
-                lw_bind(c, at, pair->kids[0]->name, lw_scalar_of(dag_const(c->dag, i)));
-                lw_bind(c, at, pair->kids[1]->name, lw_scalar_of(dag_const(c->dag, j)));
-                tensor fij = lw_lower_expr(c, f->decl->kids[1]);
+                lw_bind(c, at, pair->kids[0]->name, lw_scalar_of(c, dag_const(c->dag, i)));
+                lw_bind(c, at, pair->kids[1]->name, lw_scalar_of(c, dag_const(c->dag, j)));
+                const tensor *fij = lw_lower_expr(c, f->decl->kids[1]);
                 c->n_bindings = inner;
-                if (fij.rank < 0 || fij.n != dim) {
-                    if (fij.rank >= 0) lw_unsupported(c, f->decl, "a pair force that is not a %d-vector", dim);
+                if (!fij || fij->n != dim) {
+                    if (fij) lw_unsupported(c, f->decl, "a pair force that is not a %d-vector", dim);
                     ok = 0;
                     break;
                 }
                 for (int k = 0; k < dim; k++) {
-                    total[i * dim + k] = dag_binary(c->dag, X_ADD, total[i * dim + k], fij.el[k]);
-                    if (antisymmetric) total[j * dim + k] = dag_binary(c->dag, X_SUB, total[j * dim + k], fij.el[k]);
+                    total[i * dim + k] = dag_binary(c->dag, X_ADD, total[i * dim + k], fij->el[k]);
+                    if (antisymmetric) total[j * dim + k] = dag_binary(c->dag, X_SUB, total[j * dim + k], fij->el[k]);
                 }
             }
     } else {
-        tensor all = lw_lower_expr(c, f->decl->kids[1]);
-        if (all.rank >= 0 && all.n != n * dim) lw_unsupported(c, f->decl, "a force that is not %d x %d", n, dim);
-        if (all.rank < 0 || all.n != n * dim) ok = 0;
-        else memcpy(total, all.el, sizeof(int) * (size_t)all.n);
+        const tensor *all = lw_lower_expr(c, f->decl->kids[1]);
+        if (all && all->n != n * dim) lw_unsupported(c, f->decl, "a force that is not %d x %d", n, dim);
+        if (!all || all->n != n * dim) ok = 0;
+        else memcpy(total, all->el, sizeof(int) * (size_t)all->n);
     }
-    tensor m = newton_mass(c);
-    if (ok && m.rank >= 0 && m.n != 1 && m.n != n) {
+    const tensor *m = newton_mass(c);
+    if (ok && m && m->n != 1 && m->n != n) {
         lw_unsupported(c, mass, "a mass that is neither a scalar nor one number per particle");
         ok = 0;
     }
-    if (m.rank < 0) ok = 0;
+    if (!m) ok = 0;
     for (int i = 0; i < n && ok; i++)
         for (int k = 0; k < dim; k++)
-            acc[i * dim + k] = dag_binary(c->dag, X_DIV, total[i * dim + k], m.el[m.n == 1 ? 0 : i]);
+            acc[i * dim + k] = dag_binary(c->dag, X_DIV, total[i * dim + k], m->el[m->n == 1 ? 0 : i]);
     c->n_bindings = saved;
     return ok;
 }
@@ -235,16 +235,16 @@ static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out)
         for (int i = 0; i < eqs->nkids && ok; i++) {
             const phys_node *k = eqs->kids[i];
             const phys_symbol *s = phys_sema_lookup(c->sema, k->kids[0]->kids[1]->name);
-            tensor v = lw_lower_expr(c, k->kids[1]);
-            if (v.rank < 0) ok = 0;
+            const tensor *v = lw_lower_expr(c, k->kids[1]);
+            if (!v) ok = 0;
             for (int p = 0; ok && p < dl->n_parts; p++) {
                 if (dl->parts[p].sym != s) continue;
-                if (v.n != dl->parts[p].count && v.n != 1) {
+                if (v->n != dl->parts[p].count && v->n != 1) {
                     lw_unsupported(c, k, "ddt(%s) of a different size than %s", s->name, s->name);
                     ok = 0;
                     break;
                 }
-                for (int j = 0; j < dl->parts[p].count; j++) out[dl->parts[p].offset + j] = v.el[v.n == 1 ? 0 : j];
+                for (int j = 0; j < dl->parts[p].count; j++) out[dl->parts[p].offset + j] = v->el[v->n == 1 ? 0 : j];
             }
         }
         c->n_bindings = saved;
@@ -255,10 +255,10 @@ static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out)
     int ph[LW_MAX_COORDS], grad[LW_MAX_COORDS], bad = 0;
     for (int k = 0; k < dl->n_state; k++) ph[k] = lw_placeholder(c);
     if (!h || !bind_state_point(c, at, ph, 0)) return 0;
-    tensor v = lw_need_scalar(c, at, lw_value_of_symbol(c, at, h));
+    const tensor *v = lw_need_scalar(c, at, lw_value_of_symbol(c, at, h));
     c->n_bindings = saved;
-    if (v.rank < 0) return 0;
-    lw_gradient_at(c, v.el[0], dl->n_state, ph, point, grad, &bad);
+    if (!v) return 0;
+    lw_gradient_at(c, v->el[0], dl->n_state, ph, point, grad, &bad);
     for (int k = 0; k < dl->n_half; k++) {
         out[k] = grad[dl->n_half + k];
         out[dl->n_half + k] = dag_unary(c->dag, X_NEG, grad[k]);
@@ -270,7 +270,7 @@ static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out)
     return 1;
 }
 
-tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
+const tensor *lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
 {
     int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
     if (!c->dyn.decl || !c->term) return lw_unsupported(c, at, "ddt() here");
@@ -279,9 +279,9 @@ tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
                                      "several particle sets, cutoffs or a size known at run time)", LW_MAX_COORDS / 2);
     if (c->in_rhs) /* the dynamics would be defined through themselves */
         return lw_unsupported(c, at, "ddt(%s) inside the dynamics, a force or a Hamiltonian", state->name);
-    if (!gather_state(c, at, point, 1) || !dyn_rhs(c, at, point, rhs)) return lw_failed();
+    if (!gather_state(c, at, point, 1) || !dyn_rhs(c, at, point, rhs)) return NULL;
     for (int p = 0; p < c->dyn.n_parts; p++)
-        if (c->dyn.parts[p].sym == state && !c->dyn.parts[p].aux) return lw_shaped(state, rhs + c->dyn.parts[p].offset);
+        if (c->dyn.parts[p].sym == state && !c->dyn.parts[p].aux) return lw_shaped(c, at, state, rhs + c->dyn.parts[p].offset);
     return lw_unsupported(c, at, "ddt(%s): %s does not move under the dynamics", state->name, state->name);
 }
 
@@ -327,9 +327,9 @@ static lw_term *state_term(lctx *c, const char *name, int point[])
     return t;
 }
 
-static void end_state_term(lctx *c, lw_term *t, tensor r)
+static void end_state_term(lctx *c, lw_term *t, const int *nodes, int n)
 {
-    lw_add_residuals(t, r);
+    lw_add_nodes(t, nodes, n);
     lw_prune_term(c, t);
     c->term = NULL;
     c->n_bindings = 0;
@@ -367,8 +367,6 @@ int lw_lower_dynamics(lctx *c, const phys_node *program)
     }
     if (dl->no_point) return 1; /* the system (lower_sets.c) simulates them */
     int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
-    tensor r;
-    memset(&r, 0, sizeof r);
 
     dy->rhs = state_term(c, "dynamics", point);
     if (!dyn_rhs(c, dl->decl, point, rhs)) return 0;
@@ -378,13 +376,7 @@ int lw_lower_dynamics(lctx *c, const phys_node *program)
         dy->separable = !any_depends_on(c, rhs, dl->n_half, 0, dl->n_half) &&
                         !any_depends_on(c, rhs + dl->n_half, dl->n_half, dl->n_half, dl->n_state);
     }
-    for (int k = 0; k < dl->n_state; k += MAX_ELEMENTS) {
-        r.n = dl->n_state - k < MAX_ELEMENTS ? dl->n_state - k : MAX_ELEMENTS;
-        memcpy(r.el, rhs + k, sizeof(int) * (size_t)r.n);
-        lw_add_residuals(dy->rhs, r);
-    }
-    r.n = 0;
-    end_state_term(c, dy->rhs, r);
+    end_state_term(c, dy->rhs, rhs, dl->n_state);
 
     const phys_symbol *v = NULL;
     if (dl->kind == PHYSM_DYN_HAMILTONIAN) v = phys_sema_lookup(c->sema, dl->decl->kids[0]->name);
@@ -392,43 +384,42 @@ int lw_lower_dynamics(lctx *c, const phys_node *program)
     if (v) {
         dy->energy = state_term(c, "energy", point);
         bind_state_point(c, dl->decl, point, 1);
-        tensor e = lw_need_scalar(c, dl->decl, lw_value_of_symbol(c, dl->decl, v));
-        if (e.rank < 0) return 0;
+        const tensor *e = lw_need_scalar(c, dl->decl, lw_value_of_symbol(c, dl->decl, v));
+        if (!e) return 0;
+        int energy = e->el[0];
         if (dl->kind == PHYSM_DYN_NEWTON) { /* + kinetic energy */
-            tensor m = newton_mass(c);
-            if (m.rank < 0) return 0;
+            const tensor *m = newton_mass(c);
+            if (!m) return 0;
             for (int i = 0; i < dl->n_particles; i++) {
                 int v2 = dag_const(c->dag, 0.0);
                 for (int k = 0; k < dl->dim; k++) {
                     int vk = point[dl->n_half + i * dl->dim + k];
                     v2 = dag_binary(c->dag, X_ADD, v2, dag_binary(c->dag, X_MUL, vk, vk));
                 }
-                int half_m = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), m.el[m.n == 1 ? 0 : i]);
-                e.el[0] = dag_binary(c->dag, X_ADD, e.el[0], dag_binary(c->dag, X_MUL, half_m, v2));
+                int half_m = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), m->el[m->n == 1 ? 0 : i]);
+                energy = dag_binary(c->dag, X_ADD, energy, dag_binary(c->dag, X_MUL, half_m, v2));
             }
         }
-        end_state_term(c, dy->energy, e);
+        end_state_term(c, dy->energy, &energy, 1);
     }
     if (dl->kind == PHYSM_DYN_NEWTON) {
         dy->momentum = state_term(c, "momentum", point);
         bind_state_point(c, dl->decl, point, 1);
-        tensor m = newton_mass(c);
-        if (m.rank < 0) return 0;
-        tensor pm;
-        memset(&pm, 0, sizeof pm);
-        pm.n = dl->dim + 1;
-        for (int k = 0; k <= dl->dim; k++) pm.el[k] = dag_const(c->dag, 0.0);
+        const tensor *m = newton_mass(c);
+        if (!m) return 0;
+        int pm[LW_MAX_COORDS + 1]; /* total momentum, then sum |m| |v| */
+        for (int k = 0; k <= dl->dim; k++) pm[k] = dag_const(c->dag, 0.0);
         for (int i = 0; i < dl->n_particles; i++) {
-            int mi = m.el[m.n == 1 ? 0 : i], v2 = dag_const(c->dag, 0.0);
+            int mi = m->el[m->n == 1 ? 0 : i], v2 = dag_const(c->dag, 0.0);
             for (int k = 0; k < dl->dim; k++) {
                 int vk = point[dl->n_half + i * dl->dim + k];
-                pm.el[k] = dag_binary(c->dag, X_ADD, pm.el[k], dag_binary(c->dag, X_MUL, mi, vk));
+                pm[k] = dag_binary(c->dag, X_ADD, pm[k], dag_binary(c->dag, X_MUL, mi, vk));
                 v2 = dag_binary(c->dag, X_ADD, v2, dag_binary(c->dag, X_MUL, vk, vk));
             }
-            pm.el[dl->dim] = dag_binary(c->dag, X_ADD, pm.el[dl->dim],
-                                        dag_binary(c->dag, X_MUL, dag_unary(c->dag, X_ABS, mi), dag_unary(c->dag, X_SQRT, v2)));
+            pm[dl->dim] = dag_binary(c->dag, X_ADD, pm[dl->dim],
+                                     dag_binary(c->dag, X_MUL, dag_unary(c->dag, X_ABS, mi), dag_unary(c->dag, X_SQRT, v2)));
         }
-        end_state_term(c, dy->momentum, pm);
+        end_state_term(c, dy->momentum, pm, dl->dim + 1);
     }
     return 1;
 }
@@ -477,8 +468,6 @@ int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, 
         s1[k] = dag_leaf(c->dag, X_COORD, n_cols + coord);
     }
     int dt = dag_binary(c->dag, X_SUB, dag_leaf(c->dag, X_COORD, n_cols + tcol), dag_leaf(c->dag, X_COORD, tcol));
-    tensor r;
-    memset(&r, 0, sizeof r);
     int res[LW_MAX_COORDS];
     if (dl->kind == PHYSM_DYN_NEWTON) {
         int half = dl->n_half;
@@ -505,11 +494,7 @@ int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, 
         for (int k = 0; k < dl->n_state; k++)
             res[k] = dag_binary(c->dag, X_SUB, dag_binary(c->dag, X_DIV, dag_binary(c->dag, X_SUB, s1[k], s0[k]), dt), f[k]);
     }
-    for (int k = 0; k < dl->n_state; k += MAX_ELEMENTS) {
-        r.n = dl->n_state - k < MAX_ELEMENTS ? dl->n_state - k : MAX_ELEMENTS;
-        memcpy(r.el, res + k, sizeof(int) * (size_t)r.n);
-        lw_add_residuals(t, r);
-    }
+    lw_add_nodes(t, res, dl->n_state);
     return 1;
 }
 

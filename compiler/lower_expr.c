@@ -14,36 +14,37 @@
 
 /* ------------------------------------------------------------ arithmetic */
 
-tensor lw_map2(lctx *c, const phys_node *at, dag_op op, tensor a, tensor b)
+const tensor *lw_map2(lctx *c, const phys_node *at, dag_op op, const tensor *a, const tensor *b)
 {
-    if (a.rank < 0 || b.rank < 0) return lw_failed();
-    if (a.n == 1 && b.n > 1) {
-        tensor r = b;
-        for (int i = 0; i < b.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[0], b.el[i]);
+    if (!a || !b) return NULL;
+    if (a->n == 1 && b->n > 1) {
+        tensor *r = lw_tensor_copy(c, b);
+        for (int i = 0; i < b->n; i++) r->el[i] = dag_binary(c->dag, op, a->el[0], b->el[i]);
         return r;
     }
-    if (b.n == 1) {
-        tensor r = a;
-        for (int i = 0; i < a.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[i], b.el[0]);
+    if (b->n == 1) {
+        tensor *r = lw_tensor_copy(c, a);
+        for (int i = 0; i < a->n; i++) r->el[i] = dag_binary(c->dag, op, a->el[i], b->el[0]);
         return r;
     }
-    if (a.n != b.n) return lw_unsupported(c, at, "operands of different sizes");
-    tensor r = a;
-    for (int i = 0; i < a.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[i], b.el[i]);
+    if (a->n != b->n) return lw_unsupported(c, at, "operands of different sizes");
+    tensor *r = lw_tensor_copy(c, a);
+    for (int i = 0; i < a->n; i++) r->el[i] = dag_binary(c->dag, op, a->el[i], b->el[i]);
     return r;
 }
 
-static tensor map1(lctx *c, dag_op op, tensor a)
+static const tensor *map1(lctx *c, dag_op op, const tensor *a)
 {
-    if (a.rank < 0) return a;
-    for (int i = 0; i < a.n; i++) a.el[i] = dag_unary(c->dag, op, a.el[i]);
-    return a;
+    if (!a) return NULL;
+    tensor *r = lw_tensor_copy(c, a);
+    for (int i = 0; i < a->n; i++) r->el[i] = dag_unary(c->dag, op, a->el[i]);
+    return r;
 }
 
-tensor lw_need_scalar(lctx *c, const phys_node *at, tensor t)
+const tensor *lw_need_scalar(lctx *c, const phys_node *at, const tensor *t)
 {
-    if (t.rank < 0) return t;
-    if (t.n != 1) return lw_unsupported(c, at, "a vector where a scalar is needed");
+    if (!t) return NULL;
+    if (t->n != 1) return lw_unsupported(c, at, "a vector where a scalar is needed");
     return t;
 }
 
@@ -72,22 +73,24 @@ static int fail_net(void *ctx, const unsigned char *alpha, int output)
  * respect to its formals, then applied to the arguments (or to the names
  * of the formals where they are bound). Bodies that evaluate fields are not
  * differentiated this way. */
-static __attribute__((noinline)) tensor lower_let_derivative(lctx *c, const phys_node *op_call, const phys_symbol *sym,
-                                   const phys_node *const *args, int n_args, const phys_node *at)
+static __attribute__((noinline)) const tensor *lower_let_derivative(lctx *c, const phys_node *op_call,
+                                                                     const phys_symbol *sym,
+                                                                     const phys_node *const *args, int n_args,
+                                                                     const phys_node *at)
 {
     int actual[DAG_MAX_INPUTS];
     for (int i = 0; i < sym->n_inputs; i++) {
         if (args) {
-            if (n_args != sym->n_inputs) return lw_failed();
-            tensor a = lw_need_scalar(c, args[i], lw_lower_expr(c, args[i]));
-            if (a.rank < 0) return a;
-            actual[i] = a.el[0];
+            if (n_args != sym->n_inputs) return NULL;
+            const tensor *a = lw_need_scalar(c, args[i], lw_lower_expr(c, args[i]));
+            if (!a) return NULL;
+            actual[i] = a->el[0];
         } else {
             const binding *b = lw_find_binding(c, sym->inputs[i]);
-            if (!b || b->value.rank != 0)
+            if (!b || b->value->rank != 0)
                 return lw_unsupported(c, at, "d() of function %s where its input '%s' is not bound", sym->name,
                                    sym->inputs[i]);
-            actual[i] = b->value.el[0];
+            actual[i] = b->value->el[0];
         }
     }
     if (++c->depth > 64) {
@@ -96,18 +99,19 @@ static __attribute__((noinline)) tensor lower_let_derivative(lctx *c, const phys
     }
     int saved = c->n_bindings, slots = c->term ? c->term->n_slots : 0, probes = c->term ? c->term->n_probes : 0;
     for (int i = 0; i < sym->n_inputs; i++)
-        if (!lw_bind(c, op_call, sym->inputs[i], lw_scalar_of(dag_leaf(c->dag, X_INPUT, i)))) return lw_failed();
-    tensor body = lw_lower_expr(c, sym->decl->kids[1]);
+        if (!lw_bind(c, op_call, sym->inputs[i], lw_scalar_of(c, dag_leaf(c->dag, X_INPUT, i)))) return NULL;
+    const tensor *value = lw_lower_expr(c, sym->decl->kids[1]);
     c->n_bindings = saved;
     c->depth--;
-    if (body.rank < 0) return body;
+    if (!value) return NULL;
     if (c->term && (c->term->n_slots != slots || c->term->n_probes != probes))
         return lw_unsupported(c, op_call, "d() of function %s, which evaluates a field: differentiate the field", sym->name);
-    for (int e = 0; e < body.n; e++) {
-        int node = body.el[e], too_high = 0, hit_net = 0;
+    tensor *body = lw_tensor_copy(c, value);
+    for (int e = 0; e < body->n; e++) {
+        int node = body->el[e], too_high = 0, hit_net = 0;
         for (int k = 2; k < op_call->nkids; k++)
             node = dag_diff(c->dag, node, lw_input_position(c, sym, op_call->kids[k]->name), &too_high);
-        body.el[e] = dag_substitute(c->dag, node, actual, fail_net, &hit_net);
+        body->el[e] = dag_substitute(c->dag, node, actual, fail_net, &hit_net);
         if (hit_net) return lw_unsupported(c, op_call, "d() of function %s inside a field definition", sym->name);
     }
     return body;
@@ -116,14 +120,15 @@ static __attribute__((noinline)) tensor lower_let_derivative(lctx *c, const phys
 /* d(u, x, ...), grad(u), laplace(u), div(u), hessian(u), at the inputs given
  * (args) or where u's inputs are bound. */
 
-static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_node *const *args, int n_args,
-                               const phys_node *at)
+static __attribute__((noinline)) const tensor *lower_derivative(lctx *c, const phys_node *op_call,
+                                                                 const phys_node *const *args, int n_args,
+                                                                 const phys_node *at)
 {
     phys_builtin_id id = callee_builtin(c, op_call->kids[0]);
     const char *op = phys_builtin_of(id)->name;
     const phys_node *target = op_call->kids[1];
     const phys_symbol *sym = phys_sema_lookup(c->sema, target->name);
-    if (!sym) return lw_failed();
+    if (!sym) return NULL;
     if (id == B_ID_DDT) return c->hooks->ddt(c, op_call, sym);
     if (!args && op_call->nkids == 3 && lw_wrt_state(c, op_call->kids[2]->name) &&
         (id == B_ID_GRAD || id == B_ID_D || sym->kind != SYM_FIELD))
@@ -150,14 +155,14 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
     }
     int inputs[DAG_MAX_INPUTS];
     if (args) {
-        if (n_args != sym->n_inputs) return lw_failed();
+        if (n_args != sym->n_inputs) return NULL;
         for (int i = 0; i < n_args; i++) {
-            tensor a = lw_need_scalar(c, args[i], lw_lower_expr(c, args[i]));
-            if (a.rank < 0) return a;
-            inputs[i] = a.el[0];
+            const tensor *a = lw_need_scalar(c, args[i], lw_lower_expr(c, args[i]));
+            if (!a) return NULL;
+            inputs[i] = a->el[0];
         }
     } else if (!lw_bound_inputs(c, at, sym, inputs)) {
-        return lw_failed();
+        return NULL;
     }
     int n = sym->n_inputs;
     if (id == B_ID_D) {
@@ -166,14 +171,14 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
         for (int k = 0; k < n_vars; k++) vars[k] = lw_input_position(c, sym, op_call->kids[k + 2]->name);
         return lw_field_at(c, op_call, sym, inputs, vars, n_vars);
     }
-    tensor out;
-    memset(&out, 0, sizeof out);
     if (id == B_ID_GRAD) {
-        out.rank = 1, out.dims[0] = n, out.n = n;
+        tensor *out = lw_tensor(c, op_call, n);
+        if (!out) return NULL;
+        out->rank = 1, out->dims[0] = n;
         for (int i = 0; i < n; i++) {
-            tensor t = lw_field_at(c, op_call, sym, inputs, &i, 1);
-            if (t.rank < 0) return t;
-            out.el[i] = t.el[0];
+            const tensor *t = lw_field_at(c, op_call, sym, inputs, &i, 1);
+            if (!t) return NULL;
+            out->el[i] = t->el[0];
         }
         return out;
     }
@@ -181,21 +186,23 @@ static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_nod
         int sum = dag_const(c->dag, 0.0);
         for (int i = 0; i < n; i++) {
             int vars[2] = {i, i};
-            tensor t = lw_field_at(c, op_call, sym, inputs, vars, id == B_ID_LAPLACE ? 2 : 1);
-            if (t.rank < 0) return t;
-            sum = dag_binary(c->dag, X_ADD, sum, t.el[id == B_ID_DIV ? i : 0]);
+            const tensor *t = lw_field_at(c, op_call, sym, inputs, vars, id == B_ID_LAPLACE ? 2 : 1);
+            if (!t) return NULL;
+            sum = dag_binary(c->dag, X_ADD, sum, t->el[id == B_ID_DIV ? i : 0]);
         }
-        return lw_scalar_of(sum);
+        return lw_scalar_of(c, sum);
     }
     /* hessian */
     if (n * n > MAX_ELEMENTS) return lw_unsupported(c, op_call, "a Hessian with more than %d entries", MAX_ELEMENTS);
-    out.rank = 2, out.dims[0] = out.dims[1] = n, out.n = n * n;
+    tensor *out = lw_tensor(c, op_call, n * n);
+    if (!out) return NULL;
+    out->rank = 2, out->dims[0] = out->dims[1] = n;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             int vars[2] = {i, j};
-            tensor t = lw_field_at(c, op_call, sym, inputs, vars, 2);
-            if (t.rank < 0) return t;
-            out.el[i * n + j] = t.el[0];
+            const tensor *t = lw_field_at(c, op_call, sym, inputs, vars, 2);
+            if (!t) return NULL;
+            out->el[i * n + j] = t->el[0];
         }
     return out;
 }
@@ -206,59 +213,60 @@ int lw_is_particle_set(lctx *c, const phys_node *e)
     return s && s->kind == SYM_PARTICLES;
 }
 
-static __attribute__((noinline)) tensor lower_let_call(lctx *c, const phys_symbol *sym, const phys_node *call)
+static __attribute__((noinline)) const tensor *lower_let_call(lctx *c, const phys_symbol *sym, const phys_node *call)
 {
     if (++c->depth > 64) {
         c->depth--;
         return lw_unsupported(c, call, "functions nested more than 64 deep (a recursive let?)");
     }
-    tensor args[DAG_MAX_INPUTS];
+    const tensor *args[DAG_MAX_INPUTS];
     for (int i = 0; i < sym->n_inputs; i++) {
         if (lw_is_particle_set(c, call->kids[i + 1])) { /* its attributes are bound by name */
-            args[i] = lw_scalar_of(dag_const(c->dag, 0.0));
+            args[i] = lw_scalar_of(c, dag_const(c->dag, 0.0));
             continue;
         }
         args[i] = lw_lower_expr(c, call->kids[i + 1]);
-        if (args[i].rank < 0) {
+        if (!args[i]) {
             c->depth--;
-            return args[i];
+            return NULL;
         }
     }
     int saved = c->n_bindings;
     for (int i = 0; i < sym->n_inputs; i++)
         if (!lw_bind(c, call, sym->inputs[i], args[i])) {
+            c->n_bindings = saved;
             c->depth--;
-            return lw_failed();
+            return NULL;
         }
-    tensor r = lw_lower_expr(c, sym->decl->kids[1]);
+    const tensor *r = lw_lower_expr(c, sym->decl->kids[1]);
     c->n_bindings = saved;
     c->depth--;
     return r;
 }
 
-static __attribute__((noinline)) tensor lower_network(lctx *c, const phys_node *call)
+static __attribute__((noinline)) const tensor *lower_network(lctx *c, const phys_node *call)
 {
     if (!c->field) return lw_unsupported(c, call, "a network outside a field");
-    tensor out;
-    memset(&out, 0, sizeof out);
     unsigned char zero[DAG_MAX_INPUTS] = {0};
     int n = c->field->n_outputs;
-    out.rank = n > 1, out.dims[0] = n > 1 ? n : 0, out.n = n;
-    for (int o = 0; o < n; o++) out.el[o] = dag_net(c->dag, zero, o);
+    tensor *out = lw_tensor(c, call, n);
+    if (!out) return NULL;
+    out->rank = n > 1, out->dims[0] = n > 1 ? n : 0;
+    for (int o = 0; o < n; o++) out->el[o] = dag_net(c->dag, zero, o);
     return out;
 }
 
 /* A field called with its inputs. */
-static __attribute__((noinline)) tensor lower_field_call(lctx *c, const phys_symbol *sym, const phys_node *e)
+static __attribute__((noinline)) const tensor *lower_field_call(lctx *c, const phys_symbol *sym, const phys_node *e)
 {
     int nargs = e->nkids - 1, n = 0;
     int inputs[DAG_MAX_INPUTS];
     for (int i = 0; i < nargs && i < DAG_MAX_INPUTS; i++) {
         int width = lw_formal_width(c, sym, i);
-        tensor a = lw_lower_expr(c, e->kids[i + 1]);
-        if (a.rank < 0) return a;
-        if (a.n != width || n + width > DAG_MAX_INPUTS) return lw_unsupported(c, e->kids[i + 1], "this argument's size");
-        memcpy(inputs + n, a.el, sizeof(int) * (size_t)width);
+        const tensor *a = lw_lower_expr(c, e->kids[i + 1]);
+        if (!a) return NULL;
+        if (a->n != width || n + width > DAG_MAX_INPUTS) return lw_unsupported(c, e->kids[i + 1], "this argument's size");
+        memcpy(inputs + n, a->el, sizeof(int) * (size_t)width);
         n += width;
     }
     return lw_field_at(c, e, sym, inputs, NULL, 0);
@@ -266,47 +274,47 @@ static __attribute__((noinline)) tensor lower_field_call(lctx *c, const phys_sym
 
 
 /* Math and vector built-ins. */
-static __attribute__((noinline)) tensor lower_builtin_call(lctx *c, phys_builtin_id id, const phys_node *e)
+static __attribute__((noinline)) const tensor *lower_builtin_call(lctx *c, phys_builtin_id id, const phys_node *e)
 {
     int nargs = e->nkids - 1;
     const phys_builtin *b = phys_builtin_of(id);
     const char *name = b ? b->name : e->kids[0]->name;
     dag_op op = b && b->cls == B_MATH ? b->op : X_OP_COUNT;
     if (op != X_OP_COUNT) {
-        tensor a = lw_lower_expr(c, e->kids[1]);
+        const tensor *a = lw_lower_expr(c, e->kids[1]);
         if (nargs == 2) return lw_map2(c, e, op, a, lw_need_scalar(c, e->kids[2], lw_lower_expr(c, e->kids[2])));
         return map1(c, op, a);
     }
     if (id == B_ID_DOT || id == B_ID_NORM) {
-        tensor a = lw_lower_expr(c, e->kids[1]);
-        tensor b = nargs == 2 ? lw_lower_expr(c, e->kids[2]) : a;
-        if (a.rank < 0 || b.rank < 0) return lw_failed();
-        if (a.n != b.n) return lw_unsupported(c, e, "dot() of vectors of different lengths");
+        const tensor *a = lw_lower_expr(c, e->kids[1]);
+        const tensor *b = nargs == 2 ? lw_lower_expr(c, e->kids[2]) : a;
+        if (!a || !b) return NULL;
+        if (a->n != b->n) return lw_unsupported(c, e, "dot() of vectors of different lengths");
         int sum = dag_const(c->dag, 0.0);
-        for (int i = 0; i < a.n; i++) sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, a.el[i], b.el[i]));
-        return lw_scalar_of(id == B_ID_NORM ? dag_unary(c->dag, X_SQRT, sum) : sum);
+        for (int i = 0; i < a->n; i++) sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, a->el[i], b->el[i]));
+        return lw_scalar_of(c, id == B_ID_NORM ? dag_unary(c->dag, X_SQRT, sum) : sum);
     }
     if (id == B_ID_DIST || id == B_ID_UNIT || id == B_ID_DISP) {
-        tensor item;
+        const tensor *item;
         if (c->hooks->kernel_geometry(c, name, e, &item)) return item;
         return lw_lower_pair_geometry(c, name, e);
     }
     if (id == B_ID_CROSS) {
-        tensor a = lw_lower_expr(c, e->kids[1]), b = lw_lower_expr(c, e->kids[2]);
-        if (a.rank < 0 || b.rank < 0) return lw_failed();
-        if (a.n != 3 || b.n != 3) return lw_unsupported(c, e, "cross() of vectors that are not 3-vectors");
-        tensor r = a;
+        const tensor *a = lw_lower_expr(c, e->kids[1]), *b = lw_lower_expr(c, e->kids[2]);
+        if (!a || !b) return NULL;
+        if (a->n != 3 || b->n != 3) return lw_unsupported(c, e, "cross() of vectors that are not 3-vectors");
+        tensor *r = lw_tensor_copy(c, a);
         for (int i = 0; i < 3; i++) {
             int j = (i + 1) % 3, k = (i + 2) % 3;
-            r.el[i] = dag_binary(c->dag, X_SUB, dag_binary(c->dag, X_MUL, a.el[j], b.el[k]),
-                                 dag_binary(c->dag, X_MUL, a.el[k], b.el[j]));
+            r->el[i] = dag_binary(c->dag, X_SUB, dag_binary(c->dag, X_MUL, a->el[j], b->el[k]),
+                                  dag_binary(c->dag, X_MUL, a->el[k], b->el[j]));
         }
         return r;
     }
     return lw_unsupported(c, e, "%s() in this back end", name);
 }
 
-static tensor lower_call(lctx *c, const phys_node *e)
+static const tensor *lower_call(lctx *c, const phys_node *e)
 {
     const phys_node *callee = e->kids[0];
     int nargs = e->nkids - 1;
@@ -333,28 +341,28 @@ static tensor lower_call(lctx *c, const phys_node *e)
 
 /* ------------------------------------------------------------ expressions */
 
-static tensor lower_name(lctx *c, const phys_node *e)
+static const tensor *lower_name(lctx *c, const phys_node *e)
 {
     const binding *b = lw_find_binding(c, e->name);
     if (b) return b->value;
     const phys_symbol *sym = phys_sema_lookup(c->sema, e->name);
     if (!sym) {
         double v;
-        if (phys_sema_fold(c->sema, e, &v)) return lw_scalar_of(dag_const(c->dag, v)); /* pi, e */
+        if (phys_sema_fold(c->sema, e, &v)) return lw_scalar_of(c, dag_const(c->dag, v)); /* pi, e */
         return lw_unsupported(c, e, "the name '%s' here", e->name);
     }
     switch (sym->kind) {
     case SYM_CONST: {
         const phys_node *value = sym->decl->kids[1];
         double v;
-        if (phys_sema_fold(c->sema, e, &v)) return lw_scalar_of(dag_const(c->dag, v));
+        if (phys_sema_fold(c->sema, e, &v)) return lw_scalar_of(c, dag_const(c->dag, v));
         if (value->kind == N_VECTOR && value->nkids <= MAX_ELEMENTS) {
-            tensor t;
-            memset(&t, 0, sizeof t);
-            t.rank = 1, t.dims[0] = t.n = value->nkids;
+            tensor *t = lw_tensor(c, e, value->nkids);
+            if (!t) return NULL;
+            t->rank = 1, t->dims[0] = value->nkids;
             for (int i = 0; i < value->nkids; i++) {
                 if (!phys_sema_fold(c->sema, value->kids[i], &v)) return lw_unsupported(c, e, "this constant");
-                t.el[i] = dag_const(c->dag, v);
+                t->el[i] = dag_const(c->dag, v);
             }
             return t;
         }
@@ -363,23 +371,23 @@ static tensor lower_name(lctx *c, const phys_node *e)
     case SYM_PARAM: {
         if (sym->shape.rank != 0) return lw_unsupported(c, e, "vector-valued trainable parameters");
         for (int i = 0; i < c->m->n_params; i++)
-            if (!strcmp(c->m->param_names[i], sym->name)) return lw_scalar_of(dag_leaf(c->dag, X_PARAM, i));
-        return lw_failed();
+            if (!strcmp(c->m->param_names[i], sym->name)) return lw_scalar_of(c, dag_leaf(c->dag, X_PARAM, i));
+        return NULL;
     }
     case SYM_LET:
-        if (sym->n_inputs) return lw_failed();
+        if (sym->n_inputs) return NULL;
         if (++c->depth > 64) {
             c->depth--;
             return lw_unsupported(c, e, "definitions nested more than 64 deep");
         }
         {
-            tensor t = lw_lower_expr(c, sym->decl->kids[1]);
+            const tensor *t = lw_lower_expr(c, sym->decl->kids[1]);
             c->depth--;
             return t;
         }
     case SYM_FIELD: {
         int inputs[DAG_MAX_INPUTS];
-        if (!lw_bound_inputs(c, e, sym, inputs)) return lw_failed();
+        if (!lw_bound_inputs(c, e, sym, inputs)) return NULL;
         return lw_field_at(c, e, sym, inputs, NULL, 0);
     }
     default:
@@ -387,22 +395,22 @@ static tensor lower_name(lctx *c, const phys_node *e)
     }
 }
 
-/* The cases of lower_expr with tensors of their own, kept out of its frame:
+/* The cases of lower_expr with locals of their own, kept out of its frame:
  * every level of an expression nested 2048 deep costs only the frames of the
  * case it takes. */
-#define LOWER_CASE static __attribute__((noinline)) tensor
+#define LOWER_CASE static __attribute__((noinline)) const tensor *
 
 LOWER_CASE lower_binary(lctx *c, const phys_node *e)
 {
-    tensor a = lw_lower_expr(c, e->kids[0]), b = lw_lower_expr(c, e->kids[1]);
+    const tensor *a = lw_lower_expr(c, e->kids[0]), *b = lw_lower_expr(c, e->kids[1]);
     static const dag_op ops[128] = {['+'] = X_ADD, ['-'] = X_SUB, ['*'] = X_MUL, ['/'] = X_DIV, ['^'] = X_POW};
     return lw_map2(c, e, ops[e->op & 127], a, b);
 }
 
 LOWER_CASE lower_compare(lctx *c, const phys_node *e)
 {
-    tensor a = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[0]));
-    tensor b = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[1]));
+    const tensor *a = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[0]));
+    const tensor *b = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[1]));
     dag_op op = X_OP_COUNT;
     switch (e->op) {
     case '<': op = X_LT; break;
@@ -418,24 +426,25 @@ LOWER_CASE lower_compare(lctx *c, const phys_node *e)
 
 LOWER_CASE lower_if(lctx *c, const phys_node *e)
 {
-    tensor cond = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[0]));
-    tensor a = lw_lower_expr(c, e->kids[1]), b = lw_lower_expr(c, e->kids[2]);
-    if (cond.rank < 0 || a.rank < 0 || b.rank < 0) return lw_failed();
-    if (a.n != b.n) return lw_unsupported(c, e, "if() branches of different sizes");
-    for (int i = 0; i < a.n; i++) a.el[i] = dag_select(c->dag, cond.el[0], a.el[i], b.el[i]);
-    return a;
+    const tensor *cond = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[0]));
+    const tensor *a = lw_lower_expr(c, e->kids[1]), *b = lw_lower_expr(c, e->kids[2]);
+    if (!cond || !a || !b) return NULL;
+    if (a->n != b->n) return lw_unsupported(c, e, "if() branches of different sizes");
+    tensor *r = lw_tensor_copy(c, a);
+    for (int i = 0; i < a->n; i++) r->el[i] = dag_select(c->dag, cond->el[0], a->el[i], b->el[i]);
+    return r;
 }
 
 LOWER_CASE lower_vector(lctx *c, const phys_node *e)
 {
     if (e->nkids > MAX_ELEMENTS) return lw_unsupported(c, e, "vectors of more than %d elements", MAX_ELEMENTS);
-    tensor t;
-    memset(&t, 0, sizeof t);
-    t.rank = 1, t.dims[0] = t.n = e->nkids;
+    tensor *t = lw_tensor(c, e, e->nkids);
+    if (!t) return NULL;
+    t->rank = 1, t->dims[0] = e->nkids;
     for (int i = 0; i < e->nkids; i++) {
-        tensor x = lw_need_scalar(c, e->kids[i], lw_lower_expr(c, e->kids[i]));
-        if (x.rank < 0) return x;
-        t.el[i] = x.el[0];
+        const tensor *x = lw_need_scalar(c, e->kids[i], lw_lower_expr(c, e->kids[i]));
+        if (!x) return NULL;
+        t->el[i] = x->el[0];
     }
     return t;
 }
@@ -445,33 +454,33 @@ int lw_constant_index(lctx *c, const phys_node *e, double *k)
 {
     if (!phys_sema_fold(c->sema, e, k)) {
         const binding *b = e->kind == N_NAME ? lw_find_binding(c, e->name) : NULL;
-        if (!b || b->value.rank != 0 || dag_at(c->dag, b->value.el[0])->op != X_CONST) return 0;
-        *k = dag_at(c->dag, b->value.el[0])->value;
+        if (!b || b->value->rank != 0 || dag_at(c->dag, b->value->el[0])->op != X_CONST) return 0;
+        *k = dag_at(c->dag, b->value->el[0])->value;
     }
     return *k >= -1e6 && *k <= 1e6; /* cast to int safely; range checks follow */
 }
 
 LOWER_CASE lower_index(lctx *c, const phys_node *e)
 {
-    tensor gathered;
+    const tensor *gathered;
     if (c->hooks->kernel_attribute(c, e, &gathered)) return gathered;
-    tensor base = lw_lower_expr(c, e->kids[0]);
-    if (base.rank < 0) return base;
+    const tensor *base = lw_lower_expr(c, e->kids[0]);
+    if (!base) return NULL;
     int flat = 0;
     for (int i = 1; i < e->nkids; i++) {
         double k;
         if (!lw_constant_index(c, e->kids[i], &k)) return lw_unsupported(c, e->kids[i], "indices that are not constants");
-        flat = flat * (base.rank == 2 && i == 2 ? base.dims[1] : 1) + (int)k;
+        flat = flat * (base->rank == 2 && i == 2 ? base->dims[1] : 1) + (int)k;
     }
-    if (base.rank == 2 && e->nkids == 2 && flat >= 0 && flat < base.dims[0]) { /* a row: r[i] */
-        tensor row;
-        memset(&row, 0, sizeof row);
-        row.rank = 1, row.dims[0] = row.n = base.dims[1];
-        memcpy(row.el, base.el + flat * base.dims[1], sizeof(int) * (size_t)row.n);
+    if (base->rank == 2 && e->nkids == 2 && flat >= 0 && flat < base->dims[0]) { /* a row: r[i] */
+        tensor *row = lw_tensor(c, e, base->dims[1]);
+        if (!row) return NULL;
+        row->rank = 1, row->dims[0] = base->dims[1];
+        memcpy(row->el, base->el + flat * base->dims[1], sizeof(int) * (size_t)row->n);
         return row;
     }
-    if (e->nkids - 1 != base.rank || flat < 0 || flat >= base.n) return lw_unsupported(c, e, "this indexing");
-    return lw_scalar_of(base.el[flat]);
+    if (e->nkids - 1 != base->rank || flat < 0 || flat >= base->n) return lw_unsupported(c, e, "this indexing");
+    return lw_scalar_of(c, base->el[flat]);
 }
 
 
@@ -491,7 +500,10 @@ LOWER_CASE lower_unary(lctx *c, const phys_node *e)
     return map1(c, X_NEG, lw_lower_expr(c, e->kids[0]));
 }
 
-tensor lw_lower_expr(lctx *c, const phys_node *e)
+/* The tensors an expression's parts make are released when it is done,
+ * but for its value; so are names bound on the way (bindings made inside
+ * are dropped on every path out, failed ones too). */
+const tensor *lw_lower_expr(lctx *c, const phys_node *e)
 {
     /* lets are inlined, so nesting adds up across definitions */
     char here;
@@ -500,13 +512,15 @@ tensor lw_lower_expr(lctx *c, const phys_node *e)
             phys_error(c->diag, e->loc, "expression nested too deeply (counting the let definitions it uses): "
                                         "split it into several 'let' definitions");
         c->too_deep = 1;
-        return lw_failed();
+        return NULL;
     }
     c->nesting++;
-    tensor r;
+    lw_mark mark = lw_tensor_mark(c);
+    int bindings = c->n_bindings;
+    const tensor *r;
     switch (e->kind) {
     case N_NUMBER:
-        r = lw_scalar_of(dag_const(c->dag, e->number));
+        r = lw_scalar_of(c, dag_const(c->dag, e->number));
         break;
     case N_NAME:
         r = lower_name_case(c, e);
@@ -541,8 +555,9 @@ tensor lw_lower_expr(lctx *c, const phys_node *e)
         r = lw_unsupported(c, e, "this expression");
         break;
     }
+    c->n_bindings = bindings;
     c->nesting--;
-    return r;
+    return lw_tensor_keep(c, mark, r);
 }
 
 /* -------------------------------------------------------------- dynamics */
@@ -564,11 +579,11 @@ int lw_particle_count(lctx *c)
 
 /* The value of a field, function or energy where its inputs are bound by
  * name (states, attributes). */
-tensor lw_value_of_symbol(lctx *c, const phys_node *at, const phys_symbol *sym)
+const tensor *lw_value_of_symbol(lctx *c, const phys_node *at, const phys_symbol *sym)
 {
     if (sym->kind == SYM_FIELD) {
         int inputs[DAG_MAX_INPUTS];
-        if (!lw_bound_inputs(c, at, sym, inputs)) return lw_failed();
+        if (!lw_bound_inputs(c, at, sym, inputs)) return NULL;
         return lw_field_at(c, at, sym, inputs, NULL, 0);
     }
     if (sym->kind != SYM_LET && sym->kind != SYM_ENERGY)
@@ -577,7 +592,7 @@ tensor lw_value_of_symbol(lctx *c, const phys_node *at, const phys_symbol *sym)
         c->depth--;
         return lw_unsupported(c, at, "functions nested more than 64 deep");
     }
-    tensor t = lw_lower_expr(c, sym->decl->kids[1]);
+    const tensor *t = lw_lower_expr(c, sym->decl->kids[1]);
     c->depth--;
     return t;
 }
@@ -590,27 +605,28 @@ int lw_wrt_state(lctx *c, const char *name)
 
 
 /* d sym / d name (a state or an attribute), where name is bound. */
-tensor lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name)
+const tensor *lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name)
 {
     if (!c->term) return lw_unsupported(c, at, "derivatives with respect to %s outside a term", name);
     const binding *b = lw_find_binding(c, name);
     if (!b) return lw_unsupported(c, at, "a derivative with respect to %s where %s has no value", name, name);
-    tensor x = b->value, ph = x;
-    for (int k = 0; k < x.n; k++) ph.el[k] = lw_placeholder(c);
+    const tensor *x = b->value;
+    tensor *ph = lw_tensor_copy(c, x);
+    for (int k = 0; k < x->n; k++) ph->el[k] = lw_placeholder(c);
     int saved = c->n_bindings;
-    if (!lw_bind(c, at, name, ph)) return lw_failed();
-    tensor v = lw_need_scalar(c, at, lw_value_of_symbol(c, at, sym));
+    if (!lw_bind(c, at, name, ph)) return NULL;
+    const tensor *v = lw_need_scalar(c, at, lw_value_of_symbol(c, at, sym));
     c->n_bindings = saved;
-    if (v.rank < 0) return v;
-    tensor out = x;
+    if (!v) return NULL;
+    tensor *out = lw_tensor_copy(c, x);
     int bad = 0;
-    lw_gradient_at(c, v.el[0], x.n, ph.el, x.el, out.el, &bad);
+    lw_gradient_at(c, v->el[0], x->n, ph->el, x->el, out->el, &bad);
     if (bad) return lw_unsupported(c, at, "derivatives of order above %d (or more than %d streams of one field)",
                                 DAG_MAX_ORDER, MAX_STREAMS_PER_PROBE);
     return out;
 }
 
-tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e)
+const tensor *lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e)
 {
     double i, j;
     if (e->nkids != 3 || !lw_constant_index(c, e->kids[1], &i) || !lw_constant_index(c, e->kids[2], &j))
@@ -618,32 +634,33 @@ tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e)
     const phys_symbol *pos = c->dyn.pos;
     const binding *b = pos ? lw_find_binding(c, pos->name) : NULL;
     if (!b) return lw_unsupported(c, e, "%s() where the particle positions have no value", name);
-    int n = b->value.dims[0], dim = b->value.dims[1];
+    int n = b->value->dims[0], dim = b->value->dims[1];
     if (i < 0 || j < 0 || i >= n || j >= n) return lw_unsupported(c, e, "particle indices outside 0..%d", n - 1);
-    tensor d;
-    memset(&d, 0, sizeof d);
-    d.rank = 1, d.dims[0] = d.n = dim;
+    tensor *d = lw_tensor(c, e, dim);
+    if (!d) return NULL;
+    d->rank = 1, d->dims[0] = dim;
     for (int k = 0; k < dim; k++)
-        d.el[k] = dag_binary(c->dag, X_SUB, b->value.el[(int)i * dim + k], b->value.el[(int)j * dim + k]);
+        d->el[k] = dag_binary(c->dag, X_SUB, b->value->el[(int)i * dim + k], b->value->el[(int)j * dim + k]);
     return lw_pair_geometry(c, name, d);
 }
 
-tensor lw_pair_geometry(lctx *c, const char *name, tensor d)
+const tensor *lw_pair_geometry(lctx *c, const char *name, const tensor *d)
 {
     if (!strcmp(name, "disp")) return d;
     int sq = dag_const(c->dag, 0.0);
-    for (int k = 0; k < d.n; k++) sq = dag_binary(c->dag, X_ADD, sq, dag_binary(c->dag, X_MUL, d.el[k], d.el[k]));
+    for (int k = 0; k < d->n; k++) sq = dag_binary(c->dag, X_ADD, sq, dag_binary(c->dag, X_MUL, d->el[k], d->el[k]));
     int r = dag_unary(c->dag, X_SQRT, sq);
-    if (!strcmp(name, "dist")) return lw_scalar_of(r);
-    for (int k = 0; k < d.n; k++) d.el[k] = dag_binary(c->dag, X_DIV, d.el[k], r);
-    return d;
+    if (!strcmp(name, "dist")) return lw_scalar_of(c, r);
+    tensor *u = lw_tensor_copy(c, d);
+    for (int k = 0; k < d->n; k++) u->el[k] = dag_binary(c->dag, X_DIV, d->el[k], r);
+    return u;
 }
 
 /* sum(i: ...), sum_pairs(i, j: ...), prod(i: ...) with constant ranges,
  * unrolled. */
-tensor lw_lower_reduce(lctx *c, const phys_node *e)
+const tensor *lw_lower_reduce(lctx *c, const phys_node *e)
 {
-    tensor kernel_sum;
+    const tensor *kernel_sum;
     if (c->hooks->kernel_reduce(c, e, &kernel_sum)) return kernel_sum;
     int nb = e->nkids - 1, count[4];
     if (nb > 4) return lw_unsupported(c, e, "sums over more than 4 indices");
@@ -661,7 +678,7 @@ tensor lw_lower_reduce(lctx *c, const phys_node *e)
         if (!range && n_sets != 1) { /* an index runs over the particles only when there is one set */
             phys_error(c->diag, e->kids[b]->loc, "the index %s has no range: write '%s in N'%s", e->kids[b]->name,
                        e->kids[b]->name, n_sets ? " or name the particles it runs over" : " (the model has no particles)");
-            return lw_failed();
+            return NULL;
         }
         if (range && lw_is_particle_set(c, range)) {
             const phys_symbol *set = phys_sema_lookup(c->sema, range->name);
@@ -677,7 +694,7 @@ tensor lw_lower_reduce(lctx *c, const phys_node *e)
     }
     long total = 1;
     for (int b = 0; b < nb; b++) {
-        if (count[b] <= 0) return lw_scalar_of(dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0)); /* empty range */
+        if (count[b] <= 0) return lw_scalar_of(c, dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0)); /* empty range */
         total *= count[b];
         if (total > 100000) return lw_unsupported(c, e, "sums of more than 100000 terms");
     }
@@ -686,34 +703,35 @@ tensor lw_lower_reduce(lctx *c, const phys_node *e)
      * that recurse over the DAG stay shallow, and the rounding of long sums
      * grows like log n. */
     dag_op op = e->op == 'm' ? X_MUL : X_ADD;
-    tensor partial[24];
+    const tensor *partial[24];
     int filled[24] = {0}, idx[4] = {0}, saved = c->n_bindings;
     for (long it = 0; it < total; it++) {
         long rest = it;
         for (int b = nb - 1; b >= 0; b--) idx[b] = (int)(rest % count[b]), rest /= count[b];
         if (e->op == 'p' && idx[0] >= idx[1]) continue;
+        lw_mark mark = lw_tensor_mark(c); /* what this term makes, but for its partial sum */
         c->n_bindings = saved;
         for (int b = 0; b < nb; b++)
-            if (!lw_bind(c, e, e->kids[b]->name, lw_scalar_of(dag_const(c->dag, idx[b])))) return lw_failed();
-        tensor v = lw_lower_expr(c, e->kids[nb]);
+            if (!lw_bind(c, e, e->kids[b]->name, lw_scalar_of(c, dag_const(c->dag, idx[b])))) return NULL;
+        const tensor *v = lw_lower_expr(c, e->kids[nb]);
         c->n_bindings = saved;
         int k = 0;
-        for (; v.rank >= 0 && filled[k]; k++) {
+        for (; v && filled[k]; k++) {
             v = lw_map2(c, e, op, partial[k], v);
             filled[k] = 0;
         }
-        if (v.rank < 0) return v;
-        partial[k] = v;
+        if (!v) return NULL;
+        partial[k] = lw_tensor_keep(c, mark, v);
         filled[k] = 1;
     }
-    tensor acc = lw_failed();
+    const tensor *acc = NULL;
     int any = 0;
     for (int k = 0; k < 24; k++) {
         if (!filled[k]) continue;
         acc = any ? lw_map2(c, e, op, partial[k], acc) : partial[k];
         any = 1;
-        if (acc.rank < 0) return acc;
+        if (!acc) return NULL;
     }
-    if (!any) return lw_scalar_of(dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0));
+    if (!any) return lw_scalar_of(c, dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0));
     return acc;
 }

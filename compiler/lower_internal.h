@@ -27,17 +27,34 @@
 
 enum { MAX_ELEMENTS = 64, MAX_BINDINGS = 128, MAX_STREAMS_PER_PROBE = 64, MAX_NESTING = 4096 };
 
+/* A value as DAG nodes: a scalar, a vector or a matrix (rank 0, 1, 2) of
+ * n elements (el[n]), at most MAX_ELEMENTS. Tensors are allocated on the
+ * context's tensor stack (lw_tensor, lower_tensor.c) and passed as
+ * pointers, const once built (make a changed copy with lw_tensor_copy);
+ * NULL is a failure already reported.
+ *
+ * Lifetime: a tensor made inside a call of lw_lower_expr lives until that
+ * call returns, but for its result, which lives until the call around it
+ * returns (lw_tensor_keep). A binding made inside must be dropped before
+ * (lw_lower_expr drops them on every path). Tensors made outside any
+ * lw_lower_expr live until the context is freed (lw_tensors_free). */
 typedef struct {
-    int rank;          /* 0, 1 or 2; -1 = failed (already reported) */
+    int rank;
     int dims[2];
     int n;
-    int el[MAX_ELEMENTS];
+    int el[];
 } tensor;
 
 typedef struct {
     const char *name;
-    tensor value;
+    const tensor *value;
 } binding;
+
+/* A position on the tensor stack. */
+typedef struct {
+    struct lw_chunk *chunk;
+    size_t used;
+} lw_mark;
 
 /* Where the model's state lives in a state point (physm_dynamics): states
  * in declaration order, or per particle attribute; masses and other
@@ -67,10 +84,10 @@ typedef struct lctx lctx;
  * dynamics' right-hand side, lower_dynamics.c) and the kernel-body forms
  * of lower_sets.c, which return 0 when e is not theirs. */
 typedef struct lw_hooks {
-    tensor (*ddt)(lctx *c, const phys_node *at, const phys_symbol *state);
-    int (*kernel_attribute)(lctx *c, const phys_node *e, tensor *out);
-    int (*kernel_geometry)(lctx *c, const char *name, const phys_node *e, tensor *out);
-    int (*kernel_reduce)(lctx *c, const phys_node *e, tensor *out);
+    const tensor *(*ddt)(lctx *c, const phys_node *at, const phys_symbol *state);
+    int (*kernel_attribute)(lctx *c, const phys_node *e, const tensor **out);
+    int (*kernel_geometry)(lctx *c, const char *name, const phys_node *e, const tensor **out);
+    int (*kernel_reduce)(lctx *c, const phys_node *e, const tensor **out);
 } lw_hooks;
 
 struct lctx {
@@ -92,6 +109,8 @@ struct lctx {
     int in_rhs;                    /* lowering the dynamics' right-hand side */
     lw_system *sys;                /* lowering the system's energy: sums over particles become kernels */
     lw_kernel *kernel;             /* lowering a kernel's body: its indices stand for items */
+    struct lw_chunk *tensor_chunks; /* the tensor stack (lower_tensor.c) ... */
+    struct lw_chunk *tensor_top;    /* ... and the chunk it is filled to */
     uintptr_t stack_base;          /* where lowering started ... */
     size_t stack_budget;           /* ... and how much stack it may use below that */
 };
@@ -99,17 +118,27 @@ struct lctx {
 /* -- layer 0: lower_tensor.c -------------------------------------------- */
 
 void *lw_xcalloc(size_t n, size_t size);
-tensor lw_failed(void);
-tensor lw_scalar_of(int node);
-/* Reports "not supported yet: ..." at the node; returns a failed tensor. */
-tensor lw_unsupported(lctx *c, const phys_node *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A tensor of n elements, zeroed, rank 0 (the caller sets rank and dims);
+ * NULL after a located "not supported yet" beyond MAX_ELEMENTS. */
+tensor *lw_tensor(lctx *c, const phys_node *at, int n);
+tensor *lw_tensor_copy(lctx *c, const tensor *t);
+const tensor *lw_scalar_of(lctx *c, int node);
+/* lw_tensor_keep(c, m, t) releases every tensor made since m (mark), but
+ * for t, moved down to m when it was made since; returns t's place. */
+lw_mark lw_tensor_mark(const lctx *c);
+const tensor *lw_tensor_keep(lctx *c, lw_mark m, const tensor *t);
+void lw_tensors_free(lctx *c);
+/* Reports "not supported yet: ..." at the node; returns NULL (failed). */
+const tensor *lw_unsupported(lctx *c, const phys_node *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const binding *lw_find_binding(const lctx *c, const char *name);
-int lw_bind(lctx *c, const phys_node *at, const char *name, tensor value);
-void lw_add_residuals(lw_term *t, tensor r);
+/* 0 when value failed (reported) or after reporting too many names. */
+int lw_bind(lctx *c, const phys_node *at, const char *name, const tensor *value);
+void lw_add_residuals(lw_term *t, const tensor *r);
+void lw_add_nodes(lw_term *t, const int *nodes, int n);
 double lw_arg_or(lctx *c, const phys_node *call, const char *name, double fallback);
 int lw_size_of(const phys_symbol *s);
 const char *lw_component_name(lctx *c, const phys_symbol *s, int k);
-tensor lw_shaped(const phys_symbol *s, const int *nodes);
+const tensor *lw_shaped(lctx *c, const phys_node *at, const phys_symbol *s, const int *nodes);
 /* Frees what a term holds (not the term itself). */
 void lw_free_term(lw_term *t);
 
@@ -119,7 +148,7 @@ void lw_free_term(lw_term *t);
 int lw_find_probe(lctx *c, int field, const int *inputs);
 int lw_stream_slot(lctx *c, int probe, const unsigned char *alpha, int output, int *overflow);
 /* Field sym (differentiated by vars) at the given input nodes. */
-tensor lw_field_at(lctx *c, const phys_node *at, const phys_symbol *sym, const int *inputs, const int *vars,
+const tensor *lw_field_at(lctx *c, const phys_node *at, const phys_symbol *sym, const int *inputs, const int *vars,
                    int n_vars);
 int lw_bound_inputs(lctx *c, const phys_node *at, const phys_symbol *sym, int *inputs);
 /* Network inputs formal i of a field takes (a vector state: one per
@@ -139,31 +168,31 @@ void lw_prune_term(lctx *c, lw_term *t);
 
 /* -- layer 2: lower_expr.c ---------------------------------------------- */
 
-tensor lw_lower_expr(lctx *c, const phys_node *e);
-tensor lw_need_scalar(lctx *c, const phys_node *at, tensor t);
-tensor lw_map2(lctx *c, const phys_node *at, dag_op op, tensor a, tensor b);
+const tensor *lw_lower_expr(lctx *c, const phys_node *e);
+const tensor *lw_need_scalar(lctx *c, const phys_node *at, const tensor *t);
+const tensor *lw_map2(lctx *c, const phys_node *at, dag_op op, const tensor *a, const tensor *b);
 int lw_is_particle_set(lctx *c, const phys_node *e);
 int lw_constant_index(lctx *c, const phys_node *e, double *k);
 /* Particles in the first set (0: none, or known only at run time). */
 int lw_particle_count(lctx *c);
 /* The value of a field, function or energy where its inputs are bound. */
-tensor lw_value_of_symbol(lctx *c, const phys_node *at, const phys_symbol *sym);
+const tensor *lw_value_of_symbol(lctx *c, const phys_node *at, const phys_symbol *sym);
 int lw_wrt_state(lctx *c, const char *name);
-tensor lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name);
-tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e);
+const tensor *lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name);
+const tensor *lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e);
 /* disp (d itself), dist (|d|) or unit (d / |d|) of a displacement d. */
-tensor lw_pair_geometry(lctx *c, const char *name, tensor d);
-tensor lw_lower_reduce(lctx *c, const phys_node *e);
+const tensor *lw_pair_geometry(lctx *c, const char *name, const tensor *d);
+const tensor *lw_lower_reduce(lctx *c, const phys_node *e);
 
 /* -- layer 3: lower_sets.c ---------------------------------------------- */
 
 /* Kernel bodies: attr[i] for an index i of the kernel, dist/unit/disp of
  * its indices; each returns 0 when e is not such a use (lower as usual). */
-int lw_kernel_attribute(lctx *c, const phys_node *e, tensor *out);
-int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *out);
+int lw_kernel_attribute(lctx *c, const phys_node *e, const tensor **out);
+int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, const tensor **out);
 /* A sum over particles inside the system's energy becomes a kernel;
  * returns 0 when e does not run over particle sets. */
-int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out);
+int lw_kernel_reduce(lctx *c, const phys_node *e, const tensor **out);
 /* The particle system of Newtonian dynamics (physm_system). */
 int lw_lower_system(lctx *c);
 void lw_free_system(lw_system *s);
@@ -181,7 +210,7 @@ int lw_lower_dynamics(lctx *c, const phys_node *program);
 int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, const int *col_of_name,
                         const phys_node *cols);
 int lw_lower_simulation(lctx *c, const phys_node *d);
-tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state);
+const tensor *lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state);
 
 /* -- layer 5: lower.c: the model (terms, stages, simulations), the pass's
  * entry points (lower.h) and the hook table. */

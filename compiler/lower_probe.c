@@ -82,25 +82,24 @@ static int stream_leaf(void *ctx, const unsigned char *alpha, int output)
 
 /* Field `f` (with derivative variables vars[0..n_vars)) at the given input
  * nodes: one element per output. */
-tensor lw_field_at(lctx *c, const phys_node *at, const phys_symbol *sym, const int *inputs, const int *vars,
-                       int n_vars)
+const tensor *lw_field_at(lctx *c, const phys_node *at, const phys_symbol *sym, const int *inputs, const int *vars,
+                          int n_vars)
 {
     int fi = field_index(c, sym);
-    if (fi < 0) return lw_failed(); /* its declaration failed to lower: reported there */
+    if (fi < 0) return NULL; /* its declaration failed to lower: reported there */
     if (!c->term) return lw_unsupported(c, at, "a field used inside the definition of another field");
     const lw_field *f = &c->m->fields[fi];
     probe_ref ref = {c, lw_find_probe(c, fi, inputs), 0};
-    tensor out;
-    memset(&out, 0, sizeof out);
-    out.rank = f->n_outputs > 1;
-    out.dims[0] = f->n_outputs > 1 ? f->n_outputs : 0;
-    out.n = f->n_outputs;
+    tensor *out = lw_tensor(c, at, f->n_outputs);
+    if (!out) return NULL;
+    out->rank = f->n_outputs > 1;
+    out->dims[0] = f->n_outputs > 1 ? f->n_outputs : 0;
     for (int o = 0; o < f->n_outputs; o++) {
         int node = f->body[o];
         int too_high = 0;
         for (int k = 0; k < n_vars; k++) node = dag_diff(c->dag, node, vars[k], &too_high);
         if (too_high) return lw_unsupported(c, at, "derivatives of order above %d", DAG_MAX_ORDER);
-        out.el[o] = dag_substitute(c->dag, node, inputs, stream_leaf, &ref);
+        out->el[o] = dag_substitute(c->dag, node, inputs, stream_leaf, &ref);
     }
     if (ref.overflow) return lw_unsupported(c, at, "more than %d derivative streams of one field", MAX_STREAMS_PER_PROBE);
     return out;
@@ -128,12 +127,12 @@ int lw_bound_inputs(lctx *c, const phys_node *at, const phys_symbol *sym, int *i
     for (int i = 0; i < sym->n_inputs; i++) {
         const binding *b = lw_find_binding(c, sym->inputs[i]);
         int width = lw_formal_width(c, sym, i);
-        if (!b || b->value.n != width || (!lw_formal_is_vector(c, sym, i) && b->value.rank != 0) ||
+        if (!b || b->value->n != width || (!lw_formal_is_vector(c, sym, i) && b->value->rank != 0) ||
             n + width > DAG_MAX_INPUTS) {
             lw_unsupported(c, at, "field %s used where its input '%s' is not a coordinate", sym->name, sym->inputs[i]);
             return 0;
         }
-        memcpy(inputs + n, b->value.el, sizeof(int) * (size_t)width);
+        memcpy(inputs + n, b->value->el, sizeof(int) * (size_t)width);
         n += width;
     }
     return 1;

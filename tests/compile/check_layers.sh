@@ -3,8 +3,10 @@
 # takes the address of) functions of lower layers only, in the order the
 # table of compiler/lower_internal.h declares ("layer N  FILE"). Upward
 # needs go through the hook table in the context. Every lower*.c must be in
-# the table. The check is run on the tree, then on a copy with an upward
-# call planted, which it must refuse.
+# the table, and no tensor is passed, returned or held by value (tensors
+# are variable-sized, on the context's tensor stack). The check is run on
+# the tree, then on copies with an upward call and a tensor by value
+# planted, which it must refuse.
 set -u
 root=$2
 work=$(mktemp -d)
@@ -60,6 +62,16 @@ check() {
         }
       }
     }
+    # no tensor by value: parameters, returns and locals are tensor pointers
+    for my $f (@files, "lower_internal.h") {
+      my $text = $f eq "lower_internal.h" ? do { local $/; open my $in, "<", "$dir/$f" or die; $strip->(<$in>) } : $src{$f};
+      my $n = 0;
+      for my $line (split /\n/, $text) {
+        $n++;
+        next unless $line =~ /\btensor\s+(?!\*)[A-Za-z_]/;
+        print "FAIL $f:$n: a tensor by value (tensors are passed as pointers): $line\n"; $bad++;
+      }
+    }
     exit($bad ? 1 : 0);
   ' "$dir"
 }
@@ -79,5 +91,15 @@ elif grep -q 'lower_probe.c:.*lw_lower_simulation' "$work/out"; then
   echo "ok   a planted upward call is refused"
 else
   echo "FAIL the planted upward call was refused for another reason:"; cat "$work/out"; fail=$((fail + 1))
+fi
+# ... and a tensor by value.
+cp "$root"/compiler/lower_internal.h "$root"/compiler/lower*.c "$work"/
+printf '\nstatic int planted(tensor t)\n{\n    return t.n;\n}\n' >> "$work/lower_expr.c"
+if check "$work" > "$work/out" 2>&1; then
+  echo "FAIL a planted tensor by value passed the check"; fail=$((fail + 1))
+elif grep -q 'lower_expr.c:.*a tensor by value' "$work/out"; then
+  echo "ok   a planted tensor by value is refused"
+else
+  echo "FAIL the planted tensor by value was refused for another reason:"; cat "$work/out"; fail=$((fail + 1))
 fi
 exit $fail
