@@ -25,7 +25,7 @@
 #include "lower.h"
 #include "sema_internal.h"
 
-enum { MAX_ELEMENTS = 64, MAX_BINDINGS = 128, MAX_STREAMS_PER_PROBE = 64, MAX_NESTING = 4096 };
+enum { MAX_ELEMENTS = 4096, MAX_BINDINGS = 128, MAX_STREAMS_PER_PROBE = 64, MAX_NESTING = 4096 };
 
 /* A value as DAG nodes: a scalar, a vector or a matrix (rank 0, 1, 2) of
  * n elements (el[n]), at most MAX_ELEMENTS. Tensors are allocated on the
