@@ -82,24 +82,20 @@ else
   echo "FAIL the lowering's layers"; fail=$((fail + 1))
 fi
 
-# The check must refuse an upward call: the probe layer calling the model.
-cp "$root"/compiler/lower_internal.h "$root"/compiler/lower*.c "$work"/
-printf '\nvoid lw_planted(lctx *c, const phys_node *d)\n{\n    lw_lower_simulation(c, d);\n}\n' >> "$work/lower_probe.c"
-if check "$work" > "$work/out" 2>&1; then
-  echo "FAIL a planted call from lower_probe.c to lower_dynamics.c passed the check"; fail=$((fail + 1))
-elif grep -q 'lower_probe.c:.*lw_lower_simulation' "$work/out"; then
-  echo "ok   a planted upward call is refused"
-else
-  echo "FAIL the planted upward call was refused for another reason:"; cat "$work/out"; fail=$((fail + 1))
-fi
-# ... and a tensor by value.
-cp "$root"/compiler/lower_internal.h "$root"/compiler/lower*.c "$work"/
-printf '\nstatic int planted(tensor t)\n{\n    return t.n;\n}\n' >> "$work/lower_expr.c"
-if check "$work" > "$work/out" 2>&1; then
-  echo "FAIL a planted tensor by value passed the check"; fail=$((fail + 1))
-elif grep -q 'lower_expr.c:.*a tensor by value' "$work/out"; then
-  echo "ok   a planted tensor by value is refused"
-else
-  echo "FAIL the planted tensor by value was refused for another reason:"; cat "$work/out"; fail=$((fail + 1))
-fi
+# The check must refuse what is planted in a copy of the files.
+planted() { # planted FILE CODE EXPECTED-REPORT WHAT
+  cp "$root"/compiler/lower_internal.h "$root"/compiler/lower*.c "$work"/
+  printf '%s' "$2" >> "$work/$1"
+  if check "$work" > "$work/out" 2>&1; then
+    echo "FAIL $4 passed the check"; fail=$((fail + 1))
+  elif grep -q "$3" "$work/out"; then
+    echo "ok   $4 is refused"
+  else
+    echo "FAIL $4 was refused for another reason:"; cat "$work/out"; fail=$((fail + 1))
+  fi
+}
+planted lower_probe.c $'\nvoid lw_planted(lctx *c, const phys_node *d)\n{\n    lw_lower_simulation(c, d);\n}\n' \
+  'lower_probe.c:.*lw_lower_simulation' "a call from lower_probe.c up to lower_dynamics.c"
+planted lower_expr.c $'\nstatic int planted(tensor t)\n{\n    return t.n;\n}\n' \
+  'lower_expr.c:.*a tensor by value' "a tensor by value"
 exit $fail
