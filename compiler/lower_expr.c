@@ -505,9 +505,13 @@ LOWER_CASE lower_unary(lctx *c, const phys_node *e)
  * are dropped on every path out, failed ones too). */
 const tensor *lw_lower_expr(lctx *c, const phys_node *e)
 {
-    /* lets are inlined, so nesting adds up across definitions */
+    /* lets are inlined, so nesting adds up across definitions; the stack
+     * used is 0 when this frame lies above the base, which is a local of a
+     * function that has returned (set_stack_budget in lower.c) */
     char here;
-    if (c->nesting >= MAX_NESTING || (size_t)(c->stack_base - (uintptr_t)&here) > c->stack_budget) {
+    uintptr_t at = (uintptr_t)&here;
+    size_t used = at < c->stack_base ? c->stack_base - at : 0;
+    if (c->nesting >= MAX_NESTING || used > c->stack_budget) {
         if (!c->too_deep)
             phys_error(c->diag, e->loc, "expression nested too deeply (counting the let definitions it uses): "
                                         "split it into several 'let' definitions");
