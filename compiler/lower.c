@@ -1,16 +1,12 @@
 #define _DEFAULT_SOURCE /* realpath */
-/* The lowering pass: checked AST -> lw_model (see lower.h). Every
- * expression becomes a small tensor (scalar, vector or matrix) of DAG nodes;
- * a field evaluated somewhere becomes a probe of its network, and each
- * derivative of it a stream of that probe, obtained by differentiating the
- * field's body (its hard-constraint transform around the network) with
- * dag_diff and substituting the probe's inputs. States, particles and
- * dynamics are lowered by lower_dynamics.c. */
+/* The lowering pass: checked AST -> lw_model (see lower.h). This file is
+ * its top layer, the model: parameters, fields, terms, training stages,
+ * eval's quantities and the order the other layers run in (see
+ * lower_internal.h for the layers). */
 #include "lower.h"
 
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,63 +15,9 @@
 #include "lower_internal.h"
 #include "physmodel.h"
 
-void *lw_xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fputs("physc: out of memory\n", stderr);
-        exit(70);
-    }
-    return p;
-}
-
-tensor lw_failed(void)
-{
-    tensor t;
-    memset(&t, 0, sizeof t);
-    t.rank = -1;
-    return t;
-}
-
-tensor lw_scalar_of(int node)
-{
-    tensor t;
-    memset(&t, 0, sizeof t);
-    t.n = 1;
-    t.el[0] = node;
-    return t;
-}
-
-tensor lw_unsupported(lctx *c, const phys_node *at, const char *fmt, ...)
-{
-    char what[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    phys_error(c->diag, at->loc, "not supported yet: %s", what);
-    return lw_failed();
-}
-
-const binding *lw_find_binding(const lctx *c, const char *name)
-{
-    for (int i = c->n_bindings - 1; i >= 0; i--)
-        if (!strcmp(c->bindings[i].name, name)) return &c->bindings[i];
-    return NULL;
-}
-
-int lw_bind(lctx *c, const phys_node *at, const char *name, tensor value)
-{
-    if (c->n_bindings == MAX_BINDINGS) {
-        lw_unsupported(c, at, "more than %d nested names", MAX_BINDINGS);
-        return 0;
-    }
-    c->bindings[c->n_bindings].name = name;
-    c->bindings[c->n_bindings].value = value;
-    c->n_bindings++;
-    return 1;
-}
-
+/* What expression lowering reaches of the layers above it. */
+static const lw_hooks hooks = {lw_lower_ddt,     lw_kernel_attribute, lw_kernel_geometry,
+                               lw_kernel_reduce, lw_kernel_atomic,    lw_atomic_scatters};
 
 /* Deep expressions recurse: lowering may use the stack below the caller
  * but for 2 MiB (half of a stack under 4 MiB) left to the symbolic
@@ -92,681 +34,6 @@ static void set_stack_budget(lctx *c)
         limit = 64u << 20;
     c->stack_base = (uintptr_t)&here;
     c->stack_budget = limit > (4u << 20) ? limit - (2u << 20) : limit / 2;
-}
-
-/* ---------------------------------------------------------------- probes */
-
-static int field_index(const lctx *c, const phys_symbol *sym)
-{
-    for (int i = 0; i < c->m->n_fields; i++)
-        if (c->m->fields[i].sym == sym) return i;
-    return -1;
-}
-
-int lw_find_probe(lctx *c, int field, const int *inputs)
-{
-    lw_term *t = c->term;
-    const lw_field *f = &c->m->fields[field];
-    for (int i = 0; i < t->n_probes; i++)
-        if (t->probes[i].field == field && !memcmp(t->probes[i].inputs, inputs, sizeof(int) * (size_t)f->n_inputs))
-            return i;
-    t->probes = realloc(t->probes, sizeof *t->probes * (size_t)(t->n_probes + 1));
-    if (!t->probes) exit(70);
-    lw_probe *p = &t->probes[t->n_probes];
-    memset(p, 0, sizeof *p);
-    p->field = field;
-    memcpy(p->inputs, inputs, sizeof(int) * (size_t)f->n_inputs);
-    p->n_streams = 1; /* the value stream, always first */
-    return t->n_probes++;
-}
-
-/* The stream slot (probe, stream alpha, output) of the current term as an
- * X_STREAM leaf, registering the stream and the slot on first use. */
-int lw_stream_slot(lctx *c, int probe, const unsigned char *alpha, int output, int *overflow)
-{
-    lw_term *t = c->term;
-    lw_probe *p = &t->probes[probe];
-    int s = 0;
-    while (s < p->n_streams && memcmp(p->streams[s], alpha, DAG_MAX_INPUTS)) s++;
-    if (s == p->n_streams) {
-        if (p->n_streams == MAX_STREAMS_PER_PROBE) {
-            *overflow = 1;
-            s = 0;
-        } else {
-            memcpy(p->streams[p->n_streams++], alpha, DAG_MAX_INPUTS);
-        }
-    }
-    int slot = 0;
-    while (slot < t->n_slots &&
-           !(t->slots[slot].probe == probe && t->slots[slot].stream == s && t->slots[slot].output == output))
-        slot++;
-    if (slot == t->n_slots) {
-        t->slots = realloc(t->slots, sizeof *t->slots * (size_t)(t->n_slots + 1));
-        if (!t->slots) exit(70);
-        t->slots[slot].probe = probe;
-        t->slots[slot].stream = s;
-        t->slots[slot].output = output;
-        t->n_slots++;
-    }
-    return dag_leaf(c->dag, X_STREAM, slot);
-}
-
-typedef struct {
-    lctx *c;
-    int probe;
-    int overflow;
-} probe_ref;
-
-/* dag_substitute callback: the network stream alpha of the probe becomes a
- * stream slot of the term. */
-static int stream_leaf(void *ctx, const unsigned char *alpha, int output)
-{
-    probe_ref *ref = ctx;
-    return lw_stream_slot(ref->c, ref->probe, alpha, output, &ref->overflow);
-}
-
-/* Field `f` (with derivative variables vars[0..n_vars)) at the given input
- * nodes: one element per output. */
-tensor lw_field_at(lctx *c, const phys_node *at, const phys_symbol *sym, const int *inputs, const int *vars,
-                       int n_vars)
-{
-    int fi = field_index(c, sym);
-    if (fi < 0) return lw_failed(); /* its declaration failed to lower: reported there */
-    if (!c->term) return lw_unsupported(c, at, "a field used inside the definition of another field");
-    const lw_field *f = &c->m->fields[fi];
-    probe_ref ref = {c, lw_find_probe(c, fi, inputs), 0};
-    tensor out;
-    memset(&out, 0, sizeof out);
-    out.rank = f->n_outputs > 1;
-    out.dims[0] = f->n_outputs > 1 ? f->n_outputs : 0;
-    out.n = f->n_outputs;
-    for (int o = 0; o < f->n_outputs; o++) {
-        int node = f->body[o];
-        int too_high = 0;
-        for (int k = 0; k < n_vars; k++) node = dag_diff(c->dag, node, vars[k], &too_high);
-        if (too_high) return lw_unsupported(c, at, "derivatives of order above %d", DAG_MAX_ORDER);
-        out.el[o] = dag_substitute(c->dag, node, inputs, stream_leaf, &ref);
-    }
-    if (ref.overflow) return lw_unsupported(c, at, "more than %d derivative streams of one field", MAX_STREAMS_PER_PROBE);
-    return out;
-}
-
-/* The inputs of a field where it is used bare: bound names of its inputs. */
-/* How many network inputs formal i of a field takes: a vector state gives
- * one per element. */
-static int formal_width(lctx *c, const phys_symbol *sym, int i)
-{
-    const phys_symbol *g = sym->kind == SYM_FIELD ? phys_sema_lookup(c->sema, sym->inputs[i]) : NULL;
-    return g && g->kind == SYM_STATE && g->shape.rank == 1 ? g->shape.dims[0] : 1;
-}
-
-/* Is formal i of a field a vector state (q[n], even of one number)? */
-static int formal_is_vector(lctx *c, const phys_symbol *sym, int i)
-{
-    const phys_symbol *g = sym->kind == SYM_FIELD ? phys_sema_lookup(c->sema, sym->inputs[i]) : NULL;
-    return g && g->kind == SYM_STATE && g->shape.rank == 1;
-}
-
-int lw_bound_inputs(lctx *c, const phys_node *at, const phys_symbol *sym, int *inputs)
-{
-    int n = 0;
-    for (int i = 0; i < sym->n_inputs; i++) {
-        const binding *b = lw_find_binding(c, sym->inputs[i]);
-        int width = formal_width(c, sym, i);
-        if (!b || b->value.n != width || (!formal_is_vector(c, sym, i) && b->value.rank != 0) ||
-            n + width > DAG_MAX_INPUTS) {
-            lw_unsupported(c, at, "field %s used where its input '%s' is not a coordinate", sym->name, sym->inputs[i]);
-            return 0;
-        }
-        memcpy(inputs + n, b->value.el, sizeof(int) * (size_t)width);
-        n += width;
-    }
-    return 1;
-}
-
-static int input_position(lctx *c, const phys_symbol *sym, const char *name)
-{
-    int n = 0;
-    for (int i = 0; i < sym->n_inputs; i++) {
-        if (!strcmp(sym->inputs[i], name)) return n;
-        n += formal_width(c, sym, i);
-    }
-    return -1;
-}
-
-/* ------------------------------------------------------------ arithmetic */
-
-tensor lw_map2(lctx *c, const phys_node *at, dag_op op, tensor a, tensor b)
-{
-    if (a.rank < 0 || b.rank < 0) return lw_failed();
-    if (a.n == 1 && b.n > 1) {
-        tensor r = b;
-        for (int i = 0; i < b.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[0], b.el[i]);
-        return r;
-    }
-    if (b.n == 1) {
-        tensor r = a;
-        for (int i = 0; i < a.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[i], b.el[0]);
-        return r;
-    }
-    if (a.n != b.n) return lw_unsupported(c, at, "operands of different sizes");
-    tensor r = a;
-    for (int i = 0; i < a.n; i++) r.el[i] = dag_binary(c->dag, op, a.el[i], b.el[i]);
-    return r;
-}
-
-static tensor map1(lctx *c, dag_op op, tensor a)
-{
-    if (a.rank < 0) return a;
-    for (int i = 0; i < a.n; i++) a.el[i] = dag_unary(c->dag, op, a.el[i]);
-    return a;
-}
-
-tensor lw_need_scalar(lctx *c, const phys_node *at, tensor t)
-{
-    if (t.rank < 0) return t;
-    if (t.n != 1) return lw_unsupported(c, at, "a vector where a scalar is needed");
-    return t;
-}
-
-/* The built-in a callee names: the checker's resolution, or for a name the
- * checker only folded (linspace bounds and the like), by spelling. */
-static phys_builtin_id callee_builtin(lctx *c, const phys_node *callee)
-{
-    phys_builtin_id id = phys_resolved_builtin(callee);
-    if (id != B_ID_NONE || callee->kind != N_NAME || callee->res.kind != PHYS_UNRESOLVED) return id;
-    if (lw_find_binding(c, callee->name) || phys_sema_lookup(c->sema, callee->name)) return B_ID_NONE;
-    const phys_builtin *b = phys_builtin_callable(callee->name);
-    return b ? b->id : B_ID_NONE;
-}
-
-/* ------------------------------------------------------------------ calls */
-
-static int fail_net(void *ctx, const unsigned char *alpha, int output)
-{
-    (void)alpha;
-    (void)output;
-    *(int *)ctx = 1;
-    return 0;
-}
-
-/* d(f, x, ...) of a let function: its body differentiated symbolically with
- * respect to its formals, then applied to the arguments (or to the names
- * of the formals where they are bound). Bodies that evaluate fields are not
- * differentiated this way. */
-static __attribute__((noinline)) tensor lower_let_derivative(lctx *c, const phys_node *op_call, const phys_symbol *sym,
-                                   const phys_node *const *args, int n_args, const phys_node *at)
-{
-    int actual[DAG_MAX_INPUTS];
-    for (int i = 0; i < sym->n_inputs; i++) {
-        if (args) {
-            if (n_args != sym->n_inputs) return lw_failed();
-            tensor a = lw_need_scalar(c, args[i], lw_lower_expr(c, args[i]));
-            if (a.rank < 0) return a;
-            actual[i] = a.el[0];
-        } else {
-            const binding *b = lw_find_binding(c, sym->inputs[i]);
-            if (!b || b->value.rank != 0)
-                return lw_unsupported(c, at, "d() of function %s where its input '%s' is not bound", sym->name,
-                                   sym->inputs[i]);
-            actual[i] = b->value.el[0];
-        }
-    }
-    if (++c->depth > 64) {
-        c->depth--;
-        return lw_unsupported(c, op_call, "functions nested more than 64 deep");
-    }
-    int saved = c->n_bindings, slots = c->term ? c->term->n_slots : 0, probes = c->term ? c->term->n_probes : 0;
-    for (int i = 0; i < sym->n_inputs; i++)
-        if (!lw_bind(c, op_call, sym->inputs[i], lw_scalar_of(dag_leaf(c->dag, X_INPUT, i)))) return lw_failed();
-    tensor body = lw_lower_expr(c, sym->decl->kids[1]);
-    c->n_bindings = saved;
-    c->depth--;
-    if (body.rank < 0) return body;
-    if (c->term && (c->term->n_slots != slots || c->term->n_probes != probes))
-        return lw_unsupported(c, op_call, "d() of function %s, which evaluates a field: differentiate the field", sym->name);
-    for (int e = 0; e < body.n; e++) {
-        int node = body.el[e], too_high = 0, hit_net = 0;
-        for (int k = 2; k < op_call->nkids; k++)
-            node = dag_diff(c->dag, node, input_position(c, sym, op_call->kids[k]->name), &too_high);
-        body.el[e] = dag_substitute(c->dag, node, actual, fail_net, &hit_net);
-        if (hit_net) return lw_unsupported(c, op_call, "d() of function %s inside a field definition", sym->name);
-    }
-    return body;
-}
-
-/* d(u, x, ...), grad(u), laplace(u), div(u), hessian(u), at the inputs given
- * (args) or where u's inputs are bound. */
-
-static __attribute__((noinline)) tensor lower_derivative(lctx *c, const phys_node *op_call, const phys_node *const *args, int n_args,
-                               const phys_node *at)
-{
-    phys_builtin_id id = callee_builtin(c, op_call->kids[0]);
-    const char *op = phys_builtin_of(id)->name;
-    const phys_node *target = op_call->kids[1];
-    const phys_symbol *sym = phys_sema_lookup(c->sema, target->name);
-    if (!sym) return lw_failed();
-    if (id == B_ID_DDT) return lw_lower_ddt(c, op_call, sym);
-    if (!args && op_call->nkids == 3 && lw_wrt_state(c, op_call->kids[2]->name) &&
-        (id == B_ID_GRAD || id == B_ID_D || sym->kind != SYM_FIELD))
-        return lw_gradient_wrt(c, op_call, sym, op_call->kids[2]->name);
-    if (sym->kind == SYM_LET && id == B_ID_D) return lower_let_derivative(c, op_call, sym, args, n_args, at);
-    if (sym->kind != SYM_FIELD)
-        return lw_unsupported(c, op_call, "%s() of the %s %s", op, phys_symbol_kind_name(sym->kind), sym->name);
-    if (op_call->nkids == 3 && id != B_ID_D)
-        return lw_unsupported(c, op_call, "%s() with respect to particle positions or states", op);
-    /* a vector state gives several network inputs: only d(V, q), its
-     * gradient, is taken (by gradient_wrt above) */
-    for (int i = 0; i < sym->n_inputs; i++) {
-        if (!formal_is_vector(c, sym, i)) continue;
-        if (id != B_ID_D)
-            return lw_unsupported(c, op_call, "%s() of field %s, whose input %s is a vector state (d(%s, %s) is its gradient)",
-                               op, sym->name, sym->inputs[i], sym->name, sym->inputs[i]);
-        for (int k = 2; k < op_call->nkids; k++)
-            if (!strcmp(op_call->kids[k]->name, sym->inputs[i]))
-                return lw_unsupported(c, op_call, op_call->nkids > 3 ? "derivatives of order above 1 with respect to the "
-                                                                    "vector state %s"
-                                                                  : "d() with respect to the vector state %s at given "
-                                                                    "inputs",
-                                   sym->inputs[i]);
-    }
-    int inputs[DAG_MAX_INPUTS];
-    if (args) {
-        if (n_args != sym->n_inputs) return lw_failed();
-        for (int i = 0; i < n_args; i++) {
-            tensor a = lw_need_scalar(c, args[i], lw_lower_expr(c, args[i]));
-            if (a.rank < 0) return a;
-            inputs[i] = a.el[0];
-        }
-    } else if (!lw_bound_inputs(c, at, sym, inputs)) {
-        return lw_failed();
-    }
-    int n = sym->n_inputs;
-    if (id == B_ID_D) {
-        int vars[DAG_MAX_ORDER + 1];
-        int n_vars = op_call->nkids - 2;
-        for (int k = 0; k < n_vars; k++) vars[k] = input_position(c, sym, op_call->kids[k + 2]->name);
-        return lw_field_at(c, op_call, sym, inputs, vars, n_vars);
-    }
-    tensor out;
-    memset(&out, 0, sizeof out);
-    if (id == B_ID_GRAD) {
-        out.rank = 1, out.dims[0] = n, out.n = n;
-        for (int i = 0; i < n; i++) {
-            tensor t = lw_field_at(c, op_call, sym, inputs, &i, 1);
-            if (t.rank < 0) return t;
-            out.el[i] = t.el[0];
-        }
-        return out;
-    }
-    if (id == B_ID_LAPLACE || id == B_ID_DIV) {
-        int sum = dag_const(c->dag, 0.0);
-        for (int i = 0; i < n; i++) {
-            int vars[2] = {i, i};
-            tensor t = lw_field_at(c, op_call, sym, inputs, vars, id == B_ID_LAPLACE ? 2 : 1);
-            if (t.rank < 0) return t;
-            sum = dag_binary(c->dag, X_ADD, sum, t.el[id == B_ID_DIV ? i : 0]);
-        }
-        return lw_scalar_of(sum);
-    }
-    /* hessian */
-    if (n * n > MAX_ELEMENTS) return lw_unsupported(c, op_call, "a Hessian with more than %d entries", MAX_ELEMENTS);
-    out.rank = 2, out.dims[0] = out.dims[1] = n, out.n = n * n;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) {
-            int vars[2] = {i, j};
-            tensor t = lw_field_at(c, op_call, sym, inputs, vars, 2);
-            if (t.rank < 0) return t;
-            out.el[i * n + j] = t.el[0];
-        }
-    return out;
-}
-
-int lw_is_particle_set(lctx *c, const phys_node *e)
-{
-    const phys_symbol *s = e->kind == N_NAME && !lw_find_binding(c, e->name) ? phys_sema_lookup(c->sema, e->name) : NULL;
-    return s && s->kind == SYM_PARTICLES;
-}
-
-static __attribute__((noinline)) tensor lower_let_call(lctx *c, const phys_symbol *sym, const phys_node *call)
-{
-    if (++c->depth > 64) {
-        c->depth--;
-        return lw_unsupported(c, call, "functions nested more than 64 deep (a recursive let?)");
-    }
-    tensor args[DAG_MAX_INPUTS];
-    for (int i = 0; i < sym->n_inputs; i++) {
-        if (lw_is_particle_set(c, call->kids[i + 1])) { /* its attributes are bound by name */
-            args[i] = lw_scalar_of(dag_const(c->dag, 0.0));
-            continue;
-        }
-        args[i] = lw_lower_expr(c, call->kids[i + 1]);
-        if (args[i].rank < 0) {
-            c->depth--;
-            return args[i];
-        }
-    }
-    int saved = c->n_bindings;
-    for (int i = 0; i < sym->n_inputs; i++)
-        if (!lw_bind(c, call, sym->inputs[i], args[i])) {
-            c->depth--;
-            return lw_failed();
-        }
-    tensor r = lw_lower_expr(c, sym->decl->kids[1]);
-    c->n_bindings = saved;
-    c->depth--;
-    return r;
-}
-
-static __attribute__((noinline)) tensor lower_network(lctx *c, const phys_node *call)
-{
-    if (!c->field) return lw_unsupported(c, call, "a network outside a field");
-    tensor out;
-    memset(&out, 0, sizeof out);
-    unsigned char zero[DAG_MAX_INPUTS] = {0};
-    int n = c->field->n_outputs;
-    out.rank = n > 1, out.dims[0] = n > 1 ? n : 0, out.n = n;
-    for (int o = 0; o < n; o++) out.el[o] = dag_net(c->dag, zero, o);
-    return out;
-}
-
-/* A field called with its inputs. */
-static __attribute__((noinline)) tensor lower_field_call(lctx *c, const phys_symbol *sym, const phys_node *e)
-{
-    int nargs = e->nkids - 1, n = 0;
-    int inputs[DAG_MAX_INPUTS];
-    for (int i = 0; i < nargs && i < DAG_MAX_INPUTS; i++) {
-        int width = formal_width(c, sym, i);
-        tensor a = lw_lower_expr(c, e->kids[i + 1]);
-        if (a.rank < 0) return a;
-        if (a.n != width || n + width > DAG_MAX_INPUTS) return lw_unsupported(c, e->kids[i + 1], "this argument's size");
-        memcpy(inputs + n, a.el, sizeof(int) * (size_t)width);
-        n += width;
-    }
-    return lw_field_at(c, e, sym, inputs, NULL, 0);
-}
-
-
-/* Math and vector built-ins. */
-static __attribute__((noinline)) tensor lower_builtin_call(lctx *c, phys_builtin_id id, const phys_node *e)
-{
-    int nargs = e->nkids - 1;
-    const phys_builtin *b = phys_builtin_of(id);
-    const char *name = b ? b->name : e->kids[0]->name;
-    dag_op op = b && b->cls == B_MATH ? b->op : X_OP_COUNT;
-    if (op != X_OP_COUNT) {
-        tensor a = lw_lower_expr(c, e->kids[1]);
-        if (nargs == 2) return lw_map2(c, e, op, a, lw_need_scalar(c, e->kids[2], lw_lower_expr(c, e->kids[2])));
-        return map1(c, op, a);
-    }
-    if (id == B_ID_DOT || id == B_ID_NORM) {
-        tensor a = lw_lower_expr(c, e->kids[1]);
-        tensor b = nargs == 2 ? lw_lower_expr(c, e->kids[2]) : a;
-        if (a.rank < 0 || b.rank < 0) return lw_failed();
-        if (a.n != b.n) return lw_unsupported(c, e, "dot() of vectors of different lengths");
-        int sum = dag_const(c->dag, 0.0);
-        for (int i = 0; i < a.n; i++) sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, a.el[i], b.el[i]));
-        return lw_scalar_of(id == B_ID_NORM ? dag_unary(c->dag, X_SQRT, sum) : sum);
-    }
-    if (id == B_ID_DIST || id == B_ID_UNIT || id == B_ID_DISP) {
-        tensor item;
-        if (lw_kernel_geometry(c, name, e, &item)) return item;
-        return lw_lower_pair_geometry(c, name, e);
-    }
-    if (id == B_ID_CROSS) {
-        tensor a = lw_lower_expr(c, e->kids[1]), b = lw_lower_expr(c, e->kids[2]);
-        if (a.rank < 0 || b.rank < 0) return lw_failed();
-        if (a.n != 3 || b.n != 3) return lw_unsupported(c, e, "cross() of vectors that are not 3-vectors");
-        tensor r = a;
-        for (int i = 0; i < 3; i++) {
-            int j = (i + 1) % 3, k = (i + 2) % 3;
-            r.el[i] = dag_binary(c->dag, X_SUB, dag_binary(c->dag, X_MUL, a.el[j], b.el[k]),
-                                 dag_binary(c->dag, X_MUL, a.el[k], b.el[j]));
-        }
-        return r;
-    }
-    return lw_unsupported(c, e, "%s() in this back end", name);
-}
-
-static tensor lower_call(lctx *c, const phys_node *e)
-{
-    const phys_node *callee = e->kids[0];
-    int nargs = e->nkids - 1;
-    const phys_builtin *op = callee->kind == N_CALL && callee->kids[0]->kind == N_NAME
-                                 ? phys_builtin_of(callee_builtin(c, callee->kids[0])) : NULL;
-    if (op && op->cls == B_DERIVATIVE)
-        return lower_derivative(c, callee, (const phys_node *const *)e->kids + 1, nargs, e);
-    if (callee->kind != N_NAME) return lw_unsupported(c, e, "calling this kind of expression");
-    const char *name = callee->name;
-    const binding *bound = lw_find_binding(c, name);
-    const phys_symbol *sym = bound ? NULL : phys_sema_lookup(c->sema, name);
-    tensor atomic;
-    if (sym && sym->kind == SYM_FIELD && lw_kernel_atomic(c, sym, e, &atomic)) return atomic;
-    if (sym && sym->kind == SYM_FIELD) return lower_field_call(c, sym, e);
-    if (sym && (sym->kind == SYM_LET || sym->kind == SYM_ENERGY)) return lower_let_call(c, sym, e);
-    if (sym) return lw_unsupported(c, e, "calling the %s %s", phys_symbol_kind_name(sym->kind), name);
-    phys_builtin_id id = callee_builtin(c, callee);
-    const phys_builtin *b = phys_builtin_of(id);
-    if (b && b->cls == B_NETWORK) {
-        if (id != B_ID_MLP) return lw_unsupported(c, e, "%s() networks (only mlp)", name);
-        return lower_network(c, e);
-    }
-    if (b && b->cls == B_DERIVATIVE) return lower_derivative(c, e, NULL, 0, e);
-    return lower_builtin_call(c, id, e);
-}
-
-/* ------------------------------------------------------------ expressions */
-
-static tensor lower_name(lctx *c, const phys_node *e)
-{
-    const binding *b = lw_find_binding(c, e->name);
-    if (b) return b->value;
-    const phys_symbol *sym = phys_sema_lookup(c->sema, e->name);
-    if (!sym) {
-        double v;
-        if (phys_sema_fold(c->sema, e, &v)) return lw_scalar_of(dag_const(c->dag, v)); /* pi, e */
-        return lw_unsupported(c, e, "the name '%s' here", e->name);
-    }
-    switch (sym->kind) {
-    case SYM_CONST: {
-        const phys_node *value = sym->decl->kids[1];
-        double v;
-        if (phys_sema_fold(c->sema, e, &v)) return lw_scalar_of(dag_const(c->dag, v));
-        if (value->kind == N_VECTOR && value->nkids <= MAX_ELEMENTS) {
-            tensor t;
-            memset(&t, 0, sizeof t);
-            t.rank = 1, t.dims[0] = t.n = value->nkids;
-            for (int i = 0; i < value->nkids; i++) {
-                if (!phys_sema_fold(c->sema, value->kids[i], &v)) return lw_unsupported(c, e, "this constant");
-                t.el[i] = dag_const(c->dag, v);
-            }
-            return t;
-        }
-        return lw_unsupported(c, e, "the constant %s", sym->name);
-    }
-    case SYM_PARAM: {
-        if (sym->shape.rank != 0) return lw_unsupported(c, e, "vector-valued trainable parameters");
-        for (int i = 0; i < c->m->n_params; i++)
-            if (!strcmp(c->m->param_names[i], sym->name)) return lw_scalar_of(dag_leaf(c->dag, X_PARAM, i));
-        return lw_failed();
-    }
-    case SYM_LET:
-        if (sym->n_inputs) return lw_failed();
-        if (++c->depth > 64) {
-            c->depth--;
-            return lw_unsupported(c, e, "definitions nested more than 64 deep");
-        }
-        {
-            tensor t = lw_lower_expr(c, sym->decl->kids[1]);
-            c->depth--;
-            return t;
-        }
-    case SYM_FIELD: {
-        int inputs[DAG_MAX_INPUTS];
-        if (!lw_bound_inputs(c, e, sym, inputs)) return lw_failed();
-        return lw_field_at(c, e, sym, inputs, NULL, 0);
-    }
-    default:
-        return lw_unsupported(c, e, "the %s %s in this back end", phys_symbol_kind_name(sym->kind), sym->name);
-    }
-}
-
-/* The cases of lower_expr with tensors of their own, kept out of its frame:
- * every level of an expression nested 2048 deep costs only the frames of the
- * case it takes. */
-#define LOWER_CASE static __attribute__((noinline)) tensor
-
-LOWER_CASE lower_binary(lctx *c, const phys_node *e)
-{
-    tensor a = lw_lower_expr(c, e->kids[0]), b = lw_lower_expr(c, e->kids[1]);
-    static const dag_op ops[128] = {['+'] = X_ADD, ['-'] = X_SUB, ['*'] = X_MUL, ['/'] = X_DIV, ['^'] = X_POW};
-    return lw_map2(c, e, ops[e->op & 127], a, b);
-}
-
-LOWER_CASE lower_compare(lctx *c, const phys_node *e)
-{
-    tensor a = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[0]));
-    tensor b = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[1]));
-    dag_op op = X_OP_COUNT;
-    switch (e->op) {
-    case '<': op = X_LT; break;
-    case 'L': op = X_LE; break;
-    case '>': op = X_GT; break;
-    case 'G': op = X_GE; break;
-    case 'N': op = X_NE; break;
-    case '&': op = X_AND; break;
-    case '|': op = X_OR; break;
-    }
-    return lw_map2(c, e, op, a, b);
-}
-
-LOWER_CASE lower_if(lctx *c, const phys_node *e)
-{
-    tensor cond = lw_need_scalar(c, e, lw_lower_expr(c, e->kids[0]));
-    tensor a = lw_lower_expr(c, e->kids[1]), b = lw_lower_expr(c, e->kids[2]);
-    if (cond.rank < 0 || a.rank < 0 || b.rank < 0) return lw_failed();
-    if (a.n != b.n) return lw_unsupported(c, e, "if() branches of different sizes");
-    for (int i = 0; i < a.n; i++) a.el[i] = dag_select(c->dag, cond.el[0], a.el[i], b.el[i]);
-    return a;
-}
-
-LOWER_CASE lower_vector(lctx *c, const phys_node *e)
-{
-    if (e->nkids > MAX_ELEMENTS) return lw_unsupported(c, e, "vectors of more than %d elements", MAX_ELEMENTS);
-    tensor t;
-    memset(&t, 0, sizeof t);
-    t.rank = 1, t.dims[0] = t.n = e->nkids;
-    for (int i = 0; i < e->nkids; i++) {
-        tensor x = lw_need_scalar(c, e->kids[i], lw_lower_expr(c, e->kids[i]));
-        if (x.rank < 0) return x;
-        t.el[i] = x.el[0];
-    }
-    return t;
-}
-
-/* An index: a constant, or a name bound by a sum or a pair force. */
-int lw_constant_index(lctx *c, const phys_node *e, double *k)
-{
-    if (!phys_sema_fold(c->sema, e, k)) {
-        const binding *b = e->kind == N_NAME ? lw_find_binding(c, e->name) : NULL;
-        if (!b || b->value.rank != 0 || dag_at(c->dag, b->value.el[0])->op != X_CONST) return 0;
-        *k = dag_at(c->dag, b->value.el[0])->value;
-    }
-    return *k >= -1e6 && *k <= 1e6; /* cast to int safely; range checks follow */
-}
-
-LOWER_CASE lower_index(lctx *c, const phys_node *e)
-{
-    tensor gathered;
-    if (lw_kernel_attribute(c, e, &gathered)) return gathered;
-    tensor base = lw_lower_expr(c, e->kids[0]);
-    if (base.rank < 0) return base;
-    int flat = 0;
-    for (int i = 1; i < e->nkids; i++) {
-        double k;
-        if (!lw_constant_index(c, e->kids[i], &k)) return lw_unsupported(c, e->kids[i], "indices that are not constants");
-        flat = flat * (base.rank == 2 && i == 2 ? base.dims[1] : 1) + (int)k;
-    }
-    if (base.rank == 2 && e->nkids == 2 && flat >= 0 && flat < base.dims[0]) { /* a row: r[i] */
-        tensor row;
-        memset(&row, 0, sizeof row);
-        row.rank = 1, row.dims[0] = row.n = base.dims[1];
-        memcpy(row.el, base.el + flat * base.dims[1], sizeof(int) * (size_t)row.n);
-        return row;
-    }
-    if (e->nkids - 1 != base.rank || flat < 0 || flat >= base.n) return lw_unsupported(c, e, "this indexing");
-    return lw_scalar_of(base.el[flat]);
-}
-
-
-LOWER_CASE lower_call_case(lctx *c, const phys_node *e)
-{
-    return lower_call(c, e);
-}
-
-LOWER_CASE lower_name_case(lctx *c, const phys_node *e)
-{
-    return lower_name(c, e);
-}
-
-LOWER_CASE lower_unary(lctx *c, const phys_node *e)
-{
-    if (e->kind == N_NOT) return map1(c, X_NOT, lw_need_scalar(c, e, lw_lower_expr(c, e->kids[0])));
-    return map1(c, X_NEG, lw_lower_expr(c, e->kids[0]));
-}
-
-tensor lw_lower_expr(lctx *c, const phys_node *e)
-{
-    /* lets are inlined, so nesting adds up across definitions */
-    char here;
-    if (c->nesting >= MAX_NESTING || (size_t)(c->stack_base - (uintptr_t)&here) > c->stack_budget) {
-        if (!c->too_deep)
-            phys_error(c->diag, e->loc, "expression nested too deeply (counting the let definitions it uses): "
-                                        "split it into several 'let' definitions");
-        c->too_deep = 1;
-        return lw_failed();
-    }
-    c->nesting++;
-    tensor r;
-    switch (e->kind) {
-    case N_NUMBER:
-        r = lw_scalar_of(dag_const(c->dag, e->number));
-        break;
-    case N_NAME:
-        r = lower_name_case(c, e);
-        break;
-    case N_BINARY:
-        r = lower_binary(c, e);
-        break;
-    case N_NEGATE:
-    case N_NOT:
-        r = lower_unary(c, e);
-        break;
-    case N_COMPARE:
-    case N_LOGIC:
-        r = lower_compare(c, e);
-        break;
-    case N_IF:
-        r = lower_if(c, e);
-        break;
-    case N_VECTOR:
-        r = lower_vector(c, e);
-        break;
-    case N_INDEX:
-        r = lower_index(c, e);
-        break;
-    case N_CALL:
-        r = lower_call_case(c, e);
-        break;
-    case N_REDUCE:
-        r = lw_lower_reduce(c, e);
-        break;
-    default:
-        r = lw_unsupported(c, e, "this expression");
-        break;
-    }
-    c->nesting--;
-    return r;
 }
 
 /* ---------------------------------------------------------------- model */
@@ -812,40 +79,14 @@ static int lower_field_eval(lctx *c, int fi)
         int vk[2], nv = 0;
         for (int q = 0; q < 2; q++)
             if (list[k][q] >= 0) vk[nv++] = list[k][q], f->derivs[k][list[k][q]]++;
-        tensor v = lw_field_at(c, f->sym->decl, f->sym, inputs, vk, nv);
-        if (v.rank < 0) {
+        const tensor *v = lw_field_at(c, f->sym->decl, f->sym, inputs, vk, nv);
+        if (!v) {
             c->term = saved;
             return 0;
         }
-        for (int o = 0; o < f->n_outputs; o++) t->residuals[t->n_residuals++] = v.el[o];
+        for (int o = 0; o < f->n_outputs; o++) t->residuals[t->n_residuals++] = v->el[o];
     }
     c->term = saved;
-    return 1;
-}
-
-/* The hidden widths and activation of mlp(...) into f. */
-int lw_network_shape(lctx *c, const phys_node *net, lw_field *f)
-{
-    const phys_node *hidden = phys_node_named_arg(net, "hidden");
-    f->n_hidden = hidden ? hidden->nkids : 0;
-    if (f->n_hidden > 64) {
-        lw_unsupported(c, hidden, "more than 64 hidden layers");
-        return 0;
-    }
-    for (int i = 0; i < f->n_hidden; i++) {
-        double w = 0;
-        phys_sema_fold(c->sema, hidden->kids[i], &w);
-        f->hidden[i] = (int)w;
-    }
-    const phys_node *act = phys_node_named_arg(net, "activation");
-    physrt_activation a = PHYSRT_ACT_TANH;
-    if (act && physrt_activation_parse(act->name, &a) != PHYSRT_OK) a = PHYSRT_ACT_TANH;
-    f->activation = (int)a;
-    const phys_node *init = phys_node_named_arg(net, "init");
-    if (init && strcmp(init->name, "xavier")) {
-        lw_unsupported(c, init, "init = %s (the runtime initialises with xavier)", init->name);
-        return 0;
-    }
     return 1;
 }
 
@@ -873,7 +114,7 @@ static int lower_field(lctx *c, const phys_symbol *sym)
     f->name = sym->name;
     f->sym = sym;
     for (int i = 0; i < sym->n_inputs; i++) {
-        int width = formal_width(c, sym, i);
+        int width = lw_formal_width(c, sym, i);
         if (f->n_inputs + width > DAG_MAX_INPUTS) {
             lw_unsupported(c, sym->decl, "fields of more than %d inputs", DAG_MAX_INPUTS);
             return 0;
@@ -893,21 +134,21 @@ static int lower_field(lctx *c, const phys_symbol *sym)
     c->term = NULL;
     c->n_bindings = 0;
     for (int i = 0, n = 0; i < sym->n_inputs; i++) {
-        int width = formal_width(c, sym, i), leaves[DAG_MAX_INPUTS];
+        int width = lw_formal_width(c, sym, i), leaves[DAG_MAX_INPUTS];
         for (int k = 0; k < width; k++) leaves[k] = dag_leaf(c->dag, X_INPUT, n + k);
         const phys_symbol *g = phys_sema_lookup(c->sema, sym->inputs[i]);
-        lw_bind(c, sym->input_nodes[i], sym->inputs[i], width == 1 ? lw_scalar_of(leaves[0]) : lw_shaped(g, leaves));
+        lw_bind(c, sym->input_nodes[i], sym->inputs[i], width == 1 ? lw_scalar_of(c, leaves[0]) : lw_shaped(c, sym->input_nodes[i], g, leaves));
         n += width;
     }
-    tensor body = lw_lower_expr(c, sym->decl->kids[2]);
+    const tensor *body = lw_lower_expr(c, sym->decl->kids[2]);
     c->field = NULL;
     c->n_bindings = 0;
-    if (body.rank < 0) return 0;
-    if (body.n != f->n_outputs) {
+    if (!body) return 0;
+    if (body->n != f->n_outputs) {
         lw_unsupported(c, sym->decl, "a field body whose size differs from its network's outputs");
         return 0;
     }
-    memcpy(f->body, body.el, sizeof(int) * (size_t)body.n);
+    memcpy(f->body, body->el, sizeof(int) * (size_t)body->n);
     m->n_fields++;
     return lower_field_eval(c, m->n_fields - 1);
 }
@@ -932,12 +173,6 @@ static lw_term *new_term(lctx *c, const char *name, int kind, const phys_node *d
     return t;
 }
 
-void lw_add_residuals(lw_term *t, tensor r)
-{
-    t->residuals = realloc(t->residuals, sizeof(int) * (size_t)(t->n_residuals + r.n));
-    if (!t->residuals) exit(70);
-    for (int i = 0; i < r.n; i++) t->residuals[t->n_residuals++] = r.el[i];
-}
 
 static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const phys_symbol *dom)
 {
@@ -954,7 +189,7 @@ static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const p
             int inputs_lo[DAG_MAX_INPUTS], inputs_hi[DAG_MAX_INPUTS];
             if (!lw_bound_inputs(c, call, f, inputs_lo)) return 0;
             memcpy(inputs_hi, inputs_lo, sizeof inputs_lo);
-            int pos = input_position(c, f, x), coord = -1;
+            int pos = lw_input_position(c, f, x), coord = -1;
             for (int j = 0; j < dom->n_inputs; j++)
                 if (!strcmp(dom->inputs[j], x)) coord = j;
             if (coord < 0) {
@@ -963,14 +198,14 @@ static int lower_constraints(lctx *c, lw_term *t, const phys_node *list, const p
             }
             inputs_lo[pos] = dag_const(c->dag, t->lo[coord]);
             inputs_hi[pos] = dag_const(c->dag, t->hi[coord]);
-            tensor a = lw_field_at(c, call, f, inputs_lo, NULL, 0), b = lw_field_at(c, call, f, inputs_hi, NULL, 0);
-            tensor r = lw_map2(c, call, X_SUB, a, b);
-            if (r.rank < 0) return 0;
+            const tensor *a = lw_field_at(c, call, f, inputs_lo, NULL, 0), *b = lw_field_at(c, call, f, inputs_hi, NULL, 0);
+            const tensor *r = lw_map2(c, call, X_SUB, a, b);
+            if (!r) return 0;
             lw_add_residuals(t, r);
             continue;
         }
-        tensor r = lw_map2(c, k, X_SUB, lw_lower_expr(c, k->kids[0]), lw_lower_expr(c, k->kids[1]));
-        if (r.rank < 0) return 0;
+        const tensor *r = lw_map2(c, k, X_SUB, lw_lower_expr(c, k->kids[0]), lw_lower_expr(c, k->kids[1]));
+        if (!r) return 0;
         lw_add_residuals(t, r);
     }
     return 1;
@@ -1091,7 +326,7 @@ static int lower_condition(lctx *c, const phys_node *d)
     if (d->kids[2]) lower_weight(c, t, d->kids[2]);
     c->term = t;
     c->n_bindings = 0;
-    for (int i = 0; i < t->n_coords; i++) lw_bind(c, d, t->coords[i], lw_scalar_of(dag_leaf(c->dag, X_COORD, i)));
+    for (int i = 0; i < t->n_coords; i++) lw_bind(c, d, t->coords[i], lw_scalar_of(c, dag_leaf(c->dag, X_COORD, i)));
     int ok = lower_constraints(c, t, d->kids[3], dom);
     c->term = NULL;
     c->n_bindings = 0;
@@ -1160,8 +395,8 @@ static int lower_data(lctx *c, const phys_node *d)
             t->coords[n + k] = numbers ? lw_component_name(c, s, k) : name;
             leaves[k] = dag_leaf(c->dag, X_COORD, n + k);
         }
-        if (count > 1 || (s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE))) lw_bind(c, d, name, lw_shaped(s, leaves));
-        else if (!s || s->kind != SYM_FIELD) lw_bind(c, d, name, lw_scalar_of(leaves[0]));
+        if (count > 1 || (s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE))) lw_bind(c, d, name, lw_shaped(c, cols->kids[i], s, leaves));
+        else if (!s || s->kind != SYM_FIELD) lw_bind(c, d, name, lw_scalar_of(c, leaves[0]));
         n += count;
     }
     t->n_coords = n;
@@ -1176,14 +411,14 @@ static int lower_data(lctx *c, const phys_node *d)
             if (!f || f->kind != SYM_FIELD) continue;
             int inputs[DAG_MAX_INPUTS];
             if (!lw_bound_inputs(c, cols->kids[i], f, inputs)) return 0;
-            tensor value = lw_field_at(c, cols->kids[i], f, inputs, NULL, 0);
-            if (value.rank < 0) return 0;
-            if (value.n != 1) {
+            const tensor *value = lw_field_at(c, cols->kids[i], f, inputs, NULL, 0);
+            if (!value) return 0;
+            if (value->n != 1) {
                 lw_unsupported(c, cols->kids[i], "observations of vector-valued fields in one column");
                 return 0;
             }
-            tensor r = lw_scalar_of(dag_binary(c->dag, X_SUB, value.el[0], dag_leaf(c->dag, X_COORD, first_coord[i])));
-            lw_add_residuals(t, r);
+            int r = dag_binary(c->dag, X_SUB, value->el[0], dag_leaf(c->dag, X_COORD, first_coord[i]));
+            lw_add_nodes(t, &r, 1);
         }
     }
     lw_prune_term(c, t);
@@ -1213,13 +448,6 @@ static void default_stage(lw_stage *s, int optimizer)
     s->grad_tol = 1e-10;
 }
 
-double lw_arg_or(lctx *c, const phys_node *call, const char *name, double fallback)
-{
-    const phys_node *a = phys_node_named_arg(call, name);
-    double v;
-    if (a && phys_sema_fold(c->sema, a, &v)) return v;
-    return fallback;
-}
 
 static int lower_train(lctx *c, const phys_node *d)
 {
@@ -1279,7 +507,6 @@ static const char *unsupported_decl(const phys_node *d)
     }
 }
 
-static void free_term(lw_term *t);
 
 /* One const or let as a pseudo-term over coords (n_coords names bound to
  * X_COORD leaves), lowered quietly: 0 and the term on success, -1 (nothing
@@ -1300,14 +527,14 @@ static int lower_quantity(lctx *c, const phys_symbol *s, int n_coords, const cha
     c->depth = 0;
     int ok = 1;
     for (int i = 0; i < n_coords && ok; i++)
-        ok = lw_bind(c, s->decl, coords[i], lw_scalar_of(dag_leaf(c->dag, X_COORD, i)));
-    tensor v = ok ? lw_lower_expr(c, s->decl->kids[1]) : lw_failed();
-    if (v.rank >= 0 && v.n > 0) lw_add_residuals(t, v);
+        ok = lw_bind(c, s->decl, coords[i], lw_scalar_of(c, dag_leaf(c->dag, X_COORD, i)));
+    const tensor *v = ok ? lw_lower_expr(c, s->decl->kids[1]) : NULL;
+    if (v && v->n > 0) lw_add_residuals(t, v);
     c->diag = loud;
     c->term = NULL;
     c->n_bindings = 0;
-    if (v.rank < 0 || t->n_residuals == 0) {
-        free_term(t);
+    if (!v || t->n_residuals == 0) {
+        lw_free_term(t);
         return -1;
     }
     return 0;
@@ -1328,7 +555,7 @@ static void lower_quantities(lctx *c, const phys_node *program)
         int ok = -1;
         if (s->kind == SYM_LET && s->n_inputs > 0) {
             int scalar = 1;
-            for (int k = 0; k < s->n_inputs; k++) scalar &= !formal_is_vector(c, s, k);
+            for (int k = 0; k < s->n_inputs; k++) scalar &= !lw_formal_is_vector(c, s, k);
             if (scalar) ok = lower_quantity(c, s, s->n_inputs, s->inputs, &t);
         } else {
             ok = lower_quantity(c, s, 0, NULL, &t);
@@ -1362,6 +589,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     m->dag = dag_create();
     int errors = diag->errors;
     lctx *c = lw_xcalloc(1, sizeof *c);
+    c->hooks = &hooks;
     c->sema = sema;
     c->diag = diag;
     c->m = m;
@@ -1481,6 +709,7 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     }
     for (int i = 0; i < m->n_params; i++) h = fnv(h, m->param_names[i], strlen(m->param_names[i]) + 1);
     m->structure_hash = h;
+    lw_tensors_free(c);
     free(c);
     if (diag->errors != errors) {
         phys_lower_free(m);
@@ -1489,25 +718,12 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
     return m;
 }
 
-static void free_term(lw_term *t)
-{
-    free(t->faces);
-    free(t->probes);
-    free(t->slots);
-    free(t->residuals);
-}
-
-void phys_lower_free_term(lw_term *t)
-{
-    if (!t) return;
-    free_term(t);
-    free(t);
-}
 
 lw_term *phys_lower_print(lw_model *m, phys_sema *sema, const phys_node *print, phys_diag *diag, phys_shape *shapes)
 {
     int errors = diag->errors;
     lctx *c = lw_xcalloc(1, sizeof *c);
+    c->hooks = &hooks;
     c->sema = sema;
     c->diag = diag;
     c->m = m;
@@ -1518,16 +734,17 @@ lw_term *phys_lower_print(lw_model *m, phys_sema *sema, const phys_node *print, 
     c->term = t;
     int cut_short = 0;
     for (int i = 0; i < print->nkids; i++) {
-        tensor v = lw_lower_expr(c, print->kids[i]);
-        if (v.rank < 0) {
+        const tensor *v = lw_lower_expr(c, print->kids[i]);
+        if (!v) {
             cut_short = 1;
             break;
         }
-        shapes[i].rank = v.rank;
-        shapes[i].dims[0] = v.dims[0];
-        shapes[i].dims[1] = v.dims[1];
+        shapes[i].rank = v->rank;
+        shapes[i].dims[0] = v->dims[0];
+        shapes[i].dims[1] = v->dims[1];
         lw_add_residuals(t, v);
     }
+    lw_tensors_free(c);
     free(c);
     if (diag->errors == errors && cut_short) /* a failure that said nothing: never print garbage */
         phys_error(diag, print->loc, "internal error: these expressions could not be evaluated");
@@ -1541,10 +758,10 @@ lw_term *phys_lower_print(lw_model *m, phys_sema *sema, const phys_node *print, 
 void phys_lower_free(lw_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_terms; i++) free_term(&m->terms[i]);
+    for (int i = 0; i < m->n_terms; i++) lw_free_term(&m->terms[i]);
     for (int i = 0; i < m->n_fields; i++) {
         if (!m->fields[i].eval) continue;
-        free_term(m->fields[i].eval);
+        lw_free_term(m->fields[i].eval);
         free(m->fields[i].eval);
     }
     if (m->dynamics) {
@@ -1553,7 +770,7 @@ void phys_lower_free(lw_model *m)
         free(m->dynamics);
     }
     lw_free_system(m->system);
-    for (int i = 0; i < m->n_quantities; i++) free_term(&m->quantities[i]);
+    for (int i = 0; i < m->n_quantities; i++) lw_free_term(&m->quantities[i]);
     free(m->quantities);
     lw_free_spins(m->spins);
     for (int i = 0; i < m->n_simulations; i++) free(m->simulations[i].start);

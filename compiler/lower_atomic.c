@@ -150,9 +150,9 @@ static int is_element(lctx *c, const lw_atomic *at, int role, int e)
 
 /* The radial functions of the item (i, j), exp(-eta (r - rs)^2) fc(r), per
  * element of j. */
-static void radial_features(lctx *c, const acsf_spec *a, const lw_atomic *at, int *out)
+static void radial_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at, int *out)
 {
-    int r = lw_pair_geometry(c, "dist", lw_item_displacement(c, 1, 0)).el[0];
+    int r = lw_pair_geometry(c, "dist", lw_item_displacement(c, where, 1, 0))->el[0];
     int fc = cutoff_value(c, a, r), n = 0;
     for (int e = 0; e < at->n_elements; e++) {
         int ind = is_element(c, at, 1, e);
@@ -163,16 +163,17 @@ static void radial_features(lctx *c, const acsf_spec *a, const lw_atomic *at, in
 
 /* The angular functions of the triplet (i; j, k), narrow then wide, per
  * unordered pair of elements of j and k. */
-static void angular_features(lctx *c, const acsf_spec *a, const lw_atomic *at, int *out)
+static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at, int *out)
 {
-    tensor dij = lw_item_displacement(c, 1, 0), dik = lw_item_displacement(c, 2, 0), djk = dik;
+    const tensor *dij = lw_item_displacement(c, where, 1, 0), *dik = lw_item_displacement(c, where, 2, 0);
+    tensor *djk = lw_tensor_copy(c, dik);
     int dot = num(c, 0);
-    for (int x = 0; x < dij.n; x++) {
-        dot = add(c, dot, mul(c, dij.el[x], dik.el[x]));
-        djk.el[x] = sub(c, dik.el[x], dij.el[x]);
+    for (int x = 0; x < dij->n; x++) {
+        dot = add(c, dot, mul(c, dij->el[x], dik->el[x]));
+        djk->el[x] = sub(c, dik->el[x], dij->el[x]);
     }
-    int rij = lw_pair_geometry(c, "dist", dij).el[0], rik = lw_pair_geometry(c, "dist", dik).el[0];
-    int rjk = lw_pair_geometry(c, "dist", djk).el[0];
+    int rij = lw_pair_geometry(c, "dist", dij)->el[0], rik = lw_pair_geometry(c, "dist", dik)->el[0];
+    int rjk = lw_pair_geometry(c, "dist", djk)->el[0];
     int cos_theta = dag_binary(c->dag, X_DIV, dot, mul(c, rij, rik));
     int fij = cutoff_value(c, a, rij), fik = cutoff_value(c, a, rik), fjk = cutoff_value(c, a, rjk);
     int values[LW_MAX_FEATURES], n = 0;
@@ -254,7 +255,7 @@ static lw_kernel *descriptor_kernel(lctx *c, const phys_node *at, const char *wh
     return k;
 }
 
-int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, tensor *out)
+int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, const tensor **out)
 {
     const phys_node *net = sym->network;
     if (!net || phys_resolved_builtin(net->kids[0]) != B_ID_ATOMIC) return 0;
@@ -319,7 +320,7 @@ int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, tensor
     if (!ok) {
         free(a);
         free(at);
-        *out = lw_failed();
+        *out = NULL;
         return 1;
     }
     at->field = field;
@@ -333,12 +334,12 @@ int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, tensor
     if (n_radial) {
         lw_kernel *k = descriptor_kernel(c, e, "radial", PHYSM_PAIRS_FULL, set, a->rc, 0, n_radial);
         c->kernel = k, c->term = k->term;
-        radial_features(c, a, at, k->features);
+        radial_features(c, e, a, at, k->features);
     }
     if (n_angular) {
         lw_kernel *k = descriptor_kernel(c, e, "angular", PHYSM_TRIPLETS, set, a->rc, n_radial, n_angular);
         c->kernel = k, c->term = k->term;
-        angular_features(c, a, at, k->features);
+        angular_features(c, e, a, at, k->features);
     }
     c->kernel = saved_kernel;
     c->term = saved_term;
@@ -346,7 +347,7 @@ int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, tensor
     at->sum_index = s->n_sums++;
     lw_term *comb = s->combine;
     comb->coords[comb->n_coords++] = sym->name;
-    *out = lw_scalar_of(dag_leaf(c->dag, X_COORD, at->sum_index));
+    *out = lw_scalar_of(c, dag_leaf(c->dag, X_COORD, at->sum_index));
     return 1;
 }
 

@@ -1,8 +1,7 @@
-/* The lowering pass, dynamics part: states, particles and their
- * equations of motion (the rhs, energy and momentum pseudo-terms of
- * physm_dynamics), ddt(), gradients with respect to states and positions,
- * sums over indices, trajectory(t) data and simulate declarations. The
- * rest of the pass (expressions, fields, terms) is lower.c. */
+/* The lowering pass, dynamics layer (see lower_internal.h for the layers):
+ * states, particles and their equations of motion (the rhs, energy and
+ * momentum pseudo-terms of physm_dynamics), ddt(), trajectory(t) data and
+ * simulate declarations. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,244 +10,7 @@
 #include "lower_internal.h"
 #include "physmodel.h"
 
-/* --------------------------------------------- derivatives through probes */
-
-/* Gradients with respect to states and particle positions (dH/dp, -grad(V,
- * r)) differentiate expressions that evaluate fields at points depending on
- * those values. The values are first bound to placeholder leaves; the
- * expression is differentiated with the chain rule through each probe
- * (d stream / d x = sum_k stream(alpha + e_k) * d input_k / d x); then the
- * placeholders are replaced by the real values, which re-probes the fields
- * there. Probes left without use are pruned when the term is done. */
-
-enum { PLACEHOLDER_BASE = 1 << 20 }; /* X_INPUT indices of placeholders, above any field input */
-
-static int placeholder(lctx *c)
-{
-    c->prune = 1;
-    return dag_leaf(c->dag, X_INPUT, PLACEHOLDER_BASE + c->n_placeholders++);
-}
-
-
-typedef struct {
-    lctx *c;
-    dag_node var;
-    int *bad;
-} chain_ctx;
-
-static int chain_leaf(void *ctx, const dag_node *leaf)
-{
-    chain_ctx *k = ctx;
-    lctx *c = k->c;
-    if (leaf->op != X_STREAM) return dag_const(c->dag, leaf->op == k->var.op && leaf->index == k->var.index);
-    lw_slot s = c->term->slots[leaf->index];
-    int n_in = c->m->fields[c->term->probes[s.probe].field].n_inputs;
-    unsigned char alpha[DAG_MAX_INPUTS];
-    memcpy(alpha, c->term->probes[s.probe].streams[s.stream], DAG_MAX_INPUTS);
-    int order = 0;
-    for (int i = 0; i < DAG_MAX_INPUTS; i++) order += alpha[i];
-    int sum = dag_const(c->dag, 0.0);
-    for (int i = 0; i < n_in; i++) {
-        int d_input = lw_total_diff(c, c->term->probes[s.probe].inputs[i], dag_leaf(c->dag, k->var.op, k->var.index), k->bad);
-        if (dag_is_const(c->dag, d_input, 0.0)) continue;
-        if (order >= DAG_MAX_ORDER) {
-            *k->bad = 1;
-            continue;
-        }
-        alpha[i]++;
-        int higher = lw_stream_slot(c, s.probe, alpha, s.output, k->bad);
-        alpha[i]--;
-        sum = dag_binary(c->dag, X_ADD, sum, dag_binary(c->dag, X_MUL, d_input, higher));
-    }
-    return sum;
-}
-
-/* d node / d var, var a leaf (a placeholder or a coordinate); *bad is set
- * past the derivative order the runtime computes. */
-int lw_total_diff(lctx *c, int node, int var, int *bad)
-{
-    chain_ctx k = {c, *dag_at(c->dag, var), bad};
-    return dag_diff_by(c->dag, node, chain_leaf, &k);
-}
-
-typedef struct {
-    lctx *c;
-    int n;
-    const int *from, *to;          /* placeholder leaves and their values */
-    int bad;
-} rebind_ctx;
-
-static int rebind_leaf(void *ctx, const dag_node *leaf)
-{
-    rebind_ctx *r = ctx;
-    lctx *c = r->c;
-    if (leaf->op == X_INPUT) {
-        for (int i = 0; i < r->n; i++)
-            if (dag_at(c->dag, r->from[i])->index == leaf->index) return r->to[i];
-        return -1;
-    }
-    if (leaf->op != X_STREAM) return -1;
-    lw_slot s = c->term->slots[leaf->index];
-    int field = c->term->probes[s.probe].field;
-    int n_in = c->m->fields[field].n_inputs, inputs[DAG_MAX_INPUTS], changed = 0;
-    for (int i = 0; i < n_in; i++) {
-        int old = c->term->probes[s.probe].inputs[i];
-        inputs[i] = dag_rewrite(c->dag, old, rebind_leaf, r);
-        changed |= inputs[i] != old;
-    }
-    if (!changed) return -1;
-    unsigned char alpha[DAG_MAX_INPUTS];
-    memcpy(alpha, c->term->probes[s.probe].streams[s.stream], DAG_MAX_INPUTS);
-    return lw_stream_slot(c, lw_find_probe(c, field, inputs), alpha, s.output, &r->bad);
-}
-
-/* node with the placeholders from[k] replaced by to[k]. */
-static int rebind_placeholders(lctx *c, int node, int n, const int *from, const int *to, int *bad)
-{
-    rebind_ctx r = {c, n, from, to, 0};
-    int out = dag_rewrite(c->dag, node, rebind_leaf, &r);
-    *bad |= r.bad;
-    return out;
-}
-
-static void mark_slots(lctx *c, int node, char *seen, int *slot_map)
-{
-    if (seen[node]) return;
-    seen[node] = 1;
-    const dag_node *n = dag_at(c->dag, node);
-    if (n->op == X_STREAM) {
-        if (slot_map[n->index] >= 0) return;
-        slot_map[n->index] = 1;
-        const lw_probe *p = &c->term->probes[c->term->slots[n->index].probe];
-        for (int i = 0; i < c->m->fields[p->field].n_inputs; i++) mark_slots(c, p->inputs[i], seen, slot_map);
-        return;
-    }
-    int kids[3] = {n->a, n->b, n->c};
-    for (int k = 0; k < 3; k++)
-        if (kids[k] >= 0 && n->op > X_NET) mark_slots(c, kids[k], seen, slot_map);
-}
-
-typedef struct {
-    lctx *c;
-    const int *slot_map;
-} slot_rename;
-
-static int rename_slot(void *ctx, const dag_node *leaf)
-{
-    slot_rename *r = ctx;
-    if (leaf->op != X_STREAM) return -1;
-    return dag_leaf(r->c->dag, X_STREAM, r->slot_map[leaf->index]);
-}
-
-/* Drops the probes, streams and slots the residuals do not reach (left by
- * placeholders), renumbering what stays. */
-void lw_prune_term(lctx *c, lw_term *t)
-{
-    if (!c->prune) return;
-    c->prune = 0;
-    lw_term *saved = c->term;
-    c->term = t;
-    int size = dag_size(c->dag);
-    char *seen = lw_xcalloc((size_t)size, 1);
-    int *slot_map = lw_xcalloc((size_t)t->n_slots + 1, sizeof(int));
-    int *probe_map = lw_xcalloc((size_t)t->n_probes + 1, sizeof(int));
-    for (int i = 0; i < t->n_slots; i++) slot_map[i] = -1;
-    for (int j = 0; j < t->n_residuals; j++) mark_slots(c, t->residuals[j], seen, slot_map);
-    /* kept probes, and within each the value stream and the streams used */
-    for (int p = 0; p < t->n_probes; p++) probe_map[p] = -1;
-    for (int i = 0; i < t->n_slots; i++)
-        if (slot_map[i] >= 0) probe_map[t->slots[i].probe] = 1;
-    int n_probes = 0;
-    int (*stream_map)[MAX_STREAMS_PER_PROBE] = lw_xcalloc((size_t)t->n_probes + 1, sizeof *stream_map);
-    for (int p = 0; p < t->n_probes; p++) {
-        if (probe_map[p] < 0) continue;
-        lw_probe *probe = &t->probes[p];
-        char used[MAX_STREAMS_PER_PROBE] = {1};
-        for (int i = 0; i < t->n_slots; i++)
-            if (slot_map[i] >= 0 && t->slots[i].probe == p) used[t->slots[i].stream] = 1;
-        int n_streams = 0;
-        for (int st = 0; st < probe->n_streams; st++) {
-            stream_map[p][st] = used[st] ? n_streams : -1;
-            if (used[st]) memmove(probe->streams[n_streams++], probe->streams[st], DAG_MAX_INPUTS);
-        }
-        probe->n_streams = n_streams;
-        probe_map[p] = n_probes;
-        if (n_probes != p) t->probes[n_probes] = *probe;
-        n_probes++;
-    }
-    int n_slots = 0;
-    for (int i = 0; i < t->n_slots; i++) {
-        if (slot_map[i] < 0) continue;
-        lw_slot s = t->slots[i];
-        t->slots[n_slots] = (lw_slot){probe_map[s.probe], stream_map[s.probe][s.stream], s.output};
-        slot_map[i] = n_slots++;
-    }
-    t->n_probes = n_probes;
-    t->n_slots = n_slots;
-    slot_rename r = {c, slot_map};
-    for (int j = 0; j < t->n_residuals; j++) t->residuals[j] = dag_rewrite(c->dag, t->residuals[j], rename_slot, &r);
-    for (int p = 0; p < t->n_probes; p++)
-        for (int i = 0; i < c->m->fields[t->probes[p].field].n_inputs; i++)
-            t->probes[p].inputs[i] = dag_rewrite(c->dag, t->probes[p].inputs[i], rename_slot, &r);
-    free(stream_map);
-    free(probe_map);
-    free(slot_map);
-    free(seen);
-    c->term = saved;
-}
-
 /* -------------------------------------------------------------- dynamics */
-
-static const phys_symbol *first_symbol(lctx *c, phys_symbol_kind kind)
-{
-    for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
-        const phys_symbol *s = phys_sema_symbol_at(c->sema, i);
-        if (s->kind == kind && !s->replaced) return s;
-    }
-    return NULL;
-}
-
-static int particle_count(lctx *c)
-{
-    const phys_symbol *set = first_symbol(c, SYM_PARTICLES);
-    return set && set->shape.rank == 1 ? set->shape.dims[0] : 0;
-}
-
-/* Numbers held by a state or attribute, and the CSV name of number k: "q",
- * "q_0", "r_3_x", "m_3". */
-int lw_size_of(const phys_symbol *s)
-{
-    if (s->shape.rank == 0) return 1;
-    if (s->shape.rank == 1) return s->shape.dims[0];
-    return s->shape.dims[0] * s->shape.dims[1];
-}
-
-const char *lw_component_name(lctx *c, const phys_symbol *s, int k)
-{
-    char buf[160];
-    if (s->shape.rank == 0) return s->name;
-    if (s->kind == SYM_ATTRIBUTE && s->shape.rank == 2) {
-        int dim = s->shape.dims[1];
-        if (dim <= 3) snprintf(buf, sizeof buf, "%s_%d_%c", s->name, k / dim, "xyz"[k % dim]);
-        else snprintf(buf, sizeof buf, "%s_%d_%d", s->name, k / dim, k % dim);
-    } else {
-        snprintf(buf, sizeof buf, "%s_%d", s->name, k);
-    }
-    return phys_arena_strdup(c->sema->arena, buf, strlen(buf));
-}
-
-/* A tensor of the shape of s over nodes[0 .. lw_size_of(s)). */
-tensor lw_shaped(const phys_symbol *s, const int *nodes)
-{
-    tensor t;
-    memset(&t, 0, sizeof t);
-    t.rank = s->shape.rank;
-    t.dims[0] = s->shape.dims[0];
-    t.dims[1] = s->shape.dims[1];
-    t.n = lw_size_of(s);
-    memcpy(t.el, nodes, sizeof(int) * (size_t)t.n);
-    return t;
-}
 
 static void add_part(dyn_layout *dl, const phys_symbol *s, int aux)
 {
@@ -285,7 +47,7 @@ int lw_dyn_init(lctx *c, const phys_node *program)
         const phys_particle_set *ps = rec->n_sets ? &rec->sets[0] : NULL;
         const phys_symbol *set = ps ? ps->sym : NULL;
         dl->set = set;
-        dl->n_particles = particle_count(c);
+        dl->n_particles = lw_particle_count(c);
         dl->pos = ps ? ps->position : NULL;
         dl->vel = ps ? ps->velocity : NULL;
         if (!dl->pos || !dl->vel) {
@@ -362,7 +124,7 @@ static int bind_state_point(lctx *c, const phys_node *at, const int *point, int 
     for (int k = 0; k < c->dyn.n_parts; k++) {
         const state_part *p = &c->dyn.parts[k];
         if (p->aux && !with_aux) continue;
-        if (!lw_bind(c, at, p->sym->name, lw_shaped(p->sym, point + p->offset))) return 0;
+        if (!lw_bind(c, at, p->sym->name, lw_shaped(c, at, p->sym, point + p->offset))) return 0;
     }
     return 1;
 }
@@ -374,183 +136,21 @@ static int gather_state(lctx *c, const phys_node *at, int *point, int with_aux)
         const state_part *p = &c->dyn.parts[k];
         if (p->aux && !with_aux) continue;
         const binding *b = lw_find_binding(c, p->sym->name);
-        if (!b || b->value.n != p->count) {
+        if (!b || b->value->n != p->count) {
             phys_error(c->diag, at->loc, "the dynamics need the value of %s here: list %s among the data columns",
                        p->sym->name, p->sym->name);
             return 0;
         }
-        memcpy(point + p->offset, b->value.el, sizeof(int) * (size_t)p->count);
+        memcpy(point + p->offset, b->value->el, sizeof(int) * (size_t)p->count);
     }
     return 1;
 }
 
-/* The value of a field, function or energy where its inputs are bound by
- * name (states, attributes). */
-static tensor value_of_symbol(lctx *c, const phys_node *at, const phys_symbol *sym)
-{
-    if (sym->kind == SYM_FIELD) {
-        int inputs[DAG_MAX_INPUTS];
-        if (!lw_bound_inputs(c, at, sym, inputs)) return lw_failed();
-        return lw_field_at(c, at, sym, inputs, NULL, 0);
-    }
-    if (sym->kind != SYM_LET && sym->kind != SYM_ENERGY)
-        return lw_unsupported(c, at, "the %s %s as a function of the state", phys_symbol_kind_name(sym->kind), sym->name);
-    if (++c->depth > 64) {
-        c->depth--;
-        return lw_unsupported(c, at, "functions nested more than 64 deep");
-    }
-    tensor t = lw_lower_expr(c, sym->decl->kids[1]);
-    c->depth--;
-    return t;
-}
 
-int lw_wrt_state(lctx *c, const char *name)
-{
-    const phys_symbol *s = phys_sema_lookup(c->sema, name);
-    return s && (s->kind == SYM_STATE || s->kind == SYM_ATTRIBUTE);
-}
-
-/* grad[k] = d value / d ph[k] at ph = x: value was lowered with the names
- * differentiated bound to the placeholders ph; each derivative is then
- * moved to the real values x. Sets *bad past what the runtime computes. */
-static void gradient_at(lctx *c, int value, int n, const int *ph, const int *x, int *grad, int *bad)
-{
-    for (int k = 0; k < n; k++) grad[k] = rebind_placeholders(c, lw_total_diff(c, value, ph[k], bad), n, ph, x, bad);
-}
-
-/* d sym / d name (a state or an attribute), where name is bound. */
-tensor lw_gradient_wrt(lctx *c, const phys_node *at, const phys_symbol *sym, const char *name)
-{
-    if (!c->term) return lw_unsupported(c, at, "derivatives with respect to %s outside a term", name);
-    const binding *b = lw_find_binding(c, name);
-    if (!b) return lw_unsupported(c, at, "a derivative with respect to %s where %s has no value", name, name);
-    tensor x = b->value, ph = x;
-    for (int k = 0; k < x.n; k++) ph.el[k] = placeholder(c);
-    int saved = c->n_bindings;
-    if (!lw_bind(c, at, name, ph)) return lw_failed();
-    tensor v = lw_need_scalar(c, at, value_of_symbol(c, at, sym));
-    c->n_bindings = saved;
-    if (v.rank < 0) return v;
-    tensor out = x;
-    int bad = 0;
-    gradient_at(c, v.el[0], x.n, ph.el, x.el, out.el, &bad);
-    if (bad) return lw_unsupported(c, at, "derivatives of order above %d (or more than %d streams of one field)",
-                                DAG_MAX_ORDER, MAX_STREAMS_PER_PROBE);
-    return out;
-}
-
-tensor lw_lower_pair_geometry(lctx *c, const char *name, const phys_node *e)
-{
-    double i, j;
-    if (e->nkids != 3 || !lw_constant_index(c, e->kids[1], &i) || !lw_constant_index(c, e->kids[2], &j))
-        return lw_unsupported(c, e, "%s() of particles that are not given by constant or summed indices", name);
-    const phys_symbol *pos = c->dyn.pos;
-    const binding *b = pos ? lw_find_binding(c, pos->name) : NULL;
-    if (!b) return lw_unsupported(c, e, "%s() where the particle positions have no value", name);
-    int n = b->value.dims[0], dim = b->value.dims[1];
-    if (i < 0 || j < 0 || i >= n || j >= n) return lw_unsupported(c, e, "particle indices outside 0..%d", n - 1);
-    tensor d;
-    memset(&d, 0, sizeof d);
-    d.rank = 1, d.dims[0] = d.n = dim;
-    for (int k = 0; k < dim; k++)
-        d.el[k] = dag_binary(c->dag, X_SUB, b->value.el[(int)i * dim + k], b->value.el[(int)j * dim + k]);
-    return lw_pair_geometry(c, name, d);
-}
-
-tensor lw_pair_geometry(lctx *c, const char *name, tensor d)
-{
-    if (!strcmp(name, "disp")) return d;
-    int sq = dag_const(c->dag, 0.0);
-    for (int k = 0; k < d.n; k++) sq = dag_binary(c->dag, X_ADD, sq, dag_binary(c->dag, X_MUL, d.el[k], d.el[k]));
-    int r = dag_unary(c->dag, X_SQRT, sq);
-    if (!strcmp(name, "dist")) return lw_scalar_of(r);
-    for (int k = 0; k < d.n; k++) d.el[k] = dag_binary(c->dag, X_DIV, d.el[k], r);
-    return d;
-}
-
-/* sum(i: ...), sum_pairs(i, j: ...), prod(i: ...) with constant ranges,
- * unrolled. */
-tensor lw_lower_reduce(lctx *c, const phys_node *e)
-{
-    tensor kernel_sum;
-    if (lw_kernel_reduce(c, e, &kernel_sum)) return kernel_sum;
-    int nb = e->nkids - 1, count[4];
-    if (nb > 4) return lw_unsupported(c, e, "sums over more than 4 indices");
-    int n_sets = 0;
-    for (int i = 0; i < phys_sema_symbol_count(c->sema); i++) {
-        const phys_symbol *s = phys_sema_symbol_at(c->sema, i);
-        n_sets += s->kind == SYM_PARTICLES && !s->replaced;
-    }
-    /* sum_pairs(i, j in K: ...): both indices of a pair run over K */
-    const phys_node *pair_range = NULL;
-    if (e->op == 'p' && nb == 2) pair_range = e->kids[0]->kids[0] ? e->kids[0]->kids[0] : e->kids[1]->kids[0];
-    for (int b = 0; b < nb; b++) {
-        const phys_node *range = pair_range ? pair_range : e->kids[b]->kids[0];
-        double n = particle_count(c);
-        if (!range && n_sets != 1) { /* an index runs over the particles only when there is one set */
-            phys_error(c->diag, e->kids[b]->loc, "the index %s has no range: write '%s in N'%s", e->kids[b]->name,
-                       e->kids[b]->name, n_sets ? " or name the particles it runs over" : " (the model has no particles)");
-            return lw_failed();
-        }
-        if (range && lw_is_particle_set(c, range)) {
-            const phys_symbol *set = phys_sema_lookup(c->sema, range->name);
-            n = set->shape.rank == 1 ? set->shape.dims[0] : 0;
-        } else if (range && !phys_sema_fold(c->sema, range, &n)) {
-            return lw_unsupported(c, range, "this index range");
-        }
-        if (n < 0)
-            return lw_unsupported(c, e, "a sum over particles whose number is known only at run time outside "
-                                        "the dynamics' potential and forces");
-        if (!(n <= 100000)) return lw_unsupported(c, e, "sums of more than 100000 terms");
-        count[b] = (int)n;
-    }
-    long total = 1;
-    for (int b = 0; b < nb; b++) {
-        if (count[b] <= 0) return lw_scalar_of(dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0)); /* empty range */
-        total *= count[b];
-        if (total > 100000) return lw_unsupported(c, e, "sums of more than 100000 terms");
-    }
-    /* Terms combine pairwise, like a binary counter (partial[k] holds 2^k
-     * terms): the result is a balanced tree, log2(n) deep, so the passes
-     * that recurse over the DAG stay shallow, and the rounding of long sums
-     * grows like log n. */
-    dag_op op = e->op == 'm' ? X_MUL : X_ADD;
-    tensor partial[24];
-    int filled[24] = {0}, idx[4] = {0}, saved = c->n_bindings;
-    for (long it = 0; it < total; it++) {
-        long rest = it;
-        for (int b = nb - 1; b >= 0; b--) idx[b] = (int)(rest % count[b]), rest /= count[b];
-        if (e->op == 'p' && idx[0] >= idx[1]) continue;
-        c->n_bindings = saved;
-        for (int b = 0; b < nb; b++)
-            if (!lw_bind(c, e, e->kids[b]->name, lw_scalar_of(dag_const(c->dag, idx[b])))) return lw_failed();
-        tensor v = lw_lower_expr(c, e->kids[nb]);
-        c->n_bindings = saved;
-        int k = 0;
-        for (; v.rank >= 0 && filled[k]; k++) {
-            v = lw_map2(c, e, op, partial[k], v);
-            filled[k] = 0;
-        }
-        if (v.rank < 0) return v;
-        partial[k] = v;
-        filled[k] = 1;
-    }
-    tensor acc = lw_failed();
-    int any = 0;
-    for (int k = 0; k < 24; k++) {
-        if (!filled[k]) continue;
-        acc = any ? lw_map2(c, e, op, partial[k], acc) : partial[k];
-        any = 1;
-        if (acc.rank < 0) return acc;
-    }
-    if (!any) return lw_scalar_of(dag_const(c->dag, e->op == 'm' ? 1.0 : 0.0));
-    return acc;
-}
-
-static tensor newton_mass(lctx *c)
+static const tensor *newton_mass(lctx *c)
 {
     const phys_node *mass = phys_newton_arg(c->dyn.decl, 1);
-    return mass ? lw_lower_expr(c, mass) : lw_scalar_of(dag_const(c->dag, 1.0));
+    return mass ? lw_lower_expr(c, mass) : lw_scalar_of(c, dag_const(c->dag, 1.0));
 }
 
 /* m dv/dt = F: accelerations of every particle (n_particles x dim) at the
@@ -576,35 +176,35 @@ static int newton_accel(lctx *c, const phys_node *at, const int *point, int *acc
             for (int j = antisymmetric ? i + 1 : 0; j < n && ok; j++) {
                 if (j == i) continue;
                 int inner = c->n_bindings;
-                lw_bind(c, at, pair->kids[0]->name, lw_scalar_of(dag_const(c->dag, i)));
-                lw_bind(c, at, pair->kids[1]->name, lw_scalar_of(dag_const(c->dag, j)));
-                tensor fij = lw_lower_expr(c, f->decl->kids[1]);
+                lw_bind(c, at, pair->kids[0]->name, lw_scalar_of(c, dag_const(c->dag, i)));
+                lw_bind(c, at, pair->kids[1]->name, lw_scalar_of(c, dag_const(c->dag, j)));
+                const tensor *fij = lw_lower_expr(c, f->decl->kids[1]);
                 c->n_bindings = inner;
-                if (fij.rank < 0 || fij.n != dim) {
-                    if (fij.rank >= 0) lw_unsupported(c, f->decl, "a pair force that is not a %d-vector", dim);
+                if (!fij || fij->n != dim) {
+                    if (fij) lw_unsupported(c, f->decl, "a pair force that is not a %d-vector", dim);
                     ok = 0;
                     break;
                 }
                 for (int k = 0; k < dim; k++) {
-                    total[i * dim + k] = dag_binary(c->dag, X_ADD, total[i * dim + k], fij.el[k]);
-                    if (antisymmetric) total[j * dim + k] = dag_binary(c->dag, X_SUB, total[j * dim + k], fij.el[k]);
+                    total[i * dim + k] = dag_binary(c->dag, X_ADD, total[i * dim + k], fij->el[k]);
+                    if (antisymmetric) total[j * dim + k] = dag_binary(c->dag, X_SUB, total[j * dim + k], fij->el[k]);
                 }
             }
     } else {
-        tensor all = lw_lower_expr(c, f->decl->kids[1]);
-        if (all.rank >= 0 && all.n != n * dim) lw_unsupported(c, f->decl, "a force that is not %d x %d", n, dim);
-        if (all.rank < 0 || all.n != n * dim) ok = 0;
-        else memcpy(total, all.el, sizeof(int) * (size_t)all.n);
+        const tensor *all = lw_lower_expr(c, f->decl->kids[1]);
+        if (all && all->n != n * dim) lw_unsupported(c, f->decl, "a force that is not %d x %d", n, dim);
+        if (!all || all->n != n * dim) ok = 0;
+        else memcpy(total, all->el, sizeof(int) * (size_t)all->n);
     }
-    tensor m = newton_mass(c);
-    if (ok && m.rank >= 0 && m.n != 1 && m.n != n) {
+    const tensor *m = newton_mass(c);
+    if (ok && m && m->n != 1 && m->n != n) {
         lw_unsupported(c, mass, "a mass that is neither a scalar nor one number per particle");
         ok = 0;
     }
-    if (m.rank < 0) ok = 0;
+    if (!m) ok = 0;
     for (int i = 0; i < n && ok; i++)
         for (int k = 0; k < dim; k++)
-            acc[i * dim + k] = dag_binary(c->dag, X_DIV, total[i * dim + k], m.el[m.n == 1 ? 0 : i]);
+            acc[i * dim + k] = dag_binary(c->dag, X_DIV, total[i * dim + k], m->el[m->n == 1 ? 0 : i]);
     c->n_bindings = saved;
     return ok;
 }
@@ -635,16 +235,16 @@ static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out)
         for (int i = 0; i < eqs->nkids && ok; i++) {
             const phys_node *k = eqs->kids[i];
             const phys_symbol *s = phys_sema_lookup(c->sema, k->kids[0]->kids[1]->name);
-            tensor v = lw_lower_expr(c, k->kids[1]);
-            if (v.rank < 0) ok = 0;
+            const tensor *v = lw_lower_expr(c, k->kids[1]);
+            if (!v) ok = 0;
             for (int p = 0; ok && p < dl->n_parts; p++) {
                 if (dl->parts[p].sym != s) continue;
-                if (v.n != dl->parts[p].count && v.n != 1) {
+                if (v->n != dl->parts[p].count && v->n != 1) {
                     lw_unsupported(c, k, "ddt(%s) of a different size than %s", s->name, s->name);
                     ok = 0;
                     break;
                 }
-                for (int j = 0; j < dl->parts[p].count; j++) out[dl->parts[p].offset + j] = v.el[v.n == 1 ? 0 : j];
+                for (int j = 0; j < dl->parts[p].count; j++) out[dl->parts[p].offset + j] = v->el[v->n == 1 ? 0 : j];
             }
         }
         c->n_bindings = saved;
@@ -653,12 +253,12 @@ static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out)
     /* Hamiltonian: dq/dt = dH/dp, dp/dt = -dH/dq */
     const phys_symbol *h = phys_sema_lookup(c->sema, dl->decl->kids[0]->name);
     int ph[LW_MAX_COORDS], grad[LW_MAX_COORDS], bad = 0;
-    for (int k = 0; k < dl->n_state; k++) ph[k] = placeholder(c);
+    for (int k = 0; k < dl->n_state; k++) ph[k] = lw_placeholder(c);
     if (!h || !bind_state_point(c, at, ph, 0)) return 0;
-    tensor v = lw_need_scalar(c, at, value_of_symbol(c, at, h));
+    const tensor *v = lw_need_scalar(c, at, lw_value_of_symbol(c, at, h));
     c->n_bindings = saved;
-    if (v.rank < 0) return 0;
-    gradient_at(c, v.el[0], dl->n_state, ph, point, grad, &bad);
+    if (!v) return 0;
+    lw_gradient_at(c, v->el[0], dl->n_state, ph, point, grad, &bad);
     for (int k = 0; k < dl->n_half; k++) {
         out[k] = grad[dl->n_half + k];
         out[dl->n_half + k] = dag_unary(c->dag, X_NEG, grad[k]);
@@ -670,7 +270,7 @@ static int dyn_rhs_at(lctx *c, const phys_node *at, const int *point, int *out)
     return 1;
 }
 
-tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
+const tensor *lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
 {
     int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
     if (!c->dyn.decl || !c->term) return lw_unsupported(c, at, "ddt() here");
@@ -679,9 +279,9 @@ tensor lw_lower_ddt(lctx *c, const phys_node *at, const phys_symbol *state)
                                      "several particle sets, cutoffs or a size known at run time)", LW_MAX_COORDS / 2);
     if (c->in_rhs) /* the dynamics would be defined through themselves */
         return lw_unsupported(c, at, "ddt(%s) inside the dynamics, a force or a Hamiltonian", state->name);
-    if (!gather_state(c, at, point, 1) || !dyn_rhs(c, at, point, rhs)) return lw_failed();
+    if (!gather_state(c, at, point, 1) || !dyn_rhs(c, at, point, rhs)) return NULL;
     for (int p = 0; p < c->dyn.n_parts; p++)
-        if (c->dyn.parts[p].sym == state && !c->dyn.parts[p].aux) return lw_shaped(state, rhs + c->dyn.parts[p].offset);
+        if (c->dyn.parts[p].sym == state && !c->dyn.parts[p].aux) return lw_shaped(c, at, state, rhs + c->dyn.parts[p].offset);
     return lw_unsupported(c, at, "ddt(%s): %s does not move under the dynamics", state->name, state->name);
 }
 
@@ -727,9 +327,9 @@ static lw_term *state_term(lctx *c, const char *name, int point[])
     return t;
 }
 
-static void end_state_term(lctx *c, lw_term *t, tensor r)
+static void end_state_term(lctx *c, lw_term *t, const int *nodes, int n)
 {
-    lw_add_residuals(t, r);
+    lw_add_nodes(t, nodes, n);
     lw_prune_term(c, t);
     c->term = NULL;
     c->n_bindings = 0;
@@ -767,8 +367,6 @@ int lw_lower_dynamics(lctx *c, const phys_node *program)
     }
     if (dl->no_point) return 1; /* the system (lower_sets.c) simulates them */
     int point[LW_MAX_COORDS], rhs[LW_MAX_COORDS];
-    tensor r;
-    memset(&r, 0, sizeof r);
 
     dy->rhs = state_term(c, "dynamics", point);
     if (!dyn_rhs(c, dl->decl, point, rhs)) return 0;
@@ -778,13 +376,7 @@ int lw_lower_dynamics(lctx *c, const phys_node *program)
         dy->separable = !any_depends_on(c, rhs, dl->n_half, 0, dl->n_half) &&
                         !any_depends_on(c, rhs + dl->n_half, dl->n_half, dl->n_half, dl->n_state);
     }
-    for (int k = 0; k < dl->n_state; k += MAX_ELEMENTS) {
-        r.n = dl->n_state - k < MAX_ELEMENTS ? dl->n_state - k : MAX_ELEMENTS;
-        memcpy(r.el, rhs + k, sizeof(int) * (size_t)r.n);
-        lw_add_residuals(dy->rhs, r);
-    }
-    r.n = 0;
-    end_state_term(c, dy->rhs, r);
+    end_state_term(c, dy->rhs, rhs, dl->n_state);
 
     const phys_symbol *v = NULL;
     if (dl->kind == PHYSM_DYN_HAMILTONIAN) v = phys_sema_lookup(c->sema, dl->decl->kids[0]->name);
@@ -792,43 +384,42 @@ int lw_lower_dynamics(lctx *c, const phys_node *program)
     if (v) {
         dy->energy = state_term(c, "energy", point);
         bind_state_point(c, dl->decl, point, 1);
-        tensor e = lw_need_scalar(c, dl->decl, value_of_symbol(c, dl->decl, v));
-        if (e.rank < 0) return 0;
+        const tensor *e = lw_need_scalar(c, dl->decl, lw_value_of_symbol(c, dl->decl, v));
+        if (!e) return 0;
+        int energy = e->el[0];
         if (dl->kind == PHYSM_DYN_NEWTON) { /* + kinetic energy */
-            tensor m = newton_mass(c);
-            if (m.rank < 0) return 0;
+            const tensor *m = newton_mass(c);
+            if (!m) return 0;
             for (int i = 0; i < dl->n_particles; i++) {
                 int v2 = dag_const(c->dag, 0.0);
                 for (int k = 0; k < dl->dim; k++) {
                     int vk = point[dl->n_half + i * dl->dim + k];
                     v2 = dag_binary(c->dag, X_ADD, v2, dag_binary(c->dag, X_MUL, vk, vk));
                 }
-                int half_m = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), m.el[m.n == 1 ? 0 : i]);
-                e.el[0] = dag_binary(c->dag, X_ADD, e.el[0], dag_binary(c->dag, X_MUL, half_m, v2));
+                int half_m = dag_binary(c->dag, X_MUL, dag_const(c->dag, 0.5), m->el[m->n == 1 ? 0 : i]);
+                energy = dag_binary(c->dag, X_ADD, energy, dag_binary(c->dag, X_MUL, half_m, v2));
             }
         }
-        end_state_term(c, dy->energy, e);
+        end_state_term(c, dy->energy, &energy, 1);
     }
     if (dl->kind == PHYSM_DYN_NEWTON) {
         dy->momentum = state_term(c, "momentum", point);
         bind_state_point(c, dl->decl, point, 1);
-        tensor m = newton_mass(c);
-        if (m.rank < 0) return 0;
-        tensor pm;
-        memset(&pm, 0, sizeof pm);
-        pm.n = dl->dim + 1;
-        for (int k = 0; k <= dl->dim; k++) pm.el[k] = dag_const(c->dag, 0.0);
+        const tensor *m = newton_mass(c);
+        if (!m) return 0;
+        int pm[LW_MAX_COORDS + 1]; /* total momentum, then sum |m| |v| */
+        for (int k = 0; k <= dl->dim; k++) pm[k] = dag_const(c->dag, 0.0);
         for (int i = 0; i < dl->n_particles; i++) {
-            int mi = m.el[m.n == 1 ? 0 : i], v2 = dag_const(c->dag, 0.0);
+            int mi = m->el[m->n == 1 ? 0 : i], v2 = dag_const(c->dag, 0.0);
             for (int k = 0; k < dl->dim; k++) {
                 int vk = point[dl->n_half + i * dl->dim + k];
-                pm.el[k] = dag_binary(c->dag, X_ADD, pm.el[k], dag_binary(c->dag, X_MUL, mi, vk));
+                pm[k] = dag_binary(c->dag, X_ADD, pm[k], dag_binary(c->dag, X_MUL, mi, vk));
                 v2 = dag_binary(c->dag, X_ADD, v2, dag_binary(c->dag, X_MUL, vk, vk));
             }
-            pm.el[dl->dim] = dag_binary(c->dag, X_ADD, pm.el[dl->dim],
-                                        dag_binary(c->dag, X_MUL, dag_unary(c->dag, X_ABS, mi), dag_unary(c->dag, X_SQRT, v2)));
+            pm[dl->dim] = dag_binary(c->dag, X_ADD, pm[dl->dim],
+                                     dag_binary(c->dag, X_MUL, dag_unary(c->dag, X_ABS, mi), dag_unary(c->dag, X_SQRT, v2)));
         }
-        end_state_term(c, dy->momentum, pm);
+        end_state_term(c, dy->momentum, pm, dl->dim + 1);
     }
     return 1;
 }
@@ -877,8 +468,6 @@ int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, 
         s1[k] = dag_leaf(c->dag, X_COORD, n_cols + coord);
     }
     int dt = dag_binary(c->dag, X_SUB, dag_leaf(c->dag, X_COORD, n_cols + tcol), dag_leaf(c->dag, X_COORD, tcol));
-    tensor r;
-    memset(&r, 0, sizeof r);
     int res[LW_MAX_COORDS];
     if (dl->kind == PHYSM_DYN_NEWTON) {
         int half = dl->n_half;
@@ -905,11 +494,7 @@ int lw_lower_trajectory(lctx *c, lw_term *t, const phys_node *call, int n_cols, 
         for (int k = 0; k < dl->n_state; k++)
             res[k] = dag_binary(c->dag, X_SUB, dag_binary(c->dag, X_DIV, dag_binary(c->dag, X_SUB, s1[k], s0[k]), dt), f[k]);
     }
-    for (int k = 0; k < dl->n_state; k += MAX_ELEMENTS) {
-        r.n = dl->n_state - k < MAX_ELEMENTS ? dl->n_state - k : MAX_ELEMENTS;
-        memcpy(r.el, res + k, sizeof(int) * (size_t)r.n);
-        lw_add_residuals(t, r);
-    }
+    lw_add_nodes(t, res, dl->n_state);
     return 1;
 }
 
@@ -998,4 +583,3 @@ int lw_lower_simulation(lctx *c, const phys_node *d)
     }
     return 1;
 }
-

@@ -36,9 +36,9 @@ static int role_marker(lctx *c, int role)
 static int index_role(lctx *c, const phys_node *e)
 {
     if (!c->kernel || e->kind != N_NAME || !lw_find_binding(c, e->name)) return -1;
-    tensor t = lw_find_binding(c, e->name)->value;
-    if (t.rank != 0 || t.n != 1) return -1;
-    const dag_node *n = dag_at(c->dag, t.el[0]);
+    const tensor *t = lw_find_binding(c, e->name)->value;
+    if (t->rank != 0 || t->n != 1) return -1;
+    const dag_node *n = dag_at(c->dag, t->el[0]);
     if (n->op != X_INPUT || n->index < ROLE_BASE || n->index > ROLE_BASE + 2) return -1;
     return n->index - ROLE_BASE;
 }
@@ -171,7 +171,7 @@ static int kernel_roles(const lw_kernel *k)
 }
 
 /* attr[i] where i is an index of the kernel. */
-int lw_kernel_attribute(lctx *c, const phys_node *e, tensor *out)
+int lw_kernel_attribute(lctx *c, const phys_node *e, const tensor **out)
 {
     const phys_node *base = e->kids[0];
     if (!c->kernel || base->kind != N_NAME || lw_find_binding(c, base->name)) return 0;
@@ -188,16 +188,15 @@ int lw_kernel_attribute(lctx *c, const phys_node *e, tensor *out)
     if (role_set(c->kernel, role) != set) {
         phys_error(c->diag, e->loc, "%s belongs to the particles %s, but %s runs over %s", base->name,
                    c->sys->sets[set].name, e->kids[1]->name, c->sys->sets[role_set(c->kernel, role)].name);
-        *out = lw_failed();
+        *out = NULL;
         return 1;
     }
-    tensor t;
-    memset(&t, 0, sizeof t);
-    t.rank = a->width > 1 || sym->shape.rank == 2;
-    t.dims[0] = t.rank ? a->width : 0;
-    t.n = a->width;
-    for (int k = 0; k < a->width; k++) t.el[k] = lw_gather_leaf(c, a->array, role, k, a->width, 0, 1);
+    tensor *t = lw_tensor(c, e, a->width);
     *out = t;
+    if (!t) return 1;
+    t->rank = a->width > 1 || sym->shape.rank == 2;
+    t->dims[0] = t->rank ? a->width : 0;
+    for (int k = 0; k < a->width; k++) t->el[k] = lw_gather_leaf(c, a->array, role, k, a->width, 0, 1);
     return 1;
 }
 
@@ -212,18 +211,18 @@ static int image_position(lctx *c, int role, int x)
 }
 
 /* r_a - r_b between the images of the item's particles of roles a and b. */
-tensor lw_item_displacement(lctx *c, int a, int b)
+const tensor *lw_item_displacement(lctx *c, const phys_node *at, int a, int b)
 {
-    tensor d;
-    memset(&d, 0, sizeof d);
-    d.rank = 1, d.dims[0] = d.n = c->sys->dim;
+    tensor *d = lw_tensor(c, at, c->sys->dim);
+    if (!d) return NULL;
+    d->rank = 1, d->dims[0] = c->sys->dim;
     for (int x = 0; x < c->sys->dim; x++)
-        d.el[x] = dag_binary(c->dag, X_SUB, image_position(c, a, x), image_position(c, b, x));
+        d->el[x] = dag_binary(c->dag, X_SUB, image_position(c, a, x), image_position(c, b, x));
     return d;
 }
 
 /* dist(i, j), disp(i, j), unit(i, j) of the kernel's two indices. */
-int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *out)
+int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, const tensor **out)
 {
     if (!c->kernel || e->nkids != 3) return 0;
     int ri = index_role(c, e->kids[1]), rj = index_role(c, e->kids[2]);
@@ -240,7 +239,8 @@ int lw_kernel_geometry(lctx *c, const char *name, const phys_node *e, tensor *ou
         *out = lw_unsupported(c, e, "%s() of particles without a position", name);
         return 1;
     }
-    *out = lw_pair_geometry(c, name, lw_item_displacement(c, ri, rj));
+    const tensor *d = lw_item_displacement(c, e, ri, rj);
+    *out = d ? lw_pair_geometry(c, name, d) : NULL;
     return 1;
 }
 
@@ -312,7 +312,7 @@ static const phys_node *binder_cutoff(const phys_node *binder)
 
 /* Lowers body as the per-item value of kernel k with its indices bound
  * to names[0], names[1]; the distance mask applies k->cutoff. */
-static tensor lower_kernel_body(lctx *c, lw_kernel *k, const phys_node *at, const char *const *names, int n_names,
+static const tensor *lower_kernel_body(lctx *c, lw_kernel *k, const phys_node *at, const char *const *names, int n_names,
                                 const phys_node *body)
 {
     lw_term *saved_term = c->term;
@@ -321,22 +321,24 @@ static tensor lower_kernel_body(lctx *c, lw_kernel *k, const phys_node *at, cons
     c->term = k->term;
     c->kernel = k;
     c->prune = 0;
-    tensor v = lw_failed();
+    const tensor *v = NULL;
     int ok = 1;
-    for (int r = 0; r < n_names && ok; r++) ok = lw_bind(c, at, names[r], lw_scalar_of(role_marker(c, r)));
+    for (int r = 0; r < n_names && ok; r++) ok = lw_bind(c, at, names[r], lw_scalar_of(c, role_marker(c, r)));
     if (ok) v = lw_lower_expr(c, body);
-    if (v.rank >= 0 && k->cutoff > 0) {
+    if (v && k->cutoff > 0) {
         int rc = dag_const(c->dag, k->cutoff);
-        int inside = dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", lw_item_displacement(c, 0, 1)).el[0], rc);
+        int inside = dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", lw_item_displacement(c, at, 0, 1))->el[0], rc);
         if (k->kind == PHYSM_TRIPLETS)
             inside = dag_binary(c->dag, X_AND, inside,
-                                dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", lw_item_displacement(c, 0, 2)).el[0], rc));
-        for (int x = 0; x < v.n; x++) v.el[x] = dag_select(c->dag, inside, v.el[x], dag_const(c->dag, 0.0));
+                                dag_binary(c->dag, X_LT, lw_pair_geometry(c, "dist", lw_item_displacement(c, at, 0, 2))->el[0], rc));
+        tensor *masked = lw_tensor_copy(c, v);
+        for (int x = 0; x < v->n; x++) masked->el[x] = dag_select(c->dag, inside, v->el[x], dag_const(c->dag, 0.0));
+        v = masked;
     }
-    if (v.rank >= 0) {
+    if (v) {
         char *seen = lw_xcalloc((size_t)dag_size(c->dag), 1);
         int bad = 0;
-        for (int x = 0; x < v.n && !bad; x++) bad = uses_marker(c, v.el[x], seen);
+        for (int x = 0; x < v->n && !bad; x++) bad = uses_marker(c, v->el[x], seen);
         free(seen);
         if (bad) v = lw_unsupported(c, body, "a particle index used as a number inside a sum over particles");
     }
@@ -350,7 +352,7 @@ static tensor lower_kernel_body(lctx *c, lw_kernel *k, const phys_node *at, cons
 /* sum(i in atoms: ...), sum_pairs(i, j [within rc]: ...), sum(i in a, j in
  * b: ...) inside the system's energy: a kernel whose sum is coordinate
  * sum_index of the combine term. */
-int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
+int lw_kernel_reduce(lctx *c, const phys_node *e, const tensor **out)
 {
     if (!c->sys) return 0;
     int nb = e->nkids - 1;
@@ -383,14 +385,14 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
     const phys_node *rc = binder_cutoff(e->kids[nb - 1]);
     if (rc && !(phys_sema_fold(c->sema, rc, &cutoff) && cutoff > 0 && cutoff < HUGE_VAL)) {
         phys_error(c->diag, rc->loc, "the cutoff must be a constant > 0");
-        *out = lw_failed();
+        *out = NULL;
         return 1;
     }
     int kind = PHYSM_ITEMS;
     if (e->op == 't') {
         if (!(cutoff > 0)) {
             phys_error(c->diag, e->loc, "sum_triplets needs a cutoff: sum_triplets(i, j, k within rc: ...)");
-            *out = lw_failed();
+            *out = NULL;
             return 1;
         }
         kind = PHYSM_TRIPLETS;
@@ -405,20 +407,20 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
         }
     } else if (rc) {
         phys_error(c->diag, rc->loc, "a cutoff needs a sum over pairs");
-        *out = lw_failed();
+        *out = NULL;
         return 1;
     }
     lw_kernel *k = lw_new_kernel(c, lw_located_name(c, e->op == 'p' ? "sum_pairs" : e->op == 't' ? "sum_triplets" : "sum", e),
                               kind, sets[0], nb >= 2 ? sets[1] : sets[0], cutoff);
     int ki = c->sys->n_kernels - 1;
     const char *names[3] = {e->kids[0]->name, nb >= 2 ? e->kids[1]->name : NULL, nb == 3 ? e->kids[2]->name : NULL};
-    tensor v = lw_need_scalar(c, e, lower_kernel_body(c, k, e, names, nb, e->kids[nb]));
+    const tensor *v = lw_need_scalar(c, e, lower_kernel_body(c, k, e, names, nb, e->kids[nb]));
     k = &c->sys->kernels[ki]; /* the array may have moved */
-    if (v.rank < 0) {
-        *out = v;
+    if (!v) {
+        *out = NULL;
         return 1;
     }
-    k->sum = v.el[0];
+    k->sum = v->el[0];
     k->sum_index = c->sys->n_sums++;
     lw_term *comb = c->sys->combine;
     if (comb->n_coords == LW_MAX_COORDS) {
@@ -426,7 +428,7 @@ int lw_kernel_reduce(lctx *c, const phys_node *e, tensor *out)
         return 1;
     }
     comb->coords[comb->n_coords++] = k->name;
-    *out = lw_scalar_of(dag_leaf(c->dag, X_COORD, k->sum_index));
+    *out = lw_scalar_of(c, dag_leaf(c->dag, X_COORD, k->sum_index));
     return 1;
 }
 
@@ -447,7 +449,7 @@ static int gradient_scatters(lctx *c, const phys_node *at, const int *seeds)
     int bad = 0;
     for (int ki = 0; ki < s->n_kernels; ki++) {
         lw_kernel *k = &s->kernels[ki];
-        if (k->n_features) lw_atomic_scatters(c, k, seeds[s->atomic->sum_index]);
+        if (k->n_features) c->hooks->atomic_scatters(c, k, seeds[s->atomic->sum_index]);
         if (k->sum < 0) continue;
         c->kernel = k;
         c->term = k->term;
@@ -492,16 +494,16 @@ static int pair_force_kernel(lctx *c, const phys_symbol *f, int set)
                               antisymmetric ? PHYSM_PAIRS_HALF : PHYSM_PAIRS_FULL, set, set, cutoff);
     int ki = c->sys->n_kernels - 1;
     const char *names[2] = {pair->kids[0]->name, pair->kids[1]->name};
-    tensor v = lower_kernel_body(c, k, f->decl, names, 2, f->decl->kids[1]);
+    const tensor *v = lower_kernel_body(c, k, f->decl, names, 2, f->decl->kids[1]);
     k = &c->sys->kernels[ki];
-    if (v.rank < 0) return 0;
-    if (v.n != c->sys->dim) {
+    if (!v) return 0;
+    if (v->n != c->sys->dim) {
         lw_unsupported(c, f->decl, "a pair force that is not a %d-vector", c->sys->dim);
         return 0;
     }
-    for (int x = 0; x < v.n; x++) {
-        lw_add_scatter(k, v.el[x], set, 0, x);
-        if (antisymmetric) lw_add_scatter(k, dag_unary(c->dag, X_NEG, v.el[x]), set, 1, x);
+    for (int x = 0; x < v->n; x++) {
+        lw_add_scatter(k, v->el[x], set, 0, x);
+        if (antisymmetric) lw_add_scatter(k, dag_unary(c->dag, X_NEG, v->el[x]), set, 1, x);
     }
     return 1;
 }
@@ -577,11 +579,11 @@ int lw_lower_system(lctx *c)
         const phys_symbol *vs = phys_sema_lookup(c->sema, v->name);
         c->term = s->combine;
         c->n_bindings = 0;
-        tensor e = lw_need_scalar(c, v, vs->kind == SYM_ENERGY || vs->kind == SYM_LET
+        const tensor *e = lw_need_scalar(c, v, vs->kind == SYM_ENERGY || vs->kind == SYM_LET
                                             ? lw_lower_expr(c, vs->decl->kids[1])
                                             : lw_unsupported(c, v, "the potential %s: an energy or a let", v->name));
         c->term = NULL;
-        if (e.rank < 0) {
+        if (!e) {
             c->sys = NULL;
             return 0;
         }
@@ -591,10 +593,10 @@ int lw_lower_system(lctx *c)
         free(comb->residuals);
         comb->n_residuals = 1 + s->n_sums;
         comb->residuals = lw_xcalloc((size_t)comb->n_residuals, sizeof(int));
-        comb->residuals[0] = e.el[0];
+        comb->residuals[0] = e->el[0];
         c->term = comb;
         for (int k = 0; k < s->n_sums; k++) {
-            int dv = lw_total_diff(c, e.el[0], dag_leaf(c->dag, X_COORD, k), &bad);
+            int dv = lw_total_diff(c, e->el[0], dag_leaf(c->dag, X_COORD, k), &bad);
             comb->residuals[1 + k] = dv;
             seeds[k] = dv;
             if (dag_at(c->dag, dv)->op != X_CONST) s->seeds_needed = 1;

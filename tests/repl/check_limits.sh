@@ -9,7 +9,9 @@
 #     right-associative powers;
 #  4. let definitions that inline to an expression deeper than lowering
 #     allows: a diagnostic;
-#  5. :reset, and end of input inside an open parenthesis.
+#  5. a vector of 100 numbers (above the 64 elements tensors once held):
+#     its dot product; one of 4097, above MAX_ELEMENTS: a diagnostic;
+#  6. :reset, and end of input inside an open parenthesis.
 set -u
 physc=$1
 work=$(mktemp -d)
@@ -36,6 +38,10 @@ nest() { # nest PREFIX INNER SUFFIX COUNT
   for k in 2 3 4 5 6 7 8 9; do echo "let a$k = $(nest 'sin(' "a$((k - 1))" ')' 2000)"; done
   echo 'a9'
   echo '1 + 1'
+  echo "let w = [$(seq -s ', ' 1 100)]"
+  echo 'dot(w, w) + w[99]'
+  echo "let big = [$(seq -s ', ' 1 4097)]"
+  echo 'big[0]'
   echo ':reset'
   echo '3 * 3'
   echo '(1 +'
@@ -62,6 +68,11 @@ else
 fi
 if grep -q 'nested too deeply' "$work/err"; then echo "ok   let chain too deep: diagnostic"
 else echo "FAIL let chain too deep: no diagnostic"; fail=$((fail + 1)); fi
+if grep -q '^338450$' "$work/out"; then echo "ok   a vector of 100 numbers"
+else echo "FAIL a vector of 100 numbers: no 338450"; fail=$((fail + 1)); fi
+if grep -q '^repl:[0-9]*:[0-9]*: error: not supported yet: vectors of more than 4096 elements' "$work/err"; then
+  echo "ok   a vector of 4097 numbers: diagnostic"
+else echo "FAIL a vector of 4097 numbers: no diagnostic"; fail=$((fail + 1)); fi
 if grep -q 'evaluation failed' "$work/err"; then echo "FAIL an evaluation failed"; fail=$((fail + 1)); fi
 if ! grep -q 'unexpected end of file' "$work/err"; then echo "FAIL open parenthesis at end of input"; fail=$((fail + 1)); fi
 printf '%d failed\n' "$fail"
