@@ -4,7 +4,8 @@
  * species pos velo forces), evaluates it through physc_potential.h and
  * checks the energy and the forces to 1e-10 relative; with a pressure
  * tensor of LAMMPS (metal units, bar, at zero temperature: the virial
- * only) it checks the stress too, and an open cluster of the first atoms
+ * only) it checks the stress too, and the stress against central
+ * differences of the energy under strain, and an open cluster of the first atoms
  * against the same library's forces by central differences.
  *
  * usage: potential_lib FRAME.xyz [PXX PYY PZZ PYZ PXZ PXY]
@@ -90,6 +91,31 @@ int main(int argc, char **argv)
         printf("stress (eV/A^3) %.10g %.10g %.10g %.10g %.10g %.10g; max error against LAMMPS / max |stress| %.3g\n",
                stress[0], stress[1], stress[2], stress[3], stress[4], stress[5], ds / pmax);
         if (!(ds / pmax <= 1e-10)) fails++;
+        /* stress = (1/V) dE/d(strain): x_a += t x_b for the atoms and the cell's vectors */
+        static const int a[6] = {0, 1, 2, 1, 0, 0}, b[6] = {0, 1, 2, 2, 2, 1};
+        const double volume = fabs(cell[0] * (cell[4] * cell[8] - cell[5] * cell[7]) -
+                                   cell[1] * (cell[3] * cell[8] - cell[5] * cell[6]) +
+                                   cell[2] * (cell[3] * cell[7] - cell[4] * cell[6]));
+        double *rs = malloc(sizeof(double) * 3 * (size_t)n), worst_strain = 0;
+        for (int v = 0; v < 6; v++) {
+            double side[2];
+            for (int sign = 0; sign < 2; sign++) {
+                const double t = sign ? -1e-6 : 1e-6;
+                double cs[9];
+                for (int q = 0; q < 3 * n; q += 3) {
+                    memcpy(rs + q, r + q, sizeof(double) * 3);
+                    rs[q + a[v]] += t * r[q + b[v]];
+                }
+                memcpy(cs, cell, sizeof cs);
+                for (int q = 0; q < 9; q += 3) cs[q + a[v]] += t * cell[q + b[v]];
+                if (physc_potential_compute(p, n, rs, NULL, cs, NULL, &side[sign], NULL, NULL)) return 1;
+            }
+            worst_strain = fmax(worst_strain, fabs((side[0] - side[1]) / 2e-6 / volume - stress[v]) / pmax);
+        }
+        free(rs);
+        printf("stress against central differences of the energy under strain: max error / max |stress| %.3g\n",
+               worst_strain);
+        if (!(worst_strain <= 1e-6)) fails++;
     }
     /* an open cluster of the first 20 atoms: forces = -dE/dr by central differences */
     const int m = n < 20 ? n : 20;
