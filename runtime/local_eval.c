@@ -43,6 +43,7 @@ struct physm_local_eval {
     double *desc, *grad;          /* cap x n_features: G_i, then dE_i/dG_i (ghosts' rows 0) */
     double *gathered, *energies;  /* the contributing atoms' rows G_i, dE_i/dG_i, and E_i */
     double *gathered_grad;
+    long extrapolated;            /* atom evaluations with a feature outside the training range */
     char error[256];
 };
 
@@ -189,6 +190,11 @@ const char *physm_local_eval_error(const physm_local_eval *ev)
     return ev->error;
 }
 
+long physm_local_eval_extrapolated(const physm_local_eval *ev)
+{
+    return ev->extrapolated;
+}
+
 /* Room for n particles: the attribute arrays, the force buffers, the
  * system evaluator (made again for more particles). */
 static int reserve(physm_local_eval *ev, long n)
@@ -333,7 +339,7 @@ static int atomic_energy(physm_local_eval *ev, const physm_local_config *c, doub
     long m = 0;
     for (int i = 0; i < c->n; i++)
         if (c->contributing[i]) memcpy(ev->gathered + nf * (size_t)m++, ev->desc + nf * (size_t)i, sizeof(double) * nf);
-    if (physm_atomic_net_energy(ev->net, ev->theta, m, ev->gathered, ev->energies, ev->gathered_grad, NULL))
+    if (physm_atomic_net_energy(ev->net, ev->theta, m, ev->gathered, ev->energies, ev->gathered_grad, &ev->extrapolated))
         return set_error(ev, "%s", "the atomic network's evaluation failed");
     memset(ev->grad, 0, sizeof(double) * nf * (size_t)c->n);
     *sum = 0;

@@ -56,6 +56,9 @@ double physm_local_eval_cutoff(const physm_local_eval *ev);
 int physm_local_eval_run(physm_local_eval *ev, const physm_local_config *c, double *energy, double *forces,
                          double *particle_energy, double *virial);
 const char *physm_local_eval_error(const physm_local_eval *ev);
+/* An atomic network's atom evaluations so far whose descriptor left the
+ * range of the training frames (the network extrapolates there). */
+long physm_local_eval_extrapolated(const physm_local_eval *ev);
 
 /* The values a model exported by physc (--kim, --emit=lib) carries: those
  * of its embedded checkpoint (physc --checkpoint FILE: size > 0), else

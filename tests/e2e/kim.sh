@@ -18,6 +18,7 @@
 #     symmetry functions, per-atom energies) trained a few Adam steps on
 #     Morse frames, checkpoints embedded: energy, forces and per-atom
 #     energies equal the compiled program's to 1e-10 on 1 and 2 processes;
+#     the BPNN warns when atoms' descriptors leave the training range;
 #  3. a model KIM cannot run (two particle sets) is refused by name;
 #  4. physc --emit=lib: a C program linked against the .so (potential_lib.c)
 #     gets the same energy and forces to 1e-10, LAMMPS's stress to 1e-10
@@ -186,6 +187,14 @@ else
     trained LP.np$np LP_physc Ar "$lattice_lj" lp "learned pair network"
     trained BP.np$np BP_physc Si "$lattice_sw" bp "Behler-Parrinello network"
   done
+  # silicon compressed by 10% leaves the training frames' descriptors: LAMMPS's output says so
+  printf 'kim init BP_physc metal\natom_style atomic\n%s\nkim interactions Si\nrun 0\n' "${lattice_sw/5.431/4.9}" > bpx.in
+  if lmp -in bpx.in -log none > bpx.out 2>&1 && grep -q "warning: atoms' descriptors outside the range" bpx.out &&
+    ! grep -q "descriptors outside" BP.np1.kim.out; then
+    ok "the BPNN in LAMMPS warns on compressed silicon that it extrapolates (and not on the test's configuration)"
+  else
+    bad "extrapolation warning of the BPNN in LAMMPS:"; grep -i "warn" bpx.out BP.np1.kim.out | head -3
+  fi
 
   # 3. models that cannot run on a simulator's domains are refused by name
   refused() { # model, what physc must say
