@@ -18,7 +18,9 @@
 #     symmetry functions, per-atom energies) trained a few Adam steps on
 #     Morse frames, checkpoints embedded: energy, forces and per-atom
 #     energies equal the compiled program's to 1e-10 on 1 and 2 processes;
-#     the BPNN warns when atoms' descriptors leave the training range;
+#     the BPNN runs 50 NVE steps at 1200 K, the same on 1 and 2 processes
+#     (1e-10) and keeping the total energy (1e-5), and warns when atoms'
+#     descriptors leave the training range;
 #  3. a model KIM cannot run (two particle sets) is refused by name;
 #  4. physc --emit=lib: a C program linked against the .so (potential_lib.c)
 #     gets the same energy and forces to 1e-10, LAMMPS's stress to 1e-10
@@ -187,6 +189,28 @@ else
     trained LP.np$np LP_physc Ar "$lattice_lj" lp "learned pair network"
     trained BP.np$np BP_physc Si "$lattice_sw" bp "Behler-Parrinello network"
   done
+  # 50 NVE steps at 1200 K through the BPNN (ghosts and lists rebuilt every step) from one configuration:
+  # the same trajectory on 1 and 2 processes, the total energy kept
+  printf 'units metal\natom_style atomic\n%s\nwrite_data bp.data\n' "$lattice_sw" > bpdata.in
+  printf 'kim init BP_physc metal\natom_style atomic\nread_data bp.data\nkim interactions Si\n%s\n' \
+    "velocity all create 1200 4928459 loop geom
+fix 1 all nve
+neigh_modify every 1 delay 0 check no
+thermo_style custom step pe etotal
+thermo_modify norm no format float %.17g
+thermo 50
+run 50" > bpmd.in
+  lmp -in bpdata.in -log none > bpdata.out 2>&1 && lmp -in bpmd.in -log none > bpmd1.out 2>&1 &&
+    $mpi lmp -in bpmd.in -log none > bpmd2.out 2>&1 || bad "the BPNN's NVE run in LAMMPS"
+  # "pe etotal at step 0, pe etotal at step 50"
+  md_lines() { awk '$1 == "Step" { b = 1 } b && $1 == "0" { a = $2 " " $3 } b && $1 == "50" { print a, $2, $3; exit }' "$1"; }
+  read -r _ et0 pe1 et1 <<< "$(md_lines bpmd1.out)"
+  read -r _ _ pe2 _ <<< "$(md_lines bpmd2.out)"
+  read -r dmd drift <<< "$(awk -v a="$pe1" -v b="$pe2" -v e0="$et0" -v e1="$et1" 'BEGIN { if (a == "" || b == "" || e0 == "" || e1 == "") exit
+    d = (a - b) / b; t = (e1 - e0) / e0; printf "%.3g %.3g", (d < 0 ? -d : d), (t < 0 ? -t : t) }')"
+  echo "Behler-Parrinello network, 216 atoms, 50 NVE steps at 1200 K: potential energy on 2 processes against 1: $dmd; total energy drift $drift"
+  awk -v d="$dmd" -v t="$drift" 'BEGIN { exit !(d != "" && t != "" && d + 0 <= 1e-10 && t + 0 <= 1e-5) }' &&
+    ok "the BPNN's MD through KIM: 1 and 2 processes agree to 1e-10, total energy kept to 1e-5" || bad "BPNN MD: $dmd $drift"
   # silicon compressed by 10% leaves the training frames' descriptors: LAMMPS's output says so
   printf 'kim init BP_physc metal\natom_style atomic\n%s\nkim interactions Si\nrun 0\n' "${lattice_sw/5.431/4.9}" > bpx.in
   if lmp -in bpx.in -log none > bpx.out 2>&1 && grep -q "warning: atoms' descriptors outside the range" bpx.out &&
