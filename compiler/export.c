@@ -78,9 +78,6 @@ int phys_export_check(const lw_model *model, const char *file, int kim)
                       : s->n_sets != 1 ? "it has more than one particle set"
                       : !s->combine ? "it has no potential energy (a force without an energy)" : NULL;
     if (!why && kim && s->dim != 3) why = "its particles are not in 3-D";
-    if (!why && s->atomic)
-        why = "not supported yet: an atomic network (atomic(...)) through the simulator's neighbour lists; "
-              "run it with ./model simulate";
     if (!why && kim && s->seeds_needed)
         why = "its potential energy is not linear in its sums over particles, pairs and triplets, so it does "
               "not split into the domains of a simulator";

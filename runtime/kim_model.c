@@ -37,6 +37,7 @@ typedef struct {
     physm_local_eval *ev;
     double influence, cutoff;
     int will_not_request_ghost_neighbors;
+    int warned_extrapolation;
     long *start;                  /* CSR copy of KIM's lists */
     int *nbr;
     long cap_start, cap_nbr;
@@ -124,6 +125,14 @@ static int model_compute(const KIM_ModelCompute *modelCompute, const KIM_ModelCo
     physm_local_config c = {*n, r, contributing, species, b->start, b->nbr};
     if (physm_local_eval_run(b->ev, &c, energy, forces, particle_energy, virial))
         return compute_error(modelCompute, physm_local_eval_error(b->ev));
+    if (!b->warned_extrapolation && physm_local_eval_extrapolated(b->ev)) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "physc model %s: warning: atoms' descriptors outside the range of the training "
+                 "frames (the network extrapolates there); said once", physm_model_get()->name);
+        fprintf(stderr, "%s\n", msg);
+        LOG_WARNING(msg);
+        b->warned_extrapolation = 1;
+    }
     return 0;
 }
 

@@ -2,7 +2,11 @@
  * local_eval.h): item lists built from the caller's neighbour lists, each
  * kernel run over them by physm_system_eval_items, half-pair kernels
  * weighted by 1/2. V = sum_k c_k S_k: the coefficients come from the
- * combine pseudo-term at the unit vectors, once. Attributes the simulator
+ * combine pseudo-term at the unit vectors, once. An atomic network's
+ * descriptors are taken for the contributing atoms only (their items), the
+ * network gives E_i and dE_i/dG_i of those, and the descriptor kernels
+ * scatter the forces of dE_i/dG_i (zero rows for ghosts) onto particles and
+ * ghosts alike. Attributes the simulator
  * does not give (velocities, masses, charges) hold NaN, so a potential that
  * reads one gives a named error instead of a wrong number. */
 #include "local_eval.h"
@@ -35,6 +39,13 @@ struct physm_local_eval {
     long shift_cap;
     double *sums, *ksums;         /* n_sums each */
     double *f_whole, *f_half;     /* cap x 3 */
+    physm_atomic_net *net;        /* atomic networks: cap atoms, */
+    double *desc, *grad;          /* cap x n_features: G_i, then dE_i/dG_i (ghosts' rows 0) */
+    double *gathered, *energies;  /* the contributing atoms' rows G_i, dE_i/dG_i, and E_i */
+    double *gathered_grad;
+    double *gathered_species;     /* their element indices (the simulator's species codes, in the
+                                     order of the model's elements) */
+    long extrapolated;            /* atom evaluations with a feature outside the training range */
     char error[256];
 };
 
@@ -64,6 +75,13 @@ void physm_local_eval_destroy(physm_local_eval *ev)
     free(ev->ksums);
     free(ev->f_whole);
     free(ev->f_half);
+    physm_atomic_net_destroy(ev->net);
+    free(ev->desc);
+    free(ev->grad);
+    free(ev->gathered);
+    free(ev->gathered_grad);
+    free(ev->gathered_species);
+    free(ev->energies);
     free(ev);
 }
 
@@ -175,6 +193,11 @@ const char *physm_local_eval_error(const physm_local_eval *ev)
     return ev->error;
 }
 
+long physm_local_eval_extrapolated(const physm_local_eval *ev)
+{
+    return ev->extrapolated;
+}
+
 /* Room for n particles: the attribute arrays, the force buffers, the
  * system evaluator (made again for more particles). */
 static int reserve(physm_local_eval *ev, long n)
@@ -201,6 +224,26 @@ static int reserve(physm_local_eval *ev, long n)
     long count[8] = {cap};
     ev->sev = physm_system_eval_create(ev->lay, count, NULL);
     if (!ev->f_whole || !ev->f_half || !ev->sev) return -1;
+    if (s->atomic) {
+        const size_t rows = (size_t)cap * (size_t)s->atomic->n_features + 1;
+        physm_atomic_net_destroy(ev->net);
+        free(ev->desc);
+        free(ev->grad);
+        free(ev->gathered);
+        free(ev->gathered_grad);
+        free(ev->gathered_species);
+        free(ev->energies);
+        ev->net = physm_atomic_net_create(ev->lay, cap);
+        ev->desc = malloc(sizeof(double) * rows);
+        ev->grad = malloc(sizeof(double) * rows);
+        ev->gathered = malloc(sizeof(double) * rows);
+        ev->gathered_grad = malloc(sizeof(double) * rows);
+        ev->energies = malloc(sizeof(double) * (size_t)(cap + 1));
+        ev->gathered_species = malloc(sizeof(double) * (size_t)(cap + 1));
+        if (!ev->net || !ev->desc || !ev->grad || !ev->gathered || !ev->gathered_grad || !ev->energies ||
+            !ev->gathered_species)
+            return -1;
+    }
     ev->cap = cap;
     return 0;
 }
@@ -280,8 +323,44 @@ static int run_range(physm_local_eval *ev, int k, long lo, long hi, double *f)
     physm_item_list list = {hi - lo, L->first + lo, L->second + lo, L->third + lo, ev->zero_shift};
     memset(ev->ksums, 0, sizeof(double) * (size_t)ev->sys->n_sums);
     double *forces[8] = {f};
-    if (physm_system_eval_items(ev->sev, ev->theta, &ev->cfg, k, &list, f != NULL, ev->ksums, forces))
+    if (physm_system_eval_items(ev->sev, ev->theta, &ev->cfg, k, &list, f != NULL, ev->grad, ev->ksums, forces))
         return set_error(ev, "%s", physm_system_eval_error(ev->sev));
+    return 0;
+}
+
+/* The atomic network's sum over the contributing atoms: their descriptors
+ * from their own items, E_i into ev->energies (in particle order, the
+ * contributing ones only) and dE_i/dG_i into ev->grad (ghosts' rows 0). */
+static int atomic_energy(physm_local_eval *ev, const physm_local_config *c, double *sum)
+{
+    const physm_system *s = ev->sys;
+    const size_t nf = (size_t)s->atomic->n_features;
+    memset(ev->desc, 0, sizeof(double) * nf * (size_t)c->n);
+    for (int k = 0; k < s->n_kernels; k++) {
+        const le_items *L = &ev->items[k];
+        physm_item_list list = {L->n, L->first, L->second, L->third, ev->zero_shift};
+        if (s->kernels[k].n_features &&
+            physm_system_eval_item_descriptors(ev->sev, ev->theta, &ev->cfg, k, &list, ev->desc))
+            return set_error(ev, "%s", physm_system_eval_error(ev->sev));
+    }
+    long m = 0;
+    for (int i = 0; i < c->n; i++)
+        if (c->contributing[i]) {
+            ev->gathered_species[m] = c->species ? c->species[i] : 0;
+            memcpy(ev->gathered + nf * (size_t)m++, ev->desc + nf * (size_t)i, sizeof(double) * nf);
+        }
+    const double *species = s->atomic->n_elements > 1 ? ev->gathered_species : NULL;
+    if (physm_atomic_net_energy(ev->net, ev->theta, m, species, ev->gathered, ev->energies, ev->gathered_grad,
+                                &ev->extrapolated))
+        return set_error(ev, "%s", "the atomic network's evaluation failed");
+    memset(ev->grad, 0, sizeof(double) * nf * (size_t)c->n);
+    *sum = 0;
+    m = 0;
+    for (int i = 0; i < c->n; i++)
+        if (c->contributing[i]) {
+            memcpy(ev->grad + nf * (size_t)i, ev->gathered_grad + nf * (size_t)m, sizeof(double) * nf);
+            *sum += ev->energies[m++];
+        }
     return 0;
 }
 
@@ -329,6 +408,8 @@ int physm_local_eval_run(physm_local_eval *ev, const physm_local_config *c, doub
         memset(ev->f_whole, 0, sizeof(double) * nf);
         memset(ev->f_half, 0, sizeof(double) * nf);
     }
+    double atomic_sum = 0;
+    if (s->atomic && atomic_energy(ev, c, &atomic_sum)) return -1;
     memset(ev->sums, 0, sizeof(double) * (size_t)s->n_sums);
     for (int k = 0; k < s->n_kernels; k++) {
         const le_items *L = &ev->items[k];
@@ -336,6 +417,7 @@ int physm_local_eval_run(physm_local_eval *ev, const physm_local_config *c, doub
         if (run_range(ev, k, 0, L->n, !want_forces ? NULL : L->weight == 1 ? ev->f_whole : ev->f_half)) return -1;
         for (int q = 0; q < s->n_sums; q++) ev->sums[q] += L->weight * ev->ksums[q];
     }
+    if (s->atomic) ev->sums[s->atomic->sum_index] = atomic_sum;
     const double e = energy_of(ev, ev->sums);
     if (!isfinite(e))
         return set_error(ev, "%s", "the energy is not finite (particles on top of each other, or a potential "
@@ -351,9 +433,10 @@ int physm_local_eval_run(physm_local_eval *ev, const physm_local_config *c, doub
             for (int v = 0; v < 6; v++) virial[v] -= c->r[3 * i + a[v]] * f[3 * i + b[v]];
     }
     if (particle_energy) {
-        for (int i = 0; i < c->n; i++) {
+        for (int i = 0, m = 0; i < c->n; i++) {
             particle_energy[i] = 0;
             if (!c->contributing[i]) continue;
+            if (s->atomic) particle_energy[i] = ev->coef[s->atomic->sum_index] * ev->energies[m++];
             for (int k = 0; k < s->n_kernels; k++) {
                 const le_items *L = &ev->items[k];
                 if (s->kernels[k].sum_index < 0 || L->start[i] == L->start[i + 1]) continue;

@@ -10,7 +10,8 @@
  * with a contributing i; a half-pair kernel runs over every (i, j) of the
  * full lists with weight 1/2 (a pair of two contributing particles is met
  * from both ends, a pair with a ghost here and from the ghost's own domain
- * there). So the energies of the domains of a decomposition add up to the
+ * there); an atomic network's E_i, too, is counted by the domain of atom i
+ * (its descriptor from i's items). So the energies of the domains of a decomposition add up to the
  * system's, and the forces on particles and ghosts (which the simulator
  * adds to their owners) to its forces. That needs V linear in the kernels'
  * sums (physm_system.seeds_needed == 0); V's constant part is left out. */
@@ -55,6 +56,9 @@ double physm_local_eval_cutoff(const physm_local_eval *ev);
 int physm_local_eval_run(physm_local_eval *ev, const physm_local_config *c, double *energy, double *forces,
                          double *particle_energy, double *virial);
 const char *physm_local_eval_error(const physm_local_eval *ev);
+/* An atomic network's atom evaluations so far whose descriptor left the
+ * range of the training frames (the network extrapolates there). */
+long physm_local_eval_extrapolated(const physm_local_eval *ev);
 
 /* The values a model exported by physc (--kim, --emit=lib) carries: those
  * of its embedded checkpoint (physc --checkpoint FILE: size > 0), else

@@ -474,12 +474,18 @@ typedef struct {
 
 /* Kernel kernel over the listed items: ADDS its sums to sums[0 .. n_sums)
  * and, with_forces, its forces to forces[set] (count x dim; NULL: not
- * wanted). Kernels run as in physm_system_eval_run without seeds, so only
- * for a system whose V is linear in its sums (!seeds_needed). cfg->count
- * must not exceed the counts ev was created for. -1 with
- * physm_system_eval_error. */
+ * wanted); a descriptor kernel's forces are those of the seeds dE_dG
+ * (count x n_features, as physm_system_eval_with). Kernels run as in
+ * physm_system_eval_run without seeds, so only for a system whose V is
+ * linear in its sums (!seeds_needed). cfg->count must not exceed the
+ * counts ev was created for. -1 with physm_system_eval_error. */
 int physm_system_eval_items(physm_system_eval *ev, const double *theta, const physm_config *cfg, int kernel,
-                            const physm_item_list *items, int with_forces, double *sums, double *const *forces);
+                            const physm_item_list *items, int with_forces, const double *dE_dG, double *sums,
+                            double *const *forces);
+/* Descriptor kernel kernel's values over the listed items, ADDED into G
+ * (count x n_features) at each item's centre. */
+int physm_system_eval_item_descriptors(physm_system_eval *ev, const double *theta, const physm_config *cfg,
+                                       int kernel, const physm_item_list *items, double *G);
 
 /* ------------------------------------------------------------------------ */
 /* extxyz.c: ASE's extended XYZ                                              */

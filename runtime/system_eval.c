@@ -558,16 +558,15 @@ long physm_system_eval_extrapolated(const physm_system_eval *ev)
     return ev->extrapolated;
 }
 
-int physm_system_eval_items(physm_system_eval *ev, const double *theta, const physm_config *cfg, int kernel,
-                            const physm_item_list *items, int with_forces, double *sums, double *const *forces)
+/* Listed items (physm_item_list: another program's neighbour lists,
+ * local_eval.c), one kernel, one pass; descriptors (PASS_VALUES) added
+ * into G, count x n_features. */
+static int items_pass(physm_system_eval *ev, const double *theta, const physm_config *cfg, int kernel,
+                      const physm_item_list *items, int pass, double *sums, double *const *forces, double *G)
 {
     const physm_system *s = ev->sys;
-    ev->error[0] = 0;
-    const int pass = with_forces ? PASS_FORCES : PASS_SUMS;
-    bind_arrays(ev, cfg, NULL, NULL);
     zero_tasks(ev, cfg, pass);
-    se_job J = {ev, cfg, theta, kernel, pass, items->n, items->first, items->second, items->third,
-                items->shift};
+    se_job J = {ev, cfg, theta, kernel, pass, items->n, items->first, items->second, items->third, items->shift};
     if (ev->pool) physrt_pool_run(ev->pool, ev->n_tasks, run_task, &J);
     else
         for (int t = 0; t < ev->n_tasks; t++) run_task(&J, t, ev->n_tasks);
@@ -576,12 +575,30 @@ int physm_system_eval_items(physm_system_eval *ev, const double *theta, const ph
             snprintf(ev->error, sizeof ev->error, "the network evaluation of %s failed", s->kernels[kernel].name);
             return -1;
         }
-        for (int k = 0; k < s->n_sums; k++) sums[k] += ev->tasks[t].sums[k];
-        for (int set = 0; with_forces && set < s->n_sets; set++) {
+        for (int k = 0; sums && k < s->n_sums; k++) sums[k] += ev->tasks[t].sums[k];
+        for (int set = 0; pass == PASS_FORCES && set < s->n_sets; set++) {
             const double *f = ev->tasks[t].forces[set];
             if (!f || !forces[set]) continue;
             for (long i = 0; i < cfg->count[set] * s->dim; i++) forces[set][i] += f[i];
         }
+        for (long i = 0; G && i < cfg->count[s->atomic->set] * s->atomic->n_features; i++) G[i] += ev->tasks[t].desc[i];
     }
     return 0;
+}
+
+int physm_system_eval_items(physm_system_eval *ev, const double *theta, const physm_config *cfg, int kernel,
+                            const physm_item_list *items, int with_forces, const double *dE_dG, double *sums,
+                            double *const *forces)
+{
+    ev->error[0] = 0;
+    bind_arrays(ev, cfg, dE_dG, NULL);
+    return items_pass(ev, theta, cfg, kernel, items, with_forces ? PASS_FORCES : PASS_SUMS, sums, forces, NULL);
+}
+
+int physm_system_eval_item_descriptors(physm_system_eval *ev, const double *theta, const physm_config *cfg,
+                                       int kernel, const physm_item_list *items, double *G)
+{
+    ev->error[0] = 0;
+    bind_arrays(ev, cfg, NULL, NULL);
+    return items_pass(ev, theta, cfg, kernel, items, PASS_VALUES, NULL, NULL, G);
 }

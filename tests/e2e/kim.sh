@@ -14,10 +14,19 @@
 #     up to the energy; LJ's equal lj/cut's), and so does the
 #     potential energy after 50 NVE steps from 1200 K (ghosts and
 #     neighbour lists rebuilt at every step);
+#  2b. a trained pair network, and a Behler-Parrinello network (atomic(...):
+#     symmetry functions, per-atom energies) trained a few Adam steps on
+#     Morse frames, checkpoints embedded: energy, forces and per-atom
+#     energies equal the compiled program's to 1e-10 on 1 and 2 processes;
+#     the BPNN runs 50 NVE steps at 1200 K, the same on 1 and 2 processes
+#     (1e-10) and keeping the total energy (1e-5), and warns when atoms'
+#     descriptors leave the training range;
 #  3. a model KIM cannot run (two particle sets) is refused by name;
 #  4. physc --emit=lib: a C program linked against the .so (potential_lib.c)
-#     gets the same energy and forces to 1e-10, LAMMPS's stress to 1e-10,
-#     and forces equal to central differences of its energy.
+#     gets the same energy and forces to 1e-10, LAMMPS's stress to 1e-10
+#     (for the BPNN: the KIM model's in LAMMPS), the stress equal to
+#     central differences of the energy under strain, and forces equal to
+#     central differences of its energy; for SW and the BPNN.
 # Exits 77 (skipped) when lmp or the KIM API's tools are not installed.
 # usage: kim.sh PHYSC ROOT
 set -u
@@ -44,6 +53,14 @@ command -v mpirun > /dev/null || bad "mpirun (Debian's openmpi-bin) is not insta
 
 "$physc" "$root/examples/stillinger_weber.phys" -o sw || bad "compile stillinger_weber"
 "$physc" "$root/examples/lj_fluid.phys" -o lj || bad "compile lj_fluid"
+
+# the BPNN: Morse reference frames as bench/bpnn makes them (8 frames of 64
+# atoms), 5 Adam steps
+cp "$root/tests/e2e/models/bpnn_si.phys" .
+{ "$physc" "$root/bench/bpnn/morse_reference.phys" -o morse_reference &&
+    /usr/bin/python3 "$root/bench/bpnn/frames.py" 8 2 2718 > positions.xyz &&
+    ./morse_reference test positions.xyz --write bpnn_frames.xyz > /dev/null &&
+    "$physc" bpnn_si.phys -o bp && ./bp train --quiet; } || bad "Morse frames, compile and train bpnn_si"
 
 pair_sw=$'pair_style sw\npair_coeff * * /usr/share/lammps/potentials/Si.sw Si'
 pair_lj=$'pair_style lj/cut 2.5\npair_coeff 1 1 1.0 1.0 2.5'
@@ -159,13 +176,49 @@ else
   fi
   "$physc" --kim LP_physc --kim-species Ar --checkpoint lp.ckpt learned_pair.phys -o LP_physc &&
     kim-api-collections-management install user LP_physc > LP.install.log 2>&1 || bad "export and install LP_physc"
-  for np in 1 2; do
-    run_kim LP.np$np LP_physc Ar "$lattice_lj" lp $np "" || continue
-    read -r _ ds <<< "$(atom_energy_errors LP.np$np.kim.dump LP.np$np.kim.dump "$pe")"
-    echo "learned pair network, 500 atoms, $np MPI process(es): LAMMPS+KIM E = $pe; against physc: energy $de, max force error / max force $df; per-atom energies: sum against E $ds"
+  "$physc" --kim BP_physc --kim-species Si --checkpoint bp.ckpt bpnn_si.phys -o BP_physc &&
+    kim-api-collections-management install user BP_physc > BP.install.log 2>&1 || bad "export and install BP_physc"
+  trained() { # tag kim_name species lattice program what
+    run_kim $1 $2 $3 "$4" $5 $np "" || return
+    read -r _ ds <<< "$(atom_energy_errors $1.kim.dump $1.kim.dump "$pe")"
+    echo "$6, $(head -1 $1.xyz) atoms, $np MPI process(es): LAMMPS+KIM E = $pe; against physc: energy $de, max force error / max force $df; per-atom energies: sum against E $ds"
     awk -v e="$de" -v f="$df" -v s="$ds" 'BEGIN { exit !(e != "" && f != "" && s != "" && e + 0 <= 1e-10 && f + 0 <= 1e-10 && s + 0 <= 1e-10) }' &&
-      ok "LP.np$np: a trained network's energy and forces through KIM to 1e-10" || bad "LP.np$np: $de $df $ds"
+      ok "$1: $6: energy, forces and per-atom energies through KIM to 1e-10" || bad "$1: $de $df $ds"
+  }
+  for np in 1 2; do
+    trained LP.np$np LP_physc Ar "$lattice_lj" lp "learned pair network"
+    trained BP.np$np BP_physc Si "$lattice_sw" bp "Behler-Parrinello network"
   done
+  # 50 NVE steps at 1200 K through the BPNN (ghosts and lists rebuilt every step) from one configuration:
+  # the same trajectory on 1 and 2 processes, the total energy kept
+  printf 'units metal\natom_style atomic\n%s\nwrite_data bp.data\n' "$lattice_sw" > bpdata.in
+  printf 'kim init BP_physc metal\natom_style atomic\nread_data bp.data\nkim interactions Si\n%s\n' \
+    "velocity all create 1200 4928459 loop geom
+fix 1 all nve
+neigh_modify every 1 delay 0 check no
+thermo_style custom step pe etotal
+thermo_modify norm no format float %.17g
+thermo 50
+run 50" > bpmd.in
+  lmp -in bpdata.in -log none > bpdata.out 2>&1 && lmp -in bpmd.in -log none > bpmd1.out 2>&1 &&
+    $mpi lmp -in bpmd.in -log none > bpmd2.out 2>&1 || bad "the BPNN's NVE run in LAMMPS"
+  # "pe etotal at step 0, pe etotal at step 50"
+  md_lines() { awk '$1 == "Step" { b = 1 } b && $1 == "0" { a = $2 " " $3 } b && $1 == "50" { print a, $2, $3; exit }' "$1"; }
+  read -r _ et0 pe1 et1 <<< "$(md_lines bpmd1.out)"
+  read -r _ _ pe2 _ <<< "$(md_lines bpmd2.out)"
+  read -r dmd drift <<< "$(awk -v a="$pe1" -v b="$pe2" -v e0="$et0" -v e1="$et1" 'BEGIN { if (a == "" || b == "" || e0 == "" || e1 == "") exit
+    d = (a - b) / b; t = (e1 - e0) / e0; printf "%.3g %.3g", (d < 0 ? -d : d), (t < 0 ? -t : t) }')"
+  echo "Behler-Parrinello network, 216 atoms, 50 NVE steps at 1200 K: potential energy on 2 processes against 1: $dmd; total energy drift $drift"
+  awk -v d="$dmd" -v t="$drift" 'BEGIN { exit !(d != "" && t != "" && d + 0 <= 1e-10 && t + 0 <= 1e-5) }' &&
+    ok "the BPNN's MD through KIM: 1 and 2 processes agree to 1e-10, total energy kept to 1e-5" || bad "BPNN MD: $dmd $drift"
+  # silicon compressed by 10% leaves the training frames' descriptors: LAMMPS's output says so
+  printf 'kim init BP_physc metal\natom_style atomic\n%s\nkim interactions Si\nrun 0\n' "${lattice_sw/5.431/4.9}" > bpx.in
+  if lmp -in bpx.in -log none > bpx.out 2>&1 && grep -q "warning: atoms' descriptors outside the range" bpx.out &&
+    ! grep -q "descriptors outside" BP.np1.kim.out; then
+    ok "the BPNN in LAMMPS warns on compressed silicon that it extrapolates (and not on the test's configuration)"
+  else
+    bad "extrapolation warning of the BPNN in LAMMPS:"; grep -i "warn" bpx.out BP.np1.kim.out | head -3
+  fi
 
   # 3. models that cannot run on a simulator's domains are refused by name
   refused() { # model, what physc must say
@@ -198,6 +251,19 @@ if ./potential_lib lib.one.xyz $pxx $pyy $pzz $pyz $pxz $pxy; then
   ok "C library: energy, forces and stress to 1e-10, forces = -dE/dr"
 else
   bad "C library against the compiled program and LAMMPS"
+fi
+# the BPNN's library on the same configuration, its stress against the KIM model's in LAMMPS (not in a sanitizer build)
+"$physc" --emit=lib --kim-species Si --checkpoint bp.ckpt bpnn_si.phys -o libbp.so || bad "physc --emit=lib bpnn_si"
+${CC:-cc} -O2 -Wall -Wextra $sanitize -I. "$root/tests/e2e/potential_lib.c" -L. -lbp -lm -Wl,-rpath,"$work" -o potential_lib_bp ||
+  bad "compiling potential_lib.c against libbp.so"
+./bp simulate --from lib.xyz --steps 1 --dt 1e-12 --to bplib.one.xyz --quiet || bad "bp simulate"
+bp_stress=-
+[ -f BP.np1.kim.out ] && bp_stress=$(thermo BP.np1.kim.out | cut -d' ' -f3-)
+# shellcheck disable=SC2086 # the six components as six arguments
+if ./potential_lib_bp bplib.one.xyz $bp_stress; then
+  ok "C library of the BPNN: energy and forces to 1e-10, stress$([ "$bp_stress" != - ] && echo " against LAMMPS+KIM to 1e-10 and") against strain differences, forces = -dE/dr"
+else
+  bad "C library of the BPNN against the compiled program"
 fi
 
 [ $fail -eq 0 ] && echo "all KIM and library checks passed" || echo "$fail KIM/library check(s) failed"

@@ -4,10 +4,12 @@
  * species pos velo forces), evaluates it through physc_potential.h and
  * checks the energy and the forces to 1e-10 relative; with a pressure
  * tensor of LAMMPS (metal units, bar, at zero temperature: the virial
- * only) it checks the stress too, and an open cluster of the first atoms
+ * only) it checks the stress too, and the stress against central
+ * differences of the energy under strain, and an open cluster of the first atoms
  * against the same library's forces by central differences.
  *
- * usage: potential_lib FRAME.xyz [PXX PYY PZZ PYZ PXZ PXY]
+ * usage: potential_lib FRAME.xyz [PXX PYY PZZ PYZ PXZ PXY | -]
+ * ("-": the stress without LAMMPS's, against strain differences only)
  * Prints the measured errors; exit status 0 when all are within bounds. */
 #include "physc_potential.h"
 
@@ -47,8 +49,9 @@ static int read_frame(const char *path, int *n, double **r, double **f, double c
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 && argc != 8) {
-        fprintf(stderr, "usage: potential_lib FRAME.xyz [PXX PYY PZZ PYZ PXZ PXY]\n");
+    const int with_lammps = argc == 8, with_stress = with_lammps || (argc == 3 && !strcmp(argv[2], "-"));
+    if (argc != 2 && !with_stress) {
+        fprintf(stderr, "usage: potential_lib FRAME.xyz [PXX PYY PZZ PYZ PXZ PXY | -]\n");
         return 2;
     }
     int n, fails = 0;
@@ -64,7 +67,7 @@ int main(int argc, char **argv)
         return 1;
     }
     double e, stress[6], *f = malloc(sizeof(double) * 3 * (size_t)n);
-    if (physc_potential_compute(p, n, r, NULL, cell, NULL, &e, f, argc == 8 ? stress : NULL)) {
+    if (physc_potential_compute(p, n, r, NULL, cell, NULL, &e, f, with_stress ? stress : NULL)) {
         fprintf(stderr, "physc_potential_compute: %s\n", physc_potential_error(p));
         return 1;
     }
@@ -78,7 +81,10 @@ int main(int argc, char **argv)
            "force %.3g\n", physc_potential_name(p), physc_potential_species(p), physc_potential_cutoff(p), n, e, de,
            df / fbig);
     if (!(de <= 1e-10 && df / fbig <= 1e-10)) fails++;
-    if (argc == 8) {
+    if (with_stress)
+        printf("stress (eV/A^3) %.10g %.10g %.10g %.10g %.10g %.10g\n", stress[0], stress[1], stress[2], stress[3],
+               stress[4], stress[5]);
+    if (with_lammps) {
         /* LAMMPS: p = -virial / V in bar; the stress is virial / V in eV/A^3 */
         const double nktv2p = 1.6021765e6;
         double ds = 0, pmax = 0;
@@ -87,9 +93,37 @@ int main(int argc, char **argv)
             ds = fmax(ds, fabs(stress[v] - lmp));
             pmax = fmax(pmax, fabs(lmp));
         }
-        printf("stress (eV/A^3) %.10g %.10g %.10g %.10g %.10g %.10g; max error against LAMMPS / max |stress| %.3g\n",
-               stress[0], stress[1], stress[2], stress[3], stress[4], stress[5], ds / pmax);
+        printf("stress: max error against LAMMPS / max |stress| %.3g\n", ds / pmax);
         if (!(ds / pmax <= 1e-10)) fails++;
+    }
+    if (with_stress) {
+        double pmax = 0;
+        for (int v = 0; v < 6; v++) pmax = fmax(pmax, fabs(stress[v]));
+        /* stress = (1/V) dE/d(strain): x_a += t x_b for the atoms and the cell's vectors */
+        static const int a[6] = {0, 1, 2, 1, 0, 0}, b[6] = {0, 1, 2, 2, 2, 1};
+        const double volume = fabs(cell[0] * (cell[4] * cell[8] - cell[5] * cell[7]) -
+                                   cell[1] * (cell[3] * cell[8] - cell[5] * cell[6]) +
+                                   cell[2] * (cell[3] * cell[7] - cell[4] * cell[6]));
+        double *rs = malloc(sizeof(double) * 3 * (size_t)n), worst_strain = 0;
+        for (int v = 0; v < 6; v++) {
+            double side[2];
+            for (int sign = 0; sign < 2; sign++) {
+                const double t = sign ? -1e-6 : 1e-6;
+                double cs[9];
+                for (int q = 0; q < 3 * n; q += 3) {
+                    memcpy(rs + q, r + q, sizeof(double) * 3);
+                    rs[q + a[v]] += t * r[q + b[v]];
+                }
+                memcpy(cs, cell, sizeof cs);
+                for (int q = 0; q < 9; q += 3) cs[q + a[v]] += t * cell[q + b[v]];
+                if (physc_potential_compute(p, n, rs, NULL, cs, NULL, &side[sign], NULL, NULL)) return 1;
+            }
+            worst_strain = fmax(worst_strain, fabs((side[0] - side[1]) / 2e-6 / volume - stress[v]) / pmax);
+        }
+        free(rs);
+        printf("stress against central differences of the energy under strain: max error / max |stress| %.3g\n",
+               worst_strain);
+        if (!(worst_strain <= 1e-6)) fails++;
     }
     /* an open cluster of the first 20 atoms: forces = -dE/dr by central differences */
     const int m = n < 20 ? n : 20;
