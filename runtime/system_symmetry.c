@@ -130,14 +130,25 @@ static void wrap_into_cell(const physrt_cell *cell, long n, double *r)
     }
 }
 
-/* Atom i of a class: like atoms share the species text (or Z). */
-static int like_atoms(const physm_xyz_frame *x, long i, long j)
+/* An atom's class: like atoms share the species text (or Z; all alike
+ * without either). Sorted by class, then index, the classes are runs. */
+typedef struct {
+    const char *species;
+    double z;
+    long index;
+} sym_atom;
+
+static int class_order(const sym_atom *a, const sym_atom *b)
 {
-    const physm_xyz_property *sp = physm_xyz_find(x, "species");
-    if (sp && sp->type == 'S' && sp->cols == 1) return !strcmp(sp->text[i], sp->text[j]);
-    const physm_xyz_property *z = physm_xyz_find(x, "Z");
-    if (z && z->type != 'S' && z->cols == 1) return z->values[i] == z->values[j];
-    return 1;
+    int c = a->species && b->species ? strcmp(a->species, b->species) : 0;
+    return c ? c : (a->z > b->z) - (a->z < b->z);
+}
+
+static int by_class(const void *pa, const void *pb)
+{
+    const sym_atom *a = pa, *b = pb;
+    int c = class_order(a, b);
+    return c ? c : (a->index > b->index) - (a->index < b->index);
 }
 
 static const char *like_atoms_by(const physm_xyz_frame *x)
@@ -148,23 +159,28 @@ static const char *like_atoms_by(const physm_xyz_frame *x)
     return "all atoms alike";
 }
 
-/* A random permutation within each class of like atoms: perm[i] is the
- * atom that moves to place i; members and done are scratch (n). */
-static void random_permutation(physrt_rng *rng, const physm_xyz_frame *x, long *perm, long *members, int *done)
+/* The frame's atoms (n) sorted into classes of like atoms. */
+static void sort_into_classes(const physm_xyz_frame *x, sym_atom *atoms)
 {
-    long n = x->n;
-    memset(done, 0, sizeof *done * (size_t)n);
+    const char *by = like_atoms_by(x);
+    const physm_xyz_property *p = physm_xyz_find(x, *by == 's' ? "species" : "Z");
+    for (long i = 0; i < x->n; i++)
+        atoms[i] = (sym_atom){.species = *by == 's' ? p->text[i] : NULL, .z = *by == 'Z' ? p->values[i] : 0, .index = i};
+    qsort(atoms, (size_t)x->n, sizeof *atoms, by_class);
+}
+
+/* A random permutation within each class (Fisher-Yates over its places):
+ * perm[i] is the atom that moves to place i. */
+static void random_permutation(physrt_rng *rng, long n, const sym_atom *atoms, long *perm)
+{
     for (long i = 0; i < n; i++) perm[i] = i;
-    for (long i = 0; i < n; i++) {
-        if (done[i]) continue;
-        long m = 0;
-        for (long j = i; j < n; j++)
-            if (!done[j] && like_atoms(x, i, j)) members[m++] = j, done[j] = 1;
-        /* Fisher-Yates over the class's places */
-        for (long k = m - 1; k > 0; k--) {
-            long l = (long)physrt_rng_below(rng, (uint64_t)k + 1), t = perm[members[k]];
-            perm[members[k]] = perm[members[l]];
-            perm[members[l]] = t;
+    for (long first = 0, end; first < n; first = end) {
+        for (end = first + 1; end < n && !class_order(&atoms[first], &atoms[end]); end++) {}
+        for (long k = end - 1; k > first; k--) {
+            long l = first + (long)physrt_rng_below(rng, (uint64_t)(k - first) + 1);
+            long t = perm[atoms[k].index];
+            perm[atoms[k].index] = perm[atoms[l].index];
+            perm[atoms[l].index] = t;
         }
     }
 }
@@ -199,9 +215,9 @@ static void apply_move(const physm_particle_set *set, const sym_move *g, long n,
 }
 
 /* A transformation of kind `kind` for frame x (configuration cfg, positions
- * pos); perm, members and done are scratch of n atoms. */
+ * pos, atoms sorted into classes); perm has room for its n atoms. */
 static void random_move(int kind, physrt_rng *rng, const physm_xyz_frame *x, const physm_config *cfg,
-                        const double *pos, sym_move *g, long *perm, long *members, int *done)
+                        const double *pos, const sym_atom *atoms, sym_move *g, long *perm)
 {
     long n = x->n;
     memset(g, 0, sizeof *g);
@@ -228,7 +244,7 @@ static void random_move(int kind, physrt_rng *rng, const physm_xyz_frame *x, con
         }
         for (int k = 0; k < 3; k++) g->t[k] = L * (2 * physrt_rng_uniform(rng) - 1);
     } else {
-        random_permutation(rng, x, perm, members, done);
+        random_permutation(rng, n, atoms, perm);
         g->perm = perm;
     }
 }
@@ -265,20 +281,22 @@ int physm_system_check_symmetry(const physm_layout *lay, const physm_symmetry_op
     }
     const int has_energy = s->combine != NULL, has_forces = set->moves;
     long atoms = 0;
-    const char *like_by = n_frames ? like_atoms_by(&xyz[0]) : "species";
+    int like_by = 0; /* bits: frames whose like atoms are by species, by Z, all alike */
     for (int f = 0; f < n_frames; f++) {
         const physm_xyz_frame *x = &xyz[f];
         long n = x->n;
         physm_config cfg, moved = {0};
         if (physm_config_from_xyz(lay, file, x, &cfg)) goto done;
-        if (strcmp(like_atoms_by(x), like_by)) like_by = "species where frames have them";
+        const char *by = like_atoms_by(x);
+        like_by |= *by == 's' ? 1 : *by == 'Z' ? 2 : 4;
         atoms += n;
         moved.count[0] = n;
         moved.arrays = calloc((size_t)s->n_arrays + 1, sizeof *moved.arrays);
         double *f0 = calloc((size_t)(n * 3 + 1), sizeof *f0), *f1 = calloc((size_t)(n * 3 + 1), sizeof *f1);
-        long *perm = calloc((size_t)n + 1, sizeof *perm), *members = calloc((size_t)n + 1, sizeof *members);
-        int *done_scratch = calloc((size_t)n + 1, sizeof *done_scratch);
-        int failed = !moved.arrays || !f0 || !f1 || !perm || !members || !done_scratch;
+        long *perm = calloc((size_t)n + 1, sizeof *perm);
+        sym_atom *classes = calloc((size_t)n + 1, sizeof *classes);
+        int failed = !moved.arrays || !f0 || !f1 || !perm || !classes;
+        if (!failed) sort_into_classes(x, classes);
         for (int a = 0; !failed && a < set->n_attributes; a++) {
             const physm_attribute *at = &set->attributes[a];
             failed = !(moved.arrays[at->array] = calloc((size_t)(n * at->width + 1), sizeof(double)));
@@ -313,7 +331,7 @@ int physm_system_check_symmetry(const physm_layout *lay, const physm_symmetry_op
                 physrt_rng rng;
                 physrt_rng_seed_stream(&rng, o->values.seed, (uint64_t)f, (uint64_t)kind, (uint64_t)trial);
                 sym_move g;
-                random_move(kind, &rng, x, &cfg, cfg.arrays[pos_array], &g, perm, members, done_scratch);
+                random_move(kind, &rng, x, &cfg, cfg.arrays[pos_array], classes, &g, perm);
                 apply_move(set, &g, n, &cfg, &moved);
                 double e1 = NAN;
                 if (physm_system_eval_run(ev, theta, &moved, &e1, fs1)) {
@@ -342,8 +360,7 @@ int physm_system_check_symmetry(const physm_layout *lay, const physm_symmetry_op
         free(f0);
         free(f1);
         free(perm);
-        free(members);
-        free(done_scratch);
+        free(classes);
         if (failed) goto done;
     }
 
@@ -370,7 +387,9 @@ int physm_system_check_symmetry(const physm_layout *lay, const physm_symmetry_op
             printf(", net force %.3g (relative %.3g)", e->net, e->net_rel);
             worst(&rel, e->net_rel);
         }
-        if (kind == SYM_PERMUTATION) printf(", like atoms by %s", like_by);
+        if (kind == SYM_PERMUTATION)
+            printf(", like atoms: %s%s%s%s%s", like_by & 1 ? "same species" : "", (like_by & 1) && (like_by & 6) ? ", " : "",
+                   like_by & 2 ? "same Z" : "", (like_by & 2) && (like_by & 4) ? ", " : "", like_by & 4 ? "all atoms" : "");
         violated[kind] = !(rel <= o->tolerance);
         n_violated += violated[kind];
         worst(&largest, rel);
