@@ -640,6 +640,23 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
                       int threads);
 
 /* ------------------------------------------------------------------------ */
+/* system_symmetry.c: the check-symmetry verb                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *file;             /* the frames (extxyz) */
+    physm_simulate_options values; /* checkpoint, or untrained from seed; seed also of the moves */
+    long trials;                  /* random transformations of each kind per frame */
+    double tolerance;             /* largest relative error that passes */
+    int threads;
+} physm_symmetry_options;
+
+/* Energy and forces of every frame against those of the frame rotated,
+ * reflected, translated and with like atoms permuted: one line per kind
+ * and a verdict; an exit status (1 when a symmetry is violated). */
+int physm_system_check_symmetry(const physm_layout *lay, const physm_symmetry_options *o);
+
+/* ------------------------------------------------------------------------ */
 /* system_simulate.c                                                         */
 /* ------------------------------------------------------------------------ */
 

@@ -1,5 +1,5 @@
 /* model_main.c - physm_main, the command line of a compiled model:
- * the verbs train, params, eval, simulate and help (--help), their options
+ * the verbs train, params, eval, simulate, test, check-symmetry, plot and help (--help), their options
  * and usage.
  * The generated object file defines main() as
  *     return physm_main(physm_model_get(), argc, argv);
@@ -126,6 +126,18 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      against the frame's energy= and forces where it has them: RMSE and MAE (energy\n"
             "      per atom), the last line 'rmse: energy X meV/atom, forces Y eV/A' (eV and A).\n"
             "      --write OUT     the frames with the model's energy and forces, as extended XYZ\n"
+            "  check-symmetry FILE.xyz [--checkpoint FILE] [--untrained] [--seed S] [--trials N]\n"
+            "                 [--tolerance T] [--threads T]\n"
+            "      A particle system's energy and forces on every frame of an extended XYZ file\n"
+            "      against the frame moved by N (default 10) random transformations of each kind:\n"
+            "      rotations (uniform on SO(3)), reflections (improper rotations), translations\n"
+            "      (wrapped into a periodic cell) and permutations of like atoms (same species\n"
+            "      column, else Z; all atoms without either); rotations turn the cell's lattice\n"
+            "      vectors too. One line per kind: max |E(gX) - E(X)| and max |F(gX) - R F(X)|,\n"
+            "      each also relative to |E(X)| and max |F(X)| (translation: also |sum F|), then a\n"
+            "      verdict; exit status 1, naming the symmetry, when a relative error exceeds T.\n"
+            "      --seed S        seed of the transformations (and of --untrained values; default 0)\n"
+            "      --tolerance T   largest relative error that passes (default 1e-10)\n"
             "  plot WHAT [--out FILE.png] [--checkpoint FILE]\n"
             "      Draw a PNG with gnuplot (Debian: gnuplot-nox; $GNUPLOT names another) and\n"
             "      print its name (default PROGRAM_WHAT.png). WHAT is one of:\n"
@@ -385,6 +397,53 @@ static int test_verb(const physm_layout *lay, const char *prog, const char *argv
     }
     if (!file) return physm_usage_error(prog, argv0, "test: which frames? test FILE.xyz%s%s", "", "");
     return physm_system_test(lay, &o, file, write, threads < 1 ? 1 : (int)threads);
+}
+
+/* check-symmetry FILE: invariance of a particle system's energy and forces
+ * under rigid motions and permutations of like atoms (system_symmetry.c). */
+static int check_symmetry_verb(const physm_layout *lay, const char *prog, const char *argv0,
+                               const char *default_ckpt, int argc, char **argv)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN), threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu;
+    physm_symmetry_options o = {.values = {.checkpoint = default_ckpt}, .trials = 10, .tolerance = 1e-10};
+    if (!lay->model->system)
+        return physm_usage_error(prog, argv0, "check-symmetry: the model '%s' has no particle system (particles "
+                                 "under dynamics newton)%s", lay->model->name, "");
+    for (int i = 2; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
+            if (r < 0 || !v[0])
+                return physm_usage_error(prog, argv0, "check-symmetry: --checkpoint needs a file name%s%s", "", "");
+            o.values.checkpoint = v;
+        } else if ((r = physm_opt_value(argc, argv, &i, "--seed", &v))) {
+            if (r < 0 || parse_seed(v, &o.values.seed))
+                return physm_usage_error(prog, argv0, "check-symmetry: --seed needs a whole number >= 0%s%s",
+                                         v ? ", not " : "", v ? v : "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--trials", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &o.trials) || o.trials > 1000000)
+                return physm_usage_error(prog, argv0, "check-symmetry: --trials needs a number from 1 to 1000000%s%s",
+                                         v ? ", not " : "", v ? v : "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--tolerance", &v))) {
+            if (r < 0 || parse_positive(v, &o.tolerance))
+                return physm_usage_error(prog, argv0, "check-symmetry: --tolerance needs a finite number > 0%s%s",
+                                         v ? ", not " : "", v ? v : "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--threads", &v))) {
+            if (r < 0 || physm_parse_long(v, 1, &threads) || threads > 256)
+                return physm_usage_error(prog, argv0, "check-symmetry: --threads needs a number from 1 to 256%s%s",
+                                         v ? ", not " : "", v ? v : "");
+        } else if (!strcmp(argv[i], "--untrained")) {
+            o.values.untrained = 1;
+        } else if (argv[i][0] != '-' && !o.file) {
+            o.file = argv[i];
+        } else {
+            return physm_usage_error(prog, argv0, "check-symmetry: unknown %s '%s'",
+                                     argv[i][0] == '-' ? "option" : "argument", argv[i]);
+        }
+    }
+    if (!o.file) return physm_usage_error(prog, argv0, "check-symmetry: which frames? check-symmetry FILE.xyz%s%s", "", "");
+    o.threads = (int)threads;
+    return physm_system_check_symmetry(lay, &o);
 }
 
 static int simulate_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
@@ -739,6 +798,8 @@ int physm_main(const physm_model *model, int argc, char **argv)
         status = simulate_verb(&lay, prog, argv0, default_ckpt, argc, argv);
     } else if (!strcmp(verb, "test")) {
         status = test_verb(&lay, prog, argv0, default_ckpt, argc, argv);
+    } else if (!strcmp(verb, "check-symmetry")) {
+        status = check_symmetry_verb(&lay, prog, argv0, default_ckpt, argc, argv);
     } else if (!strcmp(verb, "plot")) {
         const char *ckpt = default_ckpt, *png = NULL;
         char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -762,7 +823,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
         if (status < 0) status = physm_plot(&lay, ckpt, n_rest, rest, png);
         free(rest);
     } else {
-        status = physm_usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, test, plot, help)",
+        status = physm_usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, test, check-symmetry, plot, help)",
                              verb, "");
     }
 done:
