@@ -36,6 +36,16 @@ int physm_config_from_xyz(const physm_layout *lay, const char *display, const ph
         return -1;
     }
     cfg->count[0] = x->n;
+    const physm_atomic *an = s->atomic;
+    if (an && an->species_array < 0 && an->elements[0][0]) { /* one named element: every atom must be it */
+        const physm_xyz_property *sp = physm_xyz_find(x, "species");
+        for (long i = 0; sp && sp->type == 'S' && i < x->n; i++)
+            if (strcmp(sp->text[i], an->elements[0])) {
+                fprintf(stderr, "%s:%ld: error: atom %ld is %s, but the model's network is for %s only\n", display,
+                        x->line + 2 + i, i + 1, sp->text[i], an->elements[0]);
+                return -1;
+            }
+    }
     cfg->arrays = calloc((size_t)s->n_arrays + 1, sizeof *cfg->arrays);
     if (!cfg->arrays) goto oom;
     for (int i = 0; i < set->n_attributes; i++) {
@@ -172,9 +182,10 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
     if (extrapolated)
         printf("warning: %ld of the %ld atoms have descriptors outside the range of the training frames "
                "(the network extrapolates there)\n", extrapolated, atoms);
-    if (n_e || n_f)
-        printf("rmse: energy %.6g meV/atom, forces %.6g eV/A\n", n_e ? 1e3 * sqrt(se_e / n_e) : NAN,
-               n_f ? sqrt(se_f / n_f) : NAN);
+    char e_text[32] = "n/a", f_text[32] = "n/a";
+    if (n_e) snprintf(e_text, sizeof e_text, "%.6g", 1e3 * sqrt(se_e / n_e));
+    if (n_f) snprintf(f_text, sizeof f_text, "%.6g", sqrt(se_f / n_f));
+    if (n_e || n_f) printf("rmse: energy %s meV/atom, forces %s eV/A\n", e_text, f_text);
     status = 0;
 done:
     if (out && fclose(out) && !status) {
