@@ -13,7 +13,9 @@
  *
  * Frames are split into a fixed contiguous range per thread (each with its
  * network workspace and gradient), added in thread order: reproducible for
- * a given thread count. Neighbour lists are built once per frame. */
+ * a given thread count. A thread's one evaluator builds each frame's
+ * neighbour lists as it comes (cheap beside the kernels), so memory holds
+ * the frames and one set of lists per thread, not every frame's triplets. */
 #include "model_internal.h"
 
 #include <math.h>
@@ -22,13 +24,13 @@
 
 typedef struct {
     physm_config cfg;
-    physm_system_eval *ev;
     long n;                       /* atoms */
     double energy;                /* reference, NaN: none */
     double *forces;               /* reference, n x dim, or NULL */
 } fl_frame;
 
 typedef struct {
+    physm_system_eval *ev;        /* for any frame: lists rebuilt per frame */
     physm_atomic_net *net;
     double *G, *t, *dEdG, *e, *de, *ybar, *dybar, *F, *u;
     double *grad;                 /* n_theta */
@@ -52,6 +54,7 @@ struct physm_frames_loss {
 
 static void free_task(fl_task *t)
 {
+    physm_system_eval_destroy(t->ev);
     physm_atomic_net_destroy(t->net);
     free(t->G), free(t->t), free(t->dEdG), free(t->e), free(t->de), free(t->ybar), free(t->dybar);
     free(t->F), free(t->u), free(t->grad);
@@ -62,7 +65,6 @@ void physm_frames_loss_destroy(physm_frames_loss *fl)
     if (!fl) return;
     for (int f = 0; fl->frames && f < fl->n_frames; f++) {
         fl_frame *fr = &fl->frames[f];
-        physm_system_eval_destroy(fr->ev);
         physm_config_free(fl->lay, &fr->cfg);
         free(fr->forces);
     }
@@ -95,9 +97,7 @@ static int load_frame(physm_frames_loss *fl, const char *display, const physm_xy
         if (!fr->forces) return -1;
         memcpy(fr->forces, frc->values, sizeof(double) * (size_t)(x->n * s->dim));
     }
-    fr->ev = physm_system_eval_create(fl->lay, fr->cfg.count, NULL);
-    if (fr->ev) physm_system_eval_set_skin(fr->ev, 0); /* the atoms never move: no pairs beyond the cutoff */
-    return fr->ev ? 0 : -1;
+    return 0;
 }
 
 static int init_task(physm_frames_loss *fl, fl_task *t)
@@ -105,6 +105,10 @@ static int init_task(physm_frames_loss *fl, fl_task *t)
     const physm_system *s = fl->lay->model->system;
     const size_t n = (size_t)fl->max_atoms + 1, nf = (size_t)s->atomic->n_features;
     t->net = physm_atomic_net_create(fl->lay, (long)n);
+    long count[8] = {0};
+    count[s->atomic->set] = fl->max_atoms;
+    t->ev = physm_system_eval_create(fl->lay, count, NULL);
+    if (t->ev) physm_system_eval_set_skin(t->ev, 0); /* frames never move: no pairs beyond the cutoff */
     t->G = malloc(sizeof(double) * n * nf);
     t->t = malloc(sizeof(double) * n * nf);
     t->dEdG = malloc(sizeof(double) * n * nf);
@@ -115,7 +119,7 @@ static int init_task(physm_frames_loss *fl, fl_task *t)
     t->F = malloc(sizeof(double) * n * (size_t)s->dim);
     t->u = malloc(sizeof(double) * n * (size_t)s->dim);
     t->grad = calloc(fl->lay->n_theta + 1, sizeof(double));
-    return t->net && t->G && t->t && t->dEdG && t->e && t->de && t->ybar && t->dybar && t->F && t->u && t->grad ? 0 : -1;
+    return t->ev && t->net && t->G && t->t && t->dEdG && t->e && t->de && t->ybar && t->dybar && t->F && t->u && t->grad ? 0 : -1;
 }
 
 physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm_term *term, physrt_pool *pool)
@@ -177,15 +181,15 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     const int n = (int)fr->n, dim = s->dim;
     if (n == 0) return 0;
     const double *species = a->species_array >= 0 ? fr->cfg.arrays[a->species_array] : NULL;
-    if (physm_system_eval_descriptors(fr->ev, theta, &fr->cfg, t->G) ||
+    if (physm_system_eval_descriptors(t->ev, theta, &fr->cfg, t->G) ||
         physm_atomic_net_energy(t->net, theta, n, species, t->G, t->e, t->dEdG, NULL))
         return -1;
     double e_atoms = 0, V, seed;
     for (int i = 0; i < n; i++) e_atoms += t->e[i];
     double *forces[8] = {0};
     forces[a->set] = t->F;
-    if (physm_system_eval_with(fr->ev, theta, &fr->cfg, e_atoms, t->dEdG, &V, forces)) return -1;
-    seed = physm_system_eval_atomic_seed(fr->ev);
+    if (physm_system_eval_with(t->ev, theta, &fr->cfg, e_atoms, t->dEdG, &V, forces)) return -1;
+    seed = physm_system_eval_atomic_seed(t->ev);
     double de = 0;
     if (fl->term->frames & PHYSM_FRAMES_ENERGY) {
         de = (V - fr->energy) / n;
@@ -199,7 +203,7 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     if (!fl->with_grad) return 0;
     /* dL/dE_i = ce 2 de / n dV/dS; the stream's adjoint -cf 2 dV/dS */
     for (int i = 0; i < n; i++) t->ybar[i] = ce * 2 * de / n * seed, t->dybar[i] = -cf * 2 * seed;
-    if (with_forces && physm_system_eval_tangent(fr->ev, theta, &fr->cfg, t->u, t->t)) return -1;
+    if (with_forces && physm_system_eval_tangent(t->ev, theta, &fr->cfg, t->u, t->t)) return -1;
     if (physm_atomic_net_train(t->net, theta, n, species, t->G, with_forces ? t->t : NULL, t->ybar, t->dybar, t->grad))
         return -1;
     return 0;
@@ -270,7 +274,7 @@ void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block)
     long atoms = 0;
     for (int f = 0; theta && G && sum2 && f < fl->n_frames; f++) {
         fl_frame *fr = &fl->frames[f];
-        if (physm_system_eval_descriptors(fr->ev, theta, &fr->cfg, G)) continue;
+        if (physm_system_eval_descriptors(fl->tasks[0].ev, theta, &fr->cfg, G)) continue;
         for (long i = 0; i < fr->n; i++)
             for (int k = 0; k < nf; k++) {
                 const double g = G[i * nf + k];
