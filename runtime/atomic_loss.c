@@ -138,7 +138,7 @@ physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm
     fl->lay = lay;
     fl->term = term;
     fl->pool = pool;
-    if (physm_xyz_read(path, path, 0, &xyz, &n_xyz)) goto fail;
+    if (physm_frames_read_xyz(path, path, &xyz, &n_xyz)) goto fail;
     if (n_xyz == 0) {
         fprintf(stderr, "%s: error: %s holds no frames\n", prog, path);
         goto fail;

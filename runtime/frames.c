@@ -814,3 +814,62 @@ void physm_frames_summary(FILE *out, const physm_frames *f)
     if (periodic + open < f->n_frames) fprintf(out, ", %d partly periodic", f->n_frames - periodic - open);
     fputc('\n', out);
 }
+
+/* n2p2's input.data as extended XYZ frames (what training and the test
+ * verb read): species symbols, positions, forces, energy= and the cell. */
+static int frames_as_xyz(const physm_frames *f, physm_xyz_frame **out)
+{
+    physm_xyz_frame *x = calloc((size_t)f->n_frames + 1, sizeof *x);
+    if (!x) return -1;
+    for (int i = 0; i < f->n_frames; i++) {
+        physm_xyz_frame *fr = &x[i];
+        const long a0 = f->first[i], n = f->first[i + 1] - a0;
+        fr->n = n;
+        fr->line = f->line[i];
+        fr->has_lattice = f->pbc[3 * i] || f->pbc[3 * i + 1] || f->pbc[3 * i + 2];
+        for (int k = 0; k < 9; k++) fr->lattice[k / 3][k % 3] = f->cell[9 * i + k];
+        for (int k = 0; k < 3; k++) fr->pbc[k] = f->pbc[3 * i + k];
+        char info[64] = "";
+        if (f->energy && !isnan(f->energy[i])) snprintf(info, sizeof info, "energy=%.17g", f->energy[i]);
+        if (!(fr->info = strdup(info))) goto oom;
+        physm_xyz_property *sp = &fr->props[fr->n_props++], *pos = &fr->props[fr->n_props++];
+        snprintf(sp->name, sizeof sp->name, "species");
+        sp->type = 'S', sp->cols = 1;
+        snprintf(pos->name, sizeof pos->name, "pos");
+        pos->type = 'R', pos->cols = 3;
+        if (!(sp->text = calloc((size_t)n + 1, sizeof *sp->text)) || !(pos->values = malloc(sizeof(double) * (size_t)(3 * n + 1))))
+            goto oom;
+        for (long a = 0; a < n; a++) snprintf(sp->text[a], sizeof sp->text[a], "%s", physm_element_by_z(f->z[a0 + a])->symbol);
+        memcpy(pos->values, f->pos + 3 * a0, sizeof(double) * (size_t)(3 * n));
+        if (f->forces) {
+            physm_xyz_property *fo = &fr->props[fr->n_props++];
+            snprintf(fo->name, sizeof fo->name, "forces");
+            fo->type = 'R', fo->cols = 3;
+            if (!(fo->values = malloc(sizeof(double) * (size_t)(3 * n + 1)))) goto oom;
+            memcpy(fo->values, f->forces + 3 * a0, sizeof(double) * (size_t)(3 * n));
+        }
+    }
+    *out = x;
+    return 0;
+oom:
+    physm_xyz_free(x, f->n_frames);
+    return -1;
+}
+
+int physm_frames_read_xyz(const char *path, const char *display, physm_xyz_frame **frames, int *n_frames)
+{
+    FILE *in = fopen(path, "r");
+    char line[256] = "";
+    while (in && fgets(line, sizeof line, in) && strspn(line, " \t\r\n") == strlen(line)) {}
+    if (in) fclose(in);
+    const char *w = line + strspn(line, " \t");
+    if (strncmp(w, "begin", 5) || (w[5] && !strchr(" \t\r\n", w[5])))
+        return physm_xyz_read(path, display, 0, frames, n_frames);
+    physm_frames f;
+    if (physm_frames_read(path, display, &f)) return -1;
+    int rc = frames_as_xyz(&f, frames);
+    if (rc) fprintf(stderr, "%s: error: out of memory\n", display);
+    else *n_frames = f.n_frames;
+    physm_frames_free(&f);
+    return rc;
+}

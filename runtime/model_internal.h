@@ -596,6 +596,9 @@ typedef struct {
  * Every error names file:line; on error *out is empty. */
 int physm_frames_read(const char *path, const char *display, physm_frames *out);
 void physm_frames_free(physm_frames *f);
+/* Frames of extended XYZ or of n2p2's input.data (told apart by content),
+ * as extended XYZ frames (species, pos, forces, energy=, the cell). */
+int physm_frames_read_xyz(const char *path, const char *display, physm_xyz_frame **frames, int *n_frames);
 
 /* Values predicted for every frame, written beside the references under
  * prefix + name (prefix NULL: "physc_"): physc_energy, physc_stress keys

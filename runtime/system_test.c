@@ -138,7 +138,7 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
                 s->dim);
         goto done;
     }
-    if (physm_xyz_read(file, file, 0, &xyz, &n_frames)) goto done;
+    if (physm_frames_read_xyz(file, file, &xyz, &n_frames)) goto done;
     if (write && !(out = fopen(write, "w"))) {
         fprintf(stderr, "%s: error: test: cannot write %s\n", prog, write);
         goto done;

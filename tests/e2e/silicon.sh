@@ -23,6 +23,16 @@ else bad "held-out frames: energy $e meV/atom (bound 3), forces $f eV/A (bound 0
 [ "$(tail -n 1 test.txt)" = "rmse: energy $e meV/atom, forces $f eV/A" ] && ok "the last line of test is the rmse line" ||
   bad "last line of test: $(tail -n 1 test.txt)"
 
+# the held-out frames as n2p2's input.data: the same errors
+awk '/^[0-9]+$/ { n = $1; getline; match($0, /Lattice="[^"]*"/); split(substr($0, RSTART + 9, RLENGTH - 10), L, " ")
+    match($0, /energy=[^ ]*/); e = substr($0, RSTART + 7, RLENGTH - 7)
+    print "begin"; for (k = 0; k < 3; k++) print "lattice", L[3 * k + 1], L[3 * k + 2], L[3 * k + 3]
+    for (i = 0; i < n; i++) { getline; print "atom", $2, $3, $4, $1, 0, 0, $5, $6, $7 }
+    print "energy", e; print "end" }' silicon_test.xyz > input.data
+./silicon test input.data > n2p2.txt 2>&1 || bad "test input.data: $(cat n2p2.txt)"
+[ "$(tail -n 1 n2p2.txt)" = "$(tail -n 1 test.txt)" ] && ok "n2p2 input.data gives the same errors: $(tail -n 1 n2p2.txt)" ||
+  bad "input.data: $(tail -n 1 n2p2.txt), extxyz: $(tail -n 1 test.txt)"
+
 # NVE of 512 atoms from the example's start, 1 fs steps
 ./silicon simulate --steps 300 --every 100 --to md.xyz > md.txt 2>&1 || bad "simulate: $(cat md.txt)"
 drift=$(awk '/^energy: max relative drift/ { print $5 }' md.txt)
