@@ -801,7 +801,7 @@ static LLVMValueRef gen_kernel_inputs(gen *g, const lw_kernel *k, const char *na
 
 /* The kernel's sum (added to sums[sum_index]) and, with_forces, its
  * scatter-adds into scatter[set]. */
-static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name, int with_forces)
+static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name, int with_forces, const int *nodes)
 {
     const lw_term *t = k->term;
     LLVMValueRef fn = new_function(g, name, 10);
@@ -815,7 +815,7 @@ static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name
     if (!stores) exit(70);
     int n = 0;
     LLVMValueRef acc = NULL;
-    if (k->sum >= 0) {
+    if (k->sum >= 0 && !nodes) {
         acc = LLVMBuildAlloca(g->b, g->real, "");
         LLVMBuildStore(g->b, real_const(g, 0.0), acc);
         stores[n++] = (store_spec){.node = k->sum, .accumulator = acc};
@@ -824,8 +824,8 @@ static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name
     for (int s = 0; with_forces && s < k->n_scatters; s++) {
         const lw_scatter *sc = &k->scatters[s];
         if (!set_base[sc->set]) set_base[sc->set] = load_ptr(g, LLVMGetParam(fn, 9), sc->set);
-        stores[n++] = (store_spec){.node = sc->node, .base = set_base[sc->set], .stride = lc.dim, .col = sc->comp,
-                                   .scatter_role = sc->role + 1};
+        stores[n++] = (store_spec){.node = nodes ? nodes[s] : sc->node, .base = set_base[sc->set], .stride = lc.dim,
+                                   .col = sc->comp, .scatter_role = sc->role + 1};
     }
     emit_loop(g, &lc, fn, stores, n);
     if (acc) {
@@ -916,10 +916,15 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
         }
         if (k->sum >= 0) {
             snprintf(name, sizeof name, "kernel%d_sum_f64", i);
-            sum = gen_kernel_body(g, k, name, 0);
+            sum = gen_kernel_body(g, k, name, 0, NULL);
         }
         snprintf(name, sizeof name, "kernel%d_body_f64", i);
-        LLVMValueRef body = gen_kernel_body(g, k, name, 1);
+        LLVMValueRef body = gen_kernel_body(g, k, name, 1, NULL);
+        LLVMValueRef hvp = LLVMConstPointerNull(g->ptr);
+        if (k->hvp) {
+            snprintf(name, sizeof name, "kernel%d_hvp_f64", i);
+            hvp = gen_kernel_body(g, k, name, 1, k->hvp);
+        }
         LLVMValueRef values = LLVMConstPointerNull(g->ptr), tangent = values;
         if (k->n_features) {
             snprintf(name, sizeof name, "kernel%d_values_f64", i);
@@ -943,6 +948,7 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
         v[KERNEL_feature_offset] = I32(k->feature_offset);
         v[KERNEL_values_f64] = values;
         v[KERNEL_tangent_f64] = tangent;
+        v[KERNEL_hvp_f64] = hvp;
         kernels[i] = abi_struct(ty, PHYSM_ABI_KERNEL, v);
     }
     LLVMValueRef v[SYSTEM__COUNT] = {0};
@@ -957,6 +963,8 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
     v[SYSTEM_seeds_needed] = I32(s->seeds_needed);
     v[SYSTEM_mass] = F64(s->mass);
     v[SYSTEM_atomic] = gen_atomic(g, ty);
+    v[SYSTEM_hvp_tangent_array] = I32(s->hvp_tangent_array);
+    v[SYSTEM_hvp_seed_array] = I32(s->hvp_seed_array);
     free(kernels);
     return global_const(g, abi_struct(ty, PHYSM_ABI_SYSTEM, v), "system");
 }

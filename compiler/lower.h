@@ -144,6 +144,10 @@ typedef struct lw_kernel {
      * their derivatives along the gathered tangent (tangents). */
     int n_features, feature_offset;
     int *features, *tangents;
+    /* The derivative of each scatter along the tangent u (and, in a
+     * descriptor kernel, the seeds' tangent): Hessian-vector products;
+     * NULL when the system has none. */
+    int *hvp;
 } lw_kernel;
 
 /* atomic(network, descriptor = acsf(...)) in the system's energy: sum_i
@@ -190,6 +194,10 @@ typedef struct lw_system {
     int seeds_needed;
     double mass;
     lw_atomic *atomic;              /* NULL: no atomic network */
+    /* Hessian-vector products (physm_system.hvp_*): the tangent u per
+     * particle and, with an atomic network, d(dE_i/dG_i) along u; -1: the
+     * system has none (probes, or V not linear in its sums). */
+    int hvp_tangent_array, hvp_seed_array;
 } lw_system;
 
 /* ---------------------------------------------------------------- spins */

@@ -476,6 +476,52 @@ static int gradient_scatters(lctx *c, const phys_node *at, const int *seeds)
     return 1;
 }
 
+typedef struct {
+    lctx *c;
+    lw_kernel *k;
+} hvp_ctx;
+
+/* The tangent of a gathered leaf: a position's is u of its particle and
+ * axis, an atomic network's seed dE_i/dG_i has its own tangent array. */
+static int hvp_leaf(void *ctx, const dag_node *leaf)
+{
+    hvp_ctx *h = ctx;
+    lctx *c = h->c;
+    const lw_system *s = c->sys;
+    if (leaf->op != X_COORD) return dag_const(c->dag, 0.0);
+    const lw_gather g = h->k->gathers[leaf->index];
+    if (g.shift) return dag_const(c->dag, 0.0);
+    if (s->atomic && g.array == s->atomic->seed_array)
+        return lw_gather_leaf(c, s->hvp_seed_array, g.role, g.comp, g.width, 0, 1);
+    const lw_particle_set *set = &s->sets[role_set(h->k, g.role)];
+    if (set->position < 0 || g.array != set->attributes[set->position].array) return dag_const(c->dag, 0.0);
+    return lw_gather_leaf(c, s->hvp_tangent_array, g.role, g.comp, s->dim, 0, 1);
+}
+
+/* Hessian-vector products: each force scatter differentiated along the
+ * tangents (forward mode on the DAGs). Not for kernels with probes (their
+ * streams' derivatives are other streams) nor seeds that vary. */
+static void hvp_scatters(lctx *c)
+{
+    lw_system *s = c->sys;
+    s->hvp_tangent_array = s->hvp_seed_array = -1;
+    if (s->seeds_needed) return;
+    for (int ki = 0; ki < s->n_kernels; ki++)
+        if (s->kernels[ki].term->n_probes) return;
+    s->hvp_tangent_array = s->atomic ? s->atomic->tangent_array : s->n_arrays++;
+    if (s->atomic) s->hvp_seed_array = s->n_arrays++;
+    for (int ki = 0; ki < s->n_kernels; ki++) {
+        lw_kernel *k = &s->kernels[ki];
+        c->kernel = k;
+        c->term = k->term;
+        k->hvp = lw_xcalloc((size_t)k->n_scatters + 1, sizeof(int));
+        hvp_ctx h = {c, k};
+        for (int i = 0; i < k->n_scatters; i++) k->hvp[i] = dag_diff_by(c->dag, k->scatters[i].node, hvp_leaf, &h);
+    }
+    c->kernel = NULL;
+    c->term = NULL;
+}
+
 /* force F(i, j) [within rc] = body: one kernel over the pairs of the moving
  * set; antisymmetric ones over each pair once, applied with both signs. */
 static int pair_force_kernel(lctx *c, const phys_symbol *f, int set)
@@ -514,18 +560,20 @@ static void finish_kernel(lctx *c, lw_kernel *k)
 {
     lw_term *t = k->term;
     free(t->residuals);
-    t->n_residuals = (k->sum >= 0) + k->n_scatters + 2 * k->n_features;
+    t->n_residuals = (k->sum >= 0) + k->n_scatters * (k->hvp ? 2 : 1) + 2 * k->n_features;
     t->residuals = lw_xcalloc((size_t)t->n_residuals + 1, sizeof(int));
     int r = 0;
     if (k->sum >= 0) t->residuals[r++] = k->sum;
     for (int s = 0; s < k->n_scatters; s++) t->residuals[r++] = k->scatters[s].node;
     for (int f = 0; f < k->n_features; f++) t->residuals[r++] = k->features[f], t->residuals[r++] = k->tangents[f];
+    for (int s = 0; k->hvp && s < k->n_scatters; s++) t->residuals[r++] = k->hvp[s];
     c->prune = 1;
     lw_prune_term(c, t);
     r = 0;
     if (k->sum >= 0) k->sum = t->residuals[r++];
     for (int s = 0; s < k->n_scatters; s++) k->scatters[s].node = t->residuals[r++];
     for (int f = 0; f < k->n_features; f++) k->features[f] = t->residuals[r++], k->tangents[f] = t->residuals[r++];
+    for (int s = 0; k->hvp && s < k->n_scatters; s++) k->hvp[s] = t->residuals[r++];
 }
 
 int lw_lower_system(lctx *c)
@@ -569,6 +617,7 @@ int lw_lower_system(lctx *c)
     }
     s->combine = lw_xcalloc(1, sizeof *s->combine);
     s->combine->name = "potential";
+    s->hvp_tangent_array = s->hvp_seed_array = -1;
     int ok = 1;
     const phys_node *v = phys_sema_force_potential(c->sema, f);
     if (f->decl->kids[0]) {
@@ -605,6 +654,7 @@ int lw_lower_system(lctx *c)
             for (int k = 0; k < s->n_sums; k++) seeds[k] = dag_leaf(c->dag, X_SEED, k);
         c->term = NULL;
         ok = !bad && gradient_scatters(c, v, seeds);
+        if (ok) hvp_scatters(c);
     } else {
         lw_unsupported(c, f->decl, "this force on particles (a pair force F(i, j) = ..., or -grad(V, r))");
         ok = 0;
@@ -626,6 +676,7 @@ void lw_free_system(lw_system *s)
         free(s->kernels[k].scatters);
         free(s->kernels[k].features);
         free(s->kernels[k].tangents);
+        free(s->kernels[k].hvp);
     }
     free(s->atomic);
     free(s->kernels);

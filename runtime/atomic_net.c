@@ -155,3 +155,30 @@ int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, c
     }
     return 0;
 }
+
+int physm_atomic_net_hvp(physm_atomic_net *net, const double *theta, long n, const double *species,
+                         const double *G_scaled, double *t, double *out)
+{
+    if (n < 0 || n > net->max_atoms) return -1;
+    if (n == 0) return 0;
+    const physm_layout *lay = net->lay;
+    const physm_atomic *a = lay->model->system->atomic;
+    const int nf = a->n_features;
+    physm_atomic_scale_back(lay, theta, n, t); /* the tangent of the scaled descriptors */
+    if (group(net, n, species)) return -1;
+    for (int e = 0; e < net->n_elements; e++) {
+        const long lo = net->start[e], m = net->start[e + 1] - lo;
+        if (!m) continue;
+        const double *w = theta + lay->offset[a->fields[e]];
+        gather_rows(net, lo, lo + m, G_scaled, net->x, nf);
+        gather_rows(net, lo, lo + m, t, net->t, nf);
+        for (long q = 0; q < m; q++) net->ybar[q] = 0, net->tbar[q] = 1;
+        /* the reverse sweep of the stream dy = grad . t from dy_bar = 1 gives H t */
+        if (physrt_mlp_tangent_forward_f64(net->mlp[e], w, (int)m, net->x, net->t, net->y, net->y + m) ||
+            physrt_mlp_tangent_backward_f64(net->mlp[e], w, (int)m, net->ybar, net->tbar, NULL, net->xbar))
+            return -1;
+        scatter_rows(net, lo, lo + m, net->xbar, out, nf);
+    }
+    physm_atomic_scale_back(lay, theta, n, out); /* back to the unscaled descriptors */
+    return 0;
+}

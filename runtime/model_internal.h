@@ -421,6 +421,11 @@ int physm_system_eval_tangent(physm_system_eval *ev, const double *theta, const 
                               double *t);
 int physm_system_eval_with(physm_system_eval *ev, const double *theta, const physm_config *cfg,
                            double atomic_energy, const double *dE_dG, double *energy, double *const *forces);
+/* The derivative of the forces along u (per particle, dim numbers, of the
+ * moving set): out[set] = -H u, H the Hessian of the potential energy. -1
+ * with physm_system_eval_error when the model has none. */
+int physm_system_eval_hvp(physm_system_eval *ev, const double *theta, const physm_config *cfg, const double *u,
+                          double *const *out);
 /* dV/dS of the atomic network's sum at the last evaluation that gave the energy. */
 double physm_system_eval_atomic_seed(const physm_system_eval *ev);
 /* Atoms evaluated so far with a descriptor outside its training range. */
@@ -446,6 +451,10 @@ int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, 
  * (per atom, the stream's adjoint) ADDED into grad (all of theta). */
 int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, const double *species,
                            const double *G_scaled, double *t, const double *E_bar, const double *t_bar, double *grad);
+/* d(dE_i/dG_i) along the descriptors' tangent t (unscaled, overwritten):
+ * the networks' Hessians times t, into out (n x n_features). */
+int physm_atomic_net_hvp(physm_atomic_net *net, const double *theta, long n, const double *species,
+                         const double *G_scaled, double *t, double *out);
 const char *physm_system_eval_error(const physm_system_eval *ev);
 
 /* atomic_loss.c: the loss of a frames data term (physm_term.frames) and its

@@ -335,6 +335,11 @@ typedef struct {
      * scatter[0]. n_features 0: an ordinary kernel. */
     int n_features, feature_offset;
     physm_kernel_body_f64 values_f64, tangent_f64;
+    /* The derivative of the force scatters along arrays[hvp_tangent_array]
+     * (and, for descriptor kernels, the seeds' tangent in
+     * arrays[hvp_seed_array]) into scatter[set]: -(Hessian of V) u. NULL:
+     * none (physm_system.hvp_tangent_array < 0). */
+    physm_kernel_body_f64 hvp_f64;
 } physm_kernel;
 
 /* atomic(network, descriptor = ...): the energy sum_i E_i, E_i = net(G_i),
@@ -377,6 +382,8 @@ typedef struct {
     int seeds_needed;
     double mass;                      /* > 0: every particle's mass; 0: the mass attribute */
     const physm_atomic *atomic;       /* NULL: no atomic network */
+    int hvp_tangent_array;            /* work arrays of Hessian-vector products (dim and, */
+    int hvp_seed_array;               /* with an atomic network, n_features per particle); -1: none */
 } physm_system;
 
 typedef enum {

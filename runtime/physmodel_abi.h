@@ -199,7 +199,8 @@
     M(X, n_features, I32)              \
     M(X, feature_offset, I32)          \
     M(X, values_f64, PTR)              \
-    M(X, tangent_f64, PTR)
+    M(X, tangent_f64, PTR)             \
+    M(X, hvp_f64, PTR)
 
 #define PHYSM_ABI_MEMBERS_ATOMIC(M, X) \
     M(X, field, I32)                   \
@@ -224,7 +225,9 @@
     M(X, combine, PTR)                 \
     M(X, seeds_needed, I32)            \
     M(X, mass, F64)                    \
-    M(X, atomic, PTR)
+    M(X, atomic, PTR)                  \
+    M(X, hvp_tangent_array, I32)       \
+    M(X, hvp_seed_array, I32)
 
 #define PHYSM_ABI_MEMBERS_QUANTITIES(M, X) \
     M(X, n_lets, I32)                      \

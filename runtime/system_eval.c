@@ -331,7 +331,7 @@ static long kernel_items(const physm_system_eval *ev, int k, const physm_config 
 
 /* What a pass computes: the kernels' sums; sums and forces; the
  * descriptors; their tangents. */
-enum { PASS_SUMS, PASS_FORCES, PASS_VALUES, PASS_TANGENT };
+enum { PASS_SUMS, PASS_FORCES, PASS_HVP, PASS_VALUES, PASS_TANGENT };
 
 typedef struct {
     physm_system_eval *ev;
@@ -372,7 +372,7 @@ static void run_chunk(const se_job *J, se_task *t, int n, const int *first, cons
                                                                    t->streams, ev->seeds, &t->desc, t->sums);
         return;
     }
-    physm_kernel_body_f64 fn = J->pass == PASS_FORCES ? kr->body_f64 : kr->sum_f64;
+    physm_kernel_body_f64 fn = J->pass == PASS_FORCES ? kr->body_f64 : J->pass == PASS_HVP ? kr->hvp_f64 : kr->sum_f64;
     fn(n, first, second, third, shift, arrays, params, t->streams, ev->seeds, t->forces, t->sums);
 }
 
@@ -411,7 +411,7 @@ static void zero_tasks(physm_system_eval *ev, const physm_config *cfg, int pass)
     const physm_system *s = ev->sys;
     for (int t = 0; t < ev->n_tasks; t++) {
         memset(ev->tasks[t].sums, 0, sizeof(double) * (size_t)(s->n_sums + 1));
-        for (int k = 0; pass == PASS_FORCES && k < s->n_sets; k++)
+        for (int k = 0; (pass == PASS_FORCES || pass == PASS_HVP) && k < s->n_sets; k++)
             if (ev->tasks[t].forces[k]) memset(ev->tasks[t].forces[k], 0, sizeof(double) * (size_t)(cfg->count[k] * s->dim));
         if (pass >= PASS_VALUES)
             memset(ev->tasks[t].desc, 0, sizeof(double) * (size_t)(ev->atoms * s->atomic->n_features));
@@ -424,7 +424,9 @@ static int run_pass(physm_system_eval *ev, const double *theta, const physm_conf
     zero_tasks(ev, cfg, pass);
     for (int k = 0; k < s->n_kernels; k++) {
         const physm_kernel *kr = &s->kernels[k];
-        if ((pass == PASS_SUMS && kr->sum_index < 0) || (pass >= PASS_VALUES && !kr->n_features)) continue;
+        if ((pass == PASS_SUMS && kr->sum_index < 0) || (pass >= PASS_VALUES && !kr->n_features) ||
+            (pass == PASS_HVP && !kr->hvp_f64))
+            continue;
         if (kr->cutoff > 0 && update_list(ev, k, cfg)) return -1;
         if (kr->cutoff <= 0 && kr->kind != PHYSM_ITEMS && any_periodic(&cfg->cell)) {
             snprintf(ev->error, sizeof ev->error, "%s runs over every pair, which a periodic cell makes infinite: "
@@ -601,4 +603,49 @@ int physm_system_eval_item_descriptors(physm_system_eval *ev, const double *thet
     ev->error[0] = 0;
     bind_arrays(ev, cfg, NULL, NULL);
     return items_pass(ev, theta, cfg, kernel, items, PASS_VALUES, NULL, NULL, G);
+}
+
+int physm_system_eval_hvp(physm_system_eval *ev, const double *theta, const physm_config *cfg, const double *u,
+                          double *const *out)
+{
+    const physm_system *s = ev->sys;
+    const physm_atomic *a = s->atomic;
+    ev->error[0] = 0;
+    if (s->hvp_tangent_array < 0) {
+        snprintf(ev->error, sizeof ev->error, "the model has no Hessian-vector products (a network probe in a kernel, "
+                 "or a potential not linear in its sums)");
+        return -1;
+    }
+    double *wdot = NULL;
+    if (a) {
+        const size_t n = (size_t)(ev->atoms * a->n_features) + 1;
+        double *t = malloc(sizeof(double) * n);
+        wdot = calloc(n, sizeof(double));
+        if (!ev->net) ev->net = physm_atomic_net_create(ev->lay, ev->atoms);
+        const double *species = a->species_array >= 0 ? cfg->arrays[a->species_array] : NULL;
+        int rc = !t || !wdot || !ev->net || physm_system_eval_descriptors(ev, theta, cfg, ev->desc) ||
+                 physm_atomic_net_energy(ev->net, theta, ev->atoms, species, ev->desc, ev->energies, ev->grad, NULL) ||
+                 physm_system_eval_tangent(ev, theta, cfg, u, t) ||
+                 physm_atomic_net_hvp(ev->net, theta, ev->atoms, species, ev->desc, t, wdot);
+        free(t);
+        if (rc) {
+            free(wdot);
+            if (!ev->error[0]) snprintf(ev->error, sizeof ev->error, "the atomic network's Hessian failed");
+            return -1;
+        }
+    }
+    bind_arrays(ev, cfg, a ? ev->grad : NULL, u);
+    if (a) ev->arrays[s->hvp_seed_array] = wdot;
+    else ev->arrays[s->hvp_tangent_array] = (double *)u;
+    int rc = run_pass(ev, theta, cfg, PASS_HVP);
+    free(wdot);
+    if (rc) return -1;
+    for (int k = 0; k < s->n_sets; k++) {
+        if (!s->sets[k].moves || !out[k]) continue;
+        size_t n = (size_t)(cfg->count[k] * s->dim);
+        memcpy(out[k], ev->tasks[0].forces[k], sizeof(double) * n);
+        for (int t = 1; t < ev->n_tasks; t++)
+            for (size_t i = 0; i < n; i++) out[k][i] += ev->tasks[t].forces[k][i];
+    }
+    return 0;
 }

@@ -4,7 +4,8 @@
  *  - atomic_cut_cos, atomic_cut_poly2: n2p2's golden cutoff values (rc =
  *    3, inner 0.2 rc, r = 2.4) to 1e-14;
  *  - otherwise (atomic_si; atomic_sio: two elements, a network each):
- *    forces against central differences of the energy, total
+ *    forces against central differences of the energy, the Hessian times a
+ *    vector against central differences of the forces, total
  *    force zero, the energy invariant under a rotation and translation,
  *    and the frames loss's gradient (the tangent-stream force training)
  *    against central differences of the loss, relative 1e-6.
@@ -123,6 +124,36 @@ static void check_forces(sys_ctx *c)
     free(saved);
 }
 
+/* The analytic Hessian-vector product (physm_system_eval_hvp: dF along u)
+ * against central differences of the forces along u. */
+static void check_hessian(sys_ctx *c)
+{
+    double *r = c->cfg.arrays[0], u[3 * 64], hu[3 * 64], fp[3 * 64], fm[3 * 64];
+    for (long q = 0; q < c->n * 3; q++) u[q] = sin(1.7 * (double)q + 0.3);
+    physm_system_eval *ev = physm_system_eval_create(c->lay, c->cfg.count, NULL);
+    double *out[8] = {hu};
+    if (!ev || physm_system_eval_hvp(ev, c->theta, &c->cfg, u, out)) {
+        printf("FAIL hessian-vector product: %s\n", ev ? physm_system_eval_error(ev) : "oom");
+        failures++;
+        physm_system_eval_destroy(ev);
+        return;
+    }
+    physm_system_eval_destroy(ev);
+    const double h = 1e-5;
+    for (long q = 0; q < c->n * 3; q++) r[q] += h * u[q];
+    energy(c, fp);
+    for (long q = 0; q < c->n * 3; q++) r[q] -= 2 * h * u[q];
+    energy(c, fm);
+    for (long q = 0; q < c->n * 3; q++) r[q] += h * u[q];
+    double scale = 0;
+    for (long q = 0; q < c->n * 3; q++) scale = fmax(scale, fabs(hu[q]));
+    for (long q = 0; q < c->n * 3; q++) {
+        char label[64];
+        snprintf(label, sizeof label, "dF/du (Hessian times u), component %ld", q);
+        expect_close(label, hu[q], (fp[q] - fm[q]) / (2 * h), 1e-6, 1e-8 * scale);
+    }
+}
+
 static void check_loss_gradient(const physm_layout *lay, double *theta)
 {
     const physm_model *m = lay->model;
@@ -198,6 +229,7 @@ int main(void)
                                -2.0, 0.5, 0.7, 1.2, -1.6, 1.5};
         memcpy(r, at, sizeof at);
         check_forces(&c);
+        check_hessian(&c);
         check_loss_gradient(&lay, theta);
     }
     printf("%s: %d checks, %d failed\n", m->name, checks, failures);
