@@ -647,6 +647,9 @@ void physm_frames_summary(FILE *out, const physm_frames *f);
  * when absent; the cell. Free with physm_config_free. */
 int physm_config_from_xyz(const physm_layout *lay, const char *display, const physm_xyz_frame *x, physm_config *cfg);
 void physm_config_free(const physm_layout *lay, physm_config *cfg);
+/* The hessian verb (system_hessian.c): an exit status. */
+int physm_system_hessian(const physm_layout *lay, const physm_simulate_options *o, const char *file,
+                         const char *matrix_out);
 /* The test verb: an exit status. */
 int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, const char *file, const char *write,
                       int threads);

@@ -121,6 +121,10 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      energies and momentum per written step to FILE.csv.\n"
             "      --threads T     threads for a particle system (default: every CPU)\n"
             "      --skin S        neighbour-list skin (default 0.15 x the cutoff)\n"
+            "  hessian FILE.xyz [--checkpoint FILE] [--untrained] [--seed S] [--matrix OUT.csv]\n"
+            "      The analytic Hessian of a particle system's potential energy at the file's first\n"
+            "      frame, its mass-weighted normal modes as frequencies in cm^-1 (imaginary ones\n"
+            "      marked i; eV, A, amu) and the zero-point energy; --matrix writes H as CSV.\n"
             "  test FILE.xyz [--checkpoint FILE] [--untrained] [--seed S] [--write OUT.xyz] [--threads T]\n"
             "      A particle system's energy and forces on every frame of an extended XYZ file,\n"
             "      against the frame's energy= and forces where it has them: RMSE and MAE (energy\n"
@@ -444,6 +448,41 @@ static int check_symmetry_verb(const physm_layout *lay, const char *prog, const 
     if (!o.file) return physm_usage_error(prog, argv0, "check-symmetry: which frames? check-symmetry FILE.xyz%s%s", "", "");
     o.threads = (int)threads;
     return physm_system_check_symmetry(lay, &o);
+}
+
+/* hessian FILE: the Hessian, normal modes and zero-point energy of the first frame (system_hessian.c). */
+static int hessian_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
+                        int argc, char **argv)
+{
+    physm_simulate_options o = {.checkpoint = default_ckpt};
+    const char *file = NULL, *matrix = NULL;
+    if (!lay->model->system)
+        return physm_usage_error(prog, argv0, "hessian: the model '%s' has no particle system (particles under "
+                                 "dynamics newton)%s", lay->model->name, "");
+    for (int i = 2; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
+            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "hessian: --checkpoint needs a file name%s%s", "", "");
+            o.checkpoint = v;
+        } else if ((r = physm_opt_value(argc, argv, &i, "--seed", &v))) {
+            if (r < 0 || parse_seed(v, &o.seed))
+                return physm_usage_error(prog, argv0, "hessian: --seed needs a whole number >= 0%s%s", v ? ", not " : "",
+                                         v ? v : "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--matrix", &v))) {
+            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "hessian: --matrix needs a file name%s%s", "", "");
+            matrix = v;
+        } else if (!strcmp(argv[i], "--untrained")) {
+            o.untrained = 1;
+        } else if (argv[i][0] != '-' && !file) {
+            file = argv[i];
+        } else {
+            return physm_usage_error(prog, argv0, "hessian: unknown %s '%s'", argv[i][0] == '-' ? "option" : "argument",
+                                     argv[i]);
+        }
+    }
+    if (!file) return physm_usage_error(prog, argv0, "hessian: of which configuration? hessian FILE.xyz%s%s", "", "");
+    return physm_system_hessian(lay, &o, file, matrix);
 }
 
 static int simulate_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
@@ -798,6 +837,8 @@ int physm_main(const physm_model *model, int argc, char **argv)
         status = simulate_verb(&lay, prog, argv0, default_ckpt, argc, argv);
     } else if (!strcmp(verb, "test")) {
         status = test_verb(&lay, prog, argv0, default_ckpt, argc, argv);
+    } else if (!strcmp(verb, "hessian")) {
+        status = hessian_verb(&lay, prog, argv0, default_ckpt, argc, argv);
     } else if (!strcmp(verb, "check-symmetry")) {
         status = check_symmetry_verb(&lay, prog, argv0, default_ckpt, argc, argv);
     } else if (!strcmp(verb, "plot")) {
@@ -823,7 +864,7 @@ int physm_main(const physm_model *model, int argc, char **argv)
         if (status < 0) status = physm_plot(&lay, ckpt, n_rest, rest, png);
         free(rest);
     } else {
-        status = physm_usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, test, check-symmetry, plot, help)",
+        status = physm_usage_error(prog, argv0, "unknown command '%s'%s (commands: train, params, eval, simulate, test, hessian, check-symmetry, plot, help)",
                              verb, "");
     }
 done:
