@@ -6,6 +6,7 @@
  * values and adjoints share one DAG and common subexpressions. */
 #include "codegen.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ typedef struct {
     LLVMTypeRef i32, i64, f64, ptr, real; /* real: f64 or f32, for the function being built */
     const lw_model *m;
     phys_dag *dag;
+    int inline_exp;               /* exp as inline code (kernel loops, so they vectorise) */
 } gen;
 
 /* ------------------------------------------------------------ functions */
@@ -93,6 +95,35 @@ static LLVMValueRef cospi(gen *g, LLVMValueRef x)
     return LLVMBuildFMul(b, p, t, "");
 }
 
+/* exp(x) without a call: x = k ln 2 + r with k = rint(x / ln 2) and ln 2 in
+ * two parts (Cody-Waite), so r is exact to an ulp and |r| <= ln 2 / 2; the
+ * Taylor series of e^r to r^13 (last term below 5e-18 relative); 2^k from
+ * its exponent bits. 0 below -708 (where exp is under 3e-308), inf above
+ * 709; NaN stays NaN. Within 2 ulp of libm's; branch-free, so kernel loops
+ * that use it vectorise. */
+static LLVMValueRef inline_exp(gen *g, LLVMValueRef x)
+{
+    LLVMBuilderRef b = g->b;
+    LLVMValueRef xc = call2(g, "llvm.minnum", call2(g, "llvm.maxnum", x, real_const(g, -708.0)), real_const(g, 709.0));
+    LLVMValueRef k = call1(g, "llvm.rint", LLVMBuildFMul(b, xc, real_const(g, 1.4426950408889634), ""));
+    LLVMValueRef r = LLVMBuildFSub(b, xc, LLVMBuildFMul(b, k, real_const(g, 6.93147180369123816490e-01), ""), "");
+    r = LLVMBuildFSub(b, r, LLVMBuildFMul(b, k, real_const(g, 1.90821492927058770002e-10), ""), "");
+    double c[14];
+    c[0] = 1;
+    for (int i = 1; i < 14; i++) c[i] = c[i - 1] / i;
+    LLVMValueRef p = real_const(g, c[13]);
+    for (int i = 12; i >= 0; i--) p = LLVMBuildFAdd(b, LLVMBuildFMul(b, p, r, ""), real_const(g, c[i]), "");
+    LLVMValueRef bits = LLVMBuildShl(b, LLVMBuildAdd(b, LLVMBuildFPToSI(b, k, g->i64, ""), LLVMConstInt(g->i64, 1023, 0), ""),
+                                     LLVMConstInt(g->i64, 52, 0), "");
+    LLVMValueRef v = LLVMBuildFMul(b, p, LLVMBuildBitCast(b, bits, g->f64, ""), "");
+    /* below -708 the result is under 3e-308 (0 here), above 709 inf */
+    LLVMValueRef low = LLVMBuildFCmp(b, LLVMRealOLT, x, real_const(g, -708.0), "");
+    LLVMValueRef high = LLVMBuildFCmp(b, LLVMRealOGT, x, real_const(g, 709.0), "");
+    v = LLVMBuildSelect(b, low, real_const(g, 0.0), v, "");
+    v = LLVMBuildSelect(b, high, real_const(g, INFINITY), v, "");
+    return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, x, x, ""), x, v, "");
+}
+
 typedef LLVMValueRef (*leaf_fn)(gen *g, void *ctx, const dag_node *n);
 
 static LLVMValueRef emit_node(gen *g, const dag_node *n, LLVMValueRef *val, leaf_fn leaf, void *ctx)
@@ -129,7 +160,7 @@ static LLVMValueRef emit_node(gen *g, const dag_node *n, LLVMValueRef *val, leaf
     case X_SINH: return call1(g, "sinh", x);
     case X_COSH: return call1(g, "cosh", x);
     case X_TANH: return call1(g, "tanh", x);
-    case X_EXP: return call1(g, "llvm.exp", x);
+    case X_EXP: return g->inline_exp ? inline_exp(g, x) : call1(g, "llvm.exp", x);
     case X_LOG: return call1(g, "llvm.log", x);
     case X_SQRT: return call1(g, "llvm.sqrt", x);
     case X_ABS: return call1(g, "llvm.fabs", x);
@@ -266,6 +297,115 @@ static void compile_fast(gen *g, LLVMValueRef fn)
     }
 }
 
+/* One store of value v at item lc->i (role_index loaded). */
+static void emit_store(gen *g, loop_ctx *lc, const store_spec *st, LLVMValueRef v)
+{
+    LLVMBuilderRef b = g->b;
+    LLVMValueRef i = lc->i;
+    if (st->accumulator) {
+        LLVMValueRef old = LLVMBuildLoad2(b, g->real, st->accumulator, "");
+        LLVMBuildStore(b, LLVMBuildFAdd(b, old, v, ""), st->accumulator);
+    } else if (st->scatter_role > 0) {
+        LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, lc->role_index[st->scatter_role - 1],
+                                                        LLVMConstInt(g->i64, (unsigned)st->stride, 0), ""),
+                                        LLVMConstInt(g->i64, (unsigned)st->col, 0), "");
+        LLVMValueRef at = gep(g, g->real, st->base, idx);
+        LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, g->real, at, ""), v, ""), at);
+    } else if (st->stride > 0) {
+        LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, i, LLVMConstInt(g->i64, (unsigned)st->stride, 0), ""),
+                                        LLVMConstInt(g->i64, (unsigned)st->col, 0), "");
+        LLVMBuildStore(b, v, gep(g, g->real, st->base, idx));
+    } else {
+        LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMConstInt(g->i64, (unsigned)st->row, 0), lc->n, ""), i, "");
+        LLVMBuildStore(b, v, gep(g, g->real, st->base, idx));
+    }
+}
+
+static void load_roles(gen *g, loop_ctx *lc, LLVMValueRef item)
+{
+    LLVMValueRef idx[3] = {lc->first, lc->second, lc->third};
+    for (int r = 0; r < 3; r++)
+        lc->role_index[r] = LLVMBuildSExt(g->b, LLVMBuildLoad2(g->b, g->i32, gep(g, g->i32, idx[r], item), ""), g->i64, "");
+}
+
+enum { KERNEL_BLOCK = 256 };
+
+/* A kernel's loop in two phases per block of KERNEL_BLOCK items: the
+ * values of every item into a block buffer (no stores to shared memory,
+ * so LLVM vectorises it: gathers, arithmetic, inline cospi and exp), then
+ * the scatter-adds and sums item by item, in order (the results do not
+ * depend on the split). */
+static void emit_kernel_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *stores, int n_stores)
+{
+    LLVMBuilderRef b = g->b;
+    LLVMValueRef block = LLVMConstInt(g->i64, KERNEL_BLOCK, 0);
+    LLVMValueRef tmp = LLVMBuildAlloca(b, LLVMArrayType2(g->real, (uint64_t)(n_stores ? n_stores : 1) * KERNEL_BLOCK), "block");
+    LLVMBasicBlockRef entry = LLVMGetInsertBlock(b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(g->ctx, fn, "block_head");
+    LLVMBasicBlockRef values = LLVMAppendBasicBlockInContext(g->ctx, fn, "values");
+    LLVMBasicBlockRef stores_bb = LLVMAppendBasicBlockInContext(g->ctx, fn, "stores");
+    LLVMBasicBlockRef latch = LLVMAppendBasicBlockInContext(g->ctx, fn, "block_next");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->ctx, fn, "done");
+    LLVMBuildBr(b, head);
+
+    LLVMPositionBuilderAtEnd(b, head);
+    LLVMValueRef base = LLVMBuildPhi(b, g->i64, "base");
+    LLVMValueRef rest = LLVMBuildSub(b, lc->n, base, "");
+    LLVMValueRef m = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, rest, block, ""), rest, block, "m");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, base, lc->n, ""), values, done);
+
+    /* phase 1: values */
+    LLVMPositionBuilderAtEnd(b, values);
+    LLVMValueRef i = LLVMBuildPhi(b, g->i64, "i");
+    lc->i = LLVMBuildAdd(b, base, i, "item");
+    load_roles(g, lc, lc->i);
+    int size = dag_size(g->dag);
+    char *needed = calloc((size_t)size, 1);
+    LLVMValueRef *val = calloc((size_t)size, sizeof *val);
+    if (!needed || !val) exit(70);
+    for (int s = 0; s < n_stores; s++) mark_needed(g->dag, stores[s].node, needed);
+    int n_emitted = 0;
+    for (int id = 0; id < size; id++)
+        if (needed[id]) val[id] = emit_node(g, dag_at(g->dag, id), val, leaf_value, lc), n_emitted++;
+    for (int s = 0; s < n_stores; s++) {
+        LLVMValueRef at = gep(g, g->real, tmp, LLVMBuildAdd(b, LLVMConstInt(g->i64, (unsigned)s * KERNEL_BLOCK, 0), i, ""));
+        LLVMBuildStore(b, stores[s].node >= 0 ? val[stores[s].node] : real_const(g, 0.0), at);
+    }
+    LLVMValueRef i_next = LLVMBuildAdd(b, i, LLVMConstInt(g->i64, 1, 0), "");
+    LLVMBasicBlockRef values_end = LLVMGetInsertBlock(b);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i_next, m, ""), values, stores_bb);
+    LLVMValueRef i_in[2] = {LLVMConstInt(g->i64, 0, 0), i_next};
+    LLVMBasicBlockRef i_from[2] = {head, values_end};
+    LLVMAddIncoming(i, i_in, i_from, 2);
+
+    /* phase 2: stores, in item order */
+    LLVMPositionBuilderAtEnd(b, stores_bb);
+    LLVMValueRef j = LLVMBuildPhi(b, g->i64, "j");
+    lc->i = LLVMBuildAdd(b, base, j, "item");
+    load_roles(g, lc, lc->i);
+    for (int s = 0; s < n_stores; s++) {
+        LLVMValueRef at = gep(g, g->real, tmp, LLVMBuildAdd(b, LLVMConstInt(g->i64, (unsigned)s * KERNEL_BLOCK, 0), j, ""));
+        emit_store(g, lc, &stores[s], LLVMBuildLoad2(b, g->real, at, ""));
+    }
+    LLVMValueRef j_next = LLVMBuildAdd(b, j, LLVMConstInt(g->i64, 1, 0), "");
+    LLVMBasicBlockRef stores_end = LLVMGetInsertBlock(b);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, j_next, m, ""), stores_bb, latch);
+    LLVMValueRef j_in[2] = {LLVMConstInt(g->i64, 0, 0), j_next};
+    LLVMBasicBlockRef j_from[2] = {values_end, stores_end};
+    LLVMAddIncoming(j, j_in, j_from, 2);
+
+    LLVMPositionBuilderAtEnd(b, latch);
+    LLVMValueRef base_next = LLVMBuildAdd(b, base, block, "");
+    LLVMBuildBr(b, head);
+    LLVMValueRef b_in[2] = {LLVMConstInt(g->i64, 0, 0), base_next};
+    LLVMBasicBlockRef b_from[2] = {entry, latch};
+    LLVMAddIncoming(base, b_in, b_from, 2);
+    if (n_emitted > HUGE_FUNCTION_NODES) compile_fast(g, fn);
+    LLVMPositionBuilderAtEnd(b, done);
+    free(needed);
+    free(val);
+}
+
 /* Builds: for (i = 0; i < n; i++) { nodes...; stores... } in the current
  * function, whose entry block the builder is at the end of. */
 static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *stores, int n_stores)
@@ -293,27 +433,8 @@ static void emit_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_spec *s
     int n_emitted = 0;
     for (int id = 0; id < size; id++)
         if (needed[id]) val[id] = emit_node(g, dag_at(g->dag, id), val, leaf_value, lc), n_emitted++;
-    for (int s = 0; s < n_stores; s++) {
-        const store_spec *st = &stores[s];
-        LLVMValueRef v = st->node >= 0 ? val[st->node] : real_const(g, 0.0);
-        if (st->accumulator) {
-            LLVMValueRef old = LLVMBuildLoad2(b, g->real, st->accumulator, "");
-            LLVMBuildStore(b, LLVMBuildFAdd(b, old, v, ""), st->accumulator);
-        } else if (st->scatter_role > 0) {
-            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, lc->role_index[st->scatter_role - 1],
-                                                            LLVMConstInt(g->i64, (unsigned)st->stride, 0), ""),
-                                            LLVMConstInt(g->i64, (unsigned)st->col, 0), "");
-            LLVMValueRef at = gep(g, g->real, st->base, idx);
-            LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, g->real, at, ""), v, ""), at);
-        } else if (st->stride > 0) {
-            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, i, LLVMConstInt(g->i64, (unsigned)st->stride, 0), ""),
-                                            LLVMConstInt(g->i64, (unsigned)st->col, 0), "");
-            LLVMBuildStore(b, v, gep(g, g->real, st->base, idx));
-        } else {
-            LLVMValueRef idx = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMConstInt(g->i64, (unsigned)st->row, 0), lc->n, ""), i, "");
-            LLVMBuildStore(b, v, gep(g, g->real, st->base, idx));
-        }
-    }
+    for (int s = 0; s < n_stores; s++)
+        emit_store(g, lc, &stores[s], stores[s].node >= 0 ? val[stores[s].node] : real_const(g, 0.0));
     LLVMValueRef next = LLVMBuildAdd(b, i, LLVMConstInt(g->i64, 1, 0), "");
     LLVMBasicBlockRef body_end = LLVMGetInsertBlock(b);
     LLVMValueRef more = LLVMBuildICmp(b, LLVMIntSLT, next, lc->n, "");
@@ -827,7 +948,9 @@ static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name
         stores[n++] = (store_spec){.node = nodes ? nodes[s] : sc->node, .base = set_base[sc->set], .stride = lc.dim,
                                    .col = sc->comp, .scatter_role = sc->role + 1};
     }
-    emit_loop(g, &lc, fn, stores, n);
+    g->inline_exp = 1;
+    emit_kernel_loop(g, &lc, fn, stores, n);
+    g->inline_exp = 0;
     if (acc) {
         LLVMValueRef dst = gep(g, g->real, LLVMGetParam(fn, 10), LLVMConstInt(g->i64, (unsigned)k->sum_index, 0));
         LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->real, dst, ""),
@@ -852,7 +975,9 @@ static LLVMValueRef gen_kernel_features(gen *g, const lw_kernel *k, const char *
     for (int f = 0; f < k->n_features; f++)
         stores[f] = (store_spec){.node = nodes[f], .base = base, .stride = g->m->system->atomic->n_features,
                                  .col = k->feature_offset + f, .scatter_role = 1};
-    emit_loop(g, &lc, fn, stores, k->n_features);
+    g->inline_exp = 1;
+    emit_kernel_loop(g, &lc, fn, stores, k->n_features);
+    g->inline_exp = 0;
     LLVMBuildRetVoid(g->b);
     free(stores);
     end_kernel(&lc);
