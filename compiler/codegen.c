@@ -984,6 +984,37 @@ static LLVMValueRef gen_kernel_features(gen *g, const lw_kernel *k, const char *
     return fn;
 }
 
+/* The kernel's virial: dim x dim sums over its items (physm_kernel.virial_f64). */
+static LLVMValueRef gen_kernel_virial(gen *g, const lw_kernel *k, const char *name)
+{
+    LLVMValueRef fn = new_function(g, name, 10);
+    loop_ctx lc = {0};
+    begin_kernel(g, fn, &lc, k);
+    lc.seeds = LLVMGetParam(fn, 8);
+    lc.stream_ptrs = calloc((size_t)k->term->n_slots + 1, sizeof *lc.stream_ptrs);
+    if (!lc.stream_ptrs) exit(70);
+    for (int s = 0; s < k->term->n_slots; s++)
+        lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 7), slot_position(g, k->term, s));
+    store_spec stores[9];
+    LLVMValueRef acc[9];
+    for (int q = 0; q < k->n_virial; q++) {
+        acc[q] = LLVMBuildAlloca(g->b, g->real, "");
+        LLVMBuildStore(g->b, real_const(g, 0.0), acc[q]);
+        stores[q] = (store_spec){.node = k->virial[q], .accumulator = acc[q]};
+    }
+    g->inline_exp = 1;
+    emit_kernel_loop(g, &lc, fn, stores, k->n_virial);
+    g->inline_exp = 0;
+    for (int q = 0; q < k->n_virial; q++) {
+        LLVMValueRef dst = gep(g, g->real, LLVMGetParam(fn, 10), LLVMConstInt(g->i64, (unsigned)q, 0));
+        LLVMBuildStore(g->b, LLVMBuildFAdd(g->b, LLVMBuildLoad2(g->b, g->real, dst, ""),
+                                           LLVMBuildLoad2(g->b, g->real, acc[q], ""), ""), dst);
+    }
+    LLVMBuildRetVoid(g->b);
+    end_kernel(&lc);
+    return fn;
+}
+
 static LLVMValueRef gen_atomic(gen *g, const descriptor_types *ty)
 {
     const lw_atomic *a = g->m->system->atomic;
@@ -1074,6 +1105,12 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
         v[KERNEL_values_f64] = values;
         v[KERNEL_tangent_f64] = tangent;
         v[KERNEL_hvp_f64] = hvp;
+        LLVMValueRef virial = LLVMConstPointerNull(g->ptr);
+        if (k->virial) {
+            snprintf(name, sizeof name, "kernel%d_virial_f64", i);
+            virial = gen_kernel_virial(g, k, name);
+        }
+        v[KERNEL_virial_f64] = virial;
         kernels[i] = abi_struct(ty, PHYSM_ABI_KERNEL, v);
     }
     LLVMValueRef v[SYSTEM__COUNT] = {0};

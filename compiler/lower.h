@@ -148,6 +148,10 @@ typedef struct lw_kernel {
      * descriptor kernel, the seeds' tangent): Hessian-vector products;
      * NULL when the system has none. */
     int *hvp;
+    /* The virial sum over the items of x_a f_b (x the image position of
+     * each scattered particle, f its force), a * dim + b; NULL: none. */
+    int *virial;
+    int n_virial;                   /* dim * dim */
 } lw_kernel;
 
 /* atomic(network, descriptor = acsf(...)) in the system's energy: sum_i

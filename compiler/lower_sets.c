@@ -522,6 +522,35 @@ static void hvp_scatters(lctx *c)
     c->term = NULL;
 }
 
+/* Each kernel's virial: sum over its scatters of the image position's axis
+ * a times the force's axis b (the stress of a periodic cell, ASE's
+ * -virial / volume, comes from it). Translation-invariant bodies give
+ * forces that add to zero per item, so the origin does not matter. */
+static void virial_nodes(lctx *c)
+{
+    lw_system *s = c->sys;
+    const int dim = s->dim;
+    for (int ki = 0; ki < s->n_kernels; ki++) {
+        lw_kernel *k = &s->kernels[ki];
+        if (!k->n_scatters) continue;
+        c->kernel = k;
+        c->term = k->term;
+        k->virial = lw_xcalloc((size_t)(dim * dim), sizeof(int));
+        k->n_virial = dim * dim;
+        for (int q = 0; q < dim * dim; q++) k->virial[q] = dag_const(c->dag, 0.0);
+        for (int i = 0; i < k->n_scatters; i++) {
+            const lw_scatter *sc = &k->scatters[i];
+            for (int a = 0; a < dim; a++) {
+                int x = image_position(c, sc->role, a);
+                int *v = &k->virial[a * dim + sc->comp];
+                *v = dag_binary(c->dag, X_ADD, *v, dag_binary(c->dag, X_MUL, x, sc->node));
+            }
+        }
+    }
+    c->kernel = NULL;
+    c->term = NULL;
+}
+
 /* force F(i, j) [within rc] = body: one kernel over the pairs of the moving
  * set; antisymmetric ones over each pair once, applied with both signs. */
 static int pair_force_kernel(lctx *c, const phys_symbol *f, int set)
@@ -560,13 +589,15 @@ static void finish_kernel(lctx *c, lw_kernel *k)
 {
     lw_term *t = k->term;
     free(t->residuals);
-    t->n_residuals = (k->sum >= 0) + k->n_scatters * (k->hvp ? 2 : 1) + 2 * k->n_features;
+    const int n_virial = k->virial ? k->n_virial : 0;
+    t->n_residuals = (k->sum >= 0) + k->n_scatters * (k->hvp ? 2 : 1) + 2 * k->n_features + n_virial;
     t->residuals = lw_xcalloc((size_t)t->n_residuals + 1, sizeof(int));
     int r = 0;
     if (k->sum >= 0) t->residuals[r++] = k->sum;
     for (int s = 0; s < k->n_scatters; s++) t->residuals[r++] = k->scatters[s].node;
     for (int f = 0; f < k->n_features; f++) t->residuals[r++] = k->features[f], t->residuals[r++] = k->tangents[f];
     for (int s = 0; k->hvp && s < k->n_scatters; s++) t->residuals[r++] = k->hvp[s];
+    for (int q = 0; q < n_virial; q++) t->residuals[r++] = k->virial[q];
     c->prune = 1;
     lw_prune_term(c, t);
     r = 0;
@@ -574,6 +605,7 @@ static void finish_kernel(lctx *c, lw_kernel *k)
     for (int s = 0; s < k->n_scatters; s++) k->scatters[s].node = t->residuals[r++];
     for (int f = 0; f < k->n_features; f++) k->features[f] = t->residuals[r++], k->tangents[f] = t->residuals[r++];
     for (int s = 0; k->hvp && s < k->n_scatters; s++) k->hvp[s] = t->residuals[r++];
+    for (int q = 0; q < n_virial; q++) k->virial[q] = t->residuals[r++];
 }
 
 int lw_lower_system(lctx *c)
@@ -659,6 +691,7 @@ int lw_lower_system(lctx *c)
         lw_unsupported(c, f->decl, "this force on particles (a pair force F(i, j) = ..., or -grad(V, r))");
         ok = 0;
     }
+    if (ok) virial_nodes(c);
     c->sys = NULL;
     c->kernel = NULL;
     c->term = NULL;
@@ -677,6 +710,7 @@ void lw_free_system(lw_system *s)
         free(s->kernels[k].features);
         free(s->kernels[k].tangents);
         free(s->kernels[k].hvp);
+        free(s->kernels[k].virial);
     }
     free(s->atomic);
     free(s->kernels);

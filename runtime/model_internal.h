@@ -426,6 +426,9 @@ int physm_system_eval_with(physm_system_eval *ev, const double *theta, const phy
  * with physm_system_eval_error when the model has none. */
 int physm_system_eval_hvp(physm_system_eval *ev, const double *theta, const physm_config *cfg, const double *u,
                           double *const *out);
+/* The virial W_ab = sum over particles (and periodic images) of x_a F_b,
+ * dim x dim; ASE's stress is -W / volume. */
+int physm_system_eval_virial(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *virial);
 /* dV/dS of the atomic network's sum at the last evaluation that gave the energy. */
 double physm_system_eval_atomic_seed(const physm_system_eval *ev);
 /* Atoms evaluated so far with a descriptor outside its training range. */

@@ -340,6 +340,9 @@ typedef struct {
      * arrays[hvp_seed_array]) into scatter[set]: -(Hessian of V) u. NULL:
      * none (physm_system.hvp_tangent_array < 0). */
     physm_kernel_body_f64 hvp_f64;
+    /* ADDS sum over items of x_a f_b (image positions, the forces of the
+     * force pass with the same seeds) to sums[a * dim + b]; NULL: no forces. */
+    physm_kernel_body_f64 virial_f64;
 } physm_kernel;
 
 /* atomic(network, descriptor = ...): the energy sum_i E_i, E_i = net(G_i),

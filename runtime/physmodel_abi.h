@@ -200,7 +200,8 @@
     M(X, feature_offset, I32)          \
     M(X, values_f64, PTR)              \
     M(X, tangent_f64, PTR)             \
-    M(X, hvp_f64, PTR)
+    M(X, hvp_f64, PTR)                 \
+    M(X, virial_f64, PTR)
 
 #define PHYSM_ABI_MEMBERS_ATOMIC(M, X) \
     M(X, field, I32)                   \

@@ -37,6 +37,7 @@ typedef struct {
     int first[CHUNK], second[CHUNK];
     double *forces[MAX_SETS];     /* count x dim, per moving set */
     double *desc;                 /* count x n_features: descriptors or their tangents */
+    double virial[9];
     double *sums;
     int failed;
 } se_task;
@@ -331,7 +332,7 @@ static long kernel_items(const physm_system_eval *ev, int k, const physm_config 
 
 /* What a pass computes: the kernels' sums; sums and forces; the
  * descriptors; their tangents. */
-enum { PASS_SUMS, PASS_FORCES, PASS_HVP, PASS_VALUES, PASS_TANGENT };
+enum { PASS_SUMS, PASS_FORCES, PASS_HVP, PASS_VIRIAL, PASS_VALUES, PASS_TANGENT };
 
 typedef struct {
     physm_system_eval *ev;
@@ -370,6 +371,10 @@ static void run_chunk(const se_job *J, se_task *t, int n, const int *first, cons
     if (J->pass >= PASS_VALUES) {
         (J->pass == PASS_VALUES ? kr->values_f64 : kr->tangent_f64)(n, first, second, third, shift, arrays, params,
                                                                    t->streams, ev->seeds, &t->desc, t->sums);
+        return;
+    }
+    if (J->pass == PASS_VIRIAL) {
+        kr->virial_f64(n, first, second, third, shift, arrays, params, t->streams, ev->seeds, t->forces, t->virial);
         return;
     }
     physm_kernel_body_f64 fn = J->pass == PASS_FORCES ? kr->body_f64 : J->pass == PASS_HVP ? kr->hvp_f64 : kr->sum_f64;
@@ -411,6 +416,7 @@ static void zero_tasks(physm_system_eval *ev, const physm_config *cfg, int pass)
     const physm_system *s = ev->sys;
     for (int t = 0; t < ev->n_tasks; t++) {
         memset(ev->tasks[t].sums, 0, sizeof(double) * (size_t)(s->n_sums + 1));
+        memset(ev->tasks[t].virial, 0, sizeof ev->tasks[t].virial);
         for (int k = 0; (pass == PASS_FORCES || pass == PASS_HVP) && k < s->n_sets; k++)
             if (ev->tasks[t].forces[k]) memset(ev->tasks[t].forces[k], 0, sizeof(double) * (size_t)(cfg->count[k] * s->dim));
         if (pass >= PASS_VALUES)
@@ -425,7 +431,7 @@ static int run_pass(physm_system_eval *ev, const double *theta, const physm_conf
     for (int k = 0; k < s->n_kernels; k++) {
         const physm_kernel *kr = &s->kernels[k];
         if ((pass == PASS_SUMS && kr->sum_index < 0) || (pass >= PASS_VALUES && !kr->n_features) ||
-            (pass == PASS_HVP && !kr->hvp_f64))
+            (pass == PASS_HVP && !kr->hvp_f64) || (pass == PASS_VIRIAL && !kr->virial_f64))
             continue;
         if (kr->cutoff > 0 && update_list(ev, k, cfg)) return -1;
         if (kr->cutoff <= 0 && kr->kind != PHYSM_ITEMS && any_periodic(&cfg->cell)) {
@@ -646,6 +652,29 @@ int physm_system_eval_hvp(physm_system_eval *ev, const double *theta, const phys
         memcpy(out[k], ev->tasks[0].forces[k], sizeof(double) * n);
         for (int t = 1; t < ev->n_tasks; t++)
             for (size_t i = 0; i < n; i++) out[k][i] += ev->tasks[t].forces[k][i];
+    }
+    return 0;
+}
+
+int physm_system_eval_virial(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *virial)
+{
+    const physm_system *s = ev->sys;
+    double *forces[MAX_SETS] = {0};
+    for (int k = 0; k < s->n_sets; k++)
+        if (s->sets[k].moves && !(forces[k] = malloc(sizeof(double) * (size_t)(cfg->count[k] * s->dim + 1)))) {
+            for (int j = 0; j < k; j++) free(forces[j]);
+            snprintf(ev->error, sizeof ev->error, "out of memory");
+            return -1;
+        }
+    double e;
+    int rc = physm_system_eval_run(ev, theta, cfg, &e, forces); /* the seeds of this configuration */
+    for (int k = 0; k < s->n_sets; k++) free(forces[k]);
+    if (rc) return -1;
+    bind_arrays(ev, cfg, s->atomic ? ev->grad : NULL, NULL);
+    if (run_pass(ev, theta, cfg, PASS_VIRIAL)) return -1;
+    for (int q = 0; q < s->dim * s->dim; q++) {
+        virial[q] = 0;
+        for (int t = 0; t < ev->n_tasks; t++) virial[q] += ev->tasks[t].virial[q];
     }
     return 0;
 }

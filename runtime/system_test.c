@@ -104,7 +104,17 @@ void physm_config_free(const physm_layout *lay, physm_config *cfg)
     cfg->arrays = NULL;
 }
 
-static void write_frame(FILE *out, const physm_xyz_frame *x, const double *pos, double energy, const double *forces)
+/* |det| of the cell of a periodic frame (0: open, or not 3-D). */
+static double cell_volume(const physm_config *cfg)
+{
+    if (!cfg->cell.periodic[0] || !cfg->cell.periodic[1] || !cfg->cell.periodic[2]) return 0;
+    const double (*h)[3] = cfg->cell.h;
+    return fabs(h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) - h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
+                h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]));
+}
+
+static void write_frame(FILE *out, const physm_xyz_frame *x, const double *pos, double energy, const double *forces,
+                        const double *stress)
 {
     const physm_xyz_property *sp = physm_xyz_find(x, "species");
     fprintf(out, "%ld\n", x->n);
@@ -113,8 +123,13 @@ static void write_frame(FILE *out, const physm_xyz_frame *x, const double *pos, 
         for (int i = 0; i < 9; i++) fprintf(out, "%s%.17g", i ? " " : "", x->lattice[i / 3][i % 3]);
         fprintf(out, "\" ");
     }
-    fprintf(out, "Properties=species:S:1:pos:R:3:forces:R:3 energy=%.17g pbc=\"%c %c %c\"\n", energy,
-            x->pbc[0] ? 'T' : 'F', x->pbc[1] ? 'T' : 'F', x->pbc[2] ? 'T' : 'F');
+    fprintf(out, "Properties=species:S:1:pos:R:3:forces:R:3 energy=%.17g ", energy);
+    if (stress) {
+        fprintf(out, "stress=\"");
+        for (int i = 0; i < 9; i++) fprintf(out, "%s%.17g", i ? " " : "", stress[i]);
+        fprintf(out, "\" ");
+    }
+    fprintf(out, "pbc=\"%c %c %c\"\n", x->pbc[0] ? 'T' : 'F', x->pbc[1] ? 'T' : 'F', x->pbc[2] ? 'T' : 'F');
     for (long a = 0; a < x->n; a++)
         fprintf(out, "%s %.17g %.17g %.17g %.17g %.17g %.17g\n", sp && sp->type == 'S' ? sp->text[a] : "X",
                 pos[a * 3], pos[a * 3 + 1], pos[a * 3 + 2], forces[a * 3], forces[a * 3 + 1], forces[a * 3 + 2]);
@@ -144,7 +159,8 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
         goto done;
     }
     double se_e = 0, ae_e = 0, se_f = 0, ae_f = 0;
-    long n_e = 0, n_f = 0, atoms = 0, extrapolated = 0;
+    long n_e = 0, n_f = 0, n_s = 0, atoms = 0, extrapolated = 0;
+    double se_s = 0;
     for (int f = 0; f < n_frames; f++) {
         const physm_xyz_frame *x = &xyz[f];
         physm_config cfg;
@@ -152,12 +168,26 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
         free(forces);
         forces = calloc((size_t)(x->n * 3 + 1), sizeof *forces);
         physm_system_eval *ev = forces ? physm_system_eval_create(lay, cfg.count, pool) : NULL;
-        double e = NAN, *fs[8] = {forces};
+        double e = NAN, *fs[8] = {forces}, stress[9], volume = cell_volume(&cfg);
         int rc = ev ? physm_system_eval_run(ev, theta, &cfg, &e, fs) : -1;
+        int has_stress = !rc && volume > 0 && s->dim == 3 && s->combine && !physm_system_eval_virial(ev, theta, &cfg, stress);
+        for (int q = 0; has_stress && q < 9; q++) stress[q] = -stress[q] / volume; /* ASE: -virial / volume */
         if (ev) extrapolated += physm_system_eval_extrapolated(ev);
         if (rc) fprintf(stderr, "%s:%d: error: test: %s\n", file, x->line, ev ? physm_system_eval_error(ev) : "out of memory");
         physm_system_eval_destroy(ev);
-        if (!rc && out) write_frame(out, x, cfg.arrays[s->sets[0].attributes[0].array], e, forces);
+        if (!rc && out) write_frame(out, x, cfg.arrays[s->sets[0].attributes[0].array], e, forces, has_stress ? stress : NULL);
+        char ref[512];
+        if (has_stress && physm_xyz_info_text(x, "stress", ref, sizeof ref)) {
+            double v[9];
+            int k = sscanf(ref, "%lf %lf %lf %lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                           &v[7], &v[8]);
+            if (k == 6) { /* Voigt xx yy zz yz xz xy */
+                double w[9] = {v[0], v[5], v[4], v[5], v[1], v[3], v[4], v[3], v[2]};
+                memcpy(v, w, sizeof w);
+            }
+            if (k == 6 || k == 9)
+                for (int q = 0; q < 9; q++) se_s += (stress[q] - v[q]) * (stress[q] - v[q]), n_s++;
+        }
         physm_config_free(lay, &cfg);
         if (rc) goto done;
         atoms += x->n;
@@ -178,6 +208,8 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
     else printf("energy: no reference energies (energy=)\n");
     if (n_f) printf("forces: rmse %.6g eV/A, mae %.6g eV/A (%ld components)\n", sqrt(se_f / n_f), ae_f / n_f, n_f);
     else printf("forces: no reference forces (forces:R:3)\n");
+    if (n_s) printf("stress: rmse %.6g eV/A^3 (%.6g GPa) (%ld components)\n", sqrt(se_s / n_s),
+                    160.21766208 * sqrt(se_s / n_s), n_s);
     if (out) printf("wrote %s\n", write);
     if (extrapolated)
         printf("warning: %ld of the %ld atoms have descriptors outside the range of the training frames "

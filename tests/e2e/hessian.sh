@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Issue 13: the hessian verb. Morse H2 at r0: the stretch entry of the
+# Issue 13: the hessian verb, and the stress. Morse H2 at r0: the stretch entry of the
 # analytic Hessian equals 2 a^2 De to 1e-8 and the vibration 521.47091
 # sqrt(2 k / m_H) cm^-1; Stillinger-Weber silicon (8 displaced atoms of a
 # periodic cell): the Hessian equals central differences of the forces
-# (from `test --write` on displaced frames) to 1e-6 of its largest entry.
+# (from `test --write` on displaced frames) to 1e-6 of its largest entry;
+# the silicon network's stress against strain differences of its energy.
 set -u
 physc=$1 root=$2
 work=$(mktemp -d)
@@ -56,5 +57,28 @@ awk -v h=$h -F, 'FNR == NR { for (q = 1; q <= NF; q++) H[FNR - 1, q - 1] = $q; N
         printf "%.3g %.6g\n", e / m, m; exit (e > 1e-6 * m) }' Hsw.csv forces.xyz > fd.txt &&
   ok "Stillinger-Weber Hessian against central differences of the forces: largest error / largest entry, largest entry: $(cat fd.txt)" ||
   bad "Stillinger-Weber Hessian against central differences: $(cat fd.txt)"
+# the stress of the silicon network (untrained weights) against central
+# differences of the energy under the deformations I + h e_a e_b^T:
+# sigma_ab = dE/dF_ab / V (ASE's convention)
+cp "$root"/examples/silicon.phys .
+"$physc" silicon.phys -o silicon || { echo "FAIL compile silicon"; exit 1; }
+sed 's/ 5.431 / 5.6 /; s/"5.431 /"5.6 /; s/ 5.431"/ 5.6"/' cell.xyz > cell_si.xyz
+./silicon test cell_si.xyz --untrained --write stress.xyz > /dev/null 2>&1 || bad "silicon test --write"
+awk -v h=1e-5 'NR == 1 { n = $1; next } NR == 2 { match($0, /Lattice="[^"]*"/); split(substr($0, RSTART + 9, RLENGTH - 10), L, " "); next }
+  { sp[NR - 3] = $1; for (k = 0; k < 3; k++) x[NR - 3, k] = $(k + 2) }
+  END { for (a = 0; a < 3; a++) for (b = 0; b < 3; b++) for (s = -1; s <= 1; s += 2) { print n; printf "Lattice=\""
+          for (v = 0; v < 3; v++) for (k = 0; k < 3; k++) printf "%s%.17g", (v || k) ? " " : "", L[3 * v + k + 1] + (k == a ? s * h * L[3 * v + b + 1] : 0)
+          printf "\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n"
+          for (i = 0; i < n; i++) { printf "%s", sp[i]; for (k = 0; k < 3; k++) printf " %.17g", x[i, k] + (k == a ? s * h * x[i, b] : 0); printf "\n" } } }' \
+  cell_si.xyz > strained.xyz
+./silicon test strained.xyz --untrained --write strained_out.xyz > /dev/null 2>&1 || bad "silicon test of the strained frames"
+V=$(awk 'NR == 2 { match($0, /Lattice="[^"]*"/); split(substr($0, RSTART + 9, RLENGTH - 10), h, " ")
+  printf "%.17g", h[1] * (h[5] * h[9] - h[6] * h[8]) - h[2] * (h[4] * h[9] - h[6] * h[7]) + h[3] * (h[4] * h[8] - h[5] * h[7]) }' cell_si.xyz)
+ds=$(paste -d' ' <(sed -n '2s/.*stress="\([^"]*\)".*/\1/p' stress.xyz | tr ' ' '\n') \
+       <(grep -o 'energy=[^ ]*' strained_out.xyz | cut -d= -f2 | paste - -) |
+     awk -v h=1e-5 -v V="$V" '{ fd = ($3 - $2) / (2 * h * V); d = $1 - fd; if (d < 0) d = -d; if (d > e) e = d; a = $1; if (a < 0) a = -a; if (a > m) m = a }
+       END { printf "%.3g", e / m }')
+awk -v d="$ds" 'BEGIN { exit !(d != "" && d + 0 <= 1e-6) }' && ok "silicon network's stress against strain differences of its energy: largest error / largest component $ds" ||
+  bad "silicon network's stress against strain differences: '$ds'"
 [ $fail -eq 0 ] && echo "hessian: all checks passed" || echo "hessian: $fail check(s) failed"
 exit $((fail != 0))

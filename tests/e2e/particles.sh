@@ -100,7 +100,7 @@ mass 1 28.0855
 displace_atoms all random 0.1 0.1 0.1 87287 units box
 pair_style sw
 pair_coeff * * /usr/share/lammps/potentials/Si.sw Si
-thermo_style custom step pe
+thermo_style custom step pe pxx pyy pzz pxy pxz pyz
 thermo_modify norm no format float %.17g
 dump 1 all custom 1 sw.dump id x y z fx fy fz
 dump_modify 1 format float %.17g sort id
@@ -117,6 +117,16 @@ EOF
   echo "SW silicon, 216 atoms: physc E = $phys_sw eV, LAMMPS E = $sw_pe eV; relative energy error $de, max force error / max force $df"
   awk -v e="$de" -v f="$df" 'BEGIN { exit !(e != "" && e + 0 <= 1e-10 && f + 0 <= 1e-10) }' &&
     ok "Stillinger-Weber (sum_triplets): energy and forces equal LAMMPS pair_style sw to 1e-10" || bad "SW against LAMMPS: $de, $df"
+  # the stress (ASE: -virial / volume, eV/A^3) against LAMMPS's pressure tensor at 0 K
+  # (bar; LAMMPS's metal-units factor 1.6021765e6 bar per eV/A^3)
+  ./sw test si.xyz --write si_stress.xyz > /dev/null 2>&1 || bad "sw test --write"
+  mine=$(sed -n '2s/.*stress="\([^"]*\)".*/\1/p' si_stress.xyz | awk '{ print $1, $5, $9, $2, $3, $6 }')
+  theirs=$(awk '$1 == "Step" { getline; print $3, $4, $5, $6, $7, $8; exit }' sw.out)
+  ds=$(echo "$mine $theirs" | awk '{ for (k = 1; k <= 6; k++) { l = -$(k + 6) / 1.6021765e6; d = $k - l; if (d < 0) d = -d
+         if (d > e) e = d; if (l < 0) l = -l; if (l > m) m = l } if (m > 0) printf "%.3g", e / m }')
+  awk -v d="$ds" 'BEGIN { exit !(d != "" && d + 0 <= 1e-10) }' &&
+    ok "Stillinger-Weber stress (virial through the kernels) equals LAMMPS's pressure tensor: largest error / largest component $ds" ||
+    bad "SW stress against LAMMPS: '$ds' (physc $mine; LAMMPS bar $theirs)"
 fi
 
 # 3. forces = -dE/dr against central differences (a cluster with walls)
