@@ -18,10 +18,10 @@ for o in -O0 -O1 -O2 -O3; do
   "$physc" $o heat.phys -o heat$o && ./heat$o --help > /dev/null && ok "$o builds a program" || bad "$o"
 done
 "$physc" heat.phys && [ -x heat ] && ok "default output name heat" || bad "default output name"
-for model in oscillator burgers heat poisson poisson_hard spring spring_plain twobody nbody nbody_truth hopfield ising ising20 inverse_ising perceptron; do
+for model in oscillator burgers heat poisson poisson_hard spring spring_plain twobody nbody nbody_truth hopfield ising ising20 inverse_ising perceptron argon silicon; do
   "$physc" "$root/examples/$model.phys" -o "ex_$model" 2> err.txt && ok "examples/$model.phys compiles" || { bad "examples/$model.phys"; cat err.txt; }
 done
-for model in argon session; do
+for model in session; do
   "$physc" --stdlib "$root/stdlib" "$root/examples/$model.phys" -o "ex_$model" 2> err.txt
   status=$?
   if [ $status -eq 1 ] && head -n 1 err.txt | grep -qE "^.*$model.phys:[0-9]+:[0-9]+: error: not supported yet: " && [ ! -e "ex_$model" ]; then

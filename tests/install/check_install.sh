@@ -39,9 +39,9 @@ if "$physc" "$root/examples/oscillator.phys" -o oscillator 2> compile.err &&
   ok "compiled, trained and read the main example from another directory"
 else bad "the main example: $(cat compile.err params.txt 2>/dev/null)"; fi
 
-out=$("$physc" --check "$root/examples/argon.phys" 2>&1); status=$?
+out=$("$physc" --check "$root/examples/argon_lj.phys" 2>&1); status=$?
 if [ $status -eq 0 ] && ! grep -q 'error' <<<"$out"; then ok "import potentials from the installed stdlib"
-else bad "argon.phys (imports potentials): status $status: $out"; fi
+else bad "argon_lj.phys (imports potentials): status $status: $out"; fi
 
 out=$(printf '1 + 1\n' | "$physc" repl 2>&1); status=$?
 if [ $status -eq 0 ] && [ "$out" = 2 ]; then ok "the installed REPL evaluates"
