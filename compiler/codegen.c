@@ -328,6 +328,20 @@ static void load_roles(gen *g, loop_ctx *lc, LLVMValueRef item)
         lc->role_index[r] = LLVMBuildSExt(g->b, LLVMBuildLoad2(g->b, g->i32, gep(g, g->i32, idx[r], item), ""), g->i64, "");
 }
 
+/* Closes a counted loop at the builder's block: i (a phi that starts at 0
+ * coming from `from`) steps by one back to `body` while below limit, then
+ * goes on to `exit`. */
+static void end_counted_loop(gen *g, LLVMValueRef i, LLVMValueRef limit, LLVMBasicBlockRef from,
+                             LLVMBasicBlockRef body, LLVMBasicBlockRef exit)
+{
+    LLVMValueRef next = LLVMBuildAdd(g->b, i, LLVMConstInt(g->i64, 1, 0), "");
+    LLVMBasicBlockRef end = LLVMGetInsertBlock(g->b);
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, next, limit, ""), body, exit);
+    LLVMValueRef in[2] = {LLVMConstInt(g->i64, 0, 0), next};
+    LLVMBasicBlockRef bb[2] = {from, end};
+    LLVMAddIncoming(i, in, bb, 2);
+}
+
 enum { KERNEL_BLOCK = 256 };
 
 /* A kernel's loop in two phases per block of KERNEL_BLOCK items: the
@@ -371,12 +385,8 @@ static void emit_kernel_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_
         LLVMValueRef at = gep(g, g->real, tmp, LLVMBuildAdd(b, LLVMConstInt(g->i64, (unsigned)s * KERNEL_BLOCK, 0), i, ""));
         LLVMBuildStore(b, stores[s].node >= 0 ? val[stores[s].node] : real_const(g, 0.0), at);
     }
-    LLVMValueRef i_next = LLVMBuildAdd(b, i, LLVMConstInt(g->i64, 1, 0), "");
+    end_counted_loop(g, i, m, head, values, stores_bb);
     LLVMBasicBlockRef values_end = LLVMGetInsertBlock(b);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i_next, m, ""), values, stores_bb);
-    LLVMValueRef i_in[2] = {LLVMConstInt(g->i64, 0, 0), i_next};
-    LLVMBasicBlockRef i_from[2] = {head, values_end};
-    LLVMAddIncoming(i, i_in, i_from, 2);
 
     /* phase 2: stores, in item order */
     LLVMPositionBuilderAtEnd(b, stores_bb);
@@ -387,12 +397,7 @@ static void emit_kernel_loop(gen *g, loop_ctx *lc, LLVMValueRef fn, const store_
         LLVMValueRef at = gep(g, g->real, tmp, LLVMBuildAdd(b, LLVMConstInt(g->i64, (unsigned)s * KERNEL_BLOCK, 0), j, ""));
         emit_store(g, lc, &stores[s], LLVMBuildLoad2(b, g->real, at, ""));
     }
-    LLVMValueRef j_next = LLVMBuildAdd(b, j, LLVMConstInt(g->i64, 1, 0), "");
-    LLVMBasicBlockRef stores_end = LLVMGetInsertBlock(b);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, j_next, m, ""), stores_bb, latch);
-    LLVMValueRef j_in[2] = {LLVMConstInt(g->i64, 0, 0), j_next};
-    LLVMBasicBlockRef j_from[2] = {values_end, stores_end};
-    LLVMAddIncoming(j, j_in, j_from, 2);
+    end_counted_loop(g, j, m, values_end, stores_bb, latch);
 
     LLVMPositionBuilderAtEnd(b, latch);
     LLVMValueRef base_next = LLVMBuildAdd(b, base, block, "");
