@@ -421,13 +421,14 @@ int physm_system_eval_tangent(physm_system_eval *ev, const double *theta, const 
                               double *t);
 int physm_system_eval_with(physm_system_eval *ev, const double *theta, const physm_config *cfg,
                            double atomic_energy, const double *dE_dG, double *energy, double *const *forces);
-/* The derivative of the forces along u (per particle, dim numbers, of the
- * moving set): out[set] = -H u, H the Hessian of the potential energy. -1
- * with physm_system_eval_error when the model has none. */
+/* After physm_system_eval_run on cfg (its seeds, descriptors and dE/dG):
+ * the derivative of the forces along u (per particle, dim numbers, of the
+ * moving set), out[set] = -H u, H the Hessian of the potential energy (-1
+ * with physm_system_eval_error when the model has none); and the virial. */
 int physm_system_eval_hvp(physm_system_eval *ev, const double *theta, const physm_config *cfg, const double *u,
                           double *const *out);
-/* The virial W_ab = sum over particles (and periodic images) of x_a F_b,
- * dim x dim; ASE's stress is -W / volume. */
+/* W_ab = sum over particles (and periodic images) of x_a F_b, dim x dim;
+ * ASE's stress is -W / volume. */
 int physm_system_eval_virial(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *virial);
 /* dV/dS of the atomic network's sum at the last evaluation that gave the energy. */
 double physm_system_eval_atomic_seed(const physm_system_eval *ev);

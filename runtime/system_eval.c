@@ -66,6 +66,7 @@ struct physm_system_eval {
     double **arrays;              /* the configuration's attribute arrays, then the work arrays */
     long atoms;                   /* atomic networks: atoms of the set, */
     double *desc, *energies, *grad; /* their descriptors, E_i and dE_i/dG_i */
+    double *hvp_t, *hvp_w;        /* Hessian-vector products: dG/dr.u and d(dE_i/dG_i) */
     physm_atomic_net *net;
     double atomic_seed;           /* dV/dS of the atomic sum, at the last evaluation */
     long extrapolated;            /* atom evaluations with a feature outside the training range */
@@ -110,6 +111,8 @@ void physm_system_eval_destroy(physm_system_eval *ev)
     free(ev->arrays);
     free(ev->desc);
     free(ev->energies);
+    free(ev->hvp_t);
+    free(ev->hvp_w);
     free(ev->grad);
     physm_atomic_net_destroy(ev->net);
     free(ev);
@@ -173,7 +176,9 @@ physm_system_eval *physm_system_eval_create(const physm_layout *lay, const long 
         ev->desc = calloc((size_t)ev->atoms * nf + 1, sizeof(double));
         ev->grad = calloc((size_t)ev->atoms * nf + 1, sizeof(double));
         ev->energies = calloc((size_t)ev->atoms + 1, sizeof(double));
-        if (!ev->desc || !ev->grad || !ev->energies) goto oom;
+        ev->hvp_t = calloc((size_t)ev->atoms * nf + 1, sizeof(double));
+        ev->hvp_w = calloc((size_t)ev->atoms * nf + 1, sizeof(double));
+        if (!ev->desc || !ev->grad || !ev->energies || !ev->hvp_t || !ev->hvp_w) goto oom;
     }
     for (long i = 0; i < ev->max_count; i++) ev->iota[i] = (int)i;
     for (int t = 0; t < ev->n_tasks; t++)
@@ -458,6 +463,19 @@ static int run_pass(physm_system_eval *ev, const double *theta, const physm_conf
     return 0;
 }
 
+/* The tasks' force buffers added in task order into out[set] (overwritten). */
+static void add_task_forces(const physm_system_eval *ev, const physm_config *cfg, double *const *out)
+{
+    const physm_system *s = ev->sys;
+    for (int k = 0; k < s->n_sets; k++) {
+        if (!s->sets[k].moves || !out[k]) continue;
+        size_t n = (size_t)(cfg->count[k] * s->dim);
+        memcpy(out[k], ev->tasks[0].forces[k], sizeof(double) * n);
+        for (int t = 1; t < ev->n_tasks; t++)
+            for (size_t i = 0; i < n; i++) out[k][i] += ev->tasks[t].forces[k][i];
+    }
+}
+
 /* The configuration's arrays, then the atomic network's work arrays. */
 static void bind_arrays(physm_system_eval *ev, const physm_config *cfg, const double *seeds, const double *tangent)
 {
@@ -520,15 +538,7 @@ int physm_system_eval_with(physm_system_eval *ev, const double *theta, const phy
             if (s->atomic) ev->atomic_seed = ev->combine_out[1 + s->atomic->sum_index];
         }
     }
-    for (int k = 0; k < s->n_sets; k++) {
-        if (!s->sets[k].moves || !forces[k]) continue;
-        size_t n = (size_t)(cfg->count[k] * s->dim);
-        memcpy(forces[k], ev->tasks[0].forces[k], sizeof(double) * n);
-        for (int t = 1; t < ev->n_tasks; t++) {
-            const double *f = ev->tasks[t].forces[k];
-            for (size_t i = 0; i < n; i++) forces[k][i] += f[i];
-        }
-    }
+    add_task_forces(ev, cfg, forces);
     return 0;
 }
 
@@ -622,55 +632,30 @@ int physm_system_eval_hvp(physm_system_eval *ev, const double *theta, const phys
                  "or a potential not linear in its sums)");
         return -1;
     }
-    double *wdot = NULL;
-    if (a) {
-        const size_t n = (size_t)(ev->atoms * a->n_features) + 1;
-        double *t = malloc(sizeof(double) * n);
-        wdot = calloc(n, sizeof(double));
-        if (!ev->net) ev->net = physm_atomic_net_create(ev->lay, ev->atoms);
+    if (a && !ev->net) {
+        snprintf(ev->error, sizeof ev->error, "a Hessian-vector product before the configuration's evaluation");
+        return -1;
+    }
+    if (a) { /* the last run's scaled descriptors and dE/dG, and their tangents along u */
         const double *species = a->species_array >= 0 ? cfg->arrays[a->species_array] : NULL;
-        int rc = !t || !wdot || !ev->net || physm_system_eval_descriptors(ev, theta, cfg, ev->desc) ||
-                 physm_atomic_net_energy(ev->net, theta, ev->atoms, species, ev->desc, ev->energies, ev->grad, NULL) ||
-                 physm_system_eval_tangent(ev, theta, cfg, u, t) ||
-                 physm_atomic_net_hvp(ev->net, theta, ev->atoms, species, ev->desc, t, wdot);
-        free(t);
-        if (rc) {
-            free(wdot);
+        if (physm_system_eval_tangent(ev, theta, cfg, u, ev->hvp_t) ||
+            physm_atomic_net_hvp(ev->net, theta, ev->atoms, species, ev->desc, ev->hvp_t, ev->hvp_w)) {
             if (!ev->error[0]) snprintf(ev->error, sizeof ev->error, "the atomic network's Hessian failed");
             return -1;
         }
     }
     bind_arrays(ev, cfg, a ? ev->grad : NULL, u);
-    if (a) ev->arrays[s->hvp_seed_array] = wdot;
+    if (a) ev->arrays[s->hvp_seed_array] = ev->hvp_w;
     else ev->arrays[s->hvp_tangent_array] = (double *)u;
-    int rc = run_pass(ev, theta, cfg, PASS_HVP);
-    free(wdot);
-    if (rc) return -1;
-    for (int k = 0; k < s->n_sets; k++) {
-        if (!s->sets[k].moves || !out[k]) continue;
-        size_t n = (size_t)(cfg->count[k] * s->dim);
-        memcpy(out[k], ev->tasks[0].forces[k], sizeof(double) * n);
-        for (int t = 1; t < ev->n_tasks; t++)
-            for (size_t i = 0; i < n; i++) out[k][i] += ev->tasks[t].forces[k][i];
-    }
+    if (run_pass(ev, theta, cfg, PASS_HVP)) return -1;
+    add_task_forces(ev, cfg, out);
     return 0;
 }
 
 int physm_system_eval_virial(physm_system_eval *ev, const double *theta, const physm_config *cfg, double *virial)
 {
     const physm_system *s = ev->sys;
-    double *forces[MAX_SETS] = {0};
-    for (int k = 0; k < s->n_sets; k++)
-        if (s->sets[k].moves && !(forces[k] = malloc(sizeof(double) * (size_t)(cfg->count[k] * s->dim + 1)))) {
-            for (int j = 0; j < k; j++) free(forces[j]);
-            snprintf(ev->error, sizeof ev->error, "out of memory");
-            return -1;
-        }
-    double e;
-    int rc = physm_system_eval_run(ev, theta, cfg, &e, forces); /* the seeds of this configuration */
-    for (int k = 0; k < s->n_sets; k++) free(forces[k]);
-    if (rc) return -1;
-    bind_arrays(ev, cfg, s->atomic ? ev->grad : NULL, NULL);
+    bind_arrays(ev, cfg, s->atomic ? ev->grad : NULL, NULL); /* the last run's seeds */
     if (run_pass(ev, theta, cfg, PASS_VIRIAL)) return -1;
     for (int q = 0; q < s->dim * s->dim; q++) {
         virial[q] = 0;

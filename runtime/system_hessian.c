@@ -79,7 +79,11 @@ int physm_system_hessian(const physm_layout *lay, const physm_simulate_options *
     u = calloc((size_t)N, sizeof *u), hu = calloc((size_t)N, sizeof *hu), w = calloc((size_t)N, sizeof *w);
     ev = physm_system_eval_create(lay, cfg.count, NULL);
     if (!H || !D || !u || !hu || !w || !ev) goto done;
-    double *out[8] = {hu};
+    double *out[8] = {hu}, e;
+    if (physm_system_eval_run(ev, theta, &cfg, &e, out)) { /* the seeds the columns share */
+        fprintf(stderr, "%s: error: hessian: %s\n", prog, physm_system_eval_error(ev));
+        goto done;
+    }
     for (int k = 0; k < N; k++) { /* column k: -dF/du for u = e_k */
         memset(u, 0, sizeof(double) * (size_t)N);
         u[k] = 1;

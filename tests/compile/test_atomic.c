@@ -131,8 +131,8 @@ static void check_hessian(sys_ctx *c)
     double *r = c->cfg.arrays[0], u[3 * 64], hu[3 * 64], fp[3 * 64], fm[3 * 64];
     for (long q = 0; q < c->n * 3; q++) u[q] = sin(1.7 * (double)q + 0.3);
     physm_system_eval *ev = physm_system_eval_create(c->lay, c->cfg.count, NULL);
-    double *out[8] = {hu};
-    if (!ev || physm_system_eval_hvp(ev, c->theta, &c->cfg, u, out)) {
+    double *out[8] = {hu}, e;
+    if (!ev || physm_system_eval_run(ev, c->theta, &c->cfg, &e, out) || physm_system_eval_hvp(ev, c->theta, &c->cfg, u, out)) {
         printf("FAIL hessian-vector product: %s\n", ev ? physm_system_eval_error(ev) : "oom");
         failures++;
         physm_system_eval_destroy(ev);
