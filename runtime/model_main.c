@@ -365,44 +365,94 @@ static int apply_data(const physm_model *m, physm_term *terms, char **files, con
     return 0;
 }
 
+/* What the verbs on frames of a particle system share (test,
+ * check-symmetry, hessian): the trained values (--checkpoint, --untrained,
+ * --seed), --threads where the verb takes it (threads >= 0) and the file. */
+typedef struct {
+    physm_simulate_options values;
+    const char *file;
+    long threads;
+} frames_args;
+
+/* A usage error "VERB: WHAT" (what with one %s for arg). */
+static int frames_usage(const char *prog, const char *argv0, const char *verb, const char *what, const char *arg)
+{
+    char fmt[160];
+    snprintf(fmt, sizeof fmt, "%s: %s%%s", verb, what);
+    return physm_usage_error(prog, argv0, fmt, arg, "");
+}
+
+/* argv[*i] as one of the shared options: 1 taken, 0 not one of them, -1 a
+ * usage error (its exit status in *status). */
+static int frames_option(const char *prog, const char *argv0, const char *verb, int argc, char **argv, int *i,
+                         frames_args *a, int *status)
+{
+    const char *v = NULL;
+    int r;
+    char not_v[300] = "";
+    if ((r = physm_opt_value(argc, argv, i, "--checkpoint", &v))) {
+        if (r < 0 || !v[0]) return *status = frames_usage(prog, argv0, verb, "--checkpoint needs a file name%s", ""), -1;
+        a->values.checkpoint = v;
+    } else if ((r = physm_opt_value(argc, argv, i, "--seed", &v))) {
+        if (v) snprintf(not_v, sizeof not_v, ", not %s", v);
+        if (r < 0 || parse_seed(v, &a->values.seed))
+            return *status = frames_usage(prog, argv0, verb, "--seed needs a whole number >= 0%s", not_v), -1;
+    } else if (a->threads >= 0 && (r = physm_opt_value(argc, argv, i, "--threads", &v))) {
+        if (v) snprintf(not_v, sizeof not_v, ", not %s", v);
+        if (r < 0 || physm_parse_long(v, 1, &a->threads) || a->threads > 256)
+            return *status = frames_usage(prog, argv0, verb, "--threads needs a number from 1 to 256%s", not_v), -1;
+    } else if (!strcmp(argv[*i], "--untrained")) {
+        a->values.untrained = 1;
+    } else if (argv[*i][0] != '-' && !a->file) {
+        a->file = argv[*i];
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int frames_unknown(const char *prog, const char *argv0, const char *verb, const char *arg)
+{
+    char fmt[64];
+    snprintf(fmt, sizeof fmt, "%s: unknown %%s '%%s'", verb);
+    return physm_usage_error(prog, argv0, fmt, arg[0] == '-' ? "option" : "argument", arg);
+}
+
+static int frames_without_system(const physm_layout *lay, const char *prog, const char *argv0, const char *verb)
+{
+    char fmt[160];
+    snprintf(fmt, sizeof fmt, "%s: the model '%%s' has no particle system (particles under dynamics newton)%%s", verb);
+    return physm_usage_error(prog, argv0, fmt, lay->model->name, "");
+}
+
+static long cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : n;
+}
+
 /* test FILE: energies and forces of a particle system on frames (system_test.c). */
 static int test_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
                      int argc, char **argv)
 {
-    physm_simulate_options o = {.checkpoint = default_ckpt};
-    const char *file = NULL, *write = NULL;
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    if (!lay->model->system)
-        return physm_usage_error(prog, argv0, "test: the model '%s' has no particle system (particles under "
-                                 "dynamics newton)%s", lay->model->name, "");
+    frames_args a = {.values = {.checkpoint = default_ckpt}, .threads = cpu_count()};
+    const char *write = NULL;
+    int status = 0;
+    if (!lay->model->system) return frames_without_system(lay, prog, argv0, "test");
     for (int i = 2; i < argc; i++) {
         const char *v = NULL;
-        int r;
-        if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
-            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "test: --checkpoint needs a file name%s%s", "", "");
-            o.checkpoint = v;
-        } else if ((r = physm_opt_value(argc, argv, &i, "--seed", &v))) {
-            if (r < 0 || parse_seed(v, &o.seed))
-                return physm_usage_error(prog, argv0, "test: --seed needs a whole number >= 0%s%s", v ? ", not " : "",
-                                         v ? v : "");
-        } else if ((r = physm_opt_value(argc, argv, &i, "--write", &v))) {
+        int r = frames_option(prog, argv0, "test", argc, argv, &i, &a, &status);
+        if (r < 0) return status;
+        if (r) continue;
+        if ((r = physm_opt_value(argc, argv, &i, "--write", &v))) {
             if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "test: --write needs a file name%s%s", "", "");
             write = v;
-        } else if ((r = physm_opt_value(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || physm_parse_long(v, 1, &threads) || threads > 256)
-                return physm_usage_error(prog, argv0, "test: --threads needs a number from 1 to 256%s%s",
-                                         v ? ", not " : "", v ? v : "");
-        } else if (!strcmp(argv[i], "--untrained")) {
-            o.untrained = 1;
-        } else if (argv[i][0] != '-' && !file) {
-            file = argv[i];
         } else {
-            return physm_usage_error(prog, argv0, "test: unknown %s '%s'", argv[i][0] == '-' ? "option" : "argument",
-                                     argv[i]);
+            return frames_unknown(prog, argv0, "test", argv[i]);
         }
     }
-    if (!file) return physm_usage_error(prog, argv0, "test: which frames? test FILE.xyz%s%s", "", "");
-    return physm_system_test(lay, &o, file, write, threads < 1 ? 1 : (int)threads);
+    if (!a.file) return physm_usage_error(prog, argv0, "test: which frames? test FILE.xyz%s%s", "", "");
+    return physm_system_test(lay, &a.values, a.file, write, (int)a.threads);
 }
 
 /* check-symmetry FILE: invariance of a particle system's energy and forces
@@ -410,23 +460,16 @@ static int test_verb(const physm_layout *lay, const char *prog, const char *argv
 static int check_symmetry_verb(const physm_layout *lay, const char *prog, const char *argv0,
                                const char *default_ckpt, int argc, char **argv)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN), threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu;
-    physm_symmetry_options o = {.values = {.checkpoint = default_ckpt}, .trials = 10, .tolerance = 1e-10};
-    if (!lay->model->system)
-        return physm_usage_error(prog, argv0, "check-symmetry: the model '%s' has no particle system (particles "
-                                 "under dynamics newton)%s", lay->model->name, "");
+    frames_args a = {.values = {.checkpoint = default_ckpt}, .threads = cpu_count()};
+    physm_symmetry_options o = {.trials = 10, .tolerance = 1e-10};
+    int status = 0;
+    if (!lay->model->system) return frames_without_system(lay, prog, argv0, "check-symmetry");
     for (int i = 2; i < argc; i++) {
         const char *v = NULL;
-        int r;
-        if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
-            if (r < 0 || !v[0])
-                return physm_usage_error(prog, argv0, "check-symmetry: --checkpoint needs a file name%s%s", "", "");
-            o.values.checkpoint = v;
-        } else if ((r = physm_opt_value(argc, argv, &i, "--seed", &v))) {
-            if (r < 0 || parse_seed(v, &o.values.seed))
-                return physm_usage_error(prog, argv0, "check-symmetry: --seed needs a whole number >= 0%s%s",
-                                         v ? ", not " : "", v ? v : "");
-        } else if ((r = physm_opt_value(argc, argv, &i, "--trials", &v))) {
+        int r = frames_option(prog, argv0, "check-symmetry", argc, argv, &i, &a, &status);
+        if (r < 0) return status;
+        if (r) continue;
+        if ((r = physm_opt_value(argc, argv, &i, "--trials", &v))) {
             if (r < 0 || physm_parse_long(v, 1, &o.trials) || o.trials > 1000000)
                 return physm_usage_error(prog, argv0, "check-symmetry: --trials needs a number from 1 to 1000000%s%s",
                                          v ? ", not " : "", v ? v : "");
@@ -434,21 +477,14 @@ static int check_symmetry_verb(const physm_layout *lay, const char *prog, const 
             if (r < 0 || parse_positive(v, &o.tolerance))
                 return physm_usage_error(prog, argv0, "check-symmetry: --tolerance needs a finite number > 0%s%s",
                                          v ? ", not " : "", v ? v : "");
-        } else if ((r = physm_opt_value(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || physm_parse_long(v, 1, &threads) || threads > 256)
-                return physm_usage_error(prog, argv0, "check-symmetry: --threads needs a number from 1 to 256%s%s",
-                                         v ? ", not " : "", v ? v : "");
-        } else if (!strcmp(argv[i], "--untrained")) {
-            o.values.untrained = 1;
-        } else if (argv[i][0] != '-' && !o.file) {
-            o.file = argv[i];
         } else {
-            return physm_usage_error(prog, argv0, "check-symmetry: unknown %s '%s'",
-                                     argv[i][0] == '-' ? "option" : "argument", argv[i]);
+            return frames_unknown(prog, argv0, "check-symmetry", argv[i]);
         }
     }
-    if (!o.file) return physm_usage_error(prog, argv0, "check-symmetry: which frames? check-symmetry FILE.xyz%s%s", "", "");
-    o.threads = (int)threads;
+    if (!a.file) return physm_usage_error(prog, argv0, "check-symmetry: which frames? check-symmetry FILE.xyz%s%s", "", "");
+    o.file = a.file;
+    o.values = a.values;
+    o.threads = (int)a.threads;
     return physm_system_check_symmetry(lay, &o);
 }
 
@@ -456,35 +492,24 @@ static int check_symmetry_verb(const physm_layout *lay, const char *prog, const 
 static int hessian_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
                         int argc, char **argv)
 {
-    physm_simulate_options o = {.checkpoint = default_ckpt};
-    const char *file = NULL, *matrix = NULL;
-    if (!lay->model->system)
-        return physm_usage_error(prog, argv0, "hessian: the model '%s' has no particle system (particles under "
-                                 "dynamics newton)%s", lay->model->name, "");
+    frames_args a = {.values = {.checkpoint = default_ckpt}, .threads = -1};
+    const char *matrix = NULL;
+    int status = 0;
+    if (!lay->model->system) return frames_without_system(lay, prog, argv0, "hessian");
     for (int i = 2; i < argc; i++) {
         const char *v = NULL;
-        int r;
-        if ((r = physm_opt_value(argc, argv, &i, "--checkpoint", &v))) {
-            if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "hessian: --checkpoint needs a file name%s%s", "", "");
-            o.checkpoint = v;
-        } else if ((r = physm_opt_value(argc, argv, &i, "--seed", &v))) {
-            if (r < 0 || parse_seed(v, &o.seed))
-                return physm_usage_error(prog, argv0, "hessian: --seed needs a whole number >= 0%s%s", v ? ", not " : "",
-                                         v ? v : "");
-        } else if ((r = physm_opt_value(argc, argv, &i, "--matrix", &v))) {
+        int r = frames_option(prog, argv0, "hessian", argc, argv, &i, &a, &status);
+        if (r < 0) return status;
+        if (r) continue;
+        if ((r = physm_opt_value(argc, argv, &i, "--matrix", &v))) {
             if (r < 0 || !v[0]) return physm_usage_error(prog, argv0, "hessian: --matrix needs a file name%s%s", "", "");
             matrix = v;
-        } else if (!strcmp(argv[i], "--untrained")) {
-            o.untrained = 1;
-        } else if (argv[i][0] != '-' && !file) {
-            file = argv[i];
         } else {
-            return physm_usage_error(prog, argv0, "hessian: unknown %s '%s'", argv[i][0] == '-' ? "option" : "argument",
-                                     argv[i]);
+            return frames_unknown(prog, argv0, "hessian", argv[i]);
         }
     }
-    if (!file) return physm_usage_error(prog, argv0, "hessian: of which configuration? hessian FILE.xyz%s%s", "", "");
-    return physm_system_hessian(lay, &o, file, matrix);
+    if (!a.file) return physm_usage_error(prog, argv0, "hessian: of which configuration? hessian FILE.xyz%s%s", "", "");
+    return physm_system_hessian(lay, &a.values, a.file, matrix);
 }
 
 static int simulate_verb(const physm_layout *lay, const char *prog, const char *argv0, const char *default_ckpt,
