@@ -531,14 +531,21 @@ static int layout_size(const gen *g, const lw_term *t)
     return n;
 }
 
+/* The stream pointers of term t's slots, hoisted from the pointer array
+ * that is parameter `param` of fn. */
+static void hoist_streams(gen *g, loop_ctx *lc, LLVMValueRef fn, unsigned param, const lw_term *t)
+{
+    lc->stream_ptrs = calloc((size_t)t->n_slots + 1, sizeof *lc->stream_ptrs);
+    if (!lc->stream_ptrs) exit(70);
+    for (int s = 0; s < t->n_slots; s++) lc->stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, param), slot_position(g, t, s));
+}
+
 static LLVMValueRef gen_residual(gen *g, const lw_term *t, const char *name)
 {
     LLVMValueRef fn = new_function(g, name, 4);
     loop_ctx lc = {0};
     begin_function(g, fn, &lc, t->n_coords, LLVMGetParam(fn, 2));
-    lc.stream_ptrs = calloc((size_t)t->n_slots + 1, sizeof *lc.stream_ptrs);
-    if (!lc.stream_ptrs) exit(70);
-    for (int s = 0; s < t->n_slots; s++) lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 3), slot_position(g, t, s));
+    hoist_streams(g, &lc, fn, 3, t);
     store_spec *stores = calloc((size_t)t->n_residuals + 1, sizeof *stores);
     if (!stores) exit(70);
     for (int j = 0; j < t->n_residuals; j++) {
@@ -560,9 +567,7 @@ static LLVMValueRef gen_vjp(gen *g, const lw_term *t, const char *name, const in
     loop_ctx lc = {0};
     begin_function(g, fn, &lc, t->n_coords, LLVMGetParam(fn, 2));
     lc.dr = LLVMGetParam(fn, 4);
-    lc.stream_ptrs = calloc((size_t)t->n_slots + 1, sizeof *lc.stream_ptrs);
-    if (!lc.stream_ptrs) exit(70);
-    for (int s = 0; s < t->n_slots; s++) lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 3), slot_position(g, t, s));
+    hoist_streams(g, &lc, fn, 3, t);
 
     int n_layout = layout_size(g, t);
     int n_stores = n_layout + g->m->n_params;
@@ -934,9 +939,7 @@ static LLVMValueRef gen_kernel_body(gen *g, const lw_kernel *k, const char *name
     loop_ctx lc = {0};
     begin_kernel(g, fn, &lc, k);
     lc.seeds = LLVMGetParam(fn, 8);
-    lc.stream_ptrs = calloc((size_t)t->n_slots + 1, sizeof *lc.stream_ptrs);
-    if (!lc.stream_ptrs) exit(70);
-    for (int s = 0; s < t->n_slots; s++) lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 7), slot_position(g, t, s));
+    hoist_streams(g, &lc, fn, 7, t);
     store_spec *stores = calloc((size_t)k->n_scatters + 2, sizeof *stores);
     if (!stores) exit(70);
     int n = 0;
@@ -996,10 +999,7 @@ static LLVMValueRef gen_kernel_virial(gen *g, const lw_kernel *k, const char *na
     loop_ctx lc = {0};
     begin_kernel(g, fn, &lc, k);
     lc.seeds = LLVMGetParam(fn, 8);
-    lc.stream_ptrs = calloc((size_t)k->term->n_slots + 1, sizeof *lc.stream_ptrs);
-    if (!lc.stream_ptrs) exit(70);
-    for (int s = 0; s < k->term->n_slots; s++)
-        lc.stream_ptrs[s] = load_ptr(g, LLVMGetParam(fn, 7), slot_position(g, k->term, s));
+    hoist_streams(g, &lc, fn, 7, k->term);
     store_spec stores[9];
     LLVMValueRef acc[9];
     for (int q = 0; q < k->n_virial; q++) {
