@@ -48,6 +48,10 @@ typedef struct {
     int *i, *j, *k;               /* cross pairs kept from the combined list, or triplets */
     double *shift;                /* dim (pairs) or 2 dim (triplets) per item */
     long n, cap;
+    long *near;                   /* triplets: a centre's pairs within the cutoff, */
+    long near_cap;
+    double *made_at;              /* and the positions they were made at (every pass of an evaluation uses them) */
+    long made_n;
 } se_list;
 
 struct physm_system_eval {
@@ -99,6 +103,8 @@ void physm_system_eval_destroy(physm_system_eval *ev)
         free(ev->lists[k].j);
         free(ev->lists[k].k);
         free(ev->lists[k].shift);
+        free(ev->lists[k].near);
+        free(ev->lists[k].made_at);
     }
     free(ev->lists);
     free(ev->probe_base);
@@ -226,8 +232,8 @@ static int any_periodic(const physrt_cell *cell)
     return cell->periodic[0] || cell->periodic[1] || cell->periodic[2];
 }
 
-static int grow(se_list *L, int dim, int per_item);
-static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim);
+static int grow(se_list *L, int dim, int per_item, long more);
+static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim, const double *r, double cutoff);
 
 /* Brings kernel k's neighbour list up to date. */
 static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
@@ -262,14 +268,14 @@ static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
         snprintf(ev->error, sizeof ev->error, "%s: %s", kr->name, physrt_neighbors_error(L->nl));
         return -1;
     }
-    if ((!cross && !triplets) || L->builds == physrt_neighbors_builds(L->nl)) return 0;
-    L->builds = physrt_neighbors_builds(L->nl);
     const physrt_pairs *P = physrt_neighbors_pairs(L->nl);
+    if (triplets) return make_triplets(L, P, na, s->dim, r, kr->cutoff);
+    if (!cross || L->builds == physrt_neighbors_builds(L->nl)) return 0;
+    L->builds = physrt_neighbors_builds(L->nl);
     L->n = 0;
-    if (triplets) return make_triplets(L, P, na, s->dim);
     for (long p = 0; p < P->n; p++) {
         if (!(P->i[p] < na && P->j[p] >= na)) continue;
-        if (grow(L, s->dim, 1)) return -1;
+        if (grow(L, s->dim, 1, 1)) return -1;
         L->i[L->n] = P->i[p];
         L->j[L->n] = (int)(P->j[p] - na);
         memcpy(L->shift + L->n * s->dim, P->shift + p * s->dim, sizeof(double) * (size_t)s->dim);
@@ -278,10 +284,11 @@ static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
     return 0;
 }
 
-static int grow(se_list *L, int dim, int per_item)
+/* Room for more items after L->n. */
+static int grow(se_list *L, int dim, int per_item, long more)
 {
-    if (L->n < L->cap) return 0;
-    L->cap = L->cap ? 2 * L->cap : 1024;
+    if (L->n + more <= L->cap) return 0;
+    while (L->n + more > L->cap) L->cap = L->cap ? 2 * L->cap : 1024;
     L->i = realloc(L->i, sizeof *L->i * (size_t)L->cap);
     L->j = realloc(L->j, sizeof *L->j * (size_t)L->cap);
     L->k = realloc(L->k, sizeof *L->k * (size_t)L->cap);
@@ -289,20 +296,49 @@ static int grow(se_list *L, int dim, int per_item)
     return L->i && L->j && L->k && L->shift ? 0 : -1;
 }
 
-/* Every centre i with each unordered pair {j, k} of its listed neighbours. */
-static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim)
+/* Every centre i with each unordered pair {j, k} of its neighbours closer
+ * than the cutoff now, made at every evaluation: the list's skin would
+ * triple the triplets of a solid (their terms are zero). */
+static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim, const double *r, double cutoff)
 {
-    for (long i = 0; i < n; i++)
-        for (long p = P->start[i]; p < P->start[i + 1]; p++)
-            for (long q = p + 1; q < P->start[i + 1]; q++) {
-                if (grow(L, dim, 2)) return -1;
+    const double within = cutoff * cutoff * (1 + 1e-12); /* a margin for rounding: the body applies the cutoff */
+    const size_t bytes = sizeof(double) * (size_t)(n * dim);
+    if (L->made_at && L->made_n == n && L->builds == physrt_neighbors_builds(L->nl) && !memcmp(L->made_at, r, bytes))
+        return 0;
+    free(L->made_at);
+    if (!(L->made_at = malloc(bytes + 1))) return -1;
+    memcpy(L->made_at, r, bytes);
+    L->made_n = n;
+    L->builds = physrt_neighbors_builds(L->nl);
+    L->n = 0;
+    for (long i = 0; i < n; i++) {
+        long m = 0;
+        for (long p = P->start[i]; p < P->start[i + 1]; p++) {
+            double d2 = 0;
+            for (int x = 0; x < dim; x++) {
+                const double d = r[(long)P->j[p] * dim + x] + P->shift[p * dim + x] - r[i * dim + x];
+                d2 += d * d;
+            }
+            if (!(d2 < within)) continue;
+            if (m == L->near_cap) {
+                L->near_cap = L->near_cap ? 2 * L->near_cap : 64;
+                L->near = realloc(L->near, sizeof *L->near * (size_t)L->near_cap);
+                if (!L->near) return -1;
+            }
+            L->near[m++] = p;
+        }
+        if (grow(L, dim, 2, m * (m - 1) / 2)) return -1;
+        for (long a = 0; a < m; a++)
+            for (long b = a + 1; b < m; b++) {
+                const long p = L->near[a], q = L->near[b];
+                double *sh = L->shift + L->n * 2 * dim;
                 L->i[L->n] = (int)i;
                 L->j[L->n] = P->j[p];
                 L->k[L->n] = P->j[q];
-                memcpy(L->shift + L->n * 2 * dim, P->shift + p * dim, sizeof(double) * (size_t)dim);
-                memcpy(L->shift + L->n * 2 * dim + dim, P->shift + q * dim, sizeof(double) * (size_t)dim);
+                for (int x = 0; x < dim; x++) sh[x] = P->shift[p * dim + x], sh[dim + x] = P->shift[q * dim + x];
                 L->n++;
             }
+    }
     return 0;
 }
 
