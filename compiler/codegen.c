@@ -992,6 +992,27 @@ static LLVMValueRef gen_kernel_features(gen *g, const lw_kernel *k, const char *
     return fn;
 }
 
+/* A descriptor kernel's Jacobian (physm_kernel.jacobian_f64): n_jacobian
+ * numbers per item, stored at scatter[0][item * n_jacobian + q]. */
+static LLVMValueRef gen_kernel_jacobian(gen *g, const lw_kernel *k, const char *name)
+{
+    LLVMValueRef fn = new_function(g, name, 10);
+    loop_ctx lc = {0};
+    begin_kernel(g, fn, &lc, k);
+    store_spec *stores = calloc((size_t)k->n_jacobian + 1, sizeof *stores);
+    if (!stores) exit(70);
+    LLVMValueRef base = load_ptr(g, LLVMGetParam(fn, 9), 0);
+    for (int q = 0; q < k->n_jacobian; q++)
+        stores[q] = (store_spec){.node = k->jacobian[q], .base = base, .stride = k->n_jacobian, .col = q};
+    g->inline_exp = 1;
+    emit_kernel_loop(g, &lc, fn, stores, k->n_jacobian);
+    g->inline_exp = 0;
+    LLVMBuildRetVoid(g->b);
+    free(stores);
+    end_kernel(&lc);
+    return fn;
+}
+
 /* The kernel's virial: dim x dim sums over its items (physm_kernel.virial_f64). */
 static LLVMValueRef gen_kernel_virial(gen *g, const lw_kernel *k, const char *name)
 {
@@ -1116,6 +1137,13 @@ static LLVMValueRef gen_system(gen *g, const descriptor_types *ty)
             virial = gen_kernel_virial(g, k, name);
         }
         v[KERNEL_virial_f64] = virial;
+        LLVMValueRef jacobian = LLVMConstPointerNull(g->ptr);
+        if (k->n_jacobian) {
+            snprintf(name, sizeof name, "kernel%d_jacobian_f64", i);
+            jacobian = gen_kernel_jacobian(g, k, name);
+        }
+        v[KERNEL_n_jacobian] = I32(k->n_jacobian);
+        v[KERNEL_jacobian_f64] = jacobian;
         kernels[i] = abi_struct(ty, PHYSM_ABI_KERNEL, v);
     }
     LLVMValueRef v[SYSTEM__COUNT] = {0};

@@ -144,6 +144,11 @@ typedef struct lw_kernel {
      * their derivatives along the gathered tangent (tangents). */
     int n_features, feature_offset;
     int *features, *tangents;
+    /* and each feature's derivative by the positions of roles 1.. (the
+     * centre's is minus their sum): [((role - 1) * n_features + f) * dim +
+     * axis], n_jacobian nodes (0: the atoms do not move). */
+    int n_jacobian;
+    int *jacobian;
     /* The derivative of each scatter along the tangent u (and, in a
      * descriptor kernel, the seeds' tangent): Hessian-vector products;
      * NULL when the system has none. */

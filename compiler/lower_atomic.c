@@ -390,6 +390,25 @@ int lw_atomic_scatters(lctx *c, lw_kernel *k, int seed)
             lw_add_scatter(k, dag_unary(c->dag, X_NEG, mul(c, seed, adjoint[leaf])), at->set, role, x);
         }
     free(adjoint);
+    /* each feature's gradient by the neighbours' positions: what training
+     * keeps per frame (the frames never move) instead of running the
+     * kernels at every step */
+    if (set->moves) {
+        k->n_jacobian = (roles - 1) * k->n_features * s->dim;
+        k->jacobian = lw_xcalloc((size_t)k->n_jacobian + 1, sizeof(int));
+        int one = num(c, 1);
+        for (int f = 0; f < k->n_features; f++) {
+            int *adj = lw_xcalloc((size_t)dag_size(c->dag), sizeof(int));
+            dag_reverse(c->dag, 1, &k->features[f], &one, adj);
+            for (int role = 1; role < roles; role++)
+                for (int x = 0; x < s->dim; x++) {
+                    int leaf = lw_gather_leaf(c, pos, role, x, s->dim, 0, 0);
+                    k->jacobian[((role - 1) * k->n_features + f) * s->dim + x] =
+                        leaf >= 0 && adj[leaf] >= 0 ? adj[leaf] : num(c, 0);
+                }
+            free(adj);
+        }
+    }
     tangent_ctx t = {c, k, pos};
     for (int f = 0; f < k->n_features; f++) k->tangents[f] = dag_diff_by(c->dag, k->features[f], tangent_leaf, &t);
     return 1;

@@ -590,12 +590,13 @@ static void finish_kernel(lctx *c, lw_kernel *k)
     lw_term *t = k->term;
     free(t->residuals);
     const int n_virial = k->virial ? k->n_virial : 0;
-    t->n_residuals = (k->sum >= 0) + k->n_scatters * (k->hvp ? 2 : 1) + 2 * k->n_features + n_virial;
+    t->n_residuals = (k->sum >= 0) + k->n_scatters * (k->hvp ? 2 : 1) + 2 * k->n_features + k->n_jacobian + n_virial;
     t->residuals = lw_xcalloc((size_t)t->n_residuals + 1, sizeof(int));
     int r = 0;
     if (k->sum >= 0) t->residuals[r++] = k->sum;
     for (int s = 0; s < k->n_scatters; s++) t->residuals[r++] = k->scatters[s].node;
     for (int f = 0; f < k->n_features; f++) t->residuals[r++] = k->features[f], t->residuals[r++] = k->tangents[f];
+    for (int q = 0; q < k->n_jacobian; q++) t->residuals[r++] = k->jacobian[q];
     for (int s = 0; k->hvp && s < k->n_scatters; s++) t->residuals[r++] = k->hvp[s];
     for (int q = 0; q < n_virial; q++) t->residuals[r++] = k->virial[q];
     c->prune = 1;
@@ -604,6 +605,7 @@ static void finish_kernel(lctx *c, lw_kernel *k)
     if (k->sum >= 0) k->sum = t->residuals[r++];
     for (int s = 0; s < k->n_scatters; s++) k->scatters[s].node = t->residuals[r++];
     for (int f = 0; f < k->n_features; f++) k->features[f] = t->residuals[r++], k->tangents[f] = t->residuals[r++];
+    for (int q = 0; q < k->n_jacobian; q++) k->jacobian[q] = t->residuals[r++];
     for (int s = 0; k->hvp && s < k->n_scatters; s++) k->hvp[s] = t->residuals[r++];
     for (int q = 0; q < n_virial; q++) k->virial[q] = t->residuals[r++];
 }
@@ -709,6 +711,7 @@ void lw_free_system(lw_system *s)
         free(s->kernels[k].scatters);
         free(s->kernels[k].features);
         free(s->kernels[k].tangents);
+        free(s->kernels[k].jacobian);
         free(s->kernels[k].hvp);
         free(s->kernels[k].virial);
     }

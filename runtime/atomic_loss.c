@@ -11,22 +11,33 @@
  * force error's adjoints on value and stream: u . dF/dw = -sum_i d(t_i .
  * dE_i/dG_i)/dw, no nested reverse mode.
  *
+ * Frames never move, so their descriptors and the descriptors' derivatives
+ * by the positions (physm_desc_jacobian) are kept from a frame's first
+ * evaluation, up to CACHE_BYTES in all: then a step is the network and two
+ * sparse products, forces = -J^T dE/dG and t = J u, instead of three
+ * kernel passes over every triplet. Frames beyond the budget take the
+ * kernels at each step.
+ *
  * Frames are split into a fixed contiguous range per thread (each with its
  * network workspace and gradient), added in thread order: reproducible for
  * a given thread count. A thread's one evaluator builds each frame's
- * neighbour lists as it comes (cheap beside the kernels), so memory holds
- * the frames and one set of lists per thread, not every frame's triplets. */
+ * neighbour lists as it comes. */
 #include "model_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+enum { CACHE_BYTES = 1L << 30 };
+
 typedef struct {
     physm_config cfg;
     long n;                       /* atoms */
     double energy;                /* reference, NaN: none */
     double *forces;               /* reference, n x dim, or NULL */
+    int cached;                   /* 1: G and jac kept, -1: not (over the budget), 0: not yet tried */
+    double *G;                    /* n x n_features, unscaled */
+    physm_desc_jacobian jac;
 } fl_frame;
 
 typedef struct {
@@ -35,6 +46,7 @@ typedef struct {
     double *G, *t, *dEdG, *e, *de, *ybar, *dybar, *F, *u;
     double *grad;                 /* n_theta */
     double sum_e, sum_f;
+    long cache_bytes;             /* kept by this thread's frames, at most CACHE_BYTES / n_tasks */
     int failed;
 } fl_task;
 
@@ -67,6 +79,8 @@ void physm_frames_loss_destroy(physm_frames_loss *fl)
         fl_frame *fr = &fl->frames[f];
         physm_config_free(fl->lay, &fr->cfg);
         free(fr->forces);
+        free(fr->G);
+        physm_desc_jacobian_free(&fr->jac);
     }
     for (int t = 0; fl->tasks && t < fl->n_tasks; t++) free_task(&fl->tasks[t]);
     free(fl->frames);
@@ -170,6 +184,30 @@ fail:
     return NULL;
 }
 
+/* Keeps the frame's descriptors and their derivatives when the thread's
+ * share of the budget has room (else the kernels run at every step). */
+static void cache_frame(physm_frames_loss *fl, fl_task *t, fl_frame *fr)
+{
+    const physm_system *s = fl->lay->model->system;
+    const size_t nf = (size_t)s->atomic->n_features;
+    fr->cached = -1;
+    if (t->cache_bytes >= CACHE_BYTES / fl->n_tasks || physm_system_eval_jacobian(t->ev, fl->theta, &fr->cfg, &fr->jac))
+        return;
+    const long bytes = (long)(sizeof(double) * ((size_t)fr->jac.n_pairs * nf * (size_t)s->dim + (size_t)fr->n * nf) +
+                              sizeof(long) * (size_t)fr->n + sizeof(int) * (size_t)fr->jac.n_pairs);
+    /* the evaluator's descriptors are for its largest frame: through t->G */
+    if (t->cache_bytes + bytes > CACHE_BYTES / fl->n_tasks || !(fr->G = malloc(sizeof(double) * ((size_t)fr->n * nf + 1))) ||
+        physm_system_eval_descriptors(t->ev, fl->theta, &fr->cfg, t->G)) {
+        free(fr->G);
+        fr->G = NULL;
+        physm_desc_jacobian_free(&fr->jac);
+        return;
+    }
+    memcpy(fr->G, t->G, sizeof(double) * (size_t)fr->n * nf);
+    t->cache_bytes += bytes;
+    fr->cached = 1;
+}
+
 /* One frame: its energy and force errors into t->sum_e, t->sum_f and, with
  * the gradient, their derivatives (scaled by ce, cf) into t->grad. */
 static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce, double cf)
@@ -181,15 +219,22 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     const int n = (int)fr->n, dim = s->dim;
     if (n == 0) return 0;
     const double *species = a->species_array >= 0 ? fr->cfg.arrays[a->species_array] : NULL;
-    if (physm_system_eval_descriptors(t->ev, theta, &fr->cfg, t->G) ||
+    if (!fr->cached) cache_frame(fl, t, fr);
+    const int cached = fr->cached == 1, nf = a->n_features;
+    if (cached) memcpy(t->G, fr->G, sizeof(double) * (size_t)n * (size_t)nf);
+    if ((!cached && physm_system_eval_descriptors(t->ev, theta, &fr->cfg, t->G)) ||
         physm_atomic_net_energy(t->net, theta, n, species, t->G, t->e, t->dEdG, NULL))
         return -1;
     double e_atoms = 0, V, seed;
     for (int i = 0; i < n; i++) e_atoms += t->e[i];
     double *forces[8] = {0};
     forces[a->set] = t->F;
-    if (physm_system_eval_with(t->ev, theta, &fr->cfg, e_atoms, t->dEdG, &V, forces)) return -1;
+    physm_system_eval_skip_descriptors(t->ev, cached);
+    int failed = physm_system_eval_with(t->ev, theta, &fr->cfg, e_atoms, t->dEdG, &V, forces);
+    physm_system_eval_skip_descriptors(t->ev, 0);
+    if (failed) return -1;
     seed = physm_system_eval_atomic_seed(t->ev);
+    if (cached) physm_desc_jacobian_forces(&fr->jac, nf, dim, t->dEdG, seed, t->F);
     double de = 0;
     if (fl->term->frames & PHYSM_FRAMES_ENERGY) {
         de = (V - fr->energy) / n;
@@ -203,7 +248,8 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     if (!fl->with_grad) return 0;
     /* dL/dE_i = ce 2 de / n dV/dS; the stream's adjoint -cf 2 dV/dS */
     for (int i = 0; i < n; i++) t->ybar[i] = ce * 2 * de / n * seed, t->dybar[i] = -cf * 2 * seed;
-    if (with_forces && physm_system_eval_tangent(t->ev, theta, &fr->cfg, t->u, t->t)) return -1;
+    if (with_forces && cached) physm_desc_jacobian_tangent(&fr->jac, nf, dim, t->u, t->t);
+    else if (with_forces && physm_system_eval_tangent(t->ev, theta, &fr->cfg, t->u, t->t)) return -1;
     if (physm_atomic_net_train(t->net, theta, n, species, t->G, with_forces ? t->t : NULL, t->ybar, t->dybar, t->grad))
         return -1;
     return 0;

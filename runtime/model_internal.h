@@ -421,6 +421,30 @@ int physm_system_eval_tangent(physm_system_eval *ev, const double *theta, const 
                               double *t);
 int physm_system_eval_with(physm_system_eval *ev, const double *theta, const physm_config *cfg,
                            double atomic_energy, const double *dE_dG, double *energy, double *const *forces);
+/* The descriptors' derivatives by the positions, for configurations that
+ * never move (training frames): the pairs (centre i, neighbour j, image)
+ * closer than the cutoff, centre i's in [start[i], start[i + 1]), and per
+ * pair d[(p * n_features + f) * dim + axis] = dG_if / dr_j (of that image;
+ * dG_i/dr_i is minus the sum over i's pairs). */
+typedef struct {
+    long n_atoms, n_pairs;
+    long *start;
+    int *neighbour;
+    double *d;
+} physm_desc_jacobian;
+/* Fills jac (its arrays malloc'ed; physm_desc_jacobian_free) for cfg: -1
+ * with physm_system_eval_error, also when the descriptor kernels have no
+ * Jacobian or not one shared list of pairs. */
+int physm_system_eval_jacobian(physm_system_eval *ev, const double *theta, const physm_config *cfg,
+                               physm_desc_jacobian *jac);
+void physm_desc_jacobian_free(physm_desc_jacobian *jac);
+/* F += -seed d(sum_i E_i)/dr for w = dE_i/dG_i (atoms x n_features), and
+ * the descriptors' tangent t = dG/dr . u (overwritten), from jac. */
+void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed, double *F);
+void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, const double *u, double *t);
+/* With 1, physm_system_eval_with leaves out the descriptor kernels: the
+ * caller adds the atomic network's forces (from a physm_desc_jacobian). */
+void physm_system_eval_skip_descriptors(physm_system_eval *ev, int skip);
 /* After physm_system_eval_run on cfg (its seeds, descriptors and dE/dG):
  * the derivative of the forces along u (per particle, dim numbers, of the
  * moving set), out[set] = -H u, H the Hessian of the potential energy (-1

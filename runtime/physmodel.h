@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define PHYSM_ABI_VERSION 5
+#define PHYSM_ABI_VERSION 6
 
 typedef void (*physm_residual_f64)(int n, const double *points, const double *params,
                                    const double *const *streams, double *r);
@@ -343,6 +343,12 @@ typedef struct {
     /* ADDS sum over items of x_a f_b (image positions, the forces of the
      * force pass with the same seeds) to sums[a * dim + b]; NULL: no forces. */
     physm_kernel_body_f64 virial_f64;
+    /* A descriptor kernel's features' derivatives by the positions of the
+     * item's roles 1.. (the centre's is minus their sum), n_jacobian per
+     * item, [((role - 1) * n_features + f) * dim + axis], STORED (not
+     * added) at scatter[0][item * n_jacobian + ...]; NULL: none. */
+    int n_jacobian;
+    physm_kernel_body_f64 jacobian_f64;
 } physm_kernel;
 
 /* atomic(network, descriptor = ...): the energy sum_i E_i, E_i = net(G_i),

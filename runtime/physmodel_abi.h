@@ -201,7 +201,9 @@
     M(X, values_f64, PTR)              \
     M(X, tangent_f64, PTR)             \
     M(X, hvp_f64, PTR)                 \
-    M(X, virial_f64, PTR)
+    M(X, virial_f64, PTR)              \
+    M(X, n_jacobian, I32)              \
+    M(X, jacobian_f64, PTR)
 
 #define PHYSM_ABI_MEMBERS_ATOMIC(M, X) \
     M(X, field, I32)                   \

@@ -48,6 +48,8 @@ typedef struct {
     int *i, *j, *k;               /* cross pairs kept from the combined list, or triplets */
     double *shift;                /* dim (pairs) or 2 dim (triplets) per item */
     long n, cap;
+    int borrowed;                 /* nl is an earlier kernel's (same sets, cutoff and kind of list) */
+    long *pair_j, *pair_k;        /* triplets: the pairs of nl they are made of */
     long *near;                   /* triplets: a centre's pairs within the cutoff, */
     long near_cap;
     double *made_at;              /* and the positions they were made at (every pass of an evaluation uses them) */
@@ -75,6 +77,7 @@ struct physm_system_eval {
     double atomic_seed;           /* dV/dS of the atomic sum, at the last evaluation */
     long extrapolated;            /* atom evaluations with a feature outside the training range */
     double skin;
+    int skip_descriptors;         /* physm_system_eval_skip_descriptors */
     char error[256];
 };
 
@@ -98,12 +101,14 @@ void physm_system_eval_destroy(physm_system_eval *ev)
     for (int t = 0; ev->tasks && t < ev->n_tasks; t++) destroy_task(ev, &ev->tasks[t]);
     free(ev->tasks);
     for (int k = 0; ev->lists && k < ev->sys->n_kernels; k++) {
-        physrt_neighbors_destroy(ev->lists[k].nl);
+        if (!ev->lists[k].borrowed) physrt_neighbors_destroy(ev->lists[k].nl);
         free(ev->lists[k].i);
         free(ev->lists[k].j);
         free(ev->lists[k].k);
         free(ev->lists[k].shift);
         free(ev->lists[k].near);
+        free(ev->lists[k].pair_j);
+        free(ev->lists[k].pair_k);
         free(ev->lists[k].made_at);
     }
     free(ev->lists);
@@ -242,6 +247,13 @@ static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
     const physm_kernel *kr = &s->kernels[k];
     se_list *L = &ev->lists[k];
     const int cross = kr->kind == PHYSM_PAIRS_CROSS, triplets = kr->kind == PHYSM_TRIPLETS;
+    for (int e = 0; !L->nl && !cross && e < k; e++) { /* one list for kernels that need the same */
+        const physm_kernel *ke = &s->kernels[e];
+        if (ev->lists[e].nl && ke->set_first == kr->set_first && ke->set_second == kr->set_second &&
+            ke->cutoff == kr->cutoff && (ke->kind == PHYSM_PAIRS_HALF) == (kr->kind == PHYSM_PAIRS_HALF) &&
+            ke->kind != PHYSM_PAIRS_CROSS)
+            L->nl = ev->lists[e].nl, L->borrowed = 1;
+    }
     if (!L->nl) {
         double skin = ev->skin >= 0 ? ev->skin : 0.15 * kr->cutoff;
         L->nl = physrt_neighbors_create(s->dim, kr->cutoff, skin, kr->kind == PHYSM_PAIRS_HALF);
@@ -293,7 +305,9 @@ static int grow(se_list *L, int dim, int per_item, long more)
     L->j = realloc(L->j, sizeof *L->j * (size_t)L->cap);
     L->k = realloc(L->k, sizeof *L->k * (size_t)L->cap);
     L->shift = realloc(L->shift, sizeof *L->shift * (size_t)(L->cap * dim * per_item));
-    return L->i && L->j && L->k && L->shift ? 0 : -1;
+    L->pair_j = realloc(L->pair_j, sizeof *L->pair_j * (size_t)L->cap);
+    L->pair_k = realloc(L->pair_k, sizeof *L->pair_k * (size_t)L->cap);
+    return L->i && L->j && L->k && L->shift && L->pair_j && L->pair_k ? 0 : -1;
 }
 
 /* Every centre i with each unordered pair {j, k} of its neighbours closer
@@ -335,6 +349,7 @@ static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim, con
                 L->i[L->n] = (int)i;
                 L->j[L->n] = P->j[p];
                 L->k[L->n] = P->j[q];
+                L->pair_j[L->n] = p, L->pair_k[L->n] = q;
                 for (int x = 0; x < dim; x++) sh[x] = P->shift[p * dim + x], sh[dim + x] = P->shift[q * dim + x];
                 L->n++;
             }
@@ -472,6 +487,7 @@ static int run_pass(physm_system_eval *ev, const double *theta, const physm_conf
     for (int k = 0; k < s->n_kernels; k++) {
         const physm_kernel *kr = &s->kernels[k];
         if ((pass == PASS_SUMS && kr->sum_index < 0) || (pass >= PASS_VALUES && !kr->n_features) ||
+            (pass <= PASS_FORCES && kr->n_features && ev->skip_descriptors) ||
             (pass == PASS_HVP && !kr->hvp_f64) || (pass == PASS_VIRIAL && !kr->virial_f64))
             continue;
         if (kr->cutoff > 0 && update_list(ev, k, cfg)) return -1;
@@ -600,6 +616,125 @@ int physm_system_eval_run(physm_system_eval *ev, const double *theta, const phys
     double e = 0;
     for (long i = 0; i < ev->atoms; i++) e += ev->energies[i];
     return physm_system_eval_with(ev, theta, cfg, e, ev->grad, energy, forces);
+}
+
+void physm_system_eval_skip_descriptors(physm_system_eval *ev, int skip)
+{
+    ev->skip_descriptors = skip;
+}
+
+void physm_desc_jacobian_free(physm_desc_jacobian *jac)
+{
+    free(jac->start);
+    free(jac->neighbour);
+    free(jac->d);
+    memset(jac, 0, sizeof *jac);
+}
+
+/* Kernel k's Jacobian per item (jacobian_f64, a chunk at a time) added
+ * into its pairs' rows of jac: a pair's own item, or a triplet's two. */
+static void add_kernel_jacobian(physm_system_eval *ev, const double *theta, const physm_config *cfg, int k,
+                                physm_desc_jacobian *jac, double *buf)
+{
+    const physm_system *s = ev->sys;
+    const physm_kernel *kr = &s->kernels[k];
+    const se_list *L = &ev->lists[k];
+    const int *first, *second, *third;
+    const double *shift;
+    const long n_items = kernel_items(ev, k, cfg, &first, &second, &third, &shift);
+    const int nf = s->atomic->n_features, dim = s->dim, nj = kr->n_jacobian, nk = kr->n_features;
+    const long stride = (kr->kind == PHYSM_TRIPLETS ? 2 : 1) * dim;
+    double *out[1] = {buf};
+    for (long p = 0; p < n_items; p += CHUNK) {
+        const int n = (int)(n_items - p < CHUNK ? n_items - p : CHUNK);
+        kr->jacobian_f64(n, first + p, second + p, third + p, shift + p * stride, (const double *const *)ev->arrays,
+                         theta + ev->lay->n_weights, ev->tasks[0].streams, ev->seeds, out, NULL);
+        for (int q = 0; q < n; q++)
+            for (int role = 1; role <= (kr->kind == PHYSM_TRIPLETS ? 2 : 1); role++) {
+                const long pair = kr->kind != PHYSM_TRIPLETS ? p + q : role == 1 ? L->pair_j[p + q] : L->pair_k[p + q];
+                double *row = jac->d + (pair * nf + kr->feature_offset) * dim;
+                const double *v = buf + (long)q * nj + (long)(role - 1) * nk * dim;
+                for (int x = 0; x < nk * dim; x++) row[x] += v[x];
+            }
+    }
+}
+
+int physm_system_eval_jacobian(physm_system_eval *ev, const double *theta, const physm_config *cfg,
+                               physm_desc_jacobian *jac)
+{
+    const physm_system *s = ev->sys;
+    const physm_atomic *a = s->atomic;
+    ev->error[0] = 0;
+    memset(jac, 0, sizeof *jac);
+    bind_arrays(ev, cfg, NULL, NULL);
+    const physrt_neighbors *nl = NULL;
+    int max_nj = 1;
+    for (int k = 0; k < s->n_kernels; k++) {
+        const physm_kernel *kr = &s->kernels[k];
+        if (!kr->n_features) continue;
+        if (!kr->jacobian_f64 || kr->cutoff <= 0 || (kr->kind != PHYSM_PAIRS_FULL && kr->kind != PHYSM_TRIPLETS)) {
+            snprintf(ev->error, sizeof ev->error, "%s has no Jacobian", kr->name);
+            return -1;
+        }
+        if (update_list(ev, k, cfg)) return -1;
+        if (nl && ev->lists[k].nl != nl) {
+            snprintf(ev->error, sizeof ev->error, "the descriptor kernels have lists of their own");
+            return -1;
+        }
+        nl = ev->lists[k].nl;
+        if (kr->n_jacobian > max_nj) max_nj = kr->n_jacobian;
+    }
+    if (!nl) {
+        snprintf(ev->error, sizeof ev->error, "no descriptor kernels");
+        return -1;
+    }
+    const physrt_pairs *P = physrt_neighbors_pairs(nl);
+    const long n = cfg->count[a->set];
+    const size_t row = (size_t)a->n_features * (size_t)s->dim;
+    jac->n_atoms = n, jac->n_pairs = P->n;
+    jac->start = malloc(sizeof *jac->start * (size_t)(n + 1));
+    jac->neighbour = malloc(sizeof *jac->neighbour * (size_t)(P->n + 1));
+    jac->d = calloc((size_t)P->n * row + 1, sizeof *jac->d);
+    double *buf = malloc(sizeof *buf * (size_t)CHUNK * (size_t)max_nj);
+    if (!jac->start || !jac->neighbour || !jac->d || !buf) {
+        free(buf);
+        physm_desc_jacobian_free(jac);
+        snprintf(ev->error, sizeof ev->error, "out of memory for the descriptors' derivatives");
+        return -1;
+    }
+    memcpy(jac->start, P->start, sizeof *jac->start * (size_t)(n + 1));
+    memcpy(jac->neighbour, P->j, sizeof *jac->neighbour * (size_t)P->n);
+    for (int k = 0; k < s->n_kernels; k++)
+        if (s->kernels[k].n_features) add_kernel_jacobian(ev, theta, cfg, k, jac, buf);
+    free(buf);
+    return 0;
+}
+
+void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed, double *F)
+{
+    for (long i = 0; i < J->n_atoms; i++)
+        for (long p = J->start[i]; p < J->start[i + 1]; p++) {
+            const double *d = J->d + p * nf * dim, *wi = w + i * nf;
+            double *Fj = F + (long)J->neighbour[p] * dim, *Fi = F + i * dim;
+            for (int x = 0; x < dim; x++) {
+                double g = 0;
+                for (int f = 0; f < nf; f++) g += wi[f] * d[f * dim + x];
+                Fj[x] -= seed * g, Fi[x] += seed * g;
+            }
+        }
+}
+
+void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, const double *u, double *t)
+{
+    memset(t, 0, sizeof(double) * (size_t)(J->n_atoms * nf));
+    for (long i = 0; i < J->n_atoms; i++)
+        for (long p = J->start[i]; p < J->start[i + 1]; p++) {
+            const double *d = J->d + p * nf * dim, *uj = u + (long)J->neighbour[p] * dim, *ui = u + i * dim;
+            double du[3] = {0, 0, 0}, *ti = t + i * nf;
+            for (int x = 0; x < dim; x++) du[x] = uj[x] - ui[x];
+            for (int f = 0; f < nf; f++)
+                for (int x = 0; x < dim; x++) ti[f] += d[f * dim + x] * du[x];
+        }
 }
 
 double physm_system_eval_atomic_seed(const physm_system_eval *ev)

@@ -154,6 +154,44 @@ static void check_hessian(sys_ctx *c)
     }
 }
 
+/* The kept Jacobian of the descriptors (what training uses for frames):
+ * J u equals the tangent kernels' dG/dr . u, and its forces are J^T:
+ * u . F_J(w) = -w . J u. */
+static void check_jacobian(const sys_ctx *c, const char *what)
+{
+    const physm_system *s = c->lay->model->system;
+    const int nf = s->atomic->n_features;
+    const size_t n = (size_t)c->n;
+    physm_system_eval *ev = physm_system_eval_create(c->lay, c->cfg.count, NULL);
+    physm_desc_jacobian jac;
+    double *u = malloc(sizeof(double) * n * 3), *t = malloc(sizeof(double) * n * nf), *tj = malloc(sizeof(double) * n * nf);
+    double *w = malloc(sizeof(double) * n * nf), *F = calloc(n * 3, sizeof(double));
+    physm_system_eval_set_skin(ev, 0);
+    for (size_t q = 0; q < n * 3; q++) u[q] = cos(0.9 * (double)q + 0.2);
+    for (size_t q = 0; q < n * (size_t)nf; q++) w[q] = sin(1.3 * (double)q + 0.5);
+    if (physm_system_eval_tangent(ev, c->theta, &c->cfg, u, t) || physm_system_eval_jacobian(ev, c->theta, &c->cfg, &jac)) {
+        printf("FAIL jacobian (%s): %s\n", what, physm_system_eval_error(ev));
+        failures++;
+    } else {
+        physm_desc_jacobian_tangent(&jac, nf, 3, u, tj);
+        double scale = 0, uF = 0, wt = 0;
+        for (size_t q = 0; q < n * (size_t)nf; q++) scale = fmax(scale, fabs(t[q]));
+        char label[96];
+        for (size_t q = 0; q < n * (size_t)nf; q++) {
+            snprintf(label, sizeof label, "J u against the tangent kernels (%s), %zu", what, q);
+            expect_close(label, tj[q], t[q], 1e-12, 1e-14 * scale);
+        }
+        physm_desc_jacobian_forces(&jac, nf, 3, w, 1.0, F);
+        for (size_t q = 0; q < n * 3; q++) uF += u[q] * F[q];
+        for (size_t q = 0; q < n * (size_t)nf; q++) wt += w[q] * tj[q];
+        snprintf(label, sizeof label, "u . J^T w = w . J u (%s)", what);
+        expect_close(label, -uF, wt, 1e-12, 1e-14);
+        physm_desc_jacobian_free(&jac);
+    }
+    physm_system_eval_destroy(ev);
+    free(u), free(t), free(tj), free(w), free(F);
+}
+
 static void check_loss_gradient(const physm_layout *lay, double *theta)
 {
     const physm_model *m = lay->model;
@@ -230,6 +268,13 @@ int main(void)
         memcpy(r, at, sizeof at);
         check_forces(&c);
         check_hessian(&c);
+        check_jacobian(&c, "cluster");
+        /* periodic, a cell narrower than twice the cutoff: atoms see images of themselves */
+        c.cfg.cell.periodic[0] = c.cfg.cell.periodic[1] = c.cfg.cell.periodic[2] = 1;
+        c.cfg.cell.h[0][0] = 4.1, c.cfg.cell.h[1][1] = 4.3, c.cfg.cell.h[2][2] = 4.6, c.cfg.cell.h[1][0] = 0.4;
+        check_jacobian(&c, "periodic cell");
+        memset(&c.cfg.cell, 0, sizeof c.cfg.cell);
+        c.cfg.cell.dim = 3;
         check_loss_gradient(&lay, theta);
     }
     printf("%s: %d checks, %d failed\n", m->name, checks, failures);
