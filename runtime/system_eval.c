@@ -715,12 +715,14 @@ void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, c
     for (long i = 0; i < J->n_atoms; i++)
         for (long p = J->start[i]; p < J->start[i + 1]; p++) {
             const double *d = J->d + p * nf * dim, *wi = w + i * nf;
-            double *Fj = F + (long)J->neighbour[p] * dim, *Fi = F + i * dim;
-            for (int x = 0; x < dim; x++) {
-                double g = 0;
-                for (int f = 0; f < nf; f++) g += wi[f] * d[f * dim + x];
-                Fj[x] -= seed * g, Fi[x] += seed * g;
-            }
+            double *Fj = F + (long)J->neighbour[p] * dim, *Fi = F + i * dim, g[3] = {0, 0, 0};
+            if (dim == 3) /* one sweep over the features */
+                for (int f = 0; f < nf; f++)
+                    g[0] += wi[f] * d[3 * f], g[1] += wi[f] * d[3 * f + 1], g[2] += wi[f] * d[3 * f + 2];
+            else
+                for (int x = 0; x < dim; x++)
+                    for (int f = 0; f < nf; f++) g[x] += wi[f] * d[f * dim + x];
+            for (int x = 0; x < dim; x++) Fj[x] -= seed * g[x], Fi[x] += seed * g[x];
         }
 }
 
@@ -732,8 +734,11 @@ void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, 
             const double *d = J->d + p * nf * dim, *uj = u + (long)J->neighbour[p] * dim, *ui = u + i * dim;
             double du[3] = {0, 0, 0}, *ti = t + i * nf;
             for (int x = 0; x < dim; x++) du[x] = uj[x] - ui[x];
-            for (int f = 0; f < nf; f++)
-                for (int x = 0; x < dim; x++) ti[f] += d[f * dim + x] * du[x];
+            if (dim == 3)
+                for (int f = 0; f < nf; f++) ti[f] += d[3 * f] * du[0] + d[3 * f + 1] * du[1] + d[3 * f + 2] * du[2];
+            else
+                for (int f = 0; f < nf; f++)
+                    for (int x = 0; x < dim; x++) ti[f] += d[f * dim + x] * du[x];
         }
 }
 
