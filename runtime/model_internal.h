@@ -490,6 +490,10 @@ const char *physm_system_eval_error(const physm_system_eval *ev);
 typedef struct physm_frames_loss physm_frames_loss;
 physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm_term *term, physrt_pool *pool);
 void physm_frames_loss_destroy(physm_frames_loss *fl);
+/* The memory for keeping frames' descriptors and their derivatives
+ * (default 1 GiB; 0: none, the kernels run at every evaluation), before the
+ * first evaluation. */
+void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes);
 double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double *grad);
 /* Evaluate the step-th mini-batch of batch frames from now on (batch 0:
  * every frame). */
