@@ -202,8 +202,10 @@ static int check_simulations(physm_layout *lay)
         const physm_simulation *sim = &m->simulations[s];
         if (!sim->name) return model_error(lay, "a simulation has no name", NULL);
         if (sim->integrator != PHYSM_INT_LEAPFROG && sim->integrator != PHYSM_INT_MIDPOINT &&
-            sim->integrator != PHYSM_INT_RK4)
+            sim->integrator != PHYSM_INT_RK4 && sim->integrator != PHYSM_INT_LANGEVIN)
             return model_error(lay, "unknown integrator", sim->name);
+        if (sim->integrator == PHYSM_INT_LANGEVIN && !(sim->kT > 0 && sim->kT < INFINITY && sim->damping > 0))
+            return model_error(lay, "langevin without a temperature or damping", sim->name);
         if (!(sim->dt > 0 && sim->dt < INFINITY) || sim->steps < 1 || sim->every < 1 ||
             !(sim->tolerance >= 0 && sim->tolerance < INFINITY))
             return model_error(lay, "bad time step, step count, output interval or tolerance", sim->name);

@@ -237,14 +237,16 @@ typedef struct {
     int conserve_energy, conserve_momentum; /* the model's conserve claims */
 } physm_dynamics;
 
-typedef enum { PHYSM_INT_LEAPFROG, PHYSM_INT_MIDPOINT, PHYSM_INT_RK4 } physm_integrator;
+typedef enum { PHYSM_INT_LEAPFROG, PHYSM_INT_MIDPOINT, PHYSM_INT_RK4, PHYSM_INT_LANGEVIN } physm_integrator;
 
 /* A simulate declaration: integrate from start for steps steps of dt,
  * writing every every-th state. leapfrog (also spelled verlet) is
  * Stormer-Verlet, generalised to non-separable H by fixed-point iteration
  * of its implicit stages; midpoint is the implicit midpoint rule; both are
  * symplectic. Implicit stages iterate until no component changes by more
- * than tolerance * (1 + |value|). */
+ * than tolerance * (1 + |value|). langevin (particles only) samples the
+ * canonical ensemble at kT (energy units) with friction 1/damping (BAOAB,
+ * one force evaluation per step), its noise from seed. */
 typedef struct {
     const char *name;                 /* the declaration's name, or "simulate@LINE" */
     physm_integrator integrator;
@@ -256,6 +258,8 @@ typedef struct {
     const char *start_file;           /* CSV with names as header, one trajectory per row;
                                          resolved against source_dir */
     const char *out_file;             /* resolved against the working directory; never NULL */
+    double kT, damping;               /* langevin: k_B T and the friction's relaxation time; else 0 */
+    long seed;
 } physm_simulation;
 
 /* ----------------------------------------------------- particle systems */
