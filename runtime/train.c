@@ -664,7 +664,7 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
     tr.pos = start;
     if (!tr.quiet && budget > 0 && m->n_terms > 0 && m->terms[0].weight_rule == PHYSM_WEIGHT_AUTO)
         fprintf(stderr, "%s: the model sets no schedule and no weights: its terms' weights are balanced "
-                "automatically (grad_norm every %ld Adam steps, alpha %g; kept in the quasi-Newton stage); "
+                "automatically (grad_norm every %ld Adam steps, alpha %g, then kept by the quasi-Newton stage); "
                 "a 'loss weight' line fixes them\n", prog, m->terms[0].weight_every, m->terms[0].weight_alpha);
     physm_progress_init(&tr.progress, m, stderr, tr.quiet, start, start + budget);
     tr.last_save = physm_now();
