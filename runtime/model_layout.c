@@ -78,7 +78,7 @@ static int check_term(physm_layout *lay, const physm_term *t)
     }
     if (t->n_coords < 1 || !t->coord_names) return model_error(lay, "term without coordinates", t->name);
     if (!(t->weight >= 0)) return model_error(lay, "negative or NaN term weight", t->name);
-    if (t->weight_rule < PHYSM_WEIGHT_FIXED || t->weight_rule > PHYSM_WEIGHT_ANNEALING || t->weight_every < 0 ||
+    if (t->weight_rule < PHYSM_WEIGHT_FIXED || t->weight_rule > PHYSM_WEIGHT_AUTO || t->weight_every < 0 ||
         !(t->weight_alpha >= 0 && t->weight_alpha <= 1))
         return model_error(lay, "bad adaptive weight", t->name);
     if (t->adapt < PHYSM_ADAPT_NONE || t->adapt > PHYSM_ADAPT_RARD ||

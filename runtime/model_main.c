@@ -180,7 +180,8 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
     for (int t = 0; t < m->n_terms; t++) {
         const physm_term *tm = &m->terms[t];
         if (tm->weight_rule != PHYSM_WEIGHT_FIXED)
-            fprintf(out, "  %s: %s, weight adaptive (%s, every %ld steps, alpha %g), ", tm->name, kind_name(tm->kind),
+            fprintf(out, "  %s: %s, weight %s (%s, every %ld steps, alpha %g), ", tm->name, kind_name(tm->kind),
+                    tm->weight_rule == PHYSM_WEIGHT_AUTO ? "balanced automatically" : "adaptive",
                     tm->weight_rule == PHYSM_WEIGHT_ANNEALING ? "annealing" : "grad_norm", tm->weight_every,
                     tm->weight_alpha);
         else fprintf(out, "  %s: %s, weight %g, ", tm->name, kind_name(tm->kind), tm->weight);

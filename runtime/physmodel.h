@@ -99,8 +99,13 @@ typedef enum { PHYSM_SAMPLE_UNIFORM, PHYSM_SAMPLE_SOBOL, PHYSM_SAMPLE_LHS, PHYSM
  *              term is adaptive);
  *   annealing: w_hat = max_k |G_k| / mean_k |g_i,k|, G the gradient of the
  *              sum of the fixed terms (Wang, Teng & Perdikaris 2021);
+ *   auto:      grad_norm, given to every term of a model that has neither
+ *              a schedule ('train') nor any weight (the default, reported
+ *              as such);
  * then w <- (1 - alpha) w + alpha w_hat, every weight_every steps. */
-typedef enum { PHYSM_WEIGHT_FIXED, PHYSM_WEIGHT_GRAD_NORM, PHYSM_WEIGHT_ANNEALING } physm_weight_rule;
+typedef enum {
+    PHYSM_WEIGHT_FIXED, PHYSM_WEIGHT_GRAD_NORM, PHYSM_WEIGHT_ANNEALING, PHYSM_WEIGHT_AUTO
+} physm_weight_rule;
 
 /* Residual-based adaptive sampling of a term's points while Adam trains
  * (ABI 5; Wu et al. 2023): every adapt_every steps a pool of adapt_pool
