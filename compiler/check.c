@@ -1773,7 +1773,6 @@ static int check_frames_data(checker *c, const phys_node *d)
                        "and their stress (data \"train.xyz\" (V, F, stress)); '%s' is none of them",
                        cols->kids[i]->name);
     }
-    if (stresses > 1) phys_error(c->diag, cols->loc, "frames data observes the stress once");
     if (energies > 1 || forces > 1)
         phys_error(c->diag, cols->loc, "frames data observes one energy and one force");
     if (!phys_sema_system(c->sema)->n_sets)
