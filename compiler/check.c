@@ -1748,11 +1748,13 @@ static void check_condition(checker *c, const phys_node *d)
 /* Frames of a particle system (extended XYZ or n2p2's input.data): the
  * columns name an energy of the system (observed: each frame's energy), a
  * force on its particles (each atom's force) and 'stress' (each periodic
- * frame's stress, of the system's energy; a name the model leaves free).
+ * frame's stress, of the system's energy; a name the model leaves free or
+ * gives a loss term).
  * 1 when d is such data. */
 static int is_stress_column(checker *c, const phys_node *col)
 {
-    return !strcmp(col->name, "stress") && !phys_sema_lookup(c->sema, col->name);
+    const phys_symbol *s = phys_sema_lookup(c->sema, col->name);
+    return !strcmp(col->name, "stress") && (!s || s->kind == SYM_TERM); /* (data stress "f.xyz" (stress)) */
 }
 
 static int check_frames_data(checker *c, const phys_node *d)

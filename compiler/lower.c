@@ -342,7 +342,7 @@ static int is_trajectory(const phys_node *constraints)
 
 /* data "frames.xyz" (V, F, stress): energies, forces and stresses of an
  * atomic network's system, evaluated by the runtime (atomic_loss.c); no
- * points, no DAG. 'stress' is a column only while the name is free. */
+ * points, no DAG. 'stress' is the stress unless it names a value (check.c). */
 static int lower_frames_data(lctx *c, const phys_node *d, lw_term *t)
 {
     const phys_node *cols = d->kids[1];
@@ -350,7 +350,7 @@ static int lower_frames_data(lctx *c, const phys_node *d, lw_term *t)
         const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);
         if (s && s->kind == SYM_ENERGY) t->frames |= PHYSM_FRAMES_ENERGY;
         if (s && s->kind == SYM_FORCE) t->frames |= PHYSM_FRAMES_FORCES;
-        if (!s && !strcmp(cols->kids[i]->name, "stress")) t->frames |= PHYSM_FRAMES_STRESS;
+        if ((!s || s->kind == SYM_TERM) && !strcmp(cols->kids[i]->name, "stress")) t->frames |= PHYSM_FRAMES_STRESS;
     }
     if (!t->frames) return 0;
     const lw_system *sys = c->m->system;
