@@ -1746,23 +1746,34 @@ static void check_condition(checker *c, const phys_node *d)
 }
 
 /* Frames of a particle system (extended XYZ or n2p2's input.data): the
- * columns name an energy of the system (observed: each frame's energy) and
- * a force on its particles (each atom's force). 1 when d is such data. */
+ * columns name an energy of the system (observed: each frame's energy), a
+ * force on its particles (each atom's force) and 'stress' (each periodic
+ * frame's stress, of the system's energy; a name the model leaves free or
+ * gives a loss term).
+ * 1 when d is such data. */
+static int is_stress_column(checker *c, const phys_node *col)
+{
+    const phys_symbol *s = phys_sema_lookup(c->sema, col->name);
+    return !strcmp(col->name, "stress") && (!s || s->kind == SYM_TERM); /* (data stress "f.xyz" (stress)) */
+}
+
 static int check_frames_data(checker *c, const phys_node *d)
 {
     const phys_node *cols = d->kids[1];
-    int energies = 0, forces = 0;
+    int energies = 0, forces = 0, stresses = 0;
     for (int i = 0; i < cols->nkids; i++) {
         const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);
         energies += s && s->kind == SYM_ENERGY;
         forces += s && s->kind == SYM_FORCE;
+        stresses += is_stress_column(c, cols->kids[i]);
     }
-    if (!energies && !forces) return 0;
+    if (!energies && !forces && !stresses) return 0;
     for (int i = 0; i < cols->nkids; i++) {
         const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);
-        if (!s || (s->kind != SYM_ENERGY && s->kind != SYM_FORCE))
+        if ((!s || (s->kind != SYM_ENERGY && s->kind != SYM_FORCE)) && !is_stress_column(c, cols->kids[i]))
             phys_error(c->diag, cols->kids[i]->loc, "frames data observes an energy and a force of the particles "
-                       "(data \"train.xyz\" (V, F)); '%s' is neither", cols->kids[i]->name);
+                       "and their stress (data \"train.xyz\" (V, F, stress)); '%s' is none of them",
+                       cols->kids[i]->name);
     }
     if (energies > 1 || forces > 1)
         phys_error(c->diag, cols->loc, "frames data observes one energy and one force");

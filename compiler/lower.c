@@ -351,8 +351,9 @@ static int is_trajectory(const phys_node *constraints)
     return call->kind == N_CALL && call->kids[0]->kind == N_NAME && !strcmp(call->kids[0]->name, "trajectory");
 }
 
-/* data "frames.xyz" (V, F): energies and forces of an atomic network's
- * system, evaluated by the runtime (atomic_loss.c); no points, no DAG. */
+/* data "frames.xyz" (V, F, stress): energies, forces and stresses of an
+ * atomic network's system, evaluated by the runtime (atomic_loss.c); no
+ * points, no DAG. 'stress' is the stress unless it names a value (check.c). */
 static int lower_frames_data(lctx *c, const phys_node *d, lw_term *t)
 {
     const phys_node *cols = d->kids[1];
@@ -360,6 +361,7 @@ static int lower_frames_data(lctx *c, const phys_node *d, lw_term *t)
         const phys_symbol *s = phys_sema_lookup(c->sema, cols->kids[i]->name);
         if (s && s->kind == SYM_ENERGY) t->frames |= PHYSM_FRAMES_ENERGY;
         if (s && s->kind == SYM_FORCE) t->frames |= PHYSM_FRAMES_FORCES;
+        if ((!s || s->kind == SYM_TERM) && !strcmp(cols->kids[i]->name, "stress")) t->frames |= PHYSM_FRAMES_STRESS;
     }
     if (!t->frames) return 0;
     const lw_system *sys = c->m->system;

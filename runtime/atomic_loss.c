@@ -1,8 +1,11 @@
 /* atomic_loss.c - frames data of an atomic network (physm_term.frames):
  * the loss over frames of atoms (extended XYZ: positions, cell, energy,
- * forces)
+ * forces, stress)
  *     L = mean over frames ((E - E_ref) / n)^2 + mean over components |F - F_ref|^2
- * and its gradient, the project's derivative design applied to forces.
+ *       + mean over periodic frames and the 9 components (sigma - sigma_ref)^2
+ * (the terms the declaration names; sigma in eV/A^3, ASE's -virial /
+ * volume) and its gradient, the project's derivative design applied to
+ * forces and stresses.
  * Per frame: the descriptors G (kernels), E_i = net(G_i) and dE_i/dG_i
  * (forward, reverse to the inputs), the forces (kernels seeded by
  * dE_i/dG_i), then with u = F - F_ref the descriptors' tangent t = dG/dr.u
@@ -10,6 +13,22 @@
  * next to the value, and one reverse sweep with the energy's and the
  * force error's adjoints on value and stream: u . dF/dw = -sum_i d(t_i .
  * dE_i/dG_i)/dw, no nested reverse mode.
+ *
+ * The stress is the same machinery along a homogeneous strain: with d_p
+ * = r_j + shift - r_i the displacement of pair p (centre i) and J_p =
+ * dG_i/dd_p its rows of the descriptors' Jacobian, the network part of
+ * the virial is W = -s sum_p d_p (J_p^T dE_i/dG_i)^T (s = dV/dS, the
+ * atomic sum's seed) and sigma = -W / vol; the other kernels' part (no
+ * trainable numbers) is known from the frame's first evaluation. For
+ * D = sigma - sigma_ref, D : d sigma/dw = (s / vol) sum_i d(t_i .
+ * dE_i/dG_i)/dw with the tangent t_i = sum_p J_p . (D^T d_p): the strain
+ * D^T moves pair p by D^T d_p. So the stress error enters the same
+ * tangent as the force error, t_i = sum_p J_p . delta_p with
+ *     delta_p = -c_F (u_j - u_i) + (c_S / vol) D^T d_p,
+ * c_F, c_S the two terms' factors (weight / components), and the stream's
+ * adjoint 2 s: one network tangent and one reverse sweep for both. A
+ * frame fitting the stress needs J and the d_p: kept with the frame, or
+ * (over the budget) computed at each step and dropped.
  *
  * Frames never move, so their descriptors and the descriptors' derivatives
  * by the positions (physm_desc_jacobian) are kept from a frame's first
@@ -35,6 +54,12 @@ typedef struct {
     long n;                       /* atoms */
     double energy;                /* reference, NaN: none */
     double *forces;               /* reference, n x dim, or NULL */
+    int fits_stress;              /* periodic, and the term fits stresses */
+    double volume;                /* of the cell (fits_stress) */
+    double stress[9];             /* reference, ASE's sign, row-major */
+    double other_stress[9];       /* the kernels other than the network's (no trainable numbers) */
+    int other_known;              /* other_stress computed (the frame's first evaluation) */
+    double *disp;                 /* fits_stress and cached: the pairs' displacements, n_pairs x dim */
     int cached;                   /* 1: G and jac kept, -1: not (over the budget), 0: not yet tried */
     double *G;                    /* n x n_features, unscaled */
     physm_desc_jacobian jac;
@@ -45,8 +70,10 @@ typedef struct {
     physm_atomic_net *net;
     double *G, *t, *dEdG, *e, *de, *ybar, *dybar, *F, *u;
     double *grad;                 /* n_theta */
-    double sum_e, sum_f;
-    long cache_bytes;             /* kept by this thread's frames, at most physm_frames_loss.cache_bytes / n_tasks */
+    physm_desc_jacobian jac;      /* a frame's J when it is not kept (fits_stress) */
+    double *disp;
+    double sum_e, sum_f, sum_s;
+    long cache_bytes;             /* kept by this thread's frames, at most cache_limit / n_tasks */
     int failed;
 } fl_task;
 
@@ -57,10 +84,11 @@ struct physm_frames_loss {
     int n_frames;
     fl_frame *frames;
     long max_atoms, n_atoms;
+    long cache_limit;             /* bytes kept in all (CACHE_BYTES; physm_frames_loss_set_cache) */
+    int other_kernels;            /* kernels besides the descriptors' that have a virial */
     int batch_first, batch_n;     /* the frames evaluated: batch_first + i (mod n_frames), i < batch_n */
     int n_tasks;
     fl_task *tasks;
-    long cache_bytes;             /* CACHE_BYTES unless set */
     const double *theta;
     int with_grad;
 };
@@ -71,6 +99,8 @@ static void free_task(fl_task *t)
     physm_atomic_net_destroy(t->net);
     free(t->G), free(t->t), free(t->dEdG), free(t->e), free(t->de), free(t->ybar), free(t->dybar);
     free(t->F), free(t->u), free(t->grad);
+    physm_desc_jacobian_free(&t->jac);
+    free(t->disp);
 }
 
 void physm_frames_loss_destroy(physm_frames_loss *fl)
@@ -81,6 +111,7 @@ void physm_frames_loss_destroy(physm_frames_loss *fl)
         physm_config_free(fl->lay, &fr->cfg);
         free(fr->forces);
         free(fr->G);
+        free(fr->disp);
         physm_desc_jacobian_free(&fr->jac);
     }
     for (int t = 0; fl->tasks && t < fl->n_tasks; t++) free_task(&fl->tasks[t]);
@@ -89,8 +120,19 @@ void physm_frames_loss_destroy(physm_frames_loss *fl)
     free(fl);
 }
 
-/* A frame of the file into fr: its configuration and references. */
-static int load_frame(physm_frames_loss *fl, const char *display, const physm_xyz_frame *x, fl_frame *fr)
+/* |det| of a cell periodic along its three axes (0 otherwise: no stress). */
+static double periodic_volume(const physrt_cell *c)
+{
+    if (c->dim != 3 || !c->periodic[0] || !c->periodic[1] || !c->periodic[2]) return 0;
+    const double (*h)[3] = c->h;
+    return fabs(h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) - h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
+                h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]));
+}
+
+/* A frame of the file into fr: its configuration and references (stress:
+ * the frame's 9 numbers as physm_frames_read gives them, NaN: none). */
+static int load_frame(physm_frames_loss *fl, const char *display, const physm_xyz_frame *x, const double *stress,
+                      fl_frame *fr)
 {
     const physm_system *s = fl->lay->model->system;
     const int want_e = fl->term->frames & PHYSM_FRAMES_ENERGY, want_f = fl->term->frames & PHYSM_FRAMES_FORCES;
@@ -111,6 +153,16 @@ static int load_frame(physm_frames_loss *fl, const char *display, const physm_xy
         fr->forces = malloc(sizeof(double) * (size_t)(x->n * s->dim + 1));
         if (!fr->forces) return -1;
         memcpy(fr->forces, frc->values, sizeof(double) * (size_t)(x->n * s->dim));
+    }
+    fr->volume = periodic_volume(&fr->cfg.cell);
+    if ((fl->term->frames & PHYSM_FRAMES_STRESS) && fr->volume > 0) { /* open and slab frames have no stress */
+        if (!stress || isnan(stress[0])) {
+            fprintf(stderr, "%s:%d: error: the periodic frame has no stress= (the model fits stresses)\n", display,
+                    x->line);
+            return -1;
+        }
+        memcpy(fr->stress, stress, sizeof fr->stress);
+        fr->fits_stress = 1;
     }
     return 0;
 }
@@ -158,16 +210,37 @@ physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm
         fprintf(stderr, "%s: error: %s holds no frames\n", prog, path);
         goto fail;
     }
+    physm_frames refs = {0}; /* the stresses, as the reader of frames takes them (stress, REF_stress, virial, Voigt) */
+    if ((term->frames & PHYSM_FRAMES_STRESS) && physm_frames_read(path, path, &refs)) goto fail;
+    if ((term->frames & PHYSM_FRAMES_STRESS) && refs.n_frames != n_xyz) {
+        fprintf(stderr, "%s: error: %s: %d frames read for the stress, %d for the atoms\n", prog, path, refs.n_frames,
+                n_xyz);
+        physm_frames_free(&refs);
+        goto fail;
+    }
     fl->frames = calloc((size_t)n_xyz, sizeof *fl->frames);
     if (!fl->frames) goto oom;
     fl->n_frames = n_xyz;
+    fl->cache_limit = CACHE_BYTES;
+    int periodic = 0;
     for (int f = 0; f < n_xyz; f++) {
-        if (load_frame(fl, path, &xyz[f], &fl->frames[f])) goto fail;
+        if (load_frame(fl, path, &xyz[f], refs.stress ? refs.stress + 9 * f : NULL, &fl->frames[f])) {
+            physm_frames_free(&refs);
+            goto fail;
+        }
         if (xyz[f].n > fl->max_atoms) fl->max_atoms = xyz[f].n;
         fl->n_atoms += xyz[f].n;
+        periodic += fl->frames[f].fits_stress;
     }
+    physm_frames_free(&refs);
+    if ((term->frames & PHYSM_FRAMES_STRESS) && !periodic) {
+        fprintf(stderr, "%s: error: %s: the model fits stresses, but no frame is periodic along its three axes (open "
+                "and slab frames have none)\n", prog, path);
+        goto fail;
+    }
+    for (int k = 0; k < m->system->n_kernels; k++)
+        fl->other_kernels += !m->system->kernels[k].n_features && m->system->kernels[k].virial_f64;
     fl->batch_n = fl->n_frames;
-    fl->cache_bytes = CACHE_BYTES;
     fl->n_tasks = physrt_pool_n_threads(pool);
     if (fl->n_tasks > fl->n_frames) fl->n_tasks = fl->n_frames;
     fl->tasks = calloc((size_t)fl->n_tasks, sizeof *fl->tasks);
@@ -186,22 +259,27 @@ fail:
     return NULL;
 }
 
-/* Keeps the frame's descriptors and their derivatives when the thread's
- * share of the budget has room (else the kernels run at every step). */
+/* Keeps the frame's descriptors and their derivatives (and, fitting its
+ * stress, its pairs' displacements) when the thread's share of the budget
+ * has room (else the kernels run at every step). */
 static void cache_frame(physm_frames_loss *fl, fl_task *t, fl_frame *fr)
 {
     const physm_system *s = fl->lay->model->system;
-    const size_t nf = (size_t)s->atomic->n_features;
+    const size_t nf = (size_t)s->atomic->n_features, dim = (size_t)s->dim;
+    const long share = fl->cache_limit / fl->n_tasks;
     fr->cached = -1;
-    if (t->cache_bytes >= fl->cache_bytes / fl->n_tasks || physm_system_eval_jacobian(t->ev, fl->theta, &fr->cfg, &fr->jac))
-        return;
-    const long bytes = (long)(sizeof(double) * ((size_t)fr->jac.n_pairs * nf * (size_t)s->dim + (size_t)fr->n * nf) +
-                              sizeof(long) * (size_t)fr->n + sizeof(int) * (size_t)fr->jac.n_pairs);
+    if (t->cache_bytes >= share || physm_system_eval_jacobian(t->ev, fl->theta, &fr->cfg, &fr->jac)) return;
+    const size_t pairs = (size_t)fr->jac.n_pairs;
+    const long bytes = (long)(sizeof(double) * (pairs * nf * dim + (size_t)fr->n * nf + (fr->fits_stress ? pairs * dim : 0)) +
+                              sizeof(long) * (size_t)fr->n + sizeof(int) * pairs);
     /* the evaluator's descriptors are for its largest frame: through t->G */
-    if (t->cache_bytes + bytes > fl->cache_bytes / fl->n_tasks || !(fr->G = malloc(sizeof(double) * ((size_t)fr->n * nf + 1))) ||
+    if (t->cache_bytes + bytes > share || !(fr->G = malloc(sizeof(double) * ((size_t)fr->n * nf + 1))) ||
+        (fr->fits_stress && (!(fr->disp = malloc(sizeof(double) * (pairs * dim + 1))) ||
+                             physm_system_eval_jacobian_vectors(t->ev, &fr->cfg, &fr->jac, fr->disp))) ||
         physm_system_eval_descriptors(t->ev, fl->theta, &fr->cfg, t->G)) {
         free(fr->G);
-        fr->G = NULL;
+        free(fr->disp);
+        fr->G = fr->disp = NULL;
         physm_desc_jacobian_free(&fr->jac);
         return;
     }
@@ -210,9 +288,66 @@ static void cache_frame(physm_frames_loss *fl, fl_task *t, fl_frame *fr)
     fr->cached = 1;
 }
 
-/* One frame: its energy and force errors into t->sum_e, t->sum_f and, with
- * the gradient, their derivatives (scaled by ce, cf) into t->grad. */
-static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce, double cf)
+/* physm_desc_jacobian_forces (F += -seed J^T w) and, with the pairs'
+ * displacements d, the virial of those forces, W_ab = -seed sum_p d_p,a
+ * (J_p^T w_i)_b (ADDED; physm_system_eval_virial's). 3-D. */
+static void forces_virial(const physm_desc_jacobian *J, int nf, const double *w, double seed, const double *d,
+                          double *F, double *W)
+{
+    for (long i = 0; i < J->n_atoms; i++)
+        for (long p = J->start[i]; p < J->start[i + 1]; p++) {
+            const double *Jp = J->d + p * nf * 3, *wi = w + i * nf, *dp = d + p * 3;
+            double *Fj = F + (long)J->neighbour[p] * 3, *Fi = F + i * 3, g[3] = {0, 0, 0};
+            for (int f = 0; f < nf; f++)
+                for (int x = 0; x < 3; x++) g[x] += wi[f] * Jp[f * 3 + x];
+            for (int x = 0; x < 3; x++) {
+                Fj[x] -= seed * g[x], Fi[x] += seed * g[x];
+                for (int a = 0; a < 3; a++) W[a * 3 + x] -= seed * dp[a] * g[x];
+            }
+        }
+}
+
+/* The descriptors' tangent t_i = sum_p J_p . delta_p (overwritten), the
+ * pairs moved by delta_p = (u_j - u_i) + B d_p: displacements u (NULL:
+ * none) and the homogeneous deformation B (3 x 3, row-major). 3-D. */
+static void strain_tangent(const physm_desc_jacobian *J, int nf, const double *u, const double *B, const double *d,
+                           double *t)
+{
+    memset(t, 0, sizeof(double) * (size_t)(J->n_atoms * nf));
+    for (long i = 0; i < J->n_atoms; i++)
+        for (long p = J->start[i]; p < J->start[i + 1]; p++) {
+            const double *Jp = J->d + p * nf * 3, *dp = d + p * 3;
+            double delta[3], *ti = t + i * nf;
+            for (int x = 0; x < 3; x++) {
+                delta[x] = B[x * 3] * dp[0] + B[x * 3 + 1] * dp[1] + B[x * 3 + 2] * dp[2];
+                if (u) delta[x] += u[(long)J->neighbour[p] * 3 + x] - u[i * 3 + x];
+            }
+            for (int f = 0; f < nf; f++) ti[f] += Jp[f * 3] * delta[0] + Jp[f * 3 + 1] * delta[1] + Jp[f * 3 + 2] * delta[2];
+        }
+}
+
+/* The stress of the kernels other than the descriptors' (they hold no
+ * trainable numbers): a whole evaluation's virial (an evaluator of the
+ * frame's size) less the network's part W_J, from the same dE/dG and seed. */
+static int other_stress(const physm_frames_loss *fl, fl_task *t, fl_frame *fr, const double *W_J)
+{
+    const physm_system *s = fl->lay->model->system;
+    physm_system_eval *ev = physm_system_eval_create(fl->lay, fr->cfg.count, NULL);
+    double W[9], e, *forces[8] = {0};
+    forces[s->atomic->set] = t->F;
+    int rc = !ev || physm_system_eval_run(ev, fl->theta, &fr->cfg, &e, forces) ||
+             physm_system_eval_virial(ev, fl->theta, &fr->cfg, W);
+    physm_system_eval_destroy(ev);
+    if (rc) return -1;
+    for (int q = 0; q < 9; q++) fr->other_stress[q] = -(W[q] - W_J[q]) / fr->volume;
+    fr->other_known = 1;
+    return 0;
+}
+
+/* One frame: its energy, force and stress errors into t->sum_e, t->sum_f,
+ * t->sum_s and, with the gradient, their derivatives (scaled by ce, cf,
+ * cs) into t->grad. */
+static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce, double cf, double cs)
 {
     const physm_layout *lay = fl->lay;
     const physm_system *s = lay->model->system;
@@ -222,7 +357,18 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     if (n == 0) return 0;
     const double *species = a->species_array >= 0 ? fr->cfg.arrays[a->species_array] : NULL;
     if (!fr->cached) cache_frame(fl, t, fr);
-    const int cached = fr->cached == 1, nf = a->n_features;
+    const int cached = fr->cached == 1, nf = a->n_features, stress = fr->fits_stress;
+    const physm_desc_jacobian *J = cached ? &fr->jac : NULL;
+    const double *disp = fr->disp;
+    if (stress && !cached) { /* over the budget: this step's J */
+        physm_desc_jacobian_free(&t->jac);
+        free(t->disp);
+        if (physm_system_eval_jacobian(t->ev, theta, &fr->cfg, &t->jac) ||
+            !(t->disp = malloc(sizeof(double) * (size_t)(t->jac.n_pairs * dim + 1))) ||
+            physm_system_eval_jacobian_vectors(t->ev, &fr->cfg, &t->jac, t->disp))
+            return -1;
+        J = &t->jac, disp = t->disp;
+    }
     if (cached) memcpy(t->G, fr->G, sizeof(double) * (size_t)n * (size_t)nf);
     if ((!cached && physm_system_eval_descriptors(t->ev, theta, &fr->cfg, t->G)) ||
         physm_atomic_net_energy(t->net, theta, n, species, t->G, t->e, t->dEdG, NULL))
@@ -231,12 +377,14 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     for (int i = 0; i < n; i++) e_atoms += t->e[i];
     double *forces[8] = {0};
     forces[a->set] = t->F;
-    physm_system_eval_skip_descriptors(t->ev, cached);
+    physm_system_eval_skip_descriptors(t->ev, J != NULL);
     int failed = physm_system_eval_with(t->ev, theta, &fr->cfg, e_atoms, t->dEdG, &V, forces);
     physm_system_eval_skip_descriptors(t->ev, 0);
     if (failed) return -1;
     seed = physm_system_eval_atomic_seed(t->ev);
-    if (cached) physm_desc_jacobian_forces(&fr->jac, nf, dim, t->dEdG, seed, t->F);
+    double W[9] = {0}, B[9], D[9];
+    if (stress) forces_virial(J, nf, t->dEdG, seed, disp, t->F, W);
+    else if (J) physm_desc_jacobian_forces(J, nf, dim, t->dEdG, seed, t->F);
     double de = 0;
     if (fl->term->frames & PHYSM_FRAMES_ENERGY) {
         de = (V - fr->energy) / n;
@@ -247,19 +395,31 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
         t->u[q] = t->F[q] - fr->forces[q];
         t->sum_f += t->u[q] * t->u[q];
     }
+    if (stress) { /* (other_stress overwrites t->F: u is taken) */
+        if (fl->other_kernels && (!fr->other_known || s->seeds_needed) && other_stress(fl, t, fr, W)) return -1;
+        for (int q = 0; q < 9; q++) {
+            D[q] = -W[q] / fr->volume + (fl->other_kernels ? fr->other_stress[q] : 0) - fr->stress[q];
+            t->sum_s += D[q] * D[q];
+        }
+    }
     if (!fl->with_grad) return 0;
-    /* dL/dE_i = ce 2 de / n dV/dS; the stream's adjoint -cf 2 dV/dS */
-    for (int i = 0; i < n; i++) t->ybar[i] = ce * 2 * de / n * seed, t->dybar[i] = -cf * 2 * seed;
-    if (with_forces && cached) physm_desc_jacobian_tangent(&fr->jac, nf, dim, t->u, t->t);
+    /* dL/dE_i = ce 2 de / n dV/dS; the stream's adjoint 2 dV/dS, its tangent along -cf u and the strain cs / vol D^T */
+    for (int i = 0; i < n; i++) t->ybar[i] = ce * 2 * de / n * seed, t->dybar[i] = 2 * seed;
+    for (long q = 0; with_forces && q < (long)n * dim; q++) t->u[q] *= -cf;
+    for (int x = 0; stress && x < 3; x++)
+        for (int b = 0; b < 3; b++) B[x * 3 + b] = cs / fr->volume * D[b * 3 + x];
+    if (stress) strain_tangent(J, nf, with_forces ? t->u : NULL, B, disp, t->t);
+    else if (with_forces && J) physm_desc_jacobian_tangent(J, nf, dim, t->u, t->t);
     else if (with_forces && physm_system_eval_tangent(t->ev, theta, &fr->cfg, t->u, t->t)) return -1;
-    if (physm_atomic_net_train(t->net, theta, n, species, t->G, with_forces ? t->t : NULL, t->ybar, t->dybar, t->grad))
+    const int tangent = with_forces || stress;
+    if (physm_atomic_net_train(t->net, theta, n, species, t->G, tangent ? t->t : NULL, t->ybar, t->dybar, t->grad))
         return -1;
     return 0;
 }
 
 typedef struct {
     physm_frames_loss *fl;
-    double ce, cf;
+    double ce, cf, cs;
 } fl_call;
 
 static void frames_task(void *ctx, int task, int n_tasks)
@@ -267,17 +427,12 @@ static void frames_task(void *ctx, int task, int n_tasks)
     const fl_call *call = ctx;
     physm_frames_loss *fl = call->fl;
     fl_task *t = &fl->tasks[task];
-    t->sum_e = t->sum_f = 0;
+    t->sum_e = t->sum_f = t->sum_s = 0;
     t->failed = 0;
     memset(t->grad, 0, sizeof(double) * fl->lay->n_theta);
     const int lo = (int)((long)fl->batch_n * task / n_tasks), hi = (int)((long)fl->batch_n * (task + 1) / n_tasks);
     for (int i = lo; i < hi && !t->failed; i++)
-        if (frame_loss(fl, t, &fl->frames[(fl->batch_first + i) % fl->n_frames], call->ce, call->cf)) t->failed = 1;
-}
-
-void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes)
-{
-    fl->cache_bytes = bytes;
+        if (frame_loss(fl, t, &fl->frames[(fl->batch_first + i) % fl->n_frames], call->ce, call->cf, call->cs)) t->failed = 1;
 }
 
 void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step)
@@ -294,14 +449,18 @@ void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step)
 double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double *grad)
 {
     const physm_term *term = fl->term;
-    long atoms = 0;
-    for (int i = 0; i < fl->batch_n; i++) atoms += fl->frames[(fl->batch_first + i) % fl->n_frames].n;
-    const double n_components = (double)atoms * fl->lay->model->system->dim;
+    long atoms = 0, stresses = 0;
+    for (int i = 0; i < fl->batch_n; i++) {
+        const fl_frame *fr = &fl->frames[(fl->batch_first + i) % fl->n_frames];
+        atoms += fr->n, stresses += fr->fits_stress;
+    }
+    const double n_components = (double)atoms * fl->lay->model->system->dim, n_stress = 9.0 * (double)stresses;
     fl->theta = theta;
     fl->with_grad = grad != NULL;
-    fl_call call = {fl, term->weight / fl->batch_n, n_components > 0 ? term->weight / n_components : 0};
+    fl_call call = {fl, term->weight / fl->batch_n, n_components > 0 ? term->weight / n_components : 0,
+                    n_stress > 0 ? term->weight / n_stress : 0};
     physrt_pool_run(fl->pool, fl->n_tasks, frames_task, &call);
-    double sum_e = 0, sum_f = 0;
+    double sum_e = 0, sum_f = 0, sum_s = 0;
     for (int k = 0; k < fl->n_tasks; k++) {
         const fl_task *t = &fl->tasks[k];
         if (t->failed) {
@@ -311,9 +470,16 @@ double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double
         }
         sum_e += t->sum_e;
         sum_f += t->sum_f;
+        sum_s += t->sum_s;
         for (size_t q = 0; grad && q < fl->lay->n_theta; q++) grad[q] += t->grad[q];
     }
-    return term->weight * (sum_e / fl->batch_n + (n_components > 0 ? sum_f / n_components : 0));
+    return term->weight * (sum_e / fl->batch_n + (n_components > 0 ? sum_f / n_components : 0) +
+                           (n_stress > 0 ? sum_s / n_stress : 0));
+}
+
+void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes)
+{
+    fl->cache_limit = bytes;
 }
 
 void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block)

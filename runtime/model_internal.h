@@ -439,6 +439,12 @@ typedef struct {
 int physm_system_eval_jacobian(physm_system_eval *ev, const double *theta, const physm_config *cfg,
                                physm_desc_jacobian *jac);
 void physm_desc_jacobian_free(physm_desc_jacobian *jac);
+/* After physm_system_eval_jacobian on cfg (same evaluator, nothing
+ * between): each of jac's pairs' displacement r_j + shift - r_i (n_pairs x
+ * dim, jac's order), what a homogeneous strain moves. -1 when the
+ * evaluator holds no such list. */
+int physm_system_eval_jacobian_vectors(const physm_system_eval *ev, const physm_config *cfg,
+                                       const physm_desc_jacobian *jac, double *out);
 /* F += -seed d(sum_i E_i)/dr for w = dE_i/dG_i (atoms x n_features), and
  * the descriptors' tangent t = dG/dr . u (overwritten), from jac. */
 void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed, double *F);
@@ -491,14 +497,14 @@ const char *physm_system_eval_error(const physm_system_eval *ev);
 typedef struct physm_frames_loss physm_frames_loss;
 physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm_term *term, physrt_pool *pool);
 void physm_frames_loss_destroy(physm_frames_loss *fl);
-/* The memory for keeping frames' descriptors and their derivatives
- * (default 1 GiB; 0: none, the kernels run at every evaluation), before the
- * first evaluation. */
-void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes);
 double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double *grad);
 /* Evaluate the step-th mini-batch of batch frames from now on (batch 0:
  * every frame). */
 void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step);
+/* At most bytes (default 1 GiB) of the frames' descriptors and their
+ * derivatives kept between evaluations (0: none, every step computes
+ * them); before the first evaluation. */
+void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes);
 /* The feature scaling of the frames' descriptors (physm_layout.scaling: 4
  * n_features numbers) into block. */
 void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block);

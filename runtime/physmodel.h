@@ -88,7 +88,7 @@ typedef struct {
 } physm_face;
 
 typedef enum { PHYSM_EQUATION, PHYSM_INITIAL, PHYSM_BOUNDARY, PHYSM_DATA } physm_term_kind;
-enum { PHYSM_FRAMES_ENERGY = 1, PHYSM_FRAMES_FORCES = 2 };
+enum { PHYSM_FRAMES_ENERGY = 1, PHYSM_FRAMES_FORCES = 2, PHYSM_FRAMES_STRESS = 4 };
 typedef enum { PHYSM_SAMPLE_UNIFORM, PHYSM_SAMPLE_SOBOL, PHYSM_SAMPLE_LHS, PHYSM_SAMPLE_GRID } physm_sampler;
 
 /* How a term's weight changes while Adam trains (ABI 5), from the gradients
@@ -188,7 +188,7 @@ typedef struct {
     int time_column;
 
     /* Frames data (extended XYZ or n2p2 input.data) of the particle system
-     * with an atomic network: which of each frame's energy and forces the
+     * with an atomic network: which of each frame's energy, forces and stress the
      * term fits (PHYSM_FRAMES_* bits; 0: not frames). No points, no
      * residual functions: the runtime evaluates it (atomic_loss.c). */
     int frames;

@@ -723,6 +723,24 @@ int physm_system_eval_jacobian(physm_system_eval *ev, const double *theta, const
     return 0;
 }
 
+int physm_system_eval_jacobian_vectors(const physm_system_eval *ev, const physm_config *cfg,
+                                       const physm_desc_jacobian *jac, double *out)
+{
+    const physm_system *s = ev->sys;
+    const int dim = s->dim;
+    for (int k = 0; k < s->n_kernels; k++) {
+        if (!s->kernels[k].n_features || !ev->lists[k].nl) continue;
+        const physrt_pairs *P = physrt_neighbors_pairs(ev->lists[k].nl);
+        const double *r = positions(s, cfg, s->atomic->set);
+        if (P->n != jac->n_pairs) break;
+        for (long p = 0; p < P->n; p++)
+            for (int x = 0; x < dim; x++)
+                out[p * dim + x] = r[(long)P->j[p] * dim + x] + P->shift[p * dim + x] - r[(long)P->i[p] * dim + x];
+        return 0;
+    }
+    return -1;
+}
+
 void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed, double *F)
 {
     for (long i = 0; i < J->n_atoms; i++)

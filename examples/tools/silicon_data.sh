@@ -2,13 +2,14 @@
 # Training and test frames for examples/silicon.phys from Debian's LAMMPS
 # (package lammps) with the Stillinger-Weber potential of lammps-data
 # (/usr/share/lammps/potentials/Si.sw): 64 atoms of diamond silicon
-# (periodic, a = 5.431 A) in NVT molecular dynamics at several
-# temperatures, one frame every 50 fs after 1 ps of equilibration; energy
-# and forces of every frame in eV and eV/A, as extended XYZ.
+# (periodic, a = 5.431 A, or $A) in NVT molecular dynamics at several
+# temperatures, one frame every 50 fs after 1 ps of equilibration; energy,
+# forces and stress of every frame in eV, eV/A and eV/A^3 (ASE's stress:
+# minus LAMMPS's virial pressure tensor), as extended XYZ.
 #   silicon_data.sh OUT.xyz SEED T1 [T2 ...]     (frames per temperature: $FRAMES, default 40)
 set -euo pipefail
 out=$1; seed=$2; shift 2
-frames=${FRAMES:-40}
+frames=${FRAMES:-40} a=${A:-5.431}
 command -v lmp > /dev/null || { echo "silicon_data.sh: lmp not found (Debian: apt-get install lammps lammps-data)" >&2; exit 1; }
 pot=/usr/share/lammps/potentials/Si.sw
 [ -r "$pot" ] || { echo "silicon_data.sh: $pot not found (Debian: apt-get install lammps-data)" >&2; exit 1; }
@@ -20,7 +21,7 @@ for T in "$@"; do
 units metal
 atom_style atomic
 boundary p p p
-lattice diamond 5.431
+lattice diamond $a
 region box block 0 2 0 2 0 2
 create_box 1 box
 create_atoms 1 box
@@ -30,7 +31,8 @@ pair_coeff * * $pot Si
 velocity all create $T $seed dist gaussian mom yes rot yes
 timestep 0.001
 fix 1 all nvt temp $T $T 0.1
-thermo_style custom step pe
+compute pv all pressure NULL virial
+thermo_style custom step pe c_pv[1] c_pv[2] c_pv[3] c_pv[4] c_pv[5] c_pv[6]
 thermo_modify format float %.17g
 thermo 50
 run 1000
@@ -39,8 +41,12 @@ dump_modify 1 sort id format float %.17g
 run $((50 * (frames - 1)))
 IN
   (cd "$work" && lmp -in in.si -log log.si -screen none)
-  # the energies of the dumped steps (the second run's thermo lines), then the frames
-  awk '$1 == "Step" { block++; next } block == 2 && $1 ~ /^[0-9]+$/ { print $2 }' "$work/log.si" > "$work/pe"
+  # the energies and stresses (bar -> eV/A^3, xx yy zz xy xz yz -> 3 x 3) of the dumped steps (the
+  # second run's thermo lines), then the frames
+  awk -v c=6.241509074460763e-07 '$1 == "Step" { block++; next } block == 2 && $1 ~ /^[0-9]+$/ {
+      xx = -c * $3; yy = -c * $4; zz = -c * $5; xy = -c * $6; xz = -c * $7; yz = -c * $8
+      printf "%s stress=\"%.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\"\n", $2, xx, xy, xz, xy, yy, yz, xz, yz, zz }' \
+    "$work/log.si" > "$work/pe"
   awk -v pefile="$work/pe" 'BEGIN { while ((getline e < pefile) > 0) pe[k++] = e }
     /^ITEM: TIMESTEP/ { f++; getline; next }
     /^ITEM: NUMBER OF ATOMS/ { getline; n = $1; next }

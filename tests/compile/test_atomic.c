@@ -8,7 +8,13 @@
  *    vector against central differences of the forces, total
  *    force zero, the energy invariant under a rotation and translation,
  *    and the frames loss's gradient (the tangent-stream force training)
- *    against central differences of the loss, relative 1e-6.
+ *    against central differences of the loss, relative 1e-6, and the
+ *    same loss and gradient when no frame's descriptors are kept;
+ *  - atomic_stress, atomic_stress_pair (a fixed pair term beside the
+ *    network): frames fitting stresses in periodic cells of several
+ *    shapes, as above, and a stress-only term's loss against the stresses
+ *    of physm_system_eval_virial, which equal central differences of the
+ *    energy under strain (relative 1e-6).
  * Weights are random (fixed seed). */
 #include <math.h>
 #include <stdio.h>
@@ -192,19 +198,95 @@ static void check_jacobian(const sys_ctx *c, const char *what)
     free(u), free(t), free(tj), free(w), free(F);
 }
 
+/* The stress of every periodic frame of term's file (physm_system_eval_virial,
+ * ASE's sign) against central differences of the energy under strain (x_a
+ * += h x_b for the atoms and the cell's vectors); returns what the
+ * stress-only term's loss must be, weight x the mean over those frames and
+ * components of (sigma - sigma_ref)^2. */
+static double stress_loss(const physm_layout *lay, const double *theta, const physm_term *term)
+{
+    const physm_system *s = lay->model->system;
+    char *path = physm_resolve_path(lay->model, term->data_file);
+    physm_xyz_frame *xyz = NULL;
+    physm_frames refs;
+    int n_xyz = 0, periodic = 0;
+    double sum = 0;
+    if (physm_frames_read_xyz(path, path, &xyz, &n_xyz) || physm_frames_read(path, path, &refs)) {
+        printf("FAIL reading %s\n", path);
+        failures++;
+        free(path);
+        return NAN;
+    }
+    for (int f = 0; f < n_xyz; f++) {
+        sys_ctx c = {lay, theta, {{0}, NULL, {0}}, xyz[f].n};
+        if (physm_config_from_xyz(lay, path, &xyz[f], &c.cfg)) {
+            failures++;
+            continue;
+        }
+        const physrt_cell *cell = &c.cfg.cell;
+        if (cell->periodic[0] && cell->periodic[1] && cell->periodic[2]) {
+            const double (*h)[3] = cell->h;
+            const double vol = fabs(h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) -
+                                    h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
+                                    h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]));
+            double W[9], e, *F = calloc((size_t)c.n * 3 + 1, sizeof *F), *fs[8] = {F}, smax = 0;
+            physm_system_eval *ev = physm_system_eval_create(lay, c.cfg.count, NULL);
+            if (!ev || physm_system_eval_run(ev, theta, &c.cfg, &e, fs) || physm_system_eval_virial(ev, theta, &c.cfg, W)) {
+                printf("FAIL the stress of frame %d\n", f);
+                failures++;
+            }
+            physm_system_eval_destroy(ev);
+            free(F);
+            double stress[9], fd[9];
+            for (int q = 0; q < 9; q++) stress[q] = -W[q] / vol, smax = fmax(smax, fabs(stress[q]));
+            double *r = c.cfg.arrays[s->sets[0].attributes[0].array];
+            for (int q = 0; q < 9; q++) {
+                const int a = q / 3, b = q % 3;
+                const double hs = 1e-6;
+                double side[2];
+                for (int k = 0; k < 2; k++) {
+                    const double t = k ? -hs : hs;
+                    for (long i = 0; i < c.n; i++) r[i * 3 + a] += t * r[i * 3 + b];
+                    for (int v = 0; v < 3; v++) c.cfg.cell.h[v][a] += t * c.cfg.cell.h[v][b];
+                    side[k] = energy(&c, NULL);
+                    for (int v = 0; v < 3; v++) c.cfg.cell.h[v][a] -= t * c.cfg.cell.h[v][b];
+                    for (long i = 0; i < c.n; i++) r[i * 3 + a] -= t * r[i * 3 + b];
+                }
+                fd[q] = (side[0] - side[1]) / (2 * hs) / vol;
+            }
+            char label[96];
+            for (int q = 0; q < 9; q++) {
+                snprintf(label, sizeof label, "stress %d of frame %d against strain differences of the energy", q, f);
+                expect_close(label, stress[q], fd[q], 1e-6, 1e-6 * smax);
+                sum += (stress[q] - refs.stress[9 * f + q]) * (stress[q] - refs.stress[9 * f + q]);
+            }
+            periodic++;
+        }
+        physm_config_free(lay, &c.cfg);
+    }
+    physm_xyz_free(xyz, n_xyz);
+    physm_frames_free(&refs);
+    free(path);
+    return term->weight * sum / (9.0 * periodic);
+}
+
 static void check_loss_gradient(const physm_layout *lay, double *theta)
 {
     const physm_model *m = lay->model;
     for (int t = 0; t < m->n_terms; t++) {
         if (!m->terms[t].frames) continue;
         physm_frames_loss *fl = physm_frames_loss_create(lay, &m->terms[t], NULL);
-        if (!fl) {
+        physm_frames_loss *fresh = physm_frames_loss_create(lay, &m->terms[t], NULL); /* keeps nothing */
+        if (!fl || !fresh) {
             printf("FAIL frames loss of %s\n", m->terms[t].name);
             failures++;
+            physm_frames_loss_destroy(fl);
+            physm_frames_loss_destroy(fresh);
             continue;
         }
+        physm_frames_loss_set_cache(fresh, 0);
         physm_frames_loss_scaling(fl, theta + lay->scaling); /* as a fresh training run does */
-        double *grad = calloc(lay->n_theta + 1, sizeof *grad);
+        double *grad = calloc(lay->n_theta + 1, sizeof *grad), *grad2 = calloc(lay->n_theta + 1, sizeof *grad2);
         double l0 = physm_frames_loss_eval(fl, theta, grad);
         expect_close("loss is finite and positive", l0 > 0 && isfinite(l0), 1, 0, 0);
         double gmax = 0;
@@ -213,6 +295,21 @@ static void check_loss_gradient(const physm_layout *lay, double *theta)
         const size_t sc_end = lay->scaling + 4 * (size_t)m->system->atomic->n_features;
         for (size_t k = lay->scaling; k < sc_end; k++)
             expect_close("the feature scaling has no gradient", grad[k], 0, 0, 0);
+        char label[96];
+        for (int pass = 0; pass < 2; pass++) { /* the second time from what the first kept */
+            double l = physm_frames_loss_eval(fresh, theta, grad2);
+            snprintf(label, sizeof label, "loss of %s with nothing kept (evaluation %d)", m->terms[t].name, pass + 1);
+            expect_close(label, l, l0, 1e-12, 0);
+            for (size_t k = 0; k < lay->n_weights; k++) {
+                snprintf(label, sizeof label, "d loss / d weight %zu with nothing kept (evaluation %d)", k, pass + 1);
+                expect_close(label, grad2[k], grad[k], 1e-10, 1e-12 * gmax);
+            }
+            memset(grad2, 0, sizeof(double) * lay->n_theta);
+        }
+        if (m->terms[t].frames == PHYSM_FRAMES_STRESS) {
+            snprintf(label, sizeof label, "loss of %s against the evaluator's stresses", m->terms[t].name);
+            expect_close(label, l0, stress_loss(lay, theta, &m->terms[t]), 1e-10, 0);
+        }
         for (size_t k = 0; k < lay->n_weights; k++) {
             if (k >= lay->scaling && k < sc_end) continue;
             const double h = 1e-6, keep = theta[k];
@@ -221,27 +318,13 @@ static void check_loss_gradient(const physm_layout *lay, double *theta)
             theta[k] = keep - h;
             double lm = physm_frames_loss_eval(fl, theta, NULL);
             theta[k] = keep;
-            char label[64];
-            snprintf(label, sizeof label, "d loss / d weight %zu", k);
+            snprintf(label, sizeof label, "d loss / d weight %zu (%s)", k, m->terms[t].name);
             expect_close(label, grad[k], (lp - lm) / (2 * h), 1e-6, 1e-7 * gmax);
         }
-        /* the same loss and gradient without the kept Jacobians (frames over the memory budget) */
-        physm_frames_loss *plain = physm_frames_loss_create(lay, &m->terms[t], NULL);
-        double *grad2 = calloc(lay->n_theta + 1, sizeof *grad2);
-        memset(grad, 0, sizeof(double) * lay->n_theta);
-        const double l1 = physm_frames_loss_eval(fl, theta, grad);
-        physm_frames_loss_set_cache(plain, 0);
-        const double l2 = physm_frames_loss_eval(plain, theta, grad2);
-        expect_close("loss with and without kept Jacobians", l2, l1, 1e-12, 0);
-        for (size_t k = 0; k < lay->n_weights; k++) {
-            char label[80];
-            snprintf(label, sizeof label, "gradient with and without kept Jacobians, %zu", k);
-            expect_close(label, grad2[k], grad[k], 1e-10, 1e-12 * gmax);
-        }
-        physm_frames_loss_destroy(plain);
-        free(grad2);
         free(grad);
+        free(grad2);
         physm_frames_loss_destroy(fl);
+        physm_frames_loss_destroy(fresh);
     }
 }
 
