@@ -489,5 +489,7 @@ int physrt_mlp_tangent_backward_f64(physrt_mlp_tangent_f64 *ev, const double *pa
 /* Chemical elements H..Pu (elements.c): the atomic number of a symbol as
  * ASE writes it ("Si"), 0 when there is no such element. */
 int physrt_element_z(const char *symbol);
+/* Its standard atomic weight in amu (ASE's table), 0 when there is no such element. */
+double physrt_element_mass(const char *symbol);
 
 #endif /* PHYSRT_H */

@@ -210,7 +210,7 @@ static void check_loss_gradient(const physm_layout *lay, double *theta)
         double gmax = 0;
         for (size_t k = 0; k < lay->n_weights; k++)
             if (fabs(grad[k]) > gmax) gmax = fabs(grad[k]);
-        const size_t sc_end = lay->scaling + 4 * (size_t)m->system->atomic->n_features;
+        const size_t sc_end = lay->scaling + 4 * (size_t)m->system->atomic->n_features * (size_t)m->system->atomic->n_elements;
         for (size_t k = lay->scaling; k < sc_end; k++)
             expect_close("the feature scaling has no gradient", grad[k], 0, 0, 0);
         for (size_t k = 0; k < lay->n_weights; k++) {
@@ -240,7 +240,7 @@ int main(void)
     }
     double *theta = calloc(lay.n_theta + 1, sizeof *theta);
     physm_layout_fresh(&lay, 7, theta);
-    const size_t sc_end = lay.scaling + 4 * (size_t)m->system->atomic->n_features;
+    const size_t sc_end = lay.scaling + 4 * (size_t)m->system->atomic->n_features * (size_t)m->system->atomic->n_elements;
     for (size_t k = 0; k < lay.n_weights; k++)
         if (k < lay.scaling || k >= sc_end) theta[k] += 0.05 * sin(1.0 + (double)k);
     const physm_system *s = m->system;
