@@ -203,7 +203,7 @@ static int read_input_nn(const char *file, n2_pot *p)
         else if (!strcmp(k, "scale_symmetry_functions_sigma")) scale_flags[2] = 1;
         else if (!strcmp(k, "scale_min_short") || !strcmp(k, "scale_max_short")) {
             if (n < 2) rc = fail(file, line, "%s needs a value", k);
-            else rc = number(file, line, tok[1], k, k[6] == 'i' ? &p->smin : &p->smax);
+            else rc = number(file, line, tok[1], k, !strcmp(k, "scale_min_short") ? &p->smin : &p->smax);
         } else if (!strcmp(k, "mean_energy") || !strcmp(k, "conv_energy") || !strcmp(k, "conv_length")) {
             const int w = k[0] == 'm' ? 0 : k[5] == 'e' ? 1 : 2;
             double *dst = w == 0 ? &p->mean_energy : w == 1 ? &p->conv_energy : &p->conv_length;
@@ -233,7 +233,7 @@ static int read_input_nn(const char *file, n2_pot *p)
                 rc = fail(file, line, "symmetry function type %s is not supported (physc imports types 2, 3 and 9)", tok[2]);
                 break;
             }
-            const int ang = s.type != 2, need = ang ? 8 : 6;
+            const int ang = s.type != 2, need = ang ? 9 : 7;
             if (n != need && !(ang && n == need + 1) && !(!ang && n == need)) {
                 rc = fail(file, line, "a type %d symmetry function is: element %d %s, got %d fields", s.type, s.type,
                           ang ? "e1 e2 eta lambda zeta rc [rs]" : "e1 eta rs rc", n - 1);
@@ -271,10 +271,10 @@ static int read_input_nn(const char *file, n2_pot *p)
     if (rc) return rc;
     if (p->cutoff_type < 0) return fail(file, 0, "no 'cutoff_type' line");
     if (!p->n_hidden) return fail(file, 0, "no 'global_hidden_layers_short' line");
-    if (p->nodes[N2_MAX_LAYERS - 1] != p->n_hidden + 1)
-        return fail(file, p->line_nodes, "global_nodes_short gives %d widths: %d hidden layers and the output (1)",
+    if (p->nodes[N2_MAX_LAYERS - 1] != p->n_hidden)
+        return fail(file, p->line_nodes ? p->line_nodes : 0, "global_nodes_short gives %d widths for %d hidden layers",
                     p->nodes[N2_MAX_LAYERS - 1], p->n_hidden);
-    if (p->nodes[p->n_hidden] != 1) return fail(file, p->line_nodes, "the output layer has 1 node, not %d", p->nodes[p->n_hidden]);
+    p->nodes[p->n_hidden] = 1; /* the output */
     if ((int)strlen(p->act) != p->n_hidden + 1)
         return fail(file, p->line_act, "global_activation_short needs %d activations (hidden layers and the output)",
                     p->n_hidden + 1);
