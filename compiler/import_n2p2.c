@@ -86,7 +86,13 @@ static int tokens(char *line, char **tok)
     char *hash = strchr(line, '#');
     if (hash) *hash = 0;
     int n = 0;
-    for (char *p = strtok(line, " \t\r\n"); p && n < N2_MAX_TOK; p = strtok(NULL, " \t\r\n")) tok[n++] = p;
+    for (char *p = line; *p && n < N2_MAX_TOK;) {
+        while (*p && isspace((unsigned char)*p)) p++;
+        if (!*p) break;
+        tok[n++] = p;
+        while (*p && !isspace((unsigned char)*p)) p++;
+        if (*p) *p++ = 0;
+    }
     return n;
 }
 
@@ -431,6 +437,16 @@ static size_t n_params(const n2_pot *p, int e)
     return n;
 }
 
+/* v as the shortest of %.15g, %.16g, %.17g that reads back as v. */
+static const char *shortest(char *buf, size_t cap, double v)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, cap, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
 static const char *const cutoff_names[] = {"hard", "cos", "tanhu", "tanh", "exp", "poly1", "poly2", "poly3", "poly4"};
 
 static void write_phys(FILE *out, const n2_pot *p, const char *model, const char *dir)
@@ -440,19 +456,21 @@ static void write_phys(FILE *out, const n2_pot *p, const char *model, const char
     double rc = 0;
     for (int e = 0; e < p->n_el; e++)
         for (int k = 0; k < p->n_sf[e]; k++) rc = fmax(rc, p->sf[e][k].rc);
+    char b[5][40];
     fprintf(out, "# The n2p2 potential of %s, imported by 'physc import-n2p2': its symmetry\n"
                  "# functions (per element in n2p2's order, the order of its networks' inputs) and\n"
-                 "# networks; the trained values (weights, per-element scaling%s%s) are in the\n"
+                 "# networks; the trained values (weights, per-element scaling%s) are in the\n"
                  "# checkpoint written beside this file.\n",
-            dir, p->normalize ? ", normalisation" : "", "");
+            dir, p->normalize ? ", normalisation" : "");
     fprintf(out, "model %s\n", model);
     fprintf(out, "particles atoms with r[3], v[3], species Z\n");
     fprintf(out, "field E(atoms) = atomic(mlp(hidden = [");
     for (int l = 0; l < p->n_hidden; l++) fprintf(out, "%s%d", l ? ", " : "", p->nodes[l]);
     fprintf(out, "], activation = %s),\n    elements = [", act[(int)p->act[0]]);
     for (int e = 0; e < p->n_el; e++) fprintf(out, "%s%s", e ? ", " : "", p->el[e]);
-    fprintf(out, "],\n    descriptor = acsf(cutoff = %.17g, cutoff_function = %s", rc, cutoff_names[p->cutoff_type]);
-    if (p->alpha > 0) fprintf(out, ", cutoff_inner = %.17g", p->alpha);
+    fprintf(out, "],\n    descriptor = acsf(cutoff = %s, cutoff_function = %s", shortest(b[0], 40, rc),
+            cutoff_names[p->cutoff_type]);
+    if (p->alpha > 0) fprintf(out, ", cutoff_inner = %s", shortest(b[0], 40, p->alpha));
     fprintf(out, ",\n        functions = [");
     int first = 1;
     for (int e = 0; e < p->n_el; e++)
@@ -461,18 +479,18 @@ static void write_phys(FILE *out, const n2_pot *p, const char *model, const char
             fprintf(out, "%s\n            ", first ? "" : ",");
             first = 0;
             if (s->type == 2)
-                fprintf(out, "g2(%s, %s, eta = %.17g, rs = %.17g, cutoff = %.17g)", p->el[e], p->el[s->e[1]], s->eta,
-                        s->rs, s->rc);
+                fprintf(out, "g2(%s, %s, eta = %s, rs = %s, cutoff = %s)", p->el[e], p->el[s->e[1]],
+                        shortest(b[0], 40, s->eta), shortest(b[1], 40, s->rs), shortest(b[2], 40, s->rc));
             else
-                fprintf(out, "%s(%s, %s, %s, eta = %.17g, zeta = %.17g, lambda = %g, rs = %.17g, cutoff = %.17g)",
-                        s->type == 3 ? "g4" : "g5", p->el[e], p->el[s->e[1]], p->el[s->e[2]], s->eta, s->zeta,
-                        s->lambda, s->rs, s->rc);
+                fprintf(out, "%s(%s, %s, %s, eta = %s, zeta = %s, lambda = %g, rs = %s, cutoff = %s)",
+                        s->type == 3 ? "g4" : "g5", p->el[e], p->el[s->e[1]], p->el[s->e[2]], shortest(b[0], 40, s->eta),
+                        shortest(b[1], 40, s->zeta), s->lambda, shortest(b[2], 40, s->rs), shortest(b[3], 40, s->rc));
         }
     fprintf(out, "]))\n");
     fprintf(out, "symmetry E invariant under translation, rotation, permutation\n");
     fprintf(out, "energy V(atoms) = E(atoms)\nforce F = -grad(V, r)\n");
     fprintf(out, "# MD: the mass of the first element; edit for another (or declare 'mass m' per atom)\n");
-    fprintf(out, "dynamics newton(F, mass = %.17g)\n", physrt_element_mass(p->el[0]));
+    fprintf(out, "dynamics newton(F, mass = %s)\n", shortest(b[4], 40, physrt_element_mass(p->el[0])));
     fprintf(out, "# To train further on frames of your own (extxyz or n2p2's input.data):\n"
                  "# data \"train.xyz\" (V, F)\n");
 }

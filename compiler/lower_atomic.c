@@ -243,9 +243,8 @@ static void radial_features(lctx *c, const phys_node *where, const acsf_spec *a,
     }
 }
 
-/* The angular functions of the triplet (i; j, k), narrow then wide, per
- * unordered pair of elements of j and k. */
-static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at, int *out)
+/* The triplet (i; j, k)'s distances r_ij, r_ik, r_jk and cos theta_ijk. */
+static void triplet_geometry(lctx *c, const phys_node *where, int *rij, int *rik, int *rjk, int *cos_theta)
 {
     const tensor *dij = lw_item_displacement(c, where, 1, 0), *dik = lw_item_displacement(c, where, 2, 0);
     tensor *djk = lw_tensor_copy(c, dik);
@@ -254,9 +253,17 @@ static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a
         dot = add(c, dot, mul(c, dij->el[x], dik->el[x]));
         djk->el[x] = sub(c, dik->el[x], dij->el[x]);
     }
-    int rij = lw_pair_geometry(c, "dist", dij)->el[0], rik = lw_pair_geometry(c, "dist", dik)->el[0];
-    int rjk = lw_pair_geometry(c, "dist", djk)->el[0];
-    int cos_theta = dag_binary(c->dag, X_DIV, dot, mul(c, rij, rik));
+    *rij = lw_pair_geometry(c, "dist", dij)->el[0], *rik = lw_pair_geometry(c, "dist", dik)->el[0];
+    *rjk = lw_pair_geometry(c, "dist", djk)->el[0];
+    *cos_theta = dag_binary(c->dag, X_DIV, dot, mul(c, *rij, *rik));
+}
+
+/* The angular functions of the triplet (i; j, k), narrow then wide, per
+ * unordered pair of elements of j and k. */
+static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at, int *out)
+{
+    int rij, rik, rjk, cos_theta;
+    triplet_geometry(c, where, &rij, &rik, &rjk, &cos_theta);
     int fij = cutoff_value(c, a, rij), fik = cutoff_value(c, a, rik), fjk = cutoff_value(c, a, rjk);
     int values[LW_MAX_FEATURES], n = 0;
     for (int w = 1; w <= 2; w++)
@@ -282,20 +289,9 @@ static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a
 static void listed_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at,
                             const listed_spec *l, int w, int *out)
 {
-    const tensor *dij = lw_item_displacement(c, where, 1, 0);
-    int rij = lw_pair_geometry(c, "dist", dij)->el[0], rik = -1, rjk = -1, cos_theta = -1;
-    if (w) {
-        const tensor *dik = lw_item_displacement(c, where, 2, 0);
-        tensor *djk = lw_tensor_copy(c, dik);
-        int dot = num(c, 0);
-        for (int x = 0; x < dij->n; x++) {
-            dot = add(c, dot, mul(c, dij->el[x], dik->el[x]));
-            djk->el[x] = sub(c, dik->el[x], dij->el[x]);
-        }
-        rik = lw_pair_geometry(c, "dist", dik)->el[0];
-        rjk = lw_pair_geometry(c, "dist", djk)->el[0];
-        cos_theta = dag_binary(c->dag, X_DIV, dot, mul(c, rij, rik));
-    }
+    int rij, rik = -1, rjk = -1, cos_theta = -1;
+    if (w) triplet_geometry(c, where, &rij, &rik, &rjk, &cos_theta);
+    else rij = lw_pair_geometry(c, "dist", lw_item_displacement(c, where, 1, 0))->el[0];
     for (int k = l->lo[w]; k < l->hi[w]; k++) {
         int v = num(c, 0);
         for (int e = 0; e < at->n_elements; e++) {

@@ -61,6 +61,13 @@ else
   echo "FAIL hessian: $(cat hess.txt)"; fail=$((fail + 1))
 fi
 
+# the exports carry the imported checkpoint
+if "$physc" tanhu.phys --emit=lib --kim-species O,Si --checkpoint tanhu.ckpt -o libtanhu.so > lib.txt 2>&1 && [ -s libtanhu.so ]; then
+  echo "ok   --emit=lib of the imported potential"
+else
+  echo "FAIL --emit=lib: $(cat lib.txt)"; fail=$((fail + 1))
+fi
+
 # named errors: file:line: error:, status 1
 expect() { # description, pattern, directory
   "$physc" import-n2p2 "$3" -o bad > /dev/null 2> err.txt
