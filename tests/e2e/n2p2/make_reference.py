@@ -6,6 +6,13 @@ configuration and stores its energies and forces as the golden numbers
 
     make_reference.py NNP_PREDICT OUTDIR
 
+NNP_PREDICT is n2p2's nnp-predict (github.com/CompPhysVienna/n2p2, GPL: used
+as a program only, nothing of it is in this repository), built with g++ and
+Debian's libeigen3-dev from its src/: every libnnp/*.cpp compiled with
+`g++ -O2 -std=c++11 -I/usr/include/eigen3 -Ilibnnp -c`, then
+application/nnp-predict.cpp linked with those objects. The files in this
+directory are what it wrote (OUTDIR = tests/e2e/n2p2).
+
 Potential 'tanhu': Si and O, cutoff_type 2 (TANHU), symmetry functions
 of types 2, 3 and 9 with cutoffs of their own, scale + center scaling to
 [-1, 1], normalisation (mean_energy, conv_energy, conv_length) and
