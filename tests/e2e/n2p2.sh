@@ -6,8 +6,9 @@
 # with POLY2 cutoffs and an inner cutoff, sigma scaling, softplus), and
 # *_frames.data the configurations (a triclinic periodic cell, an open
 # cluster) with the energies and forces of n2p2's nnp-predict (git
-# CompPhysVienna/n2p2). Each must agree to 1e-10 relative. Then the
-# Hessian verb runs on the imported model, and the importer's named errors.
+# CompPhysVienna/n2p2). Each must agree to 1e-10 relative, through the
+# compiled program's test verb and through the C library (--emit=lib);
+# the Hessian verb runs on the imported model; the importer's named errors.
 set -u
 physc=$1 root=$2
 work=$(mktemp -d)
@@ -55,15 +56,55 @@ done
 
 # the Hessian of the imported potential on the cluster (frames file of one frame)
 awk '/comment cluster/{p=1} p&&/^end/{print; exit} p' "$root/tests/e2e/n2p2/tanhu_frames.data" | sed '1i begin' > cluster.data
-if ./tanhu hessian cluster.data --checkpoint tanhu.ckpt > hess.txt 2>&1 && grep -q "cm" hess.txt; then
-  echo "ok   hessian of the imported potential: $(grep -c . hess.txt) lines"
+# (symmetric to round-off; six translations and rotations of the cluster)
+if ./tanhu hessian cluster.data --checkpoint tanhu.ckpt > hess.txt 2>&1 &&
+   head -n 1 hess.txt | awk '{ for (i = 1; i <= NF; i++) { if ($i == "H^T|") a = $(i + 1); if ($i == "|H|") b = $(i + 1) } }
+                             END { exit !(b > 0 && a <= 1e-12 * b) }' &&
+   grep -q "6 translations and rotations" hess.txt; then
+  echo "ok   hessian of the imported potential: $(head -n 1 hess.txt)"
 else
   echo "FAIL hessian: $(cat hess.txt)"; fail=$((fail + 1))
 fi
 
-# the exports carry the imported checkpoint
-if "$physc" tanhu.phys --emit=lib --kim-species O,Si --checkpoint tanhu.ckpt -o libtanhu.so > lib.txt 2>&1 && [ -s libtanhu.so ]; then
-  echo "ok   --emit=lib of the imported potential"
+# the C library (--emit=lib) carries the imported checkpoint: nnp-predict's
+# numbers through physc_potential_compute
+if "$physc" tanhu.phys --emit=lib --kim-species O,Si --checkpoint tanhu.ckpt -o libtanhu.so > lib.txt 2>&1; then
+  /usr/bin/python3 - "$root/tests/e2e/n2p2/tanhu_frames.data" "$PWD/libtanhu.so" <<'PY' || fail=$((fail + 1))
+import ctypes, sys
+ref, lib = sys.argv[1:3]
+so = ctypes.CDLL(lib)
+so.physc_potential_create.restype = ctypes.c_void_p
+so.physc_potential_compute.argtypes = [ctypes.c_void_p, ctypes.c_int] + [ctypes.c_void_p] * 7
+err = ctypes.create_string_buffer(512)
+p = so.physc_potential_create(err, 512)
+assert p, err.value
+code = {'O': 0, 'Si': 1}
+frames, cur = [], None
+for line in open(ref):
+    t = line.split()
+    if not t: continue
+    if t[0] == 'begin': cur = {'cell': [], 'r': [], 'z': [], 'f': []}
+    elif t[0] == 'lattice': cur['cell'] += [float(v) for v in t[1:4]]
+    elif t[0] == 'atom':
+        cur['r'] += [float(v) for v in t[1:4]]; cur['z'].append(code[t[4]]); cur['f'] += [float(v) for v in t[7:10]]
+    elif t[0] == 'energy': cur['e'] = float(t[1])
+    elif t[0] == 'end': frames.append(cur)
+worst_e = worst_f = 0.0
+D = ctypes.c_double
+for fr in frames:
+    n = len(fr['z'])
+    r = (D * (3 * n))(*fr['r']); z = (ctypes.c_int * n)(*fr['z']); f = (D * (3 * n))(); e = D()
+    cell = (D * 9)(*fr['cell']) if fr['cell'] else None
+    rc = so.physc_potential_compute(p, n, r, z, cell, None, ctypes.byref(e), f, None)
+    assert rc == 0, rc
+    worst_e = max(worst_e, abs(e.value - fr['e']) / abs(fr['e']))
+    fmax = max(abs(v) for v in fr['f'])
+    worst_f = max([worst_f] + [abs(a - b) / max(abs(a), 1e-3 * fmax) for a, b in zip(fr['f'], f)])
+ok = worst_e <= 1e-10 and worst_f <= 1e-10
+print('%s --emit=lib of the imported potential: energies max rel error %.2e, forces %.2e (against nnp-predict)'
+      % ('ok  ' if ok else 'FAIL', worst_e, worst_f))
+sys.exit(0 if ok else 1)
+PY
 else
   echo "FAIL --emit=lib: $(cat lib.txt)"; fail=$((fail + 1))
 fi
