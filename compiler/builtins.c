@@ -183,6 +183,10 @@ static const phys_builtin table[B_ID_COUNT] = {
      "sine activation", NULL, X_OP_COUNT},
     [B_ID_ACT_RELU] = {B_ID_ACT_RELU, "relu", B_ACTIVATION, 0, 0, NONE, NONE,
      "ReLU activation (second derivatives vanish)", NULL, X_OP_COUNT},
+    [B_ID_ACT_GAUSSIAN] = {B_ID_ACT_GAUSSIAN, "gaussian", B_ACTIVATION, 0, 0, NONE, NONE,
+     "Gaussian activation exp(-x^2/2) (n2p2's g)", NULL, X_OP_COUNT},
+    [B_ID_ACT_COS] = {B_ID_ACT_COS, "cos", B_ACTIVATION, 0, 0, NONE, NONE,
+     "cosine activation (n2p2's c)", NULL, X_OP_COUNT},
 
     [B_ID_LINSPACE] = {B_ID_LINSPACE, "linspace", B_GRID, 3, 3, NONE, NONE,
      "linspace(a, b, n): n points from a to b", NULL, X_OP_COUNT},

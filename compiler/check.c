@@ -374,7 +374,7 @@ static void check_activation(checker *c, const phys_node *a)
         resolve_builtin(a, phys_builtin_find(a->name, B_ACTIVATION));
     else {
         phys_error(c->diag, a->loc,
-                   "activation must be one of tanh, sigmoid, softplus, gelu, silu, sin, relu, identity");
+                   "activation must be one of tanh, sigmoid, softplus, gelu, silu, sin, relu, identity, gaussian, cos");
     }
 }
 

@@ -287,8 +287,8 @@ static int read_input_nn(const char *file, n2_pot *p)
     for (int i = 1; i < p->n_hidden; i++)
         if (p->act[i] != p->act[0])
             return fail(file, p->line_act, "hidden layers of different activations (%c, %c) are not supported", p->act[0], p->act[i]);
-    if (!strchr("ltspr", p->act[0]))
-        return fail(file, p->line_act, "activation '%c' is not supported (physc has l, t, s, p, r)", p->act[0]);
+    if (!strchr("ltsprgc", p->act[0]))
+        return fail(file, p->line_act, "activation '%c' is not supported (physc has l, t, s, p, r, g, c)", p->act[0]);
     if (p->act[p->n_hidden] != 'l')
         return fail(file, p->line_act, "only a linear output activation (l) is supported, got '%c'", p->act[p->n_hidden]);
     const int nn = !!norm[0] + !!norm[1] + !!norm[2];
@@ -452,7 +452,7 @@ static const char *const cutoff_names[] = {"hard", "cos", "tanhu", "tanh", "exp"
 static void write_phys(FILE *out, const n2_pot *p, const char *model, const char *dir)
 {
     static const char *const act[128] = {['l'] = "identity", ['t'] = "tanh", ['s'] = "sigmoid", ['p'] = "softplus",
-                                         ['r'] = "relu"};
+                                         ['r'] = "relu", ['g'] = "gaussian", ['c'] = "cos"};
     double rc = 0;
     for (int e = 0; e < p->n_el; e++)
         for (int k = 0; k < p->n_sf[e]; k++) rc = fmax(rc, p->sf[e][k].rc);

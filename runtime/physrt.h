@@ -46,6 +46,8 @@ typedef enum {
     PHYSRT_ACT_SILU,          /* z * sigmoid(z) */
     PHYSRT_ACT_SIN,
     PHYSRT_ACT_RELU,          /* derivatives of order >= 2 are zero */
+    PHYSRT_ACT_GAUSSIAN,      /* exp(-z^2 / 2), n2p2's 'g' */
+    PHYSRT_ACT_COS,           /* cos z, n2p2's 'c' */
     PHYSRT_ACT_COUNT
 } physrt_activation;
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 13: an n2p2 potential read by 'physc import-n2p2' gives n2p2's
-# energies and forces. tests/e2e/n2p2/{tanhu,poly2} are two potentials of
+# energies and forces. tests/e2e/n2p2/{tanhu,poly2,gauss} are three potentials of
 # our own (make_reference.py: random weights, Si/O with TANHU cutoffs,
 # scale+center scaling to [-1, 1], normalisation and atom energies; H/O
-# with POLY2 cutoffs and an inner cutoff, sigma scaling, softplus), and
+# with POLY2 cutoffs and an inner cutoff, sigma scaling, softplus; Si with
+# EXP cutoffs, unscaled, Gaussian activations), and
 # *_frames.data the configurations (a triclinic periodic cell, an open
 # cluster) with the energies and forces of n2p2's nnp-predict (git
 # CompPhysVienna/n2p2). Each must agree to 1e-10 relative, through the
@@ -15,7 +16,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 fail=0
-for pot in tanhu poly2; do
+for pot in tanhu poly2 gauss; do
   cp -r "$root/tests/e2e/n2p2/$pot" "$pot.nnp"
   "$physc" import-n2p2 "$pot.nnp" -o "$pot" > /dev/null || { echo "FAIL import $pot"; fail=$((fail + 1)); continue; }
   "$physc" "$pot.phys" -o "$pot" || { echo "FAIL compile $pot"; fail=$((fail + 1)); continue; }

@@ -20,6 +20,8 @@ atom_energy, activations t t l.
 Potential 'poly2': H and O, cutoff_type 6 (POLY2) with alpha 0.2, sigma
 scaling, activations p p l (softplus), one hidden layer shape per element
 from the same global_nodes_short.
+Potential 'gauss': Si alone, cutoff_type 4 (EXP) with alpha 0.1, no
+scaling, activations g g l (Gaussian).
 The configurations: a triclinic periodic cell and an open cluster each.
 """
 import os, subprocess, sys
@@ -130,3 +132,7 @@ run('poly2', ['O', 'H'], [
     'O 9 O O 0.02 1.0 2.0 4.0 0.3'],
     '6 0.2', 'scale_symmetry_functions_sigma\nscale_min_short 0.0\nscale_max_short 1.0',
     [5], 'p l', '', 21, 6.0, 10, 6, 1.0)
+run('gauss', ['Si'], [
+    'Si 2 Si 0.2 0.0 5.0', 'Si 2 Si 0.5 2.3 5.0', 'Si 3 Si Si 0.01 1.0 1.0 5.0', 'Si 3 Si Si 0.01 -1.0 2.0 5.0',
+    'Si 9 Si Si 0.03 1.0 1.0 4.5 0.2'],
+    '4 0.1', '', [4, 4], 'g g l', '', 31, 6.5, 10, 6, 1.9)
