@@ -69,7 +69,10 @@ fi
 
 # the C library (--emit=lib) carries the imported checkpoint: nnp-predict's
 # numbers through physc_potential_compute
+# (a sanitizer build's library needs its runtime loaded first into python)
 if "$physc" tanhu.phys --emit=lib --kim-species O,Si --checkpoint tanhu.ckpt -o libtanhu.so > lib.txt 2>&1; then
+  preload=$(ldd libtanhu.so | awk '/libasan|libubsan/ { printf "%s%s", sep, $3; sep = ":" }')
+  LD_PRELOAD=$preload ASAN_OPTIONS=detect_leaks=0 \
   /usr/bin/python3 - "$root/tests/e2e/n2p2/tanhu_frames.data" "$PWD/libtanhu.so" <<'PY' || fail=$((fail + 1))
 import ctypes, sys
 ref, lib = sys.argv[1:3]
