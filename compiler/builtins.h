@@ -52,7 +52,7 @@ typedef enum phys_builtin_id {
     B_ID_HEBBIAN, B_ID_MATRIX, B_ID_LATTICE, B_ID_BIAS, B_ID_TRAINABLE, B_ID_TRAINABLE_BIAS,
     /* activations (the value of activation = ...) */
     B_ID_ACT_IDENTITY, B_ID_ACT_TANH, B_ID_ACT_SIGMOID, B_ID_ACT_SOFTPLUS, B_ID_ACT_GELU,
-    B_ID_ACT_SILU, B_ID_ACT_SIN, B_ID_ACT_RELU,
+    B_ID_ACT_SILU, B_ID_ACT_SIN, B_ID_ACT_RELU, B_ID_ACT_GAUSSIAN, B_ID_ACT_COS,
     B_ID_LINSPACE,
     /* loss weights */
     B_ID_ADAPTIVE_WEIGHT,

@@ -374,23 +374,76 @@ static void check_activation(checker *c, const phys_node *a)
         resolve_builtin(a, phys_builtin_find(a->name, B_ACTIVATION));
     else {
         phys_error(c->diag, a->loc,
-                   "activation must be one of tanh, sigmoid, softplus, gelu, silu, sin, relu, identity");
+                   "activation must be one of tanh, sigmoid, softplus, gelu, silu, sin, relu, identity, gaussian, cos");
     }
 }
 
 static void check_network(checker *c, const phys_node *call);
+
+/* A g2/g4/g5(...) of acsf: inside radial/angular/wide no positional
+ * arguments nor cutoff; inside functions = [...] the centre element then
+ * the neighbours' (one for g2, two for g4 and g5), and a cutoff of its own
+ * (at most acsf's) if wanted. */
+static void check_sf_call(checker *c, const phys_node *call, int listed, double rc)
+{
+    if (call->kind != N_CALL) return;
+    int positional = 0;
+    const int want = strcmp(call->kids[0]->name, "g2") ? 3 : 2;
+    for (int i = 1; i < call->nkids; i++) {
+        const phys_node *a = call->kids[i];
+        if (a->kind == N_NAMED_ARG) continue;
+        positional++;
+        if (!listed)
+            phys_error(c->diag, a->loc, "%s() inside radial/angular/wide takes only named arguments (the elements "
+                       "come from atomic(elements = ...)); a function of given elements goes in "
+                       "acsf(functions = [...])", call->kids[0]->name);
+        else if (a->kind != N_NAME || !physrt_element_z(a->name))
+            phys_error(c->diag, a->loc, "the elements of %s() are chemical symbols, the centre's first: %s",
+                       call->kids[0]->name, want == 2 ? "g2(Si, O, eta = ...)" : "g4(Si, O, O, eta = ...)");
+    }
+    if (listed && positional != want)
+        phys_error(c->diag, call->loc, "%s() in functions = [...] takes %d elements (the centre's, then %s), got %d",
+                   call->kids[0]->name, want, want == 2 ? "the neighbour's" : "the two neighbours'", positional);
+    const phys_node *cut = phys_node_named_arg(call, "cutoff");
+    double r;
+    if (cut && !listed) phys_error(c->diag, cut->loc, "a cutoff of its own is for a function in functions = [...]");
+    else if (cut && need_constant(c, cut, "the cutoff", &r) && !(r > 0 && r <= rc))
+        phys_error(c->diag, cut->loc, "a function's cutoff is positive and at most acsf's cutoff (%g)", rc);
+}
 
 static void check_descriptor(checker *c, const phys_node *call)
 {
     const phys_builtin *b = constructor(c, call, B_DESCRIPTOR);
     if (!b || call->kind != N_CALL) return;
     if (!strcmp(b->name, "acsf")) {
-        double rc;
+        double rc = INFINITY;
         const phys_node *cut = phys_node_named_arg(call, "cutoff");
         if (cut && need_constant(c, cut, "the cutoff", &rc) && rc <= 0)
             phys_error(c->diag, cut->loc, "the cutoff must be positive");
         const phys_node *radial = phys_node_named_arg(call, "radial");
         const phys_node *angular = phys_node_named_arg(call, "angular");
+        const phys_node *fns = phys_node_named_arg(call, "functions");
+        if (fns && (radial || angular || phys_node_named_arg(call, "wide")))
+            phys_error(c->diag, fns->loc, "acsf() takes functions = [...] or radial/angular/wide, not both");
+        for (int i = 0; fns && i < (fns->kind == N_VECTOR ? fns->nkids : 1); i++) {
+            const phys_node *f = fns->kind == N_VECTOR ? fns->kids[i] : fns;
+            const phys_builtin *fb = constructor(c, f, B_DESCRIPTOR);
+            if (fb && fb->id != B_ID_G2 && fb->id != B_ID_G4 && fb->id != B_ID_G5)
+                phys_error(c->diag, f->loc, "functions = [...] lists g2(...), g4(...) and g5(...)");
+            else if (fb && f->kind == N_CALL) {
+                static const char *const lists[] = {"eta", "rs", "zeta", "lambda"};
+                for (int k = 0; k < (fb->id == B_ID_G2 ? 2 : 4); k++)
+                    check_number_list(c, phys_node_named_arg(f, lists[k]), lists[k]);
+                const phys_node *lam = phys_node_named_arg(f, "lambda");
+                for (int j = 0; lam && j < (lam->kind == N_VECTOR ? lam->nkids : 1); j++) {
+                    double l;
+                    const phys_node *v = lam->kind == N_VECTOR ? lam->kids[j] : lam;
+                    if (phys_sema_fold(c->sema, v, &l) && l != 1 && l != -1)
+                        phys_error(c->diag, v->loc, "lambda is -1 or +1, got %g", l);
+                }
+                check_sf_call(c, f, 1, rc);
+            }
+        }
         if (radial) {
             const phys_builtin *r = constructor(c, radial, B_DESCRIPTOR);
             if (r && strcmp(r->name, "g2"))
@@ -398,6 +451,7 @@ static void check_descriptor(checker *c, const phys_node *call)
             else if (r && radial->kind == N_CALL) {
                 check_number_list(c, phys_node_named_arg(radial, "eta"), "eta");
                 check_number_list(c, phys_node_named_arg(radial, "rs"), "rs");
+                check_sf_call(c, radial, 0, rc);
             }
         }
         const phys_node *cf = phys_node_named_arg(call, "cutoff_function");
@@ -417,6 +471,7 @@ static void check_descriptor(checker *c, const phys_node *call)
                 phys_error(c->diag, ang->loc, w ? "wide angular symmetry functions are g5(eta = ..., zeta = ..., lambda = ...)"
                                                 : "angular symmetry functions are g4(eta = ..., zeta = ..., lambda = ...)");
             else if (a && ang->kind == N_CALL) {
+                check_sf_call(c, ang, 0, rc);
                 check_number_list(c, phys_node_named_arg(ang, "rs"), "rs");
                 check_number_list(c, phys_node_named_arg(ang, "eta"), "eta");
                 check_number_list(c, phys_node_named_arg(ang, "zeta"), "zeta");
@@ -429,8 +484,9 @@ static void check_descriptor(checker *c, const phys_node *call)
                 }
             }
         }
-        if (!radial && !angular && !phys_node_named_arg(call, "wide"))
-            phys_error(c->diag, call->loc, "acsf() needs radial = g2(...), angular = g4(...), wide = g5(...) or some of them");
+        if (!radial && !angular && !phys_node_named_arg(call, "wide") && !fns)
+            phys_error(c->diag, call->loc, "acsf() needs radial = g2(...), angular = g4(...), wide = g5(...) or some "
+                       "of them, or functions = [g2(Si, O, eta = ...), ...]");
     } else if (!strcmp(b->name, "message_passing")) {
         long n;
         const phys_node *layers = phys_node_named_arg(call, "layers"), *width = phys_node_named_arg(call, "width");

@@ -167,7 +167,7 @@ typedef struct lw_kernel {
  * passes read two arrays beside the attributes: dE_i/dG_i (n_features
  * per atom) and a tangent u (dim per atom). */
 typedef struct lw_atomic {
-    int field;                      /* the first element's network: n_inputs = n_features */
+    int field;                      /* the first element's network (n_inputs <= n_features) */
     int n_elements;                 /* networks, one per element (fields field, field + 1, ...) */
     const char *elements[8];        /* their chemical symbols; "" for one network without species */
     int species_array;              /* the set's species attribute (element index per atom), -1: none */

@@ -84,6 +84,88 @@ static int parse_acsf(lctx *c, const phys_node *desc, acsf_spec *a)
     return 1;
 }
 
+/* acsf(functions = [g2(Si, O, ...), g4(Si, O, O, ...), ...]): functions
+ * of given elements, centre first, each with its cutoff (acsf's unless
+ * given). Element e's network reads its own functions in the listed
+ * order: feature slot k of an atom of element e is e's k-th function, so
+ * n_features is the longest list; the kernels multiply each function by
+ * the centre's element indicator. */
+typedef struct {
+    int kind;                        /* 0 g2, 1 g4, 2 g5 */
+    int el[3];                       /* centre, neighbours (element indices) */
+    double rc;
+    sf_params p;
+} listed_sf;
+
+typedef struct {
+    int n[8];                        /* functions per element */
+    listed_sf *sf[8];                /* [element][slot] */
+    int n_features;
+    int lo[2], hi[2];                /* the slots with radial, angular functions */
+} listed_spec;
+
+static void listed_free(listed_spec *l)
+{
+    for (int e = 0; e < 8; e++) free(l->sf[e]);
+}
+
+static int element_index(const lw_atomic *at, const char *name)
+{
+    for (int e = 0; e < at->n_elements; e++)
+        if (!strcmp(at->elements[e], name) || (at->n_elements == 1 && !at->elements[0][0])) return e;
+    return -1;
+}
+
+static int parse_listed(lctx *c, const phys_node *fns, const acsf_spec *a, const lw_atomic *at, listed_spec *l)
+{
+    memset(l, 0, sizeof *l);
+    l->lo[0] = l->lo[1] = LW_MAX_FEATURES;
+    const int count = fns->kind == N_VECTOR ? fns->nkids : 1;
+    for (int i = 0; i < count; i++) {
+        const phys_node *f = fns->kind == N_VECTOR ? fns->kids[i] : fns;
+        const int kind = phys_resolved_builtin(f->kids[0]) == B_ID_G2 ? 0 : phys_resolved_builtin(f->kids[0]) == B_ID_G4 ? 1 : 2;
+        int el[3] = {0, 0, 0}, np = 0;
+        for (int k = 1; k < f->nkids; k++) {
+            if (f->kids[k]->kind == N_NAMED_ARG) continue;
+            el[np] = element_index(at, f->kids[k]->name);
+            if (el[np] < 0) {
+                phys_error(c->diag, f->kids[k]->loc, "'%s' is not one of the elements of atomic(elements = ...)",
+                           f->kids[k]->name);
+                return 0;
+            }
+            np++;
+        }
+        double rc = a->rc;
+        const phys_node *cut = phys_node_named_arg(f, "cutoff");
+        if (cut) phys_sema_fold(c->sema, cut, &rc);
+        sf_params p[LW_MAX_FEATURES + 1];
+        const int n = expand(c, f, kind > 0, p, LW_MAX_FEATURES);
+        listed_sf **row = &l->sf[el[0]];
+        for (int k = 0; k < n; k++) {
+            if (l->n[el[0]] >= LW_MAX_FEATURES || n > LW_MAX_FEATURES) {
+                lw_unsupported(c, f, "more than %d symmetry functions per atom of %s", LW_MAX_FEATURES,
+                               at->elements[el[0]]);
+                return 0;
+            }
+            *row = realloc(*row, sizeof **row * (size_t)(l->n[el[0]] + 1));
+            if (!*row) exit(70);
+            const int slot = l->n[el[0]]++;
+            (*row)[slot] = (listed_sf){kind, {el[0], el[1], el[2]}, rc, p[k]};
+            const int w = kind > 0;
+            if (slot < l->lo[w]) l->lo[w] = slot;
+            if (slot + 1 > l->hi[w]) l->hi[w] = slot + 1;
+            if (slot + 1 > l->n_features) l->n_features = slot + 1;
+        }
+    }
+    for (int e = 0; e < at->n_elements; e++)
+        if (!l->n[e]) {
+            phys_error(c->diag, fns->loc, "no symmetry function has %s at the centre: its network would have no input",
+                       at->elements[e][0] ? at->elements[e] : "the atom");
+            return 0;
+        }
+    return 1;
+}
+
 /* ------------------------------------------------------------- the DAGs */
 
 static int num(lctx *c, double v) { return dag_const(c->dag, v); }
@@ -161,9 +243,8 @@ static void radial_features(lctx *c, const phys_node *where, const acsf_spec *a,
     }
 }
 
-/* The angular functions of the triplet (i; j, k), narrow then wide, per
- * unordered pair of elements of j and k. */
-static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at, int *out)
+/* The triplet (i; j, k)'s distances r_ij, r_ik, r_jk and cos theta_ijk. */
+static void triplet_geometry(lctx *c, const phys_node *where, int *rij, int *rik, int *rjk, int *cos_theta)
 {
     const tensor *dij = lw_item_displacement(c, where, 1, 0), *dik = lw_item_displacement(c, where, 2, 0);
     tensor *djk = lw_tensor_copy(c, dik);
@@ -172,9 +253,17 @@ static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a
         dot = add(c, dot, mul(c, dij->el[x], dik->el[x]));
         djk->el[x] = sub(c, dik->el[x], dij->el[x]);
     }
-    int rij = lw_pair_geometry(c, "dist", dij)->el[0], rik = lw_pair_geometry(c, "dist", dik)->el[0];
-    int rjk = lw_pair_geometry(c, "dist", djk)->el[0];
-    int cos_theta = dag_binary(c->dag, X_DIV, dot, mul(c, rij, rik));
+    *rij = lw_pair_geometry(c, "dist", dij)->el[0], *rik = lw_pair_geometry(c, "dist", dik)->el[0];
+    *rjk = lw_pair_geometry(c, "dist", djk)->el[0];
+    *cos_theta = dag_binary(c->dag, X_DIV, dot, mul(c, *rij, *rik));
+}
+
+/* The angular functions of the triplet (i; j, k), narrow then wide, per
+ * unordered pair of elements of j and k. */
+static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at, int *out)
+{
+    int rij, rik, rjk, cos_theta;
+    triplet_geometry(c, where, &rij, &rik, &rjk, &cos_theta);
     int fij = cutoff_value(c, a, rij), fik = cutoff_value(c, a, rik), fjk = cutoff_value(c, a, rjk);
     int values[LW_MAX_FEATURES], n = 0;
     for (int w = 1; w <= 2; w++)
@@ -192,6 +281,42 @@ static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a
             if (e2 != e1) ind = add(c, ind, mul(c, is_element(c, at, 1, e2), is_element(c, at, 2, e1)));
             for (int f = 0; f < n; f++) out[m++] = mul(c, ind, values[f]);
         }
+}
+
+/* The listed functions of the item's kind (0 pairs, 1 triplets) in slots
+ * lo .. hi: slot k sums, over the elements e whose k-th function is of the
+ * kind, [centre is e] [the neighbours are its elements] times its value. */
+static void listed_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at,
+                            const listed_spec *l, int w, int *out)
+{
+    int rij, rik = -1, rjk = -1, cos_theta = -1;
+    if (w) triplet_geometry(c, where, &rij, &rik, &rjk, &cos_theta);
+    else rij = lw_pair_geometry(c, "dist", lw_item_displacement(c, where, 1, 0))->el[0];
+    for (int k = l->lo[w]; k < l->hi[w]; k++) {
+        int v = num(c, 0);
+        for (int e = 0; e < at->n_elements; e++) {
+            if (k >= l->n[e] || (l->sf[e][k].kind > 0) != w) continue;
+            const listed_sf *s = &l->sf[e][k];
+            acsf_spec cut = *a;
+            cut.rc = s->rc;
+            int g, ind = mul(c, is_element(c, at, 0, e), is_element(c, at, 1, s->el[1]));
+            if (!w) {
+                g = mul(c, dag_unary(c->dag, X_EXP, gaussian(c, s->p.eta, s->p.rs, rij)), cutoff_value(c, &cut, rij));
+            } else {
+                ind = mul(c, ind, is_element(c, at, 2, s->el[2]));
+                if (s->el[1] != s->el[2])
+                    ind = add(c, ind, mul(c, is_element(c, at, 0, e),
+                                          mul(c, is_element(c, at, 1, s->el[2]), is_element(c, at, 2, s->el[1]))));
+                int ex = add(c, gaussian(c, s->p.eta, s->p.rs, rij), gaussian(c, s->p.eta, s->p.rs, rik));
+                int fc = mul(c, cutoff_value(c, &cut, rij), cutoff_value(c, &cut, rik));
+                if (s->kind == 1)
+                    ex = add(c, ex, gaussian(c, s->p.eta, s->p.rs, rjk)), fc = mul(c, fc, cutoff_value(c, &cut, rjk));
+                g = mul(c, angular_term(c, &s->p, cos_theta), mul(c, dag_unary(c->dag, X_EXP, ex), fc));
+            }
+            v = add(c, v, mul(c, ind, g));
+        }
+        out[k - l->lo[w]] = v;
+    }
 }
 
 /* g2_eta0.5_rs0, g4_eta0.1_zeta1_lambda+1_rs0, and with several elements
@@ -212,8 +337,8 @@ static const char *feature_name(lctx *c, int kind, const sf_params *p, const cha
 /* The network of element e (named E_Si with several elements), its inputs
  * the features in the kernels' order: radial per neighbour element, then
  * angular per unordered pair of neighbour elements. */
-static int add_network(lctx *c, const phys_symbol *sym, const phys_node *mlp, const acsf_spec *a, const lw_atomic *at,
-                       int e)
+static int add_network(lctx *c, const phys_symbol *sym, const phys_node *mlp, const acsf_spec *a,
+                       const listed_spec *l, const lw_atomic *at, int e)
 {
     lw_model *m = c->m;
     m->fields = realloc(m->fields, sizeof *m->fields * (size_t)(m->n_fields + 1));
@@ -229,10 +354,23 @@ static int add_network(lctx *c, const phys_symbol *sym, const phys_node *mlp, co
     f->sym = sym;
     f->n_outputs = 1;
     const int several = at->n_elements > 1;
-    for (int e1 = 0; e1 < at->n_elements; e1++)
+    for (int i = 0; l && i < l->n[e]; i++) { /* g2_eta0.5_rs0_rc6_O, g4_..._rc6_O_O: the function's neighbours */
+        const listed_sf *s = &l->sf[e][i];
+        char rc[64];
+        snprintf(rc, sizeof rc, "rc%g", s->rc);
+        const char *base = feature_name(c, s->kind, &s->p, rc, NULL);
+        f->inputs[f->n_inputs++] = base;
+        if (several) {
+            char buf[200];
+            snprintf(buf, sizeof buf, "%s_%s%s%s", base, at->elements[s->el[1]], s->kind ? "_" : "",
+                     s->kind ? at->elements[s->el[2]] : "");
+            f->inputs[f->n_inputs - 1] = phys_arena_strdup(c->sema->arena, buf, strlen(buf));
+        }
+    }
+    for (int e1 = 0; !l && e1 < at->n_elements; e1++)
         for (int i = 0; i < a->n[0]; i++)
             f->inputs[f->n_inputs++] = feature_name(c, 0, &a->sf[0][i], several ? at->elements[e1] : NULL, NULL);
-    for (int e1 = 0; e1 < at->n_elements; e1++)
+    for (int e1 = 0; !l && e1 < at->n_elements; e1++)
         for (int e2 = e1; e2 < at->n_elements; e2++)
             for (int k = 1; k <= 2; k++)
                 for (int i = 0; i < a->n[k]; i++)
@@ -306,18 +444,23 @@ int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, const 
     for (int k = 0; k < n_el; k++)
         at->elements[k] = !els ? "" : els->kind == N_VECTOR ? els->kids[k]->name : els->name;
     int field = -1, ok = parse_acsf(c, desc, a);
-    const int n_radial = n_el * a->n[0], n_angular = n_el * (n_el + 1) / 2 * (a->n[1] + a->n[2]);
+    const phys_node *fns = phys_node_named_arg(desc, "functions");
+    listed_spec *l = fns ? lw_xcalloc(1, sizeof *l) : NULL;
+    if (ok && l) ok = parse_listed(c, fns, a, at, l);
+    const int n_radial = l ? 0 : n_el * a->n[0], n_angular = l ? 0 : n_el * (n_el + 1) / 2 * (a->n[1] + a->n[2]);
     if (ok && n_radial + n_angular > LW_MAX_FEATURES) {
         lw_unsupported(c, desc, "more than %d symmetry functions per atom (%d with %d elements)", LW_MAX_FEATURES,
                        n_radial + n_angular, n_el);
         ok = 0;
     }
     for (int k = 0; ok && k < n_el; k++) {
-        int f = add_network(c, sym, mlp, a, at, k);
+        int f = add_network(c, sym, mlp, a, l, at, k);
         if (k == 0) field = f;
         ok = f >= 0;
     }
     if (!ok) {
+        if (l) listed_free(l);
+        free(l);
         free(a);
         free(at);
         *out = NULL;
@@ -325,7 +468,7 @@ int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, const 
     }
     at->field = field;
     at->set = set;
-    at->n_features = n_radial + n_angular;
+    at->n_features = l ? l->n_features : n_radial + n_angular;
     at->seed_array = s->n_arrays++;
     at->tangent_array = s->n_arrays++;
     s->atomic = at;
@@ -341,6 +484,15 @@ int lw_kernel_atomic(lctx *c, const phys_symbol *sym, const phys_node *e, const 
         c->kernel = k, c->term = k->term;
         angular_features(c, e, a, at, k->features);
     }
+    for (int w = 0; l && w < 2; w++) {
+        if (l->hi[w] <= l->lo[w]) continue;
+        lw_kernel *k = descriptor_kernel(c, e, w ? "angular" : "radial", w ? PHYSM_TRIPLETS : PHYSM_PAIRS_FULL, set,
+                                         a->rc, l->lo[w], l->hi[w] - l->lo[w]);
+        c->kernel = k, c->term = k->term;
+        listed_features(c, e, a, at, l, w, k->features);
+    }
+    if (l) listed_free(l);
+    free(l);
     c->kernel = saved_kernel;
     c->term = saved_term;
     free(a);

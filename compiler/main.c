@@ -13,6 +13,7 @@
 #include "codegen.h"
 #include "emit.h"
 #include "export.h"
+#include "import_n2p2.h"
 #include "lower.h"
 #include "repl.h"
 #include "sema.h"
@@ -35,6 +36,7 @@
 static const char usage[] =
     "usage: physc [options] model.phys\n"
     "       physc repl [--stdlib DIR] [--keep-going] [model.phys]\n"
+    "       physc import-n2p2 DIR -o NAME\n"
     "\n"
     "Checks a .phys model and compiles it to a native program that trains,\n"
     "evaluates and simulates it (MODEL train | params | eval | simulate |\n"
@@ -44,6 +46,10 @@ static const char usage[] =
     "program compiled from the same file (model.phys: model.ckpt) and writes it\n"
     "only on :save. A script on standard input stops at its first failing entry\n"
     "(--keep-going, -k: run the rest); the exit status is 1 if any entry failed.\n"
+    "'physc import-n2p2 DIR -o NAME' reads an n2p2 potential (DIR/input.nn,\n"
+    "scaling.data, weights.ZZZ.data: symmetry functions of types 2, 3, 9) and writes\n"
+    "NAME.phys and its checkpoint NAME.ckpt: 'physc NAME.phys -o NAME' then\n"
+    "'./NAME test FRAMES --checkpoint NAME.ckpt' (and simulate, hessian, --kim).\n"
     "\n"
     "options:\n"
     "  --check            run the front end and the semantic checks only; warn about\n"
@@ -305,6 +311,26 @@ int main(int argc, char **argv)
         char *library = standard_library(stdlib);
         if (!library) exit(70);
         rc = phys_repl(model, library, keep_going);
+        free(library);
+        return rc;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "import-n2p2")) {
+        const char *dir = NULL, *name = NULL, *stdlib = NULL;
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "-o") && i + 1 < argc) name = argv[++i];
+            else if (!strcmp(argv[i], "--stdlib") && i + 1 < argc) stdlib = argv[++i];
+            else if (!strcmp(argv[i], "--help")) {
+                fputs(usage, stdout);
+                return 0;
+            } else if (argv[i][0] == '-') return bad_usage("unknown option '%s' for import-n2p2", argv[i]);
+            else if (dir) return bad_usage("import-n2p2 takes one directory ('%s' is a second one)", argv[i]);
+            else dir = argv[i];
+        }
+        if (!dir) return bad_usage("%s", "import-n2p2: which directory? physc import-n2p2 DIR -o NAME");
+        if (!name) return bad_usage("%s", "import-n2p2 needs -o NAME (it writes NAME.phys and NAME.ckpt)");
+        char *library = standard_library(stdlib);
+        if (!library) exit(70);
+        rc = phys_import_n2p2(dir, name, library);
         free(library);
         return rc;
     }

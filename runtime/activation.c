@@ -22,7 +22,7 @@ __attribute__((simd("notinbranch"), const, nothrow)) float tanhf(float);
 #endif
 
 static const char *const activation_names[PHYSRT_ACT_COUNT] = {
-    "identity", "tanh", "sigmoid", "softplus", "gelu", "silu", "sin", "relu"
+    "identity", "tanh", "sigmoid", "softplus", "gelu", "silu", "sin", "relu", "gaussian", "cos"
 };
 
 const char *physrt_activation_name(physrt_activation act)

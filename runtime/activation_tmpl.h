@@ -101,6 +101,23 @@ static void SFX(activation_derivs_impl)(physrt_activation act, REAL z, int max_o
         out[0] = z > 0 ? z : 0;
         for (int k = 1; k <= max_order; k++) out[k] = (k == 1 && z > 0) ? 1 : 0;
         break;
+    case PHYSRT_ACT_GAUSSIAN: {
+        /* g^(k) = (-1)^k He_k(z) g, He the probabilists' Hermite polynomials */
+        REAL g = M_EXP(-z * z / 2), z2 = z * z;
+        out[0] = g;
+        if (max_order >= 1) out[1] = -z * g;
+        if (max_order >= 2) out[2] = (z2 - 1) * g;
+        if (max_order >= 3) out[3] = -(z2 - 3) * z * g;
+        if (max_order >= 4) out[4] = (z2 * z2 - 6 * z2 + 3) * g;
+        if (max_order >= 5) out[5] = -(z2 * z2 - 10 * z2 + 15) * z * g;
+        break;
+    }
+    case PHYSRT_ACT_COS: {
+        REAL s = M_SIN(z), c = M_COS(z);
+        REAL cycle[4] = {c, -s, -c, s};
+        for (int k = 0; k <= max_order; k++) out[k] = cycle[k & 3];
+        break;
+    }
     default:
         for (int k = 0; k <= max_order; k++) out[k] = 0;
         break;

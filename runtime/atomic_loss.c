@@ -485,35 +485,49 @@ void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes)
 void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block)
 {
     const physm_layout *lay = fl->lay;
-    const int nf = lay->model->system->atomic->n_features;
-    double *mean = block, *inv = block + nf, *lo = inv + nf, *hi = lo + nf;
+    const physm_atomic *a = lay->model->system->atomic;
+    const int nf = a->n_features, ne = a->n_elements;
+    const size_t nb = (size_t)ne * (size_t)nf;
     double *theta = calloc(lay->n_theta + 1, sizeof *theta), *G = malloc(sizeof(double) * (size_t)(fl->max_atoms + 1) * nf);
-    double *sum2 = calloc((size_t)nf, sizeof *sum2);
-    for (int k = 0; k < nf; k++) mean[k] = 0, inv[k] = 1, lo[k] = INFINITY, hi[k] = -INFINITY;
-    long atoms = 0;
-    for (int f = 0; theta && G && sum2 && f < fl->n_frames; f++) {
+    double *sum2 = calloc(nb + 1, sizeof *sum2);
+    long *atoms = calloc((size_t)ne, sizeof *atoms);
+    for (int e = 0; e < ne; e++) {
+        double *mean = block + (size_t)e * 4 * nf, *inv = mean + nf, *lo = inv + nf, *hi = lo + nf;
+        for (int k = 0; k < nf; k++) mean[k] = 0, inv[k] = 1, lo[k] = INFINITY, hi[k] = -INFINITY;
+    }
+    for (int f = 0; theta && G && sum2 && atoms && f < fl->n_frames; f++) {
         fl_frame *fr = &fl->frames[f];
         if (physm_system_eval_descriptors(fl->tasks[0].ev, theta, &fr->cfg, G)) continue;
-        for (long i = 0; i < fr->n; i++)
+        const double *species = a->species_array >= 0 ? fr->cfg.arrays[a->species_array] : NULL;
+        for (long i = 0; i < fr->n; i++) {
+            const int e = species ? (int)species[i] : 0;
+            if (e < 0 || e >= ne) continue;
+            double *mean = block + (size_t)e * 4 * nf, *lo = mean + 2 * nf, *hi = lo + nf, *s2 = sum2 + (size_t)e * nf;
             for (int k = 0; k < nf; k++) {
                 const double g = G[i * nf + k];
-                mean[k] += g, sum2[k] += g * g;
+                mean[k] += g, s2[k] += g * g;
                 if (g < lo[k]) lo[k] = g;
                 if (g > hi[k]) hi[k] = g;
             }
-        atoms += fr->n;
-    }
-    for (int k = 0; k < nf; k++) {
-        if (!atoms) {
-            mean[k] = 0, lo[k] = 1, hi[k] = 0;
-            continue;
+            atoms[e]++;
         }
-        mean[k] /= atoms;
-        const double var = sum2[k] / atoms - mean[k] * mean[k], sigma = var > 0 ? sqrt(var) : 0;
-        /* a feature the same on every atom (a flat one) is only centred */
-        inv[k] = sigma > 1e-12 * (fabs(mean[k]) + 1e-300) && sigma > 0 ? 1 / sigma : 1;
+    }
+    for (int e = 0; e < ne; e++) {
+        double *mean = block + (size_t)e * 4 * nf, *inv = mean + nf, *lo = inv + nf, *hi = lo + nf;
+        const long n = atoms ? atoms[e] : 0;
+        for (int k = 0; k < nf; k++) {
+            if (!n) { /* an element without atoms in the frames: unscaled, unchecked */
+                mean[k] = 0, inv[k] = 1, lo[k] = 1, hi[k] = 0;
+                continue;
+            }
+            mean[k] /= n;
+            const double var = sum2[(size_t)e * nf + k] / n - mean[k] * mean[k], sigma = var > 0 ? sqrt(var) : 0;
+            /* a feature the same on every atom (a flat one) is only centred */
+            inv[k] = sigma > 1e-12 * (fabs(mean[k]) + 1e-300) && sigma > 0 ? 1 / sigma : 1;
+        }
     }
     free(theta);
     free(G);
     free(sum2);
+    free(atoms);
 }

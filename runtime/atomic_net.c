@@ -14,6 +14,7 @@ struct physm_atomic_net {
     long max_atoms;
     int n_elements;
     physrt_mlp_tangent_f64 *mlp[8];   /* per element */
+    int width[8];                     /* element e's network reads features 0 .. width[e] - 1 */
     long *order, start[9];            /* the atoms grouped by element */
     double *x, *t, *y, *ybar, *tbar, *xbar; /* one element's atoms, contiguous */
 };
@@ -35,8 +36,11 @@ physm_atomic_net *physm_atomic_net_create(const physm_layout *lay, long max_atom
     ok &= (net->y = malloc(sizeof(double) * 2 * n)) != NULL;
     ok &= (net->ybar = malloc(sizeof(double) * n)) != NULL;
     ok &= (net->tbar = malloc(sizeof(double) * n)) != NULL;
-    for (int e = 0; ok && e < a->n_elements; e++)
-        ok = (net->mlp[e] = physrt_mlp_tangent_create_f64(&lay->descs[a->fields[e]], (int)n)) != NULL;
+    for (int e = 0; ok && e < a->n_elements; e++) {
+        net->width[e] = lay->descs[a->fields[e]].n_inputs;
+        ok = net->width[e] <= a->n_features &&
+             (net->mlp[e] = physrt_mlp_tangent_create_f64(&lay->descs[a->fields[e]], (int)n)) != NULL;
+    }
     if (!ok) {
         physm_atomic_net_destroy(net);
         return NULL;
@@ -67,22 +71,37 @@ static int group(physm_atomic_net *net, long n, const double *species)
     return 0;
 }
 
-static void gather_rows(const physm_atomic_net *net, long lo, long hi, const double *from, double *to, int w)
+/* Rows lo .. hi of order: the first w of each atom's stride numbers of
+ * from, contiguous in to; scatter_rows the reverse (the rest of a row
+ * untouched). */
+static void gather_rows(const physm_atomic_net *net, long lo, long hi, const double *from, double *to, int w,
+                        int stride)
 {
-    for (long q = lo; q < hi; q++) memcpy(to + (q - lo) * w, from + net->order[q] * w, sizeof(double) * (size_t)w);
+    for (long q = lo; q < hi; q++)
+        memcpy(to + (q - lo) * w, from + net->order[q] * stride, sizeof(double) * (size_t)w);
 }
 
-static void scatter_rows(const physm_atomic_net *net, long lo, long hi, const double *from, double *to, int w)
+static void scatter_rows(const physm_atomic_net *net, long lo, long hi, const double *from, double *to, int w,
+                         int stride)
 {
-    for (long q = lo; q < hi; q++) memcpy(to + net->order[q] * w, from + (q - lo) * w, sizeof(double) * (size_t)w);
+    for (long q = lo; q < hi; q++)
+        memcpy(to + net->order[q] * stride, from + (q - lo) * w, sizeof(double) * (size_t)w);
 }
 
-long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms, double *G)
+/* The scaling block of atom i's element: mean, 1/sigma, min, max (nf each). */
+static const double *scaling_block(const physm_layout *lay, const double *theta, const double *species, long i)
 {
     const int nf = lay->model->system->atomic->n_features;
-    const double *mean = theta + lay->scaling, *inv = mean + nf, *lo = inv + nf, *hi = lo + nf;
+    const int e = species ? (int)species[i] : 0;
+    return theta + lay->scaling + (size_t)e * 4 * (size_t)nf;
+}
+
+long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms, const double *species, double *G)
+{
+    const int nf = lay->model->system->atomic->n_features;
     long outside = 0;
     for (long i = 0; i < atoms; i++) {
+        const double *mean = scaling_block(lay, theta, species, i), *inv = mean + nf, *lo = inv + nf, *hi = lo + nf;
         double *g = G + i * nf;
         int out = 0;
         for (int k = 0; k < nf; k++) {
@@ -95,12 +114,14 @@ long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms
     return outside;
 }
 
-void physm_atomic_scale_back(const physm_layout *lay, const double *theta, long atoms, double *dG)
+void physm_atomic_scale_back(const physm_layout *lay, const double *theta, long atoms, const double *species,
+                             double *dG)
 {
     const int nf = lay->model->system->atomic->n_features;
-    const double *inv = theta + lay->scaling + nf;
-    for (long i = 0; i < atoms; i++)
+    for (long i = 0; i < atoms; i++) {
+        const double *inv = scaling_block(lay, theta, species, i) + nf;
         for (int k = 0; k < nf; k++) dG[i * nf + k] *= inv[k];
+    }
 }
 
 int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, const double *species, double *G,
@@ -111,22 +132,24 @@ int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, 
     const physm_layout *lay = net->lay;
     const physm_atomic *a = lay->model->system->atomic;
     const int nf = a->n_features;
-    long out = physm_atomic_scale(lay, theta, n, G);
-    if (extrapolated) *extrapolated += out;
     if (group(net, n, species)) return -1;
+    long out = physm_atomic_scale(lay, theta, n, species, G);
+    if (extrapolated) *extrapolated += out;
+    memset(dE_dG, 0, sizeof(double) * (size_t)n * (size_t)nf); /* the features an element's network does not read */
     for (int e = 0; e < net->n_elements; e++) {
         const long lo = net->start[e], m = net->start[e + 1] - lo;
+        const int wd = net->width[e];
         if (!m) continue;
         const double *w = theta + lay->offset[a->fields[e]];
-        gather_rows(net, lo, lo + m, G, net->x, nf);
+        gather_rows(net, lo, lo + m, G, net->x, wd, nf);
         for (long q = 0; q < m; q++) net->ybar[q] = 1;
         if (physrt_mlp_tangent_forward_f64(net->mlp[e], w, (int)m, net->x, NULL, net->y, NULL) ||
             physrt_mlp_tangent_backward_f64(net->mlp[e], w, (int)m, net->ybar, NULL, NULL, net->xbar))
             return -1;
-        scatter_rows(net, lo, lo + m, net->y, E, 1);
-        scatter_rows(net, lo, lo + m, net->xbar, dE_dG, nf);
+        scatter_rows(net, lo, lo + m, net->y, E, 1, 1);
+        scatter_rows(net, lo, lo + m, net->xbar, dE_dG, wd, nf);
     }
-    physm_atomic_scale_back(lay, theta, n, dE_dG);
+    physm_atomic_scale_back(lay, theta, n, species, dE_dG);
     return 0;
 }
 
@@ -138,15 +161,16 @@ int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, c
     const physm_layout *lay = net->lay;
     const physm_atomic *a = lay->model->system->atomic;
     const int nf = a->n_features;
-    if (t) physm_atomic_scale_back(lay, theta, n, t); /* the tangent of the scaled descriptors */
     if (group(net, n, species)) return -1;
+    if (t) physm_atomic_scale_back(lay, theta, n, species, t); /* the tangent of the scaled descriptors */
     for (int e = 0; e < net->n_elements; e++) {
         const long lo = net->start[e], m = net->start[e + 1] - lo;
+        const int wd = net->width[e];
         if (!m) continue;
         const size_t off = lay->offset[a->fields[e]];
-        gather_rows(net, lo, lo + m, G_scaled, net->x, nf);
-        gather_rows(net, lo, lo + m, E_bar, net->ybar, 1);
-        if (t) gather_rows(net, lo, lo + m, t, net->t, nf), gather_rows(net, lo, lo + m, t_bar, net->tbar, 1);
+        gather_rows(net, lo, lo + m, G_scaled, net->x, wd, nf);
+        gather_rows(net, lo, lo + m, E_bar, net->ybar, 1, 1);
+        if (t) gather_rows(net, lo, lo + m, t, net->t, wd, nf), gather_rows(net, lo, lo + m, t_bar, net->tbar, 1, 1);
         if (physrt_mlp_tangent_forward_f64(net->mlp[e], theta + off, (int)m, net->x, t ? net->t : NULL, net->y,
                                            net->y + m) ||
             physrt_mlp_tangent_backward_f64(net->mlp[e], theta + off, (int)m, net->ybar, t ? net->tbar : NULL,
@@ -164,21 +188,23 @@ int physm_atomic_net_hvp(physm_atomic_net *net, const double *theta, long n, con
     const physm_layout *lay = net->lay;
     const physm_atomic *a = lay->model->system->atomic;
     const int nf = a->n_features;
-    physm_atomic_scale_back(lay, theta, n, t); /* the tangent of the scaled descriptors */
     if (group(net, n, species)) return -1;
+    physm_atomic_scale_back(lay, theta, n, species, t); /* the tangent of the scaled descriptors */
+    memset(out, 0, sizeof(double) * (size_t)n * (size_t)nf);
     for (int e = 0; e < net->n_elements; e++) {
         const long lo = net->start[e], m = net->start[e + 1] - lo;
+        const int wd = net->width[e];
         if (!m) continue;
         const double *w = theta + lay->offset[a->fields[e]];
-        gather_rows(net, lo, lo + m, G_scaled, net->x, nf);
-        gather_rows(net, lo, lo + m, t, net->t, nf);
+        gather_rows(net, lo, lo + m, G_scaled, net->x, wd, nf);
+        gather_rows(net, lo, lo + m, t, net->t, wd, nf);
         for (long q = 0; q < m; q++) net->ybar[q] = 0, net->tbar[q] = 1;
         /* the reverse sweep of the stream dy = grad . t from dy_bar = 1 gives H t */
         if (physrt_mlp_tangent_forward_f64(net->mlp[e], w, (int)m, net->x, net->t, net->y, net->y + m) ||
             physrt_mlp_tangent_backward_f64(net->mlp[e], w, (int)m, net->ybar, net->tbar, NULL, net->xbar))
             return -1;
-        scatter_rows(net, lo, lo + m, net->xbar, out, nf);
+        scatter_rows(net, lo, lo + m, net->xbar, out, wd, nf);
     }
-    physm_atomic_scale_back(lay, theta, n, out); /* back to the unscaled descriptors */
+    physm_atomic_scale_back(lay, theta, n, species, out); /* back to the unscaled descriptors */
     return 0;
 }

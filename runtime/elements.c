@@ -55,3 +55,9 @@ int physrt_element_z(const char *symbol)
     const physm_element *e = physm_element_by_symbol(symbol);
     return e ? e->z : 0;
 }
+
+double physrt_element_mass(const char *symbol)
+{
+    const physm_element *e = physm_element_by_symbol(symbol);
+    return e ? e->mass : 0;
+}

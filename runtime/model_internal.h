@@ -466,11 +466,15 @@ double physm_system_eval_atomic_seed(const physm_system_eval *ev);
 /* Atoms evaluated so far with a descriptor outside its training range. */
 long physm_system_eval_extrapolated(const physm_system_eval *ev);
 /* atomic_net.c: the network of an atomic model over atoms' descriptors.
- * The feature scaling of theta (physm_layout.scaling) applied to atoms'
- * descriptors G in place, (G - mean) / sigma, returning how many atoms had
- * a feature outside [min, max]; scale_back: d/dG from d/d(scaled G). */
-long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms, double *G);
-void physm_atomic_scale_back(const physm_layout *lay, const double *theta, long atoms, double *dG);
+ * The feature scaling of theta (physm_layout.scaling: per element, 4
+ * n_features numbers each) applied to atoms' descriptors G in place,
+ * (G - mean) / sigma with the numbers of the atom's element species[i]
+ * (NULL: element 0), returning how many atoms had a feature outside
+ * [min, max]; scale_back: d/dG from d/d(scaled G). Element e's network
+ * reads the first n_inputs of the n_features (the rest of its dE_i/dG_i 0). */
+long physm_atomic_scale(const physm_layout *lay, const double *theta, long atoms, const double *species, double *G);
+void physm_atomic_scale_back(const physm_layout *lay, const double *theta, long atoms, const double *species,
+                             double *dG);
 typedef struct physm_atomic_net physm_atomic_net;
 physm_atomic_net *physm_atomic_net_create(const physm_layout *lay, long max_atoms);
 void physm_atomic_net_destroy(physm_atomic_net *net);
@@ -506,7 +510,8 @@ void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step);
  * them); before the first evaluation. */
 void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes);
 /* The feature scaling of the frames' descriptors (physm_layout.scaling: 4
- * n_features numbers) into block. */
+ * n_features numbers per element, the statistics of that element's atoms)
+ * into block. */
 void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block);
 long physm_system_eval_builds(const physm_system_eval *ev);
 

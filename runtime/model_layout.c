@@ -261,7 +261,7 @@ int physm_layout_init(physm_layout *lay, const physm_model *m, const char *prog)
         off += physrt_mlp_n_params(&d);
         if (m->system && m->system->atomic && m->system->atomic->field == f) {
             lay->scaling = off; /* the feature scaling: in the network's block, so checkpoints keep it */
-            off += 4 * (size_t)m->system->atomic->n_features;
+            off += 4 * (size_t)m->system->atomic->n_features * (size_t)m->system->atomic->n_elements;
         }
     }
     lay->offset[m->n_fields] = off;
@@ -311,8 +311,10 @@ int physm_layout_fresh(const physm_layout *lay, uint64_t seed, double *theta)
         }
     if (m->system && m->system->atomic) {
         const size_t nf = (size_t)m->system->atomic->n_features;
-        double *sc = theta + lay->scaling;
-        for (size_t k = 0; k < nf; k++) sc[k] = 0, sc[nf + k] = 1, sc[2 * nf + k] = 1, sc[3 * nf + k] = 0;
+        for (int e = 0; e < m->system->atomic->n_elements; e++) {
+            double *sc = theta + lay->scaling + (size_t)e * 4 * nf;
+            for (size_t k = 0; k < nf; k++) sc[k] = 0, sc[nf + k] = 1, sc[2 * nf + k] = 1, sc[3 * nf + k] = 0;
+        }
     }
     for (int p = 0; p < m->n_params; p++) theta[lay->n_weights + (size_t)p] = m->params[p].init;
     return 0;

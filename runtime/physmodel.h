@@ -366,7 +366,7 @@ typedef struct {
  * sum. arrays[seed_array] and arrays[tangent_array] are work arrays of the
  * runtime's (n_features and dim numbers per atom), counted in n_arrays. */
 typedef struct {
-    int field;                        /* the first element's network: n_inputs = n_features, one output */
+    int field;                        /* the first element's network: one output */
     int set;
     int n_features;
     int sum_index;
@@ -374,7 +374,9 @@ typedef struct {
     /* One network per element: fields[e] for the atoms whose species
      * attribute (arrays[species_array], the element's index e) says e, the
      * element's chemical symbol elements[e] ("" for one network over atoms
-     * without a species; species_array -1). */
+     * without a species; species_array -1). Network e reads the first
+     * n_inputs (<= n_features) of its atoms' features: with acsf(functions
+     * = [...]) an element's own functions, fewer than the longest list. */
     int n_elements;
     const int *fields;
     const char *const *elements;

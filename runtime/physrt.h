@@ -46,6 +46,8 @@ typedef enum {
     PHYSRT_ACT_SILU,          /* z * sigmoid(z) */
     PHYSRT_ACT_SIN,
     PHYSRT_ACT_RELU,          /* derivatives of order >= 2 are zero */
+    PHYSRT_ACT_GAUSSIAN,      /* exp(-z^2 / 2), n2p2's 'g' */
+    PHYSRT_ACT_COS,           /* cos z, n2p2's 'c' */
     PHYSRT_ACT_COUNT
 } physrt_activation;
 
@@ -489,5 +491,7 @@ int physrt_mlp_tangent_backward_f64(physrt_mlp_tangent_f64 *ev, const double *pa
 /* Chemical elements H..Pu (elements.c): the atomic number of a symbol as
  * ASE writes it ("Si"), 0 when there is no such element. */
 int physrt_element_z(const char *symbol);
+/* Its standard atomic weight in amu (ASE's table), 0 when there is no such element. */
+double physrt_element_mass(const char *symbol);
 
 #endif /* PHYSRT_H */

@@ -3,13 +3,15 @@
  *    TANHU, rc = 10; ../shared/design/interatomic-notes.md) to 1e-14;
  *  - atomic_cut_cos, atomic_cut_poly2: n2p2's golden cutoff values (rc =
  *    3, inner 0.2 rc, r = 2.4) to 1e-14;
- *  - otherwise (atomic_si; atomic_sio: two elements, a network each):
+ *  - otherwise (atomic_si; atomic_sio: two elements, a network each;
+ *    atomic_listed: acsf(functions = [...]), each element's own list):
  *    forces against central differences of the energy, the Hessian times a
  *    vector against central differences of the forces, total
  *    force zero, the energy invariant under a rotation and translation,
  *    and the frames loss's gradient (the tangent-stream force training)
  *    against central differences of the loss, relative 1e-6, and the
- *    same loss and gradient when no frame's descriptors are kept;
+ *    same loss and gradient when no frame's descriptors are kept; the
+ *    feature scaling of a fresh training is each element's statistics;
  *  - atomic_stress, atomic_stress_pair (a fixed pair term beside the
  *    network): frames fitting stresses in periodic cells of several
  *    shapes, as above, and a stress-only term's loss against the stresses
@@ -270,6 +272,62 @@ static double stress_loss(const physm_layout *lay, const double *theta, const ph
     return term->weight * sum / (9.0 * periodic);
 }
 
+/* The scaling a fresh training computes (block) is each element's own:
+ * the mean, min and max of its atoms' descriptors over the data's frames,
+ * recomputed here frame by frame. */
+static void check_element_scaling(const physm_layout *lay, const physm_term *term, const double *block)
+{
+    const physm_atomic *a = lay->model->system->atomic;
+    const int nf = a->n_features, ne = a->n_elements;
+    physm_xyz_frame *frames = NULL;
+    int n_frames = 0;
+    char *path = physm_resolve_path(lay->model, term->data_file);
+    if (!path || physm_frames_read_xyz(path, term->data_file, &frames, &n_frames)) {
+        printf("FAIL reading %s\n", term->data_file);
+        failures++;
+        free(path);
+        return;
+    }
+    free(path);
+    double *sum = calloc((size_t)(ne * nf), sizeof *sum), *lo = malloc(sizeof(double) * (size_t)(ne * nf));
+    double *hi = malloc(sizeof(double) * (size_t)(ne * nf)), *theta = calloc(lay->n_theta + 1, sizeof *theta);
+    long count[8] = {0};
+    for (int q = 0; q < ne * nf; q++) lo[q] = INFINITY, hi[q] = -INFINITY;
+    for (int f = 0; f < n_frames; f++) {
+        physm_config cfg;
+        if (physm_config_from_xyz(lay, term->data_file, &frames[f], &cfg)) continue;
+        physm_system_eval *ev = physm_system_eval_create(lay, cfg.count, NULL);
+        double *G = calloc((size_t)frames[f].n * nf + 1, sizeof *G);
+        if (ev && !physm_system_eval_descriptors(ev, theta, &cfg, G))
+            for (long i = 0; i < frames[f].n; i++) {
+                const int e = a->species_array >= 0 ? (int)cfg.arrays[a->species_array][i] : 0;
+                count[e]++;
+                for (int k = 0; k < nf; k++) {
+                    const double g = G[i * nf + k];
+                    sum[e * nf + k] += g;
+                    if (g < lo[e * nf + k]) lo[e * nf + k] = g;
+                    if (g > hi[e * nf + k]) hi[e * nf + k] = g;
+                }
+            }
+        physm_system_eval_destroy(ev);
+        free(G);
+        physm_config_free(lay, &cfg);
+    }
+    for (int e = 0; e < ne; e++) {
+        expect_close("atoms of every element in the frames", count[e] > 0, 1, 0, 0);
+        const double *mean = block + (size_t)e * 4 * nf, *mn = mean + 2 * nf, *mx = mn + nf;
+        for (int k = 0; count[e] && k < nf; k++) {
+            char label[96];
+            snprintf(label, sizeof label, "element %s feature %d: mean of its atoms", a->elements[e], k);
+            expect_close(label, mean[k], sum[e * nf + k] / count[e], 1e-12, 1e-14);
+            snprintf(label, sizeof label, "element %s feature %d: min, max of its atoms", a->elements[e], k);
+            expect_close(label, mn[k] - lo[e * nf + k] + mx[k] - hi[e * nf + k], 0, 0, 1e-14);
+        }
+    }
+    free(sum), free(lo), free(hi), free(theta);
+    physm_xyz_free(frames, n_frames);
+}
+
 static void check_loss_gradient(const physm_layout *lay, double *theta)
 {
     const physm_model *m = lay->model;
@@ -286,13 +344,14 @@ static void check_loss_gradient(const physm_layout *lay, double *theta)
         }
         physm_frames_loss_set_cache(fresh, 0);
         physm_frames_loss_scaling(fl, theta + lay->scaling); /* as a fresh training run does */
+        check_element_scaling(lay, &m->terms[t], theta + lay->scaling);
         double *grad = calloc(lay->n_theta + 1, sizeof *grad), *grad2 = calloc(lay->n_theta + 1, sizeof *grad2);
         double l0 = physm_frames_loss_eval(fl, theta, grad);
         expect_close("loss is finite and positive", l0 > 0 && isfinite(l0), 1, 0, 0);
         double gmax = 0;
         for (size_t k = 0; k < lay->n_weights; k++)
             if (fabs(grad[k]) > gmax) gmax = fabs(grad[k]);
-        const size_t sc_end = lay->scaling + 4 * (size_t)m->system->atomic->n_features;
+        const size_t sc_end = lay->scaling + 4 * (size_t)m->system->atomic->n_features * (size_t)m->system->atomic->n_elements;
         for (size_t k = lay->scaling; k < sc_end; k++)
             expect_close("the feature scaling has no gradient", grad[k], 0, 0, 0);
         char label[96];
@@ -338,7 +397,7 @@ int main(void)
     }
     double *theta = calloc(lay.n_theta + 1, sizeof *theta);
     physm_layout_fresh(&lay, 7, theta);
-    const size_t sc_end = lay.scaling + 4 * (size_t)m->system->atomic->n_features;
+    const size_t sc_end = lay.scaling + 4 * (size_t)m->system->atomic->n_features * (size_t)m->system->atomic->n_elements;
     for (size_t k = 0; k < lay.n_weights; k++)
         if (k < lay.scaling || k >= sc_end) theta[k] += 0.05 * sin(1.0 + (double)k);
     const physm_system *s = m->system;

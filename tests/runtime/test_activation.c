@@ -36,6 +36,11 @@ int main(void)
                 CHECK(e <= 1e-6, "%s order %d at z=%g: analytic %.15g fd %.15g",
                       physrt_activation_name(act), k, zs[iz], an, fd);
             }
+            if (act == PHYSRT_ACT_GAUSSIAN || act == PHYSRT_ACT_COS) { /* the values n2p2 means by g and c */
+                const double v = act == PHYSRT_ACT_COS ? cos(zs[iz]) : exp(-zs[iz] * zs[iz] / 2);
+                CHECK(rel_err(deriv_k(act, zs[iz], 0), v, 1e-300) <= 1e-15, "%s at z=%g: %.17g vs %.17g",
+                      physrt_activation_name(act), zs[iz], deriv_k(act, zs[iz], 0), v);
+            }
             if (act == PHYSRT_ACT_RELU)
                 for (int k = 2; k <= PHYSRT_ACT_MAX_ORDER; k++)
                     CHECK(deriv_k(act, zs[iz], k) == 0, "relu order %d not zero", k);
