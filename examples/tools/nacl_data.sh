@@ -9,8 +9,11 @@
 # every 100 fs; energy (eV), forces (eV/A) and charges of every frame as
 # extended XYZ. A temperature T/TM first melts the crystal at TM (5 ps)
 # and then samples at T (molten salt). A temperature written T:swap
-# exchanges a Na and a Cl ion half a cell apart before the run (an
-# antisite pair: a local excess of charge +2 and -2 some 8 A apart).
+# exchanges the Na at the origin and the Cl half a cell along x before
+# the run (an antisite pair: a local excess of charge +2 and -2 some 8.5 A
+# apart, with 3 cells); T:far exchanges it with the Cl at the cell's centre
+# instead (14.7 A apart: beyond the Coulomb cutoff, 11 A); both need an
+# odd number of cells.
 #   nacl_data.sh OUT.xyz SEED T1 [T2 ...]     (frames per temperature: $FRAMES, default 12; cells: $CELLS, default 3)
 set -euo pipefail
 out=$1; seed=$2; shift 2
@@ -21,7 +24,8 @@ trap 'rm -rf "$work"' EXIT
 : > "$out"
 for spec in "$@"; do
   T=${spec%%[/:]*} melt="" swap=""
-  case $spec in */*) melt=${spec#*/} ;; *:swap) swap=1 ;; esac
+  case $spec in *:swap|*:far) [ $((cells % 2)) = 1 ] || { echo "nacl_data.sh: $spec needs an odd \$CELLS" >&2; exit 1; } ;; esac
+  case $spec in */*) melt=${spec#*/} ;; *:swap) swap="\${h} 0 0" ;; *:far) swap="\${h} \${h} \${h}" ;; esac
   {
     cat <<IN
 units metal
@@ -38,11 +42,11 @@ mass 2 35.453
 set type 1 charge 1.0
 set type 2 charge -1.0
 IN
-    # an antisite pair: the Na at the origin and the Cl half a cell along x trade places
+    # an antisite pair: the Na at the origin and a Cl trade places
     [ -n "$swap" ] && cat <<IN
 variable h equal $cells*5.64/2
-region rna sphere 0 0 0 0.1
-region rcl sphere \${h} 0 0 0.1
+region rna sphere 0 0 0 0.1 units box
+region rcl sphere $swap 0.1 units box
 group gna region rna
 group gcl region rcl
 set group gna type 2
@@ -94,4 +98,7 @@ IN
     /^ITEM: ATOMS/ { printf "%d\nLattice=\"%.17g 0 0 0 %.17g 0 0 0 %.17g\" Properties=species:S:1:pos:R:3:charges:R:1:forces:R:3 energy=%s pbc=\"T T T\"\n", n, lx, ly, lz, pe[f - 1]; next }
     { printf "%s %.12f %.12f %.12f %g %.12g %.12g %.12g\n", name[$2], $3 - x0, $4 - y0, $5 - z0, $9, $6, $7, $8 }' "$work/dump.nacl" >> "$out"
 done
+# every frame neutral (an antisite exchange that missed its ion would leave a net charge)
+awk '/^[0-9]+$/ && NF == 1 { if (f && q * q > 1e-18) bad = f; f++; q = 0; getline; next } { q += $5 }
+     END { if (q * q > 1e-18) bad = f; if (bad) { print "nacl_data.sh: frame " bad " is not neutral" > "/dev/stderr"; exit 1 } }' "$out"
 echo "nacl_data.sh: $(grep -c Lattice "$out") frames of $((8 * cells * cells * cells)) ions in $out"
