@@ -3,8 +3,8 @@
 # LAMMPS (package lammps): rock-salt NaCl, N x N x N conventional cells
 # (8 N^3 ions, a = 5.64 A, periodic), charges +1 (Na) and -1 (Cl), with
 # the Tosi-Fumi Born-Mayer-Huggins short range (cut at 6 A, shifted to 0
-# there) plus damped shifted force Coulomb (alpha 0.2 / A, cut at 11 A;
-# `pair_style born/coul/dsf 0.2 6.0 11.0`, self term included), in NVT
+# there) plus damped shifted force Coulomb (alpha 0.1 / A, cut at 11 A;
+# `pair_style born/coul/dsf 0.1 6.0 11.0`, self term included), in NVT
 # molecular dynamics: per temperature 2 ps of equilibration, then a frame
 # every 100 fs; energy (eV), forces (eV/A) and charges of every frame as
 # extended XYZ. A temperature T/TM first melts the crystal at TM (5 ps)
@@ -55,7 +55,7 @@ set group gcl type 1
 set group gcl charge 1.0
 IN
     cat <<IN
-pair_style born/coul/dsf 0.2 6.0 11.0
+pair_style born/coul/dsf 0.1 6.0 11.0
 pair_coeff 1 1 0.2637 0.317 2.340 1.048553 -0.49935
 pair_coeff 1 2 0.21096 0.317 2.755 6.99055 -8.6757
 pair_coeff 2 2 0.158221 0.317 3.170 75.0544 -150.7325

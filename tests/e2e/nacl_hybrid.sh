@@ -31,7 +31,7 @@ set -u
 physc=$(realpath "$1") root=$(realpath "$2") mode=${3:-checks}
 py=/usr/bin/python3
 ref=$root/tests/e2e/ionic_reference.py
-k=14.399645478425668
+k=14.399645478425668 alpha=0.1   # the example's DSF damping, 1/A
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
@@ -73,12 +73,12 @@ beyond_cutoff() {
   [ $# -gt 0 ] && shift && opts=("$@")
   $maker "$far" > far.xyz
   model_values "$prog" far.xyz "${opts[@]}" > far.model
-  "$py" "$ref" far.xyz 0.2 11 $k > far.coul
+  "$py" "$ref" far.xyz $alpha 11 $k > far.coul
   local worst_e=0 worst_f=0 n=0
   for d in "${places[@]}"; do
     $maker "$d" > at.xyz
     model_values "$prog" at.xyz "${opts[@]}" > at.model
-    "$py" "$ref" at.xyz 0.2 11 $k > at.coul
+    "$py" "$ref" at.xyz $alpha 11 $k > at.coul
     read -r we wf <<< "$(paste -d' ' at.model far.model at.coul far.coul | awk '
       NF != 4 && NF != 12 { bad = 1 }
       NR == 1 { de = ($1 - $2) - ($3 - $4); if (de < 0) de = -de }
@@ -103,7 +103,7 @@ check_no_double_counting() { # PROGRAM WHAT [OPTIONS]
   # a lone pair: the forces are the Coulomb forces themselves
   pair_at 8 > lone.xyz
   model_values "$prog" lone.xyz "$@" > lone.model
-  "$py" "$ref" lone.xyz 0.2 11 $k > lone.coul
+  "$py" "$ref" lone.xyz $alpha 11 $k > lone.coul
   f=$(paste -d' ' <(tail -n +2 lone.model) <(tail -n +2 lone.coul) |
       awk 'NF != 6 { bad = 1 } { for (c = 1; c <= 3; c++) { d = $c - $(c + 3); if (d < 0) d = -d; if (d > m) m = d } }
            END { if (bad || NR != 2) print "unreadable"; else printf "%.3g", m }')
@@ -121,13 +121,13 @@ let short(r, qi, qj) = if(qi * qj < 0, born_huggins(r, 0.21096, 0.317, 2.755, 6.
                        if(qi > 0, born_huggins(r, 0.2637, 0.317, 2.340, 1.048553, -0.49935),
                                   born_huggins(r, 0.158221, 0.317, 3.170, 75.0544, -150.7325)))
 energy V(ions) = sum_pairs(i, j within 6.0: short(dist(i, j), q[i], q[j]) - short(6.0, q[i], q[j]))
-    + sum_pairs(i, j within 11.0: coulomb_k_metal * coulomb_dsf(q[i], q[j], dist(i, j), 0.2, 11.0))
-    + sum(i: coulomb_k_metal * coulomb_damped_self(q[i], 0.2, 11.0))
+    + sum_pairs(i, j within 11.0: coulomb_k_metal * coulomb_dsf(q[i], q[j], dist(i, j), 0.1, 11.0))
+    + sum(i: coulomb_k_metal * coulomb_damped_self(q[i], 0.1, 11.0))
 force F = -grad(V, r)
 dynamics newton(F, mass = m)
 EOF
   "$physc" tosi_fumi.phys -o tosi_fumi || bad "compile tosi_fumi"
-  self=$("$py" -c "import math; print('%.17g' % ($k * (math.erfc(2.2) / 22 + 0.2 / math.sqrt(math.pi) * math.exp(-4.84))))")
+  self=$("$py" -c "import math; print('%.17g' % ($k * (math.erfc($alpha * 11) / 22 + $alpha / math.sqrt(math.pi) * math.exp(-($alpha * 11) ** 2))))")
   for f in nacl_train.xyz nacl_test.xyz; do
     ./tosi_fumi test $f --write tf.xyz > tf.txt 2>&1 || bad "tosi_fumi test $f: $(cat tf.txt)"
     read -r e fr <<< "$(rmse_of tf.txt)"
@@ -191,6 +191,11 @@ if [ "$mode" = training ]; then
     ok "network alone, the same schedule: held-out energy $ne meV/atom, forces $nf eV/A (the hybrid's forces at most half; trained in $times)"
   else bad "network alone: held-out forces $nf eV/A against the hybrid's $hf (expected at least twice); energy $ne against $he"; fi
   check_no_double_counting nacl_hybrid "trained hybrid"
+  # the network alone has nothing beyond its cutoff: it misses the clusters' Coulomb energy differences whole
+  read -r e f n <<< "$(beyond_cutoff nacl_net clusters_at 40 9 10.5 13)"
+  awk -v e="$e" 'BEGIN { exit !(e ~ /^[-+0-9.eE]+$/ && e > 0.05) }' &&
+    ok "network alone: Na2Cl+ and NaCl2- beyond its cutoff: its energy differences miss the Coulomb term's by up to $e eV, forces by $f eV/A" ||
+    bad "network alone beyond its cutoff: energy differences off by $e eV (expected the whole Coulomb difference, > 0.05 eV)"
 fi
 
 [ $fail -eq 0 ] && echo "nacl_hybrid $mode: all checks passed" || echo "nacl_hybrid $mode: $fail check(s) failed"
