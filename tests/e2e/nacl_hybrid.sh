@@ -21,8 +21,8 @@
 #     column): written and read back, the same energies and forces; n2p2's
 #     input.data gives the charges too (the same errors as the extxyz); a
 #     frame without charges is a named error.
-#   training (label training, under a minute): a short schedule (250 Adam
-#   steps, 30 L-BFGS iterations) of the hybrid and of the network alone
+#   training (label training, under a minute): a short schedule (200 Adam
+#   steps, 25 L-BFGS iterations) of the hybrid and of the network alone
 #   (V = E(ions), the same descriptor, network and schedule) on the 40
 #   training frames; the hybrid's held-out errors at most 5 meV/atom and
 #   0.06 eV/A, its force error at most 3/4 of the network alone's; check 2
@@ -175,7 +175,7 @@ if [ "$mode" = training ]; then
   awk '/^    \+ sum/ { next } { sub(/^model nacl_hybrid/, "model nacl_net"); print }' nacl_hybrid.phys > nacl_net.phys
   grep -q 'coulomb' nacl_net.phys && bad "the network-alone model still has the Coulomb term"
   "$physc" nacl_net.phys -o nacl_net || bad "compile nacl_net"
-  stages=250,30
+  stages=200,25
   start=$(date +%s.%N)
   ./nacl_hybrid train --stages $stages --threads 2 --quiet > th.txt 2>&1 || bad "train the hybrid: $(tail -n 3 th.txt)"
   mid=$(date +%s.%N)
