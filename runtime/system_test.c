@@ -20,6 +20,29 @@ static const physm_xyz_property *property_of(const physm_xyz_frame *x, const phy
     return p && p->type != 'S' && p->cols == at->width ? p : NULL;
 }
 
+int physm_species_from_xyz(const physm_atomic *an, const char *display, const physm_xyz_frame *x, double *out)
+{
+    const physm_xyz_property *sp = physm_xyz_find(x, "species");
+    if (!sp || sp->type != 'S') {
+        fprintf(stderr, "%s:%d: error: the frame has no species column (species:S:1), which the model's networks "
+                "need\n", display, x->line);
+        return -1;
+    }
+    for (long i = 0; i < x->n; i++) {
+        int e = 0;
+        while (e < an->n_elements && strcmp(an->elements[e], sp->text[i])) e++;
+        if (e == an->n_elements) {
+            fprintf(stderr, "%s:%ld: error: atom %ld is %s, an element the model's networks do not cover (", display,
+                    x->line + 2 + i, i + 1, sp->text[i]);
+            for (int k = 0; k < an->n_elements; k++) fprintf(stderr, "%s%s", k ? ", " : "", an->elements[k]);
+            fprintf(stderr, ")\n");
+            return -1;
+        }
+        out[i] = e;
+    }
+    return 0;
+}
+
 int physm_config_from_xyz(const physm_layout *lay, const char *display, const physm_xyz_frame *x, physm_config *cfg)
 {
     const physm_system *s = lay->model->system;
@@ -55,25 +78,9 @@ int physm_config_from_xyz(const physm_layout *lay, const char *display, const ph
         cfg->arrays[at->array] = arr;
         const physm_atomic *an = s->atomic;
         if (an && at->array == an->species_array) { /* element indices of the networks, from the symbols */
-            const physm_xyz_property *sp = physm_xyz_find(x, "species");
-            if (!sp || sp->type != 'S') {
-                fprintf(stderr, "%s:%d: error: the frame has no species column (species:S:1), which the model's "
-                        "networks need\n", display, x->line);
+            if (physm_species_from_xyz(an, display, x, arr)) {
                 physm_config_free(lay, cfg);
                 return -1;
-            }
-            for (long i = 0; i < x->n; i++) {
-                int e = 0;
-                while (e < an->n_elements && strcmp(an->elements[e], sp->text[i])) e++;
-                if (e == an->n_elements) {
-                    fprintf(stderr, "%s:%ld: error: atom %ld is %s, an element the model's networks do not cover (",
-                            display, x->line + 2 + i, i + 1, sp->text[i]);
-                    for (int k = 0; k < an->n_elements; k++) fprintf(stderr, "%s%s", k ? ", " : "", an->elements[k]);
-                    fprintf(stderr, ")\n");
-                    physm_config_free(lay, cfg);
-                    return -1;
-                }
-                arr[i] = e;
             }
             continue;
         }

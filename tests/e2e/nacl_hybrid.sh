@@ -20,7 +20,9 @@
 #  3. test --write keeps the frames' charges (and every other per-atom
 #     column): written and read back, the same energies and forces; n2p2's
 #     input.data gives the charges too (the same errors as the extxyz); a
-#     frame without charges is a named error.
+#     frame without charges is a named error;
+#  4. simulate takes the networks' elements from the start's species symbols
+#     (the same energy as test), an element no network covers is an error.
 #   training (label training, under a minute): a short schedule (200 Adam
 #   steps, 25 L-BFGS iterations) of the hybrid and of the network alone
 #   (V = E(ions), the same descriptor, network and schedule) on the 40
@@ -169,6 +171,18 @@ EOF
   ./nacl_hybrid test nocharge.xyz --untrained > nc.txt 2>&1; status=$?
   [ $status -eq 1 ] && grep -q "^nocharge.xyz:1: error: the frame has no charges column" nc.txt &&
     ok "a frame without charges: $(head -n 1 nc.txt)" || bad "a frame without charges: status $status: $(cat nc.txt)"
+
+  # 4. simulate reads the networks' elements from the start's species symbols: its first
+  # potential is test's energy of the start (512 ions of examples/ionic_start.xyz)
+  ./nacl_hybrid simulate --untrained --steps 1 --dt 1e-12 --to md.xyz --quiet > md.txt 2>&1 || bad "simulate: $(cat md.txt)"
+  ./nacl_hybrid test ionic_start.xyz --untrained --write st.xyz > st.txt 2>&1 || bad "test of the start: $(cat st.txt)"
+  a=$(sed -n '2s/.*potential=\([^ ]*\).*/\1/p' md.xyz) b=$(sed -n '2s/.* energy=\([^ ]*\).*/\1/p' st.xyz)
+  [ -n "$a" ] && [ "$a" = "$b" ] && ok "simulate from ionic_start.xyz (species Na, Cl): first potential $a eV = test's energy" ||
+    bad "simulate's first potential '$a' against test's energy '$b'"
+  sed '3s/^Na/K/' ionic_start.xyz > k.xyz
+  ./nacl_hybrid simulate --untrained --from k.xyz --steps 1 --to k_md.xyz > k.txt 2>&1; status=$?
+  [ $status -eq 1 ] && grep -q "^k.xyz:3: error: atom 1 is K, an element the model's networks do not cover (Na, Cl)" k.txt &&
+    ok "a start with an element no network covers: $(head -n 1 k.txt)" || bad "a start with K: status $status: $(cat k.txt)"
 fi
 
 if [ "$mode" = training ]; then
