@@ -156,6 +156,9 @@ static const phys_builtin table[B_ID_COUNT] = {
      "implicit midpoint (symplectic)", NULL, X_OP_COUNT},
     [B_ID_RK4] = {B_ID_RK4, "rk4", B_INTEGRATOR, 0, 0, ARGS("dt", "steps"), ARGS("dt", "steps"),
      "classical Runge-Kutta (not symplectic)", NULL, X_OP_COUNT},
+    [B_ID_LANGEVIN] = {B_ID_LANGEVIN, "langevin", B_INTEGRATOR, 0, 0,
+     ARGS("dt", "steps", "temperature", "kT", "damping", "seed"), ARGS("dt", "steps"),
+     "Langevin dynamics at a temperature (BAOAB; the canonical ensemble, NVT)", NULL, X_OP_COUNT},
 
     [B_ID_HEBBIAN] = {B_ID_HEBBIAN, "hebbian", B_COUPLING, 1, 1, NONE, NONE, "Hebbian couplings from stored patterns", NULL, X_OP_COUNT},
     [B_ID_MATRIX] = {B_ID_MATRIX, "matrix", B_COUPLING, 1, 1, NONE, NONE, "couplings from an n x n CSV matrix", NULL, X_OP_COUNT},

@@ -47,7 +47,7 @@ typedef enum phys_builtin_id {
     /* samplers */
     B_ID_UNIFORM, B_ID_SOBOL, B_ID_LHS, B_ID_GRID, B_ID_ADAPTIVE,
     /* integrators */
-    B_ID_LEAPFROG, B_ID_VERLET, B_ID_MIDPOINT, B_ID_RK4,
+    B_ID_LEAPFROG, B_ID_VERLET, B_ID_MIDPOINT, B_ID_RK4, B_ID_LANGEVIN,
     /* couplings and fields of spins */
     B_ID_HEBBIAN, B_ID_MATRIX, B_ID_LATTICE, B_ID_BIAS, B_ID_TRAINABLE, B_ID_TRAINABLE_BIAS,
     /* activations (the value of activation = ...) */

@@ -2441,6 +2441,21 @@ static void check_simulate(checker *c, const phys_node *d)
         if (dtn && need_constant(c, dtn, "the time step", &dt) && dt <= 0)
             phys_error(c->diag, dtn->loc, "the time step must be positive");
         if (steps) need_count(c, steps, "the number of steps", 1, &n);
+        if (b->id == B_ID_LANGEVIN) {
+            const phys_node *temp = phys_node_named_arg(d->kids[0], "temperature"),
+                            *kT = phys_node_named_arg(d->kids[0], "kT"), *damp = phys_node_named_arg(d->kids[0], "damping"),
+                            *seed = phys_node_named_arg(d->kids[0], "seed");
+            double x;
+            if (!temp == !kT)
+                phys_error(c->diag, d->kids[0]->loc, "langevin takes the temperature: temperature = T (kelvin, "
+                           "energies in eV) or kT = (in the model's energy unit), one of the two");
+            if (temp && need_constant(c, temp, "the temperature", &x) && !(x > 0))
+                phys_error(c->diag, temp->loc, "the temperature must be positive");
+            if (kT && need_constant(c, kT, "kT", &x) && !(x > 0)) phys_error(c->diag, kT->loc, "kT must be positive");
+            if (damp && need_constant(c, damp, "the damping time", &x) && !(x > 0))
+                phys_error(c->diag, damp->loc, "the damping time (1 / friction) must be positive");
+            if (seed) need_count(c, seed, "the seed", 0, &n);
+        }
     }
     if (!c->sema->dynamics)
         phys_error(c->diag, d->loc, "simulate needs the model's dynamics ('dynamics hamiltonian H', "

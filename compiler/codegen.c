@@ -872,6 +872,9 @@ static LLVMValueRef gen_simulations(gen *g, const descriptor_types *ty)
         v[SIMULATION_start] = s->start ? double_array(g, s->start, n_point) : LLVMConstPointerNull(g->ptr);
         v[SIMULATION_start_file] = cstring(g, s->start_file);
         v[SIMULATION_out_file] = cstring(g, s->out_file);
+        v[SIMULATION_kT] = F64(s->kT);
+        v[SIMULATION_damping] = F64(s->damping);
+        v[SIMULATION_seed] = I64(s->seed);
         sims[i] = abi_struct(ty, PHYSM_ABI_SIMULATION, v);
     }
     LLVMValueRef arr = struct_array(g, ty->of[PHYSM_ABI_SIMULATION], sims, m->n_simulations, "simulations");

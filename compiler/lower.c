@@ -261,6 +261,17 @@ static void lower_weight(lctx *c, lw_term *t, const phys_node *w)
     phys_sema_fold(c->sema, w, &t->weight);
 }
 
+/* Whether the model weighs any term: a `loss weight` line or an inline
+ * `weight` on an equation, condition or data declaration. */
+static int model_gives_weights(const phys_node *program)
+{
+    for (int i = 0; i < program->nkids; i++) {
+        const phys_node *d = program->kids[i];
+        if (d->kind == N_LOSS_WEIGHT || ((d->kind == N_CONDITION || d->kind == N_DATA) && d->kids[2])) return 1;
+    }
+    return 0;
+}
+
 static int lower_condition(lctx *c, const phys_node *d)
 {
     const phys_node *region = d->kids[0];
@@ -686,6 +697,20 @@ lw_model *phys_lower(phys_sema *sema, const phys_node *program, const char *sour
                    "dynamics");
     if (m->n_fields == 0 && diag->errors == errors && !session && !m->dynamics && !m->spins)
         phys_error(diag, first->loc, "this model has no field to learn: declare one with 'field'");
+    if (m->n_stages == 0 && m->n_terms > 1 && !m->system && !m->spins && !model_gives_weights(program)) {
+        /* Neither a schedule nor a weight: every term's weight is balanced
+         * by gradient norms while Adam trains (what `loss weight T =
+         * adaptive` gives), unless a term is atomic frames data (weighed
+         * by the system's own scaling). */
+        int frames = 0;
+        for (int t = 0; t < m->n_terms; t++) frames |= m->terms[t].frames != 0;
+        for (int t = 0; t < m->n_terms && !frames; t++) {
+            m->terms[t].weight = 1.0;
+            m->terms[t].weight_rule = PHYSM_WEIGHT_AUTO;
+            m->terms[t].weight_every = 100;
+            m->terms[t].weight_alpha = 0.1;
+        }
+    }
     if (m->n_stages == 0) {
         /* Without 'train': Adam to get near, then the dense quasi-Newton
          * stage to accuracy; the runtime runs it as L-BFGS for a model

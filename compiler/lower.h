@@ -109,6 +109,8 @@ typedef struct lw_simulation {
     long steps, every;
     double *start;                  /* n_state + n_aux values, or NULL */
     const char *start_file, *out_file;
+    double kT, damping;             /* langevin */
+    long seed;
 } lw_simulation;
 
 /* ----------------------------------------------------- particle systems */

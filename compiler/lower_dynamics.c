@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtins.h"
 #include "lower_internal.h"
 #include "physmodel.h"
 
@@ -515,9 +516,23 @@ int lw_lower_simulation(lctx *c, const phys_node *d)
     }
     const phys_node *call = d->kids[0];
     const char *integrator = call->kind == N_CALL ? call->kids[0]->name : call->name;
-    sim->integrator = !strcmp(integrator, "midpoint") ? PHYSM_INT_MIDPOINT
-                      : !strcmp(integrator, "rk4")    ? PHYSM_INT_RK4
-                                                      : PHYSM_INT_LEAPFROG;
+    const int id = phys_resolved_builtin(call->kind == N_CALL ? call->kids[0] : call);
+    sim->integrator = id == B_ID_MIDPOINT ? PHYSM_INT_MIDPOINT
+                      : id == B_ID_RK4      ? PHYSM_INT_RK4
+                      : id == B_ID_LANGEVIN ? PHYSM_INT_LANGEVIN
+                                            : PHYSM_INT_LEAPFROG;
+    if (sim->integrator == PHYSM_INT_LANGEVIN) {
+        if (dl->kind != PHYSM_DYN_NEWTON) {
+            lw_unsupported(c, call, "langevin of other than particles under Newtonian dynamics "
+                                    "(dynamics newton(F, mass = m))");
+            return 0;
+        }
+        /* temperature in kelvin for energies in eV (k_B = 8.617333262e-5 eV/K), or kT itself */
+        sim->kT = phys_node_named_arg(call, "kT") ? lw_arg_or(c, call, "kT", 0)
+                                                  : 8.617333262e-5 * lw_arg_or(c, call, "temperature", 0);
+        sim->damping = lw_arg_or(c, call, "damping", 100 * lw_arg_or(c, call, "dt", 0.01));
+        sim->seed = (long)lw_arg_or(c, call, "seed", 1);
+    }
     if (sim->integrator == PHYSM_INT_LEAPFROG && dl->kind == PHYSM_DYN_EXPLICIT) {
         phys_error(c->diag, call->loc, "%s needs positions and momenta; explicit dynamics do not say which "
                                        "states are which: use midpoint or rk4", integrator);

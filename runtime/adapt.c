@@ -7,7 +7,8 @@
  * an update costs no extra sweep. From the weighted gradients G_j = w_j g_j
  * a due term i gets w_hat from its rule and w_i <- (1 - alpha) w_i + alpha
  * w_hat; a w_hat that is not finite (a term whose gradient vanishes) leaves
- * w_i as it is.
+ * w_i as it is. PHYSM_WEIGHT_AUTO (the default of a model without schedule
+ * and weights) is grad_norm.
  *
  * Sampling. A round's candidates come from the term's sampler and region
  * (physm_term_candidates), their residuals from float64 evaluations in fixed

@@ -46,7 +46,7 @@ typedef struct {
     double *G, *t, *dEdG, *e, *de, *ybar, *dybar, *F, *u;
     double *grad;                 /* n_theta */
     double sum_e, sum_f;
-    long cache_bytes;             /* kept by this thread's frames, at most CACHE_BYTES / n_tasks */
+    long cache_bytes;             /* kept by this thread's frames, at most physm_frames_loss.cache_bytes / n_tasks */
     int failed;
 } fl_task;
 
@@ -60,6 +60,7 @@ struct physm_frames_loss {
     int batch_first, batch_n;     /* the frames evaluated: batch_first + i (mod n_frames), i < batch_n */
     int n_tasks;
     fl_task *tasks;
+    long cache_bytes;             /* CACHE_BYTES unless set */
     const double *theta;
     int with_grad;
 };
@@ -166,6 +167,7 @@ physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm
         fl->n_atoms += xyz[f].n;
     }
     fl->batch_n = fl->n_frames;
+    fl->cache_bytes = CACHE_BYTES;
     fl->n_tasks = physrt_pool_n_threads(pool);
     if (fl->n_tasks > fl->n_frames) fl->n_tasks = fl->n_frames;
     fl->tasks = calloc((size_t)fl->n_tasks, sizeof *fl->tasks);
@@ -191,12 +193,12 @@ static void cache_frame(physm_frames_loss *fl, fl_task *t, fl_frame *fr)
     const physm_system *s = fl->lay->model->system;
     const size_t nf = (size_t)s->atomic->n_features;
     fr->cached = -1;
-    if (t->cache_bytes >= CACHE_BYTES / fl->n_tasks || physm_system_eval_jacobian(t->ev, fl->theta, &fr->cfg, &fr->jac))
+    if (t->cache_bytes >= fl->cache_bytes / fl->n_tasks || physm_system_eval_jacobian(t->ev, fl->theta, &fr->cfg, &fr->jac))
         return;
     const long bytes = (long)(sizeof(double) * ((size_t)fr->jac.n_pairs * nf * (size_t)s->dim + (size_t)fr->n * nf) +
                               sizeof(long) * (size_t)fr->n + sizeof(int) * (size_t)fr->jac.n_pairs);
     /* the evaluator's descriptors are for its largest frame: through t->G */
-    if (t->cache_bytes + bytes > CACHE_BYTES / fl->n_tasks || !(fr->G = malloc(sizeof(double) * ((size_t)fr->n * nf + 1))) ||
+    if (t->cache_bytes + bytes > fl->cache_bytes / fl->n_tasks || !(fr->G = malloc(sizeof(double) * ((size_t)fr->n * nf + 1))) ||
         physm_system_eval_descriptors(t->ev, fl->theta, &fr->cfg, t->G)) {
         free(fr->G);
         fr->G = NULL;
@@ -271,6 +273,11 @@ static void frames_task(void *ctx, int task, int n_tasks)
     const int lo = (int)((long)fl->batch_n * task / n_tasks), hi = (int)((long)fl->batch_n * (task + 1) / n_tasks);
     for (int i = lo; i < hi && !t->failed; i++)
         if (frame_loss(fl, t, &fl->frames[(fl->batch_first + i) % fl->n_frames], call->ce, call->cf)) t->failed = 1;
+}
+
+void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes)
+{
+    fl->cache_bytes = bytes;
 }
 
 void physm_frames_loss_select(physm_frames_loss *fl, long batch, long step)

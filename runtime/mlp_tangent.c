@@ -12,7 +12,10 @@
  *   y = W a' + b, dy = W da'                              (linear output)
  * and back, from (ybar, dybar):
  *   dzbar = s'(z) dabar,  zbar = s'(z) abar + s''(z) dz dabar,
- *   Wbar += zbar a'^T + dzbar da'^T,  abar' = W^T zbar,  dabar' = W^T dzbar. */
+ *   Wbar += zbar a'^T + dzbar da'^T,  abar' = W^T zbar,  dabar' = W^T dzbar.
+ * Inside, every layer's numbers are stored unit-major (row j holds unit j
+ * of the n points), so each loop runs over points: vectorised without
+ * reassociating a sum, and one weight is loaded per row, not per point. */
 #include "physrt.h"
 
 #include <stdlib.h>
@@ -26,7 +29,7 @@ struct physrt_mlp_tangent_f64 {
     size_t w_off[65], b_off[65];
     int max_points;
     int tangent;                  /* the last forward had dx */
-    double *a[66], *da[66];       /* a[0] = x, da[0] = dx (borrowed); a[l + 1] outputs of layer l */
+    double *a[66], *da[66];       /* [width][n]: a[0] = x, da[0] = dx (transposed); a[l + 1] outputs of layer l */
     double *s1[65], *s2[65];      /* s'(z), s''(z) of hidden layers */
     double *dz[65];               /* W da' of hidden layers */
     double *bar, *dbar, *bar2, *dbar2; /* adjoint rows, two of each width */
@@ -35,7 +38,7 @@ struct physrt_mlp_tangent_f64 {
 void physrt_mlp_tangent_destroy_f64(physrt_mlp_tangent_f64 *ev)
 {
     if (!ev) return;
-    for (int l = 1; l <= ev->n_layers; l++) free(ev->a[l]), free(ev->da[l]);
+    for (int l = 0; l <= ev->n_layers; l++) free(ev->a[l]), free(ev->da[l]);
     for (int l = 0; l < ev->n_layers; l++) free(ev->s1[l]), free(ev->s2[l]), free(ev->dz[l]);
     free(ev->bar), free(ev->dbar), free(ev->bar2), free(ev->dbar2);
     free(ev);
@@ -61,7 +64,7 @@ physrt_mlp_tangent_f64 *physrt_mlp_tangent_create_f64(const physrt_mlp_desc *des
     }
     const size_t P = (size_t)max_points;
     int ok = 1;
-    for (int l = 1; l <= ev->n_layers; l++) {
+    for (int l = 0; l <= ev->n_layers; l++) {
         ok &= (ev->a[l] = malloc(sizeof(double) * P * (size_t)ev->width[l])) != NULL;
         ok &= (ev->da[l] = malloc(sizeof(double) * P * (size_t)ev->width[l])) != NULL;
     }
@@ -81,44 +84,70 @@ physrt_mlp_tangent_f64 *physrt_mlp_tangent_create_f64(const physrt_mlp_desc *des
     return ev;
 }
 
-/* out[p][j] = (bias_j) + sum_i W[j][i] in[p][i], rows of n_in and n_out. */
+/* out[j][p] = (bias_j) + sum_i W[j][i] in[i][p], rows of n points. */
 static void affine(const double *W, const double *bias, int n_in, int n_out, int n, const double *in, double *out)
 {
-    for (int p = 0; p < n; p++) {
-        const double *x = in + (size_t)p * n_in;
-        double *z = out + (size_t)p * n_out;
-        for (int j = 0; j < n_out; j++) {
-            const double *w = W + (size_t)j * n_in;
-            double sum = bias ? bias[j] : 0;
-            for (int i = 0; i < n_in; i++) sum += w[i] * x[i];
-            z[j] = sum;
+    for (int j = 0; j < n_out; j++) {
+        double *z = out + (size_t)j * n;
+        const double *w = W + (size_t)j * n_in, b = bias ? bias[j] : 0;
+        for (int p = 0; p < n; p++) z[p] = b;
+        for (int i = 0; i < n_in; i++) {
+            const double wi = w[i], *x = in + (size_t)i * n;
+            for (int p = 0; p < n; p++) z[p] += wi * x[p];
         }
     }
 }
 
-/* in_bar[p][i] = sum_j W[j][i] out_bar[p][j]; Wbar += out_bar^T in, bbar += out_bar. */
+/* sum_p x[p] y[p] in eight running sums (vector lanes), then added. */
+static double dot(const double *x, const double *y, int n)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum = 0;
+    int p = 0;
+    for (; p + 8 <= n; p += 8)
+        for (int k = 0; k < 8; k++) acc[k] += x[p + k] * y[p + k];
+    for (; p < n; p++) sum += x[p] * y[p];
+    return sum + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* in_bar[i][p] = sum_j W[j][i] out_bar[j][p]; Wbar[j][i] += sum_p out_bar[j][p] in[i][p], bbar[j] += sum_p out_bar[j][p]. */
 static void affine_back(const double *W, int n_in, int n_out, int n, const double *out_bar, const double *in,
                         double *in_bar, double *W_bar, double *b_bar)
 {
-    for (int p = 0; p < n; p++) {
-        const double *g = out_bar + (size_t)p * n_out;
-        if (in_bar) {
-            double *xb = in_bar + (size_t)p * n_in;
-            for (int i = 0; i < n_in; i++) xb[i] = 0;
-            for (int j = 0; j < n_out; j++) {
-                const double *w = W + (size_t)j * n_in;
-                for (int i = 0; i < n_in; i++) xb[i] += w[i] * g[j];
-            }
-        }
-        if (W_bar) {
-            const double *x = in + (size_t)p * n_in;
-            for (int j = 0; j < n_out; j++) {
-                double *wb = W_bar + (size_t)j * n_in;
-                for (int i = 0; i < n_in; i++) wb[i] += g[j] * x[i];
-                if (b_bar) b_bar[j] += g[j];
+    if (in_bar) {
+        memset(in_bar, 0, sizeof(double) * (size_t)n_in * (size_t)n);
+        for (int j = 0; j < n_out; j++) {
+            const double *g = out_bar + (size_t)j * n, *w = W + (size_t)j * n_in;
+            for (int i = 0; i < n_in; i++) {
+                const double wi = w[i];
+                double *xb = in_bar + (size_t)i * n;
+                for (int p = 0; p < n; p++) xb[p] += wi * g[p];
             }
         }
     }
+    if (W_bar)
+        for (int j = 0; j < n_out; j++) {
+            const double *g = out_bar + (size_t)j * n;
+            double *wb = W_bar + (size_t)j * n_in;
+            for (int i = 0; i < n_in; i++) wb[i] += dot(g, in + (size_t)i * n, n);
+            if (b_bar) {
+                double sum = 0;
+                for (int p = 0; p < n; p++) sum += g[p];
+                b_bar[j] += sum;
+            }
+        }
+}
+
+/* dst[c][p] = src[p][c] for n rows of w columns, and back. */
+static void to_units(const double *src, int n, int w, double *dst)
+{
+    for (int p = 0; p < n; p++)
+        for (int c = 0; c < w; c++) dst[(size_t)c * n + p] = src[(size_t)p * w + c];
+}
+
+static void to_points(const double *src, int n, int w, double *dst)
+{
+    for (int c = 0; c < w; c++)
+        for (int p = 0; p < n; p++) dst[(size_t)p * w + c] = src[(size_t)c * n + p];
 }
 
 int physrt_mlp_tangent_forward_f64(physrt_mlp_tangent_f64 *ev, const double *params, int n, const double *x,
@@ -126,8 +155,8 @@ int physrt_mlp_tangent_forward_f64(physrt_mlp_tangent_f64 *ev, const double *par
 {
     if (!ev || !params || !x || n < 1 || n > ev->max_points) return PHYSRT_EINVAL;
     ev->tangent = dx != NULL;
-    ev->a[0] = (double *)x;
-    ev->da[0] = (double *)dx;
+    to_units(x, n, ev->width[0], ev->a[0]);
+    if (dx) to_units(dx, n, ev->width[0], ev->da[0]);
     for (int l = 0; l < ev->n_layers; l++) {
         const int in = ev->width[l], out = ev->width[l + 1];
         const double *W = params + ev->w_off[l], *b = params + ev->b_off[l];
@@ -146,8 +175,8 @@ int physrt_mlp_tangent_forward_f64(physrt_mlp_tangent_f64 *ev, const double *par
             for (size_t q = 0; q < m; q++) ev->da[l + 1][q] = ev->s1[l][q] * dz[q];
     }
     const int no = ev->width[ev->n_layers];
-    memcpy(y, ev->a[ev->n_layers], sizeof(double) * (size_t)n * no);
-    if (dy && ev->tangent) memcpy(dy, ev->da[ev->n_layers], sizeof(double) * (size_t)n * no);
+    to_points(ev->a[ev->n_layers], n, no, y);
+    if (dy && ev->tangent) to_points(ev->da[ev->n_layers], n, no, dy);
     return PHYSRT_OK;
 }
 
@@ -157,8 +186,8 @@ int physrt_mlp_tangent_backward_f64(physrt_mlp_tangent_f64 *ev, const double *pa
     if (!ev || !params || !y_bar || n < 1 || n > ev->max_points || (dy_bar && !ev->tangent)) return PHYSRT_EINVAL;
     const int L = ev->n_layers;
     double *bar = ev->bar, *dbar = ev->dbar, *nbar = ev->bar2, *ndbar = ev->dbar2;
-    memcpy(bar, y_bar, sizeof(double) * (size_t)n * ev->width[L]);
-    if (dy_bar) memcpy(dbar, dy_bar, sizeof(double) * (size_t)n * ev->width[L]);
+    to_units(y_bar, n, ev->width[L], bar);
+    if (dy_bar) to_units(dy_bar, n, ev->width[L], dbar);
     for (int l = L - 1; l >= 0; l--) {
         const int in = ev->width[l], out = ev->width[l + 1];
         const double *W = params + ev->w_off[l];
@@ -176,8 +205,9 @@ int physrt_mlp_tangent_backward_f64(physrt_mlp_tangent_f64 *ev, const double *pa
         }
         double *Wb = param_grad ? param_grad + ev->w_off[l] : NULL, *bb = param_grad ? param_grad + ev->b_off[l] : NULL;
         int want_in = l > 0 || x_bar;
-        affine_back(W, in, out, n, bar, ev->a[l], want_in ? (l > 0 ? nbar : x_bar) : NULL, Wb, bb);
+        affine_back(W, in, out, n, bar, ev->a[l], want_in ? nbar : NULL, Wb, bb);
         if (dy_bar) affine_back(W, in, out, n, dbar, ev->da[l], l > 0 ? ndbar : NULL, Wb, NULL);
+        if (l == 0 && x_bar) to_points(nbar, n, in, x_bar);
         double *t = bar; bar = nbar; nbar = t;
         t = dbar; dbar = ndbar; ndbar = t;
     }

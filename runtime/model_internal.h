@@ -366,6 +366,7 @@ typedef struct {
     int threads;                  /* particle systems: 0 = every CPU */
     double skin;                  /* particle systems' neighbour lists: < 0 = 0.15 x the cutoff */
     int npy;                      /* write .npy (the default name's .csv becomes .npy) */
+    double temperature;           /* langevin, kelvin (energies in eV); 0: the declaration's */
 } physm_simulate_options;
 
 /* The simulate verb (simulate.c); returns an exit status. */
@@ -490,6 +491,10 @@ const char *physm_system_eval_error(const physm_system_eval *ev);
 typedef struct physm_frames_loss physm_frames_loss;
 physm_frames_loss *physm_frames_loss_create(const physm_layout *lay, const physm_term *term, physrt_pool *pool);
 void physm_frames_loss_destroy(physm_frames_loss *fl);
+/* The memory for keeping frames' descriptors and their derivatives
+ * (default 1 GiB; 0: none, the kernels run at every evaluation), before the
+ * first evaluation. */
+void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes);
 double physm_frames_loss_eval(physm_frames_loss *fl, const double *theta, double *grad);
 /* Evaluate the step-th mini-batch of batch frames from now on (batch 0:
  * every frame). */
@@ -714,6 +719,8 @@ typedef struct {
     int integrator;
     double dt, tol;
     long steps, every;
+    double kT, damping;              /* langevin */
+    long seed;
     const char *from;                /* a file as given, or NULL */
     char *from_path;                 /* resolved */
     const double *start;             /* the declaration's values, or NULL */
@@ -722,8 +729,9 @@ typedef struct {
 
 /* The trained (or fresh) values into theta (n_theta + 1 entries). */
 int physm_simulate_load_theta(const physm_layout *lay, const physm_simulate_options *o, double *theta);
-/* A particle system from an extxyz start: velocity Verlet, extxyz frames
- * out, energy and momentum drift reported. Returns an exit status. */
+/* A particle system from an extxyz start: velocity Verlet (energy and
+ * momentum drift reported) or Langevin (the temperature reached), extxyz
+ * frames out. Returns an exit status. */
 int physm_simulate_system(const physm_layout *lay, const physm_simulate_options *o, const physm_sim_setup *su);
 
 #endif /* PHYSM_MODEL_INTERNAL_H */

@@ -78,7 +78,7 @@ static int check_term(physm_layout *lay, const physm_term *t)
     }
     if (t->n_coords < 1 || !t->coord_names) return model_error(lay, "term without coordinates", t->name);
     if (!(t->weight >= 0)) return model_error(lay, "negative or NaN term weight", t->name);
-    if (t->weight_rule < PHYSM_WEIGHT_FIXED || t->weight_rule > PHYSM_WEIGHT_ANNEALING || t->weight_every < 0 ||
+    if (t->weight_rule < PHYSM_WEIGHT_FIXED || t->weight_rule > PHYSM_WEIGHT_AUTO || t->weight_every < 0 ||
         !(t->weight_alpha >= 0 && t->weight_alpha <= 1))
         return model_error(lay, "bad adaptive weight", t->name);
     if (t->adapt < PHYSM_ADAPT_NONE || t->adapt > PHYSM_ADAPT_RARD ||
@@ -202,8 +202,10 @@ static int check_simulations(physm_layout *lay)
         const physm_simulation *sim = &m->simulations[s];
         if (!sim->name) return model_error(lay, "a simulation has no name", NULL);
         if (sim->integrator != PHYSM_INT_LEAPFROG && sim->integrator != PHYSM_INT_MIDPOINT &&
-            sim->integrator != PHYSM_INT_RK4)
+            sim->integrator != PHYSM_INT_RK4 && sim->integrator != PHYSM_INT_LANGEVIN)
             return model_error(lay, "unknown integrator", sim->name);
+        if (sim->integrator == PHYSM_INT_LANGEVIN && !(sim->kT > 0 && sim->kT < INFINITY && sim->damping > 0))
+            return model_error(lay, "langevin without a temperature or damping", sim->name);
         if (!(sim->dt > 0 && sim->dt < INFINITY) || sim->steps < 1 || sim->every < 1 ||
             !(sim->tolerance >= 0 && sim->tolerance < INFINITY))
             return model_error(lay, "bad time step, step count, output interval or tolerance", sim->name);

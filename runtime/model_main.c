@@ -94,7 +94,8 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      Column names suit NumPy and pandas: d(v,x) output 0 is d_v_x_0.\n"
             "      --format npy    a NumPy structured array instead (numpy.load(\"u.npy\")[\"u\"])\n"
             "  simulate [NAME] [--checkpoint FILE] [--untrained] [--seed S]\n"
-            "           [--integrator leapfrog|verlet|midpoint|rk4] [--dt H] [--steps N] [--every K]\n"
+            "           [--integrator leapfrog|verlet|midpoint|rk4|langevin] [--temperature K]\n"
+            "           [--dt H] [--steps N] [--every K]\n"
             "           [--from FILE | --data NAME=FILE] [--to FILE] [--tolerance T] [--format csv|npy]\n"
             "           [--threads T] [--skin S] [--quiet]\n"
             "      Integrate the model's dynamics (all start states together) and write CSV:\n"
@@ -104,7 +105,9 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
             "      --checkpoint F  trained values (default %s); needed when the model\n"
             "                      has trainable values, unless --untrained\n"
             "      --untrained     fresh initial values from --seed S (default 0)\n"
-            "      --integrator I  leapfrog (= verlet, Stormer-Verlet), midpoint (implicit) or rk4\n"
+            "      --integrator I  leapfrog (= verlet, Stormer-Verlet), midpoint (implicit), rk4,\n"
+            "                      or langevin (particle systems: NVT at --temperature)\n"
+            "      --temperature K langevin's temperature in kelvin (energies in eV)\n"
             "      --dt H, --steps N  time step and step count\n"
             "      --every K       write every K-th step (and the first and last)\n"
             "      --from FILE     start states: CSV with the state names as columns, one\n"
@@ -178,7 +181,8 @@ static void print_help(const physm_model *m, const char *argv0, const char *defa
     for (int t = 0; t < m->n_terms; t++) {
         const physm_term *tm = &m->terms[t];
         if (tm->weight_rule != PHYSM_WEIGHT_FIXED)
-            fprintf(out, "  %s: %s, weight adaptive (%s, every %ld steps, alpha %g), ", tm->name, kind_name(tm->kind),
+            fprintf(out, "  %s: %s, weight %s (%s, every %ld steps, alpha %g), ", tm->name, kind_name(tm->kind),
+                    tm->weight_rule == PHYSM_WEIGHT_AUTO ? "balanced automatically" : "adaptive",
                     tm->weight_rule == PHYSM_WEIGHT_ANNEALING ? "annealing" : "grad_norm", tm->weight_every,
                     tm->weight_alpha);
         else fprintf(out, "  %s: %s, weight %g, ", tm->name, kind_name(tm->kind), tm->weight);
@@ -531,9 +535,15 @@ static int simulate_verb(const physm_layout *lay, const char *prog, const char *
             if (r > 0 && (!strcmp(v, "leapfrog") || !strcmp(v, "verlet"))) o.integrator = PHYSM_INT_LEAPFROG;
             else if (r > 0 && !strcmp(v, "midpoint")) o.integrator = PHYSM_INT_MIDPOINT;
             else if (r > 0 && !strcmp(v, "rk4")) o.integrator = PHYSM_INT_RK4;
+            else if (r > 0 && !strcmp(v, "langevin")) o.integrator = PHYSM_INT_LANGEVIN;
             else
-                return physm_usage_error(prog, argv0, "simulate: --integrator is leapfrog, verlet, midpoint or rk4%s%s",
-                                   v ? ", not " : "", v ? v : "");
+                return physm_usage_error(prog, argv0,
+                                         "simulate: --integrator is leapfrog, verlet, midpoint, rk4 or langevin%s%s",
+                                         v ? ", not " : "", v ? v : "");
+        } else if ((r = physm_opt_value(argc, argv, &i, "--temperature", &v))) {
+            if (r < 0 || parse_positive(v, &o.temperature))
+                return physm_usage_error(prog, argv0, "simulate: --temperature needs kelvin, a finite number > 0%s%s",
+                                         v ? ", not " : "", v ? v : "");
         } else if ((r = physm_opt_value(argc, argv, &i, "--dt", &v))) {
             if (r < 0 || parse_positive(v, &o.dt))
                 return physm_usage_error(prog, argv0, "simulate: --dt needs a finite number > 0%s%s", v ? ", not " : "",

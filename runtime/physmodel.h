@@ -99,8 +99,13 @@ typedef enum { PHYSM_SAMPLE_UNIFORM, PHYSM_SAMPLE_SOBOL, PHYSM_SAMPLE_LHS, PHYSM
  *              term is adaptive);
  *   annealing: w_hat = max_k |G_k| / mean_k |g_i,k|, G the gradient of the
  *              sum of the fixed terms (Wang, Teng & Perdikaris 2021);
+ *   auto:      grad_norm, given to every term of a model that has neither
+ *              a schedule ('train') nor any weight (the default, reported
+ *              as such);
  * then w <- (1 - alpha) w + alpha w_hat, every weight_every steps. */
-typedef enum { PHYSM_WEIGHT_FIXED, PHYSM_WEIGHT_GRAD_NORM, PHYSM_WEIGHT_ANNEALING } physm_weight_rule;
+typedef enum {
+    PHYSM_WEIGHT_FIXED, PHYSM_WEIGHT_GRAD_NORM, PHYSM_WEIGHT_ANNEALING, PHYSM_WEIGHT_AUTO
+} physm_weight_rule;
 
 /* Residual-based adaptive sampling of a term's points while Adam trains
  * (ABI 5; Wu et al. 2023): every adapt_every steps a pool of adapt_pool
@@ -237,14 +242,16 @@ typedef struct {
     int conserve_energy, conserve_momentum; /* the model's conserve claims */
 } physm_dynamics;
 
-typedef enum { PHYSM_INT_LEAPFROG, PHYSM_INT_MIDPOINT, PHYSM_INT_RK4 } physm_integrator;
+typedef enum { PHYSM_INT_LEAPFROG, PHYSM_INT_MIDPOINT, PHYSM_INT_RK4, PHYSM_INT_LANGEVIN } physm_integrator;
 
 /* A simulate declaration: integrate from start for steps steps of dt,
  * writing every every-th state. leapfrog (also spelled verlet) is
  * Stormer-Verlet, generalised to non-separable H by fixed-point iteration
  * of its implicit stages; midpoint is the implicit midpoint rule; both are
  * symplectic. Implicit stages iterate until no component changes by more
- * than tolerance * (1 + |value|). */
+ * than tolerance * (1 + |value|). langevin (particles only) samples the
+ * canonical ensemble at kT (energy units) with friction 1/damping (BAOAB,
+ * one force evaluation per step), its noise from seed. */
 typedef struct {
     const char *name;                 /* the declaration's name, or "simulate@LINE" */
     physm_integrator integrator;
@@ -256,6 +263,8 @@ typedef struct {
     const char *start_file;           /* CSV with names as header, one trajectory per row;
                                          resolved against source_dir */
     const char *out_file;             /* resolved against the working directory; never NULL */
+    double kT, damping;               /* langevin: k_B T and the friction's relaxation time; else 0 */
+    long seed;
 } physm_simulation;
 
 /* ----------------------------------------------------- particle systems */

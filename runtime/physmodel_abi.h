@@ -169,7 +169,10 @@
     M(X, tolerance, F64)                   \
     M(X, start, PTR)                       \
     M(X, start_file, PTR)                  \
-    M(X, out_file, PTR)
+    M(X, out_file, PTR)                    \
+    M(X, kT, F64)                          \
+    M(X, damping, F64)                     \
+    M(X, seed, I64)
 
 #define PHYSM_ABI_MEMBERS_ATTRIBUTE(M, X) \
     M(X, name, PTR)                       \

@@ -116,7 +116,9 @@ void physm_progress_summary(physm_progress *pr, long steps_run, double loss, con
         fprintf(pr->out, " (");
         for (int t = 0; t < m->n_terms; t++) {
             fprintf(pr->out, "%s%s %.3e", t ? ", " : "", m->terms[t].name, term_loss[t]);
-            if (weights && m->terms[t].weight_rule != PHYSM_WEIGHT_FIXED) fprintf(pr->out, " (weight %.6g)", weights[t]);
+            if (weights && m->terms[t].weight_rule != PHYSM_WEIGHT_FIXED)
+                fprintf(pr->out, " (weight %.6g%s)", weights[t],
+                        m->terms[t].weight_rule == PHYSM_WEIGHT_AUTO ? ", balanced automatically" : "");
         }
         fprintf(pr->out, ")");
     }

@@ -59,6 +59,7 @@ const char *physm_integrator_name(int k)
     case PHYSM_INT_LEAPFROG: return "leapfrog";
     case PHYSM_INT_MIDPOINT: return "midpoint";
     case PHYSM_INT_RK4: return "rk4";
+    case PHYSM_INT_LANGEVIN: return "langevin";
     }
     return "?";
 }
@@ -316,6 +317,21 @@ static int setup(const physm_layout *lay, const physm_simulate_options *o, physm
                 "are needed (missing:%s%s%s)\n(run '%s --help' for usage)\n", prog, su->dt > 0 ? "" : " --dt",
                 su->steps >= 1 ? "" : " --steps", o->from ? "" : " --from", prog);
         return PHYSM_EXIT_USAGE;
+    }
+    if (su->integrator == PHYSM_INT_LANGEVIN) {
+        su->kT = o->temperature > 0 ? 8.617333262e-5 * o->temperature : dc ? dc->kT : 0;
+        su->damping = dc && dc->damping > 0 ? dc->damping : 100 * su->dt;
+        su->seed = dc && dc->integrator == PHYSM_INT_LANGEVIN ? dc->seed : 1;
+        if (!system) {
+            fprintf(stderr, "%s: error: simulate: langevin integrates a particle system started from an extxyz "
+                    "file (--from FILE.xyz)\n", prog);
+            return PHYSM_EXIT_USAGE;
+        }
+        if (!(su->kT > 0)) {
+            fprintf(stderr, "%s: error: simulate: langevin needs a temperature (--temperature K, or "
+                    "langevin(..., temperature = T) in the model)\n", prog);
+            return PHYSM_EXIT_USAGE;
+        }
     }
     if (su->integrator == PHYSM_INT_LEAPFROG && d->n_half == 0 && !system) {
         fprintf(stderr, "%s: error: simulate: leapfrog needs positions and momenta, and the model's dynamics "

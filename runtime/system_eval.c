@@ -238,7 +238,7 @@ static int any_periodic(const physrt_cell *cell)
 }
 
 static int grow(se_list *L, int dim, int per_item, long more);
-static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim, const double *r, double cutoff);
+static int make_within(se_list *L, const physrt_pairs *P, long n, int dim, const double *r, double cutoff, int triplets);
 
 /* Brings kernel k's neighbour list up to date. */
 static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
@@ -281,7 +281,7 @@ static int update_list(physm_system_eval *ev, int k, const physm_config *cfg)
         return -1;
     }
     const physrt_pairs *P = physrt_neighbors_pairs(L->nl);
-    if (triplets) return make_triplets(L, P, na, s->dim, r, kr->cutoff);
+    if (triplets || kr->kind == PHYSM_PAIRS_FULL) return make_within(L, P, na, s->dim, r, kr->cutoff, triplets);
     if (!cross || L->builds == physrt_neighbors_builds(L->nl)) return 0;
     L->builds = physrt_neighbors_builds(L->nl);
     L->n = 0;
@@ -310,10 +310,11 @@ static int grow(se_list *L, int dim, int per_item, long more)
     return L->i && L->j && L->k && L->shift && L->pair_j && L->pair_k ? 0 : -1;
 }
 
-/* Every centre i with each unordered pair {j, k} of its neighbours closer
- * than the cutoff now, made at every evaluation: the list's skin would
- * triple the triplets of a solid (their terms are zero). */
-static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim, const double *r, double cutoff)
+/* The pairs (i, j) of a full list closer than the cutoff now, or every
+ * centre i with each unordered pair {j, k} of them (triplets), made at
+ * every evaluation: the list's skin would triple the triplets of a solid
+ * and nearly double its pairs (their terms are zero). */
+static int make_within(se_list *L, const physrt_pairs *P, long n, int dim, const double *r, double cutoff, int triplets)
 {
     const double within = cutoff * cutoff * (1 + 1e-12); /* a margin for rounding: the body applies the cutoff */
     const size_t bytes = sizeof(double) * (size_t)(n * dim);
@@ -340,6 +341,18 @@ static int make_triplets(se_list *L, const physrt_pairs *P, long n, int dim, con
                 if (!L->near) return -1;
             }
             L->near[m++] = p;
+        }
+        if (!triplets) {
+            if (grow(L, dim, 1, m)) return -1;
+            for (long a = 0; a < m; a++) {
+                const long p = L->near[a];
+                L->i[L->n] = (int)i;
+                L->j[L->n] = L->k[L->n] = P->j[p];
+                L->pair_j[L->n] = p;
+                for (int x = 0; x < dim; x++) L->shift[L->n * dim + x] = P->shift[p * dim + x];
+                L->n++;
+            }
+            continue;
         }
         if (grow(L, dim, 2, m * (m - 1) / 2)) return -1;
         for (long a = 0; a < m; a++)
@@ -372,7 +385,7 @@ static long kernel_items(const physm_system_eval *ev, int k, const physm_config 
     }
     if (kr->cutoff > 0) {
         const se_list *L = &ev->lists[k];
-        if (kr->kind == PHYSM_PAIRS_CROSS || kr->kind == PHYSM_TRIPLETS) {
+        if (kr->kind == PHYSM_PAIRS_CROSS || kr->kind == PHYSM_TRIPLETS || kr->kind == PHYSM_PAIRS_FULL) {
             *first = L->i, *second = L->j, *shift = L->shift;
             *third = kr->kind == PHYSM_TRIPLETS ? L->k : L->i;
             return L->n;
@@ -651,7 +664,7 @@ static void add_kernel_jacobian(physm_system_eval *ev, const double *theta, cons
                          theta + ev->lay->n_weights, ev->tasks[0].streams, ev->seeds, out, NULL);
         for (int q = 0; q < n; q++)
             for (int role = 1; role <= (kr->kind == PHYSM_TRIPLETS ? 2 : 1); role++) {
-                const long pair = kr->kind != PHYSM_TRIPLETS ? p + q : role == 1 ? L->pair_j[p + q] : L->pair_k[p + q];
+                const long pair = role == 1 ? L->pair_j[p + q] : L->pair_k[p + q];
                 double *row = jac->d + (pair * nf + kr->feature_offset) * dim;
                 const double *v = buf + (long)q * nj + (long)(role - 1) * nk * dim;
                 for (int x = 0; x < nk * dim; x++) row[x] += v[x];
@@ -715,12 +728,14 @@ void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, c
     for (long i = 0; i < J->n_atoms; i++)
         for (long p = J->start[i]; p < J->start[i + 1]; p++) {
             const double *d = J->d + p * nf * dim, *wi = w + i * nf;
-            double *Fj = F + (long)J->neighbour[p] * dim, *Fi = F + i * dim;
-            for (int x = 0; x < dim; x++) {
-                double g = 0;
-                for (int f = 0; f < nf; f++) g += wi[f] * d[f * dim + x];
-                Fj[x] -= seed * g, Fi[x] += seed * g;
-            }
+            double *Fj = F + (long)J->neighbour[p] * dim, *Fi = F + i * dim, g[3] = {0, 0, 0};
+            if (dim == 3) /* one sweep over the features */
+                for (int f = 0; f < nf; f++)
+                    g[0] += wi[f] * d[3 * f], g[1] += wi[f] * d[3 * f + 1], g[2] += wi[f] * d[3 * f + 2];
+            else
+                for (int x = 0; x < dim; x++)
+                    for (int f = 0; f < nf; f++) g[x] += wi[f] * d[f * dim + x];
+            for (int x = 0; x < dim; x++) Fj[x] -= seed * g[x], Fi[x] += seed * g[x];
         }
 }
 
@@ -732,8 +747,11 @@ void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, 
             const double *d = J->d + p * nf * dim, *uj = u + (long)J->neighbour[p] * dim, *ui = u + i * dim;
             double du[3] = {0, 0, 0}, *ti = t + i * nf;
             for (int x = 0; x < dim; x++) du[x] = uj[x] - ui[x];
-            for (int f = 0; f < nf; f++)
-                for (int x = 0; x < dim; x++) ti[f] += d[f * dim + x] * du[x];
+            if (dim == 3)
+                for (int f = 0; f < nf; f++) ti[f] += d[3 * f] * du[0] + d[3 * f + 1] * du[1] + d[3 * f + 2] * du[2];
+            else
+                for (int f = 0; f < nf; f++)
+                    for (int x = 0; x < dim; x++) ti[f] += d[f * dim + x] * du[x];
         }
 }
 

@@ -4,6 +4,16 @@
  *
  *   v += h/2 F(r)/m;  r += h v;  v += h/2 F(r)/m
  *
+ * or, at a temperature (langevin), by BAOAB (Leimkuhler and Matthews 2013),
+ * whose configurations sample the canonical ensemble accurately for steps
+ * that Verlet takes:
+ *
+ *   v += h/2 F/m;  r += h/2 v;  v = c v + sqrt((1 - c^2) kT/m) xi;  r += h/2 v;  v += h/2 F/m
+ *
+ * with c = exp(-h / damping) and xi standard normal, drawn in particle
+ * order from a stream of (seed, step): the same trajectory on any number
+ * of threads.
+ *
  * The start file gives the particles (per-atom `set` names them when the
  * model has several sets), the cell (Lattice, pbc) and the attributes:
  * position from pos, velocity from velo (or momenta / masses; zero when
@@ -335,6 +345,23 @@ static void drift(sys_state *S, double h)
     }
 }
 
+/* The O step of BAOAB: the velocities relax towards the Maxwell-Boltzmann
+ * distribution at kT by the factor c. */
+static void thermostat(sys_state *S, double c, double kT, uint64_t seed, long step)
+{
+    const int dim = S->sys->dim;
+    physrt_rng rng;
+    physrt_rng_seed_stream(&rng, seed, (uint64_t)step, 0, 0);
+    for (int k = 0; k < S->sys->n_sets; k++) {
+        if (!S->sys->sets[k].moves) continue;
+        double *v = S->cfg.arrays[S->vel[k]];
+        for (long i = 0; i < S->cfg.count[k]; i++) {
+            const double sigma = sqrt((1 - c * c) * kT * S->inv_mass[k][i]);
+            for (int x = 0; x < dim; x++) v[i * dim + x] = c * v[i * dim + x] + sigma * physrt_rng_normal(&rng);
+        }
+    }
+}
+
 static void write_frame(FILE *out, const sys_state *S, long step, double t)
 {
     const physm_system *s = S->sys;
@@ -391,9 +418,9 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
     const physm_system *s = m->system;
     const char *prog = lay->prog;
     int status = PHYSM_EXIT_RUNTIME;
-    if (su->integrator != PHYSM_INT_LEAPFROG) {
-        fprintf(stderr, "%s: error: simulate: particles are integrated by velocity Verlet (leapfrog or verlet), "
-                "not %s\n", prog, physm_integrator_name(su->integrator));
+    if (su->integrator != PHYSM_INT_LEAPFROG && su->integrator != PHYSM_INT_LANGEVIN) {
+        fprintf(stderr, "%s: error: simulate: particles are integrated by velocity Verlet (leapfrog or verlet) "
+                "or langevin, not %s\n", prog, physm_integrator_name(su->integrator));
         return PHYSM_EXIT_USAGE;
     }
     if (o->npy) {
@@ -448,8 +475,14 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
     for (int x = 0; x < s->dim; x++) fprintf(fc, ",P_%c", "xyz"[x]);
     fprintf(fc, ",neighbour_builds\n");
 
-    const double h = su->dt;
-    const int has_energy = s->combine != NULL;
+    const double h = su->dt, k_B = 8.617333262e-5; /* eV/K */
+    const int has_energy = s->combine != NULL, langevin = su->integrator == PHYSM_INT_LANGEVIN;
+    const double c_friction = langevin ? exp(-h / su->damping) : 1;
+    long dof = 0;
+    for (int k = 0; k < s->n_sets; k++)
+        if (s->sets[k].moves) dof += S.cfg.count[k] * s->dim;
+    double kinetic_sum = 0; /* over the second half of the run */
+    long kinetic_n = 0;
     double e0 = 0, p0[3] = {0, 0, 0}, scale0 = 0, e_max = 0, e_end = 0, p_max = 0, p_end = 0;
     long e_max_step = 0, p_max_step = 0;
     physm_progress pr;
@@ -466,7 +499,13 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
     write_thermo(fc, &S, 0, 0.0, physm_system_eval_builds(ev));
     for (long k = 1; k <= su->steps; k++) {
         kick(&S, 0.5 * h);
-        drift(&S, h);
+        if (langevin) {
+            drift(&S, 0.5 * h);
+            thermostat(&S, c_friction, su->kT, (uint64_t)su->seed, k);
+            drift(&S, 0.5 * h);
+        } else {
+            drift(&S, h);
+        }
         if (evaluate(&S, ev, theta)) {
             physm_progress_break(&pr);
             fprintf(stderr, "%s: error: simulate: at step %ld\n", prog, k);
@@ -474,6 +513,7 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
         }
         kick(&S, 0.5 * h);
         measure(&S);
+        if (2 * k > su->steps) kinetic_sum += S.kinetic, kinetic_n++;
         if (has_energy) {
             e_end = fabs(S.kinetic + S.potential - e0) / fmax(fabs(e0), 1e-300);
             if (!(e_end <= e_max)) e_max = e_end, e_max_step = k;
@@ -504,7 +544,15 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
     }
     long n = 0;
     for (int k = 0; k < s->n_sets; k++) n += S.cfg.count[k];
-    if (!o->quiet) {
+    if (!o->quiet && langevin) {
+        const double T = dof && kinetic_n ? 2 * kinetic_sum / kinetic_n / ((double)dof * k_B) : 0;
+        printf("simulate %s: Langevin (BAOAB) at %.6g K, damping %g, dt %g, %ld steps, %ld particles, %ld "
+               "neighbour list builds, %.3f s (%.4g particle-steps/s); wrote %s and %s\n", su->name, su->kT / k_B,
+               su->damping, h, su->steps, n, physm_system_eval_builds(ev), seconds,
+               seconds > 0 ? (double)n * su->steps / seconds : 0.0, xyz, csv);
+        printf("temperature: mean %.6g K over the second half (target %.6g K; 2 KE / (%ld k_B), energies in eV)\n", T,
+               su->kT / k_B, dof);
+    } else if (!o->quiet) {
         printf("simulate %s: velocity Verlet, dt %g, %ld steps, %ld particles, %ld neighbour list builds, %.3f s "
                "(%.4g particle-steps/s); wrote %s and %s\n", su->name, h, su->steps, n, physm_system_eval_builds(ev),
                seconds, seconds > 0 ? (double)n * su->steps / seconds : 0.0, xyz, csv);

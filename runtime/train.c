@@ -18,7 +18,9 @@
  * that position is known (the step then takes the gradient with the new
  * weights), points after the step that reaches it. The checkpoint holds
  * both as they are at its position, so a resumed run continues them as an
- * uninterrupted one would. A fresh run refuses to replace a
+ * uninterrupted one would. A model with neither a schedule nor weights
+ * has every term's weight balanced this way (PHYSM_WEIGHT_AUTO, said at the
+ * start of training). A fresh run refuses to replace a
  * checkpoint that holds training (or is not this model's) unless told to
  * (--overwrite). A non-finite loss or gradient stops training with an error
  * that names the step and the term; the checkpoint on disk is left as it
@@ -660,6 +662,10 @@ int physm_train(const physm_layout *lay, const physm_train_options *opts)
         fprintf(stderr, "%s: the training schedule (%ld steps) is complete; 'train --more N' trains N more "
                 "steps of its last stage\n", prog, schedule);
     tr.pos = start;
+    if (!tr.quiet && budget > 0 && m->n_terms > 0 && m->terms[0].weight_rule == PHYSM_WEIGHT_AUTO)
+        fprintf(stderr, "%s: the model sets no schedule and no weights: its terms' weights are balanced "
+                "automatically (grad_norm every %ld Adam steps, alpha %g, then kept by the quasi-Newton stage); "
+                "a 'loss weight' line fixes them\n", prog, m->terms[0].weight_every, m->terms[0].weight_alpha);
     physm_progress_init(&tr.progress, m, stderr, tr.quiet, start, start + budget);
     tr.last_save = physm_now();
 

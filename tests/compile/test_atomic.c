@@ -225,6 +225,21 @@ static void check_loss_gradient(const physm_layout *lay, double *theta)
             snprintf(label, sizeof label, "d loss / d weight %zu", k);
             expect_close(label, grad[k], (lp - lm) / (2 * h), 1e-6, 1e-7 * gmax);
         }
+        /* the same loss and gradient without the kept Jacobians (frames over the memory budget) */
+        physm_frames_loss *plain = physm_frames_loss_create(lay, &m->terms[t], NULL);
+        double *grad2 = calloc(lay->n_theta + 1, sizeof *grad2);
+        memset(grad, 0, sizeof(double) * lay->n_theta);
+        const double l1 = physm_frames_loss_eval(fl, theta, grad);
+        physm_frames_loss_set_cache(plain, 0);
+        const double l2 = physm_frames_loss_eval(plain, theta, grad2);
+        expect_close("loss with and without kept Jacobians", l2, l1, 1e-12, 0);
+        for (size_t k = 0; k < lay->n_weights; k++) {
+            char label[80];
+            snprintf(label, sizeof label, "gradient with and without kept Jacobians, %zu", k);
+            expect_close(label, grad2[k], grad[k], 1e-10, 1e-12 * gmax);
+        }
+        physm_frames_loss_destroy(plain);
+        free(grad2);
         free(grad);
         physm_frames_loss_destroy(fl);
     }

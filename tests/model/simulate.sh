@@ -133,7 +133,7 @@ out_has "dynamics: hamiltonian (separable), state q p; constant w; energy"
 out_has "orbit: leapfrog, dt 0.01, 1000 steps, every 10, from given values, to spring_orbit.csv"
 
 # usage errors
-run 2 "$S" simulate --integrator euler;   err_has "simulate: --integrator is leapfrog, verlet, midpoint or rk4, not euler"
+run 2 "$S" simulate --integrator euler;   err_has "simulate: --integrator is leapfrog, verlet, midpoint, rk4 or langevin, not euler"
 run 2 "$S" simulate --dt 0;               err_has "simulate: --dt needs a finite number > 0, not 0"
 run 2 "$S" simulate --dt -1;              err_has "not -1"
 run 2 "$S" simulate --steps 0;            err_has "simulate: --steps needs a whole number >= 1, not 0"
