@@ -482,11 +482,32 @@ void physm_frames_loss_set_cache(physm_frames_loss *fl, long bytes)
     fl->cache_limit = bytes;
 }
 
+/* Whether every element's network reads the same features (the same
+ * functions under the same names): acsf's radial/angular/wide form, not
+ * acsf(functions = [...]). */
+static int shared_features(const physm_model *m, const physm_atomic *a)
+{
+    const physm_field *f0 = &m->fields[a->fields[0]];
+    for (int e = 1; e < a->n_elements; e++) {
+        const physm_field *f = &m->fields[a->fields[e]];
+        if (f->n_inputs != f0->n_inputs) return 0;
+        for (int k = 0; k < f->n_inputs; k++)
+            if (strcmp(f->input_names[k], f0->input_names[k])) return 0;
+    }
+    return 1;
+}
+
 void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block)
 {
     const physm_layout *lay = fl->lay;
     const physm_atomic *a = lay->model->system->atomic;
     const int nf = a->n_features, ne = a->n_elements;
+    /* A feature that means the same for every element is scaled by its
+     * statistics over all atoms, each element's own functions by that
+     * element's atoms: a shared feature nearly flat on one element (a
+     * neighbour kind it rarely has close) would otherwise be blown up by
+     * that element's tiny sigma. */
+    const int pooled = shared_features(lay->model, a);
     const size_t nb = (size_t)ne * (size_t)nf;
     double *theta = calloc(lay->n_theta + 1, sizeof *theta), *G = malloc(sizeof(double) * (size_t)(fl->max_atoms + 1) * nf);
     double *sum2 = calloc(nb + 1, sizeof *sum2);
@@ -500,8 +521,8 @@ void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block)
         if (physm_system_eval_descriptors(fl->tasks[0].ev, theta, &fr->cfg, G)) continue;
         const double *species = a->species_array >= 0 ? fr->cfg.arrays[a->species_array] : NULL;
         for (long i = 0; i < fr->n; i++) {
-            const int e = species ? (int)species[i] : 0;
-            if (e < 0 || e >= ne) continue;
+            const int z = species ? (int)species[i] : 0, e = pooled ? 0 : z;
+            if (z < 0 || z >= ne) continue;
             double *mean = block + (size_t)e * 4 * nf, *lo = mean + 2 * nf, *hi = lo + nf, *s2 = sum2 + (size_t)e * nf;
             for (int k = 0; k < nf; k++) {
                 const double g = G[i * nf + k];
@@ -512,7 +533,7 @@ void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block)
             atoms[e]++;
         }
     }
-    for (int e = 0; e < ne; e++) {
+    for (int e = 0; e < (pooled ? 1 : ne); e++) {
         double *mean = block + (size_t)e * 4 * nf, *inv = mean + nf, *lo = inv + nf, *hi = lo + nf;
         const long n = atoms ? atoms[e] : 0;
         for (int k = 0; k < nf; k++) {
@@ -526,6 +547,7 @@ void physm_frames_loss_scaling(const physm_frames_loss *fl, double *block)
             inv[k] = sigma > 1e-12 * (fabs(mean[k]) + 1e-300) && sigma > 0 ? 1 / sigma : 1;
         }
     }
+    for (int e = 1; pooled && e < ne; e++) memcpy(block + (size_t)e * 4 * nf, block, sizeof(double) * 4 * (size_t)nf);
     free(theta);
     free(G);
     free(sum2);

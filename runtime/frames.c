@@ -816,7 +816,8 @@ void physm_frames_summary(FILE *out, const physm_frames *f)
 }
 
 /* n2p2's input.data as extended XYZ frames (what training and the test
- * verb read): species symbols, positions, forces, energy= and the cell. */
+ * verb read): species symbols, positions, forces, charges, energy= and the
+ * cell. */
 static int frames_as_xyz(const physm_frames *f, physm_xyz_frame **out)
 {
     physm_xyz_frame *x = calloc((size_t)f->n_frames + 1, sizeof *x);
@@ -847,6 +848,13 @@ static int frames_as_xyz(const physm_frames *f, physm_xyz_frame **out)
             fo->type = 'R', fo->cols = 3;
             if (!(fo->values = malloc(sizeof(double) * (size_t)(3 * n + 1)))) goto oom;
             memcpy(fo->values, f->forces + 3 * a0, sizeof(double) * (size_t)(3 * n));
+        }
+        if (f->charge) { /* the atoms' charges: what a model's `charge q` reads */
+            physm_xyz_property *ch = &fr->props[fr->n_props++];
+            snprintf(ch->name, sizeof ch->name, "charges");
+            ch->type = 'R', ch->cols = 1;
+            if (!(ch->values = malloc(sizeof(double) * (size_t)(n + 1)))) goto oom;
+            memcpy(ch->values, f->charge + a0, sizeof(double) * (size_t)n);
         }
     }
     *out = x;

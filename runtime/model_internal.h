@@ -690,6 +690,10 @@ void physm_frames_summary(FILE *out, const physm_frames *f);
  * (required), other attributes by name or ASE's name for their role, zero
  * when absent; the cell. Free with physm_config_free. */
 int physm_config_from_xyz(const physm_layout *lay, const char *display, const physm_xyz_frame *x, physm_config *cfg);
+/* The index of every atom's element among the networks' elements (x's
+ * species symbols against elements = [...]) into out (x->n numbers): 0, or
+ * -1 (reported: no species column, an element the networks do not cover). */
+int physm_species_from_xyz(const physm_atomic *an, const char *display, const physm_xyz_frame *x, double *out);
 void physm_config_free(const physm_layout *lay, physm_config *cfg);
 /* The hessian verb (system_hessian.c): an exit status. */
 int physm_system_hessian(const physm_layout *lay, const physm_simulate_options *o, const char *file,

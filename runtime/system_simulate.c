@@ -205,6 +205,16 @@ static int load_start(sys_state *S, const char *display, const physm_xyz_frame *
             if (at->role == PHYSM_ROLE_POSITION) S->pos[k] = at->array;
             if (at->role == PHYSM_ROLE_VELOCITY) S->vel[k] = at->array;
             if (at->role == PHYSM_ROLE_MASS) S->mass[k] = at->array;
+            if (s->atomic && at->array == s->atomic->species_array) { /* the networks' element indices */
+                double *e = malloc(sizeof(double) * (size_t)(f->n + 1));
+                if (!e) goto oom;
+                int bad = physm_species_from_xyz(s->atomic, display, f, e);
+                for (long a = 0; !bad && a < f->n; a++)
+                    if (which[a] == k) arr[index[a]] = e[a];
+                free(e);
+                if (bad) goto fail;
+                continue;
+            }
             const char *want;
             const physm_xyz_property *p = attribute_property(f, at, &want);
             if (!p) {

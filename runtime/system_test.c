@@ -20,6 +20,29 @@ static const physm_xyz_property *property_of(const physm_xyz_frame *x, const phy
     return p && p->type != 'S' && p->cols == at->width ? p : NULL;
 }
 
+int physm_species_from_xyz(const physm_atomic *an, const char *display, const physm_xyz_frame *x, double *out)
+{
+    const physm_xyz_property *sp = physm_xyz_find(x, "species");
+    if (!sp || sp->type != 'S') {
+        fprintf(stderr, "%s:%d: error: the frame has no species column (species:S:1), which the model's networks "
+                "need\n", display, x->line);
+        return -1;
+    }
+    for (long i = 0; i < x->n; i++) {
+        int e = 0;
+        while (e < an->n_elements && strcmp(an->elements[e], sp->text[i])) e++;
+        if (e == an->n_elements) {
+            fprintf(stderr, "%s:%ld: error: atom %ld is %s, an element the model's networks do not cover (", display,
+                    x->line + 2 + i, i + 1, sp->text[i]);
+            for (int k = 0; k < an->n_elements; k++) fprintf(stderr, "%s%s", k ? ", " : "", an->elements[k]);
+            fprintf(stderr, ")\n");
+            return -1;
+        }
+        out[i] = e;
+    }
+    return 0;
+}
+
 int physm_config_from_xyz(const physm_layout *lay, const char *display, const physm_xyz_frame *x, physm_config *cfg)
 {
     const physm_system *s = lay->model->system;
@@ -55,31 +78,21 @@ int physm_config_from_xyz(const physm_layout *lay, const char *display, const ph
         cfg->arrays[at->array] = arr;
         const physm_atomic *an = s->atomic;
         if (an && at->array == an->species_array) { /* element indices of the networks, from the symbols */
-            const physm_xyz_property *sp = physm_xyz_find(x, "species");
-            if (!sp || sp->type != 'S') {
-                fprintf(stderr, "%s:%d: error: the frame has no species column (species:S:1), which the model's "
-                        "networks need\n", display, x->line);
+            if (physm_species_from_xyz(an, display, x, arr)) {
                 physm_config_free(lay, cfg);
                 return -1;
-            }
-            for (long i = 0; i < x->n; i++) {
-                int e = 0;
-                while (e < an->n_elements && strcmp(an->elements[e], sp->text[i])) e++;
-                if (e == an->n_elements) {
-                    fprintf(stderr, "%s:%ld: error: atom %ld is %s, an element the model's networks do not cover (",
-                            display, x->line + 2 + i, i + 1, sp->text[i]);
-                    for (int k = 0; k < an->n_elements; k++) fprintf(stderr, "%s%s", k ? ", " : "", an->elements[k]);
-                    fprintf(stderr, ")\n");
-                    physm_config_free(lay, cfg);
-                    return -1;
-                }
-                arr[i] = e;
             }
             continue;
         }
         const physm_xyz_property *p = property_of(x, at);
         if (!p && at->role == PHYSM_ROLE_POSITION) {
             fprintf(stderr, "%s:%d: error: the frame has no positions pos:R:%d\n", display, x->line, at->width);
+            physm_config_free(lay, cfg);
+            return -1;
+        }
+        if (!p && at->role == PHYSM_ROLE_CHARGE) { /* zero charges would silently switch the Coulomb terms off */
+            fprintf(stderr, "%s:%d: error: the frame has no charges column (charges:R:1 or %s:R:1), which the "
+                    "model's charge %s needs\n", display, x->line, at->name, at->name);
             physm_config_free(lay, cfg);
             return -1;
         }
@@ -113,26 +126,46 @@ static double cell_volume(const physm_config *cfg)
                 h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]));
 }
 
+/* The frame as read with the model's energy, forces and stress: species,
+ * positions, then every other per-atom column of the input (charges,
+ * masses, velocities, ...) as it was, then the forces. */
 static void write_frame(FILE *out, const physm_xyz_frame *x, const double *pos, double energy, const double *forces,
                         const double *stress)
 {
     const physm_xyz_property *sp = physm_xyz_find(x, "species");
+    const physm_xyz_property *kept[PHYSM_XYZ_MAX_PROPS];
+    int n_kept = 0;
+    for (int p = 0; p < x->n_props; p++)
+        if (strcmp(x->props[p].name, "species") && strcmp(x->props[p].name, "pos") && strcmp(x->props[p].name, "forces"))
+            kept[n_kept++] = &x->props[p];
     fprintf(out, "%ld\n", x->n);
     if (x->has_lattice) {
         fprintf(out, "Lattice=\"");
         for (int i = 0; i < 9; i++) fprintf(out, "%s%.17g", i ? " " : "", x->lattice[i / 3][i % 3]);
         fprintf(out, "\" ");
     }
-    fprintf(out, "Properties=species:S:1:pos:R:3:forces:R:3 energy=%.17g ", energy);
+    fprintf(out, "Properties=species:S:1:pos:R:3");
+    for (int k = 0; k < n_kept; k++) fprintf(out, ":%s:%c:%d", kept[k]->name, kept[k]->type, kept[k]->cols);
+    fprintf(out, ":forces:R:3 energy=%.17g ", energy);
     if (stress) {
         fprintf(out, "stress=\"");
         for (int i = 0; i < 9; i++) fprintf(out, "%s%.17g", i ? " " : "", stress[i]);
         fprintf(out, "\" ");
     }
     fprintf(out, "pbc=\"%c %c %c\"\n", x->pbc[0] ? 'T' : 'F', x->pbc[1] ? 'T' : 'F', x->pbc[2] ? 'T' : 'F');
-    for (long a = 0; a < x->n; a++)
-        fprintf(out, "%s %.17g %.17g %.17g %.17g %.17g %.17g\n", sp && sp->type == 'S' ? sp->text[a] : "X",
-                pos[a * 3], pos[a * 3 + 1], pos[a * 3 + 2], forces[a * 3], forces[a * 3 + 1], forces[a * 3 + 2]);
+    for (long a = 0; a < x->n; a++) {
+        fprintf(out, "%s %.17g %.17g %.17g", sp && sp->type == 'S' ? sp->text[a] : "X", pos[a * 3], pos[a * 3 + 1],
+                pos[a * 3 + 2]);
+        for (int k = 0; k < n_kept; k++)
+            for (int c = 0; c < kept[k]->cols; c++) {
+                const long q = a * kept[k]->cols + c;
+                if (kept[k]->type == 'S') fprintf(out, " %s", kept[k]->text[q]);
+                else if (kept[k]->type == 'L') fprintf(out, " %c", kept[k]->values[q] != 0 ? 'T' : 'F');
+                else if (kept[k]->type == 'I') fprintf(out, " %.0f", kept[k]->values[q]);
+                else fprintf(out, " %.17g", kept[k]->values[q]);
+            }
+        fprintf(out, " %.17g %.17g %.17g\n", forces[a * 3], forces[a * 3 + 1], forces[a * 3 + 2]);
+    }
 }
 
 int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, const char *file, const char *write,

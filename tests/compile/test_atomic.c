@@ -272,9 +272,11 @@ static double stress_loss(const physm_layout *lay, const double *theta, const ph
     return term->weight * sum / (9.0 * periodic);
 }
 
-/* The scaling a fresh training computes (block) is each element's own:
- * the mean, min and max of its atoms' descriptors over the data's frames,
- * recomputed here frame by frame. */
+/* The scaling a fresh training computes (block) is each element's own
+ * (the mean, min and max of its atoms' descriptors over the data's frames,
+ * recomputed here frame by frame) when the elements' networks read their
+ * own functions (acsf(functions = [...])), and that of all atoms in every
+ * element's block when they read the same ones. */
 static void check_element_scaling(const physm_layout *lay, const physm_term *term, const double *block)
 {
     const physm_atomic *a = lay->model->system->atomic;
@@ -292,6 +294,12 @@ static void check_element_scaling(const physm_layout *lay, const physm_term *ter
     double *sum = calloc((size_t)(ne * nf), sizeof *sum), *lo = malloc(sizeof(double) * (size_t)(ne * nf));
     double *hi = malloc(sizeof(double) * (size_t)(ne * nf)), *theta = calloc(lay->n_theta + 1, sizeof *theta);
     long count[8] = {0};
+    int pooled = 1;
+    for (int e = 1; e < ne; e++) {
+        const physm_field *f0 = &lay->model->fields[a->fields[0]], *f = &lay->model->fields[a->fields[e]];
+        pooled &= f->n_inputs == f0->n_inputs;
+        for (int k = 0; pooled && k < f->n_inputs; k++) pooled &= !strcmp(f->input_names[k], f0->input_names[k]);
+    }
     for (int q = 0; q < ne * nf; q++) lo[q] = INFINITY, hi[q] = -INFINITY;
     for (int f = 0; f < n_frames; f++) {
         physm_config cfg;
@@ -300,7 +308,7 @@ static void check_element_scaling(const physm_layout *lay, const physm_term *ter
         double *G = calloc((size_t)frames[f].n * nf + 1, sizeof *G);
         if (ev && !physm_system_eval_descriptors(ev, theta, &cfg, G))
             for (long i = 0; i < frames[f].n; i++) {
-                const int e = a->species_array >= 0 ? (int)cfg.arrays[a->species_array][i] : 0;
+                const int e = pooled ? 0 : a->species_array >= 0 ? (int)cfg.arrays[a->species_array][i] : 0;
                 count[e]++;
                 for (int k = 0; k < nf; k++) {
                     const double g = G[i * nf + k];
@@ -313,14 +321,15 @@ static void check_element_scaling(const physm_layout *lay, const physm_term *ter
         free(G);
         physm_config_free(lay, &cfg);
     }
-    for (int e = 0; e < ne; e++) {
+    for (int b = 0; b < ne; b++) {
+        const int e = pooled ? 0 : b;
         expect_close("atoms of every element in the frames", count[e] > 0, 1, 0, 0);
-        const double *mean = block + (size_t)e * 4 * nf, *mn = mean + 2 * nf, *mx = mn + nf;
+        const double *mean = block + (size_t)b * 4 * nf, *mn = mean + 2 * nf, *mx = mn + nf;
         for (int k = 0; count[e] && k < nf; k++) {
-            char label[96];
-            snprintf(label, sizeof label, "element %s feature %d: mean of its atoms", a->elements[e], k);
+            char label[112];
+            snprintf(label, sizeof label, "element %s feature %d: mean of %s", a->elements[b], k, pooled ? "all atoms" : "its atoms");
             expect_close(label, mean[k], sum[e * nf + k] / count[e], 1e-12, 1e-14);
-            snprintf(label, sizeof label, "element %s feature %d: min, max of its atoms", a->elements[e], k);
+            snprintf(label, sizeof label, "element %s feature %d: min, max of %s", a->elements[b], k, pooled ? "all atoms" : "its atoms");
             expect_close(label, mn[k] - lo[e * nf + k] + mx[k] - hi[e * nf + k], 0, 0, 1e-14);
         }
     }

@@ -38,7 +38,13 @@ lines = open(got).read().splitlines()
 mine, i = [], 0
 while i < len(lines):
     n = int(lines[i]); e = float(re.search(r'energy=(\S+)', lines[i + 1]).group(1))
-    f = [[float(v) for v in l.split()[4:7]] for l in lines[i + 2:i + 2 + n]]
+    # the forces' columns from Properties (name:type:count, in turn)
+    props = re.search(r'Properties=(\S+)', lines[i + 1]).group(1).split(':')
+    col = 0
+    for k in range(0, len(props), 3):
+        if props[k] == 'forces': break
+        col += int(props[k + 2])
+    f = [[float(v) for v in l.split()[col:col + 3]] for l in lines[i + 2:i + 2 + n]]
     mine.append({'e': e, 'f': f}); i += 2 + n
 assert len(mine) == len(frames), (len(mine), len(frames))
 worst_e = worst_f = 0.0
