@@ -412,7 +412,7 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     else if (with_forces && J) physm_desc_jacobian_tangent(J, nf, dim, t->u, t->t);
     else if (with_forces && physm_system_eval_tangent(t->ev, theta, &fr->cfg, t->u, t->t)) return -1;
     const int tangent = with_forces || stress;
-    if (physm_atomic_net_train(t->net, theta, n, species, t->G, tangent ? t->t : NULL, t->ybar, t->dybar, t->grad))
+    if (physm_atomic_net_train(t->net, theta, n, species, t->G, tangent ? t->t : NULL, t->ybar, t->dybar, t->grad, 1))
         return -1;
     return 0;
 }

@@ -154,7 +154,8 @@ int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, 
 }
 
 int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, const double *species,
-                           const double *G_scaled, double *t, const double *E_bar, const double *t_bar, double *grad)
+                           const double *G_scaled, double *t, const double *E_bar, const double *t_bar, double *grad,
+                           int after_energy)
 {
     if (n < 0 || n > net->max_atoms) return -1;
     if (n == 0) return 0;
@@ -171,8 +172,10 @@ int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, c
         gather_rows(net, lo, lo + m, G_scaled, net->x, wd, nf);
         gather_rows(net, lo, lo + m, E_bar, net->ybar, 1, 1);
         if (t) gather_rows(net, lo, lo + m, t, net->t, wd, nf), gather_rows(net, lo, lo + m, t_bar, net->tbar, 1, 1);
-        if (physrt_mlp_tangent_forward_f64(net->mlp[e], theta + off, (int)m, net->x, t ? net->t : NULL, net->y,
-                                           net->y + m) ||
+        /* after physm_atomic_net_energy on these atoms: its values stay, only the tangent goes forward */
+        if ((after_energy ? t && physrt_mlp_tangent_retangent_f64(net->mlp[e], theta + off, (int)m, net->t)
+                          : physrt_mlp_tangent_forward_f64(net->mlp[e], theta + off, (int)m, net->x, t ? net->t : NULL,
+                                                           net->y, net->y + m)) ||
             physrt_mlp_tangent_backward_f64(net->mlp[e], theta + off, (int)m, net->ybar, t ? net->tbar : NULL,
                                             grad + off, NULL))
             return -1;

@@ -29,6 +29,7 @@ struct physrt_mlp_tangent_f64 {
     size_t w_off[65], b_off[65];
     int max_points;
     int tangent;                  /* the last forward had dx */
+    int n_last;                   /* points of the last forward */
     double *a[66], *da[66];       /* [width][n]: a[0] = x, da[0] = dx (transposed); a[l + 1] outputs of layer l */
     double *s1[65], *s2[65];      /* s'(z), s''(z) of hidden layers */
     double *dz[65];               /* W da' of hidden layers */
@@ -155,6 +156,7 @@ int physrt_mlp_tangent_forward_f64(physrt_mlp_tangent_f64 *ev, const double *par
 {
     if (!ev || !params || !x || n < 1 || n > ev->max_points) return PHYSRT_EINVAL;
     ev->tangent = dx != NULL;
+    ev->n_last = n;
     to_units(x, n, ev->width[0], ev->a[0]);
     if (dx) to_units(dx, n, ev->width[0], ev->da[0]);
     for (int l = 0; l < ev->n_layers; l++) {
@@ -177,6 +179,23 @@ int physrt_mlp_tangent_forward_f64(physrt_mlp_tangent_f64 *ev, const double *par
     const int no = ev->width[ev->n_layers];
     to_points(ev->a[ev->n_layers], n, no, y);
     if (dy && ev->tangent) to_points(ev->da[ev->n_layers], n, no, dy);
+    return PHYSRT_OK;
+}
+
+int physrt_mlp_tangent_retangent_f64(physrt_mlp_tangent_f64 *ev, const double *params, int n, const double *dx)
+{
+    if (!ev || !params || !dx || n < 1 || n != ev->n_last) return PHYSRT_EINVAL;
+    ev->tangent = 1;
+    to_units(dx, n, ev->width[0], ev->da[0]);
+    for (int l = 0; l < ev->n_layers; l++) {
+        const int in = ev->width[l], out = ev->width[l + 1];
+        const int last = l == ev->n_layers - 1;
+        double *dz = last ? ev->da[l + 1] : ev->dz[l];
+        affine(params + ev->w_off[l], NULL, in, out, n, ev->da[l], dz);
+        if (last) break;
+        const size_t m = (size_t)n * out;
+        for (size_t q = 0; q < m; q++) ev->da[l + 1][q] = ev->s1[l][q] * dz[q];
+    }
     return PHYSRT_OK;
 }
 

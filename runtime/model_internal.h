@@ -487,9 +487,12 @@ int physm_atomic_net_energy(physm_atomic_net *net, const double *theta, long n, 
 /* Training, after physm_atomic_net_energy on the same atoms: the tangent
  * t = dG/dr.u of the unscaled descriptors (overwritten; NULL: none) as a
  * derivative stream, and the reverse sweep from E_bar (per atom) and t_bar
- * (per atom, the stream's adjoint) ADDED into grad (all of theta). */
+ * (per atom, the stream's adjoint) ADDED into grad (all of theta).
+ * after_energy: that call was the last on net, with this theta: its values
+ * are reused and only the tangent is pushed forward. */
 int physm_atomic_net_train(physm_atomic_net *net, const double *theta, long n, const double *species,
-                           const double *G_scaled, double *t, const double *E_bar, const double *t_bar, double *grad);
+                           const double *G_scaled, double *t, const double *E_bar, const double *t_bar, double *grad,
+                           int after_energy);
 /* d(dE_i/dG_i) along the descriptors' tangent t (unscaled, overwritten):
  * the networks' Hessians times t, into out (n x n_features). */
 int physm_atomic_net_hvp(physm_atomic_net *net, const double *theta, long n, const double *species,

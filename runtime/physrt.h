@@ -485,6 +485,10 @@ physrt_mlp_tangent_f64 *physrt_mlp_tangent_create_f64(const physrt_mlp_desc *des
 void physrt_mlp_tangent_destroy_f64(physrt_mlp_tangent_f64 *ev);
 int physrt_mlp_tangent_forward_f64(physrt_mlp_tangent_f64 *ev, const double *params, int n, const double *x,
                                    const double *dx, double *y, double *dy);
+/* The tangent along dx of the last forward's n points and params, whose
+ * values (and activation derivatives) are kept: the forward again without
+ * recomputing them. */
+int physrt_mlp_tangent_retangent_f64(physrt_mlp_tangent_f64 *ev, const double *params, int n, const double *dx);
 int physrt_mlp_tangent_backward_f64(physrt_mlp_tangent_f64 *ev, const double *params, int n, const double *y_bar,
                                     const double *dy_bar, double *param_grad, double *x_bar);
 
