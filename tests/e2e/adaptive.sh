@@ -13,9 +13,7 @@
 # Usage: adaptive.sh PHYSC
 set -u
 physc=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+. "$(dirname "$0")/harness.sh"
 fail() { echo "FAIL: $*"; exit 1; }
 cat > sharp.phys <<'PHYS'
 model sharp

@@ -12,12 +12,7 @@
 # usage: conservation.sh PHYSC ROOT
 set -u
 physc=$1 root=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 
 # 1. momentum
 cp "$root/examples/nbody.phys" "$root/examples/nbody.csv" "$root/tests/e2e/models/nbody_biased.phys" .

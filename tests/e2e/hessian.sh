@@ -7,12 +7,7 @@
 # the silicon network's stress against strain differences of its energy.
 set -u
 physc=$1 root=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 cp "$root"/examples/morse.phys "$root"/examples/stillinger_weber.phys .
 "$physc" --stdlib "$root"/stdlib morse.phys -o morse || { echo "FAIL compile morse"; exit 1; }
 printf '2\nProperties=species:S:1:pos:R:3\nH 0 0 0\nH 0.7416 0 0\n' > h2.xyz

@@ -8,12 +8,7 @@
 # without particles (seconds).
 set -u
 physc=$1 root=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 cat > harm.phys <<'PHYS'
 model harm
 particles atoms with r[3], v[3]

@@ -21,12 +21,7 @@ physc=$(realpath "$1") root=$(realpath "$2")
 py=/usr/bin/python3
 ref=$root/tests/e2e/ionic_reference.py
 lattice=$root/examples/tools/lattice.sh
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 # within A B TOL: |A - B| <= TOL max(|B|, 1e-300), both numbers
 within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN {
   if (a !~ /^[-+0-9.eE]+$/ || b !~ /^[-+0-9.eE]+$/) exit 1

@@ -10,9 +10,7 @@
 # Usage: lorenz_default.sh PHYSC SOURCE_DIR
 set -u
 physc=$1 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+. "$(dirname "$0")/harness.sh"
 fail() { echo "FAIL: $*"; exit 1; }
 
 /usr/bin/python3 "$src/examples/tools/lorenz_data.py" lorenz.csv || fail "the data generator failed"

@@ -36,12 +36,7 @@ physc=$(realpath "$1") root=$(realpath "$2") mode=${3:-checks}
 py=/usr/bin/python3
 ref=$root/tests/e2e/ionic_reference.py
 k=14.399645478425668 alpha=0.1   # the example's DSF damping, 1/A
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 small() { awk -v a="$1" -v t="$2" 'BEGIN { if (a !~ /^[-+0-9.eE]+$/) exit 1; exit !(a <= t && -a <= t) }'; }
 rmse_of() { awk '/^rmse:/ { print $3, $6 }' "$1"; }
 cp "$root"/examples/nacl_hybrid.phys "$root"/examples/nacl_train.xyz "$root"/examples/nacl_test.xyz "$root"/examples/ionic_start.xyz .

@@ -13,12 +13,7 @@
 set -u
 physc=$(realpath "$1") root=$(realpath "$2")
 models=$root/tests/e2e/models
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 
 # 1. IR size independent of N (the same file name in three folders)
 for n in 10 1024 100000; do

@@ -10,9 +10,7 @@
 # Usage: quasi_newton.sh PHYSC
 set -u
 physc=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+. "$(dirname "$0")/harness.sh"
 fail() { echo "FAIL: $*"; exit 1; }
 model() {   # model NAME HIDDEN STAGE
   cat > "$1.phys" <<PHYS

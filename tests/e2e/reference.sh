@@ -8,9 +8,7 @@
 # Usage: reference.sh PHYSC SOURCE_DIR
 set -u
 physc=$1 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+. "$(dirname "$0")/harness.sh"
 fail() { echo "FAIL: $*"; exit 1; }
 /usr/bin/python3 -c "import numpy" 2> /dev/null || { echo "SKIP: no numpy for /usr/bin/python3"; exit 77; }
 check() {   # check PROBLEM STAGES GRID BOUND

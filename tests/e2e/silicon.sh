@@ -7,12 +7,7 @@
 # atoms with a bounded energy drift; bad frames get named errors.
 set -u
 physc=$1 root=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 cp "$root"/examples/silicon.phys "$root"/examples/silicon_*.xyz .
 "$physc" silicon.phys -o silicon || { echo "FAIL compile silicon"; exit 1; }
 ./silicon train --stages 500,60 --threads 2 --quiet > train.txt 2>&1 || bad "train: $(tail -n 3 train.txt)"

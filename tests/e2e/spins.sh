@@ -6,12 +6,7 @@
 # that are not an Ising form give named errors.
 set -u
 physc=$1 root=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 cp "$root"/examples/hopfield.phys "$root"/examples/patterns.csv "$root"/examples/noisy.csv .
 "$physc" hopfield.phys -o hopfield || { echo "FAIL compile hopfield"; exit 1; }
 ./hopfield recall > report.csv 2> err.txt || bad "recall: $(cat err.txt)"

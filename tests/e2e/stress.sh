@@ -8,12 +8,7 @@
 # bad frames and columns get named errors.
 set -u
 physc=$1 root=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 cp "$root"/examples/argon.phys "$root"/examples/argon_*.xyz .
 mv argon.phys argon_stress.phys # the example fits stresses; argon.phys is it without
 sed 's/^model argon$/model argon_plain/; s|^data "argon_train.xyz" (V, F, stress)$|data "argon_train.xyz" (V, F)|' \

@@ -21,12 +21,7 @@
 set -u
 physc=$(realpath "$1") root=$(realpath "$2")
 py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/harness.sh"
 # le A B: A <= B, both numbers
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0 && a == a + 0) }'; }
 
