@@ -120,15 +120,6 @@ void physm_frames_loss_destroy(physm_frames_loss *fl)
     free(fl);
 }
 
-/* |det| of a cell periodic along its three axes (0 otherwise: no stress). */
-static double periodic_volume(const physrt_cell *c)
-{
-    if (c->dim != 3 || !c->periodic[0] || !c->periodic[1] || !c->periodic[2]) return 0;
-    const double (*h)[3] = c->h;
-    return fabs(h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) - h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
-                h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]));
-}
-
 /* A frame of the file into fr: its configuration and references (stress:
  * the frame's 9 numbers as physm_frames_read gives them, NaN: none). */
 static int load_frame(physm_frames_loss *fl, const char *display, const physm_xyz_frame *x, const double *stress,
@@ -154,7 +145,7 @@ static int load_frame(physm_frames_loss *fl, const char *display, const physm_xy
         if (!fr->forces) return -1;
         memcpy(fr->forces, frc->values, sizeof(double) * (size_t)(x->n * s->dim));
     }
-    fr->volume = periodic_volume(&fr->cfg.cell);
+    fr->volume = physm_cell_volume(&fr->cfg.cell);
     if ((fl->term->frames & PHYSM_FRAMES_STRESS) && fr->volume > 0) { /* open and slab frames have no stress */
         if (!stress || isnan(stress[0])) {
             fprintf(stderr, "%s:%d: error: the periodic frame has no stress= (the model fits stresses)\n", display,
@@ -288,44 +279,6 @@ static void cache_frame(physm_frames_loss *fl, fl_task *t, fl_frame *fr)
     fr->cached = 1;
 }
 
-/* physm_desc_jacobian_forces (F += -seed J^T w) and, with the pairs'
- * displacements d, the virial of those forces, W_ab = -seed sum_p d_p,a
- * (J_p^T w_i)_b (ADDED; physm_system_eval_virial's). 3-D. */
-static void forces_virial(const physm_desc_jacobian *J, int nf, const double *w, double seed, const double *d,
-                          double *F, double *W)
-{
-    for (long i = 0; i < J->n_atoms; i++)
-        for (long p = J->start[i]; p < J->start[i + 1]; p++) {
-            const double *Jp = J->d + p * nf * 3, *wi = w + i * nf, *dp = d + p * 3;
-            double *Fj = F + (long)J->neighbour[p] * 3, *Fi = F + i * 3, g[3] = {0, 0, 0};
-            for (int f = 0; f < nf; f++)
-                for (int x = 0; x < 3; x++) g[x] += wi[f] * Jp[f * 3 + x];
-            for (int x = 0; x < 3; x++) {
-                Fj[x] -= seed * g[x], Fi[x] += seed * g[x];
-                for (int a = 0; a < 3; a++) W[a * 3 + x] -= seed * dp[a] * g[x];
-            }
-        }
-}
-
-/* The descriptors' tangent t_i = sum_p J_p . delta_p (overwritten), the
- * pairs moved by delta_p = (u_j - u_i) + B d_p: displacements u (NULL:
- * none) and the homogeneous deformation B (3 x 3, row-major). 3-D. */
-static void strain_tangent(const physm_desc_jacobian *J, int nf, const double *u, const double *B, const double *d,
-                           double *t)
-{
-    memset(t, 0, sizeof(double) * (size_t)(J->n_atoms * nf));
-    for (long i = 0; i < J->n_atoms; i++)
-        for (long p = J->start[i]; p < J->start[i + 1]; p++) {
-            const double *Jp = J->d + p * nf * 3, *dp = d + p * 3;
-            double delta[3], *ti = t + i * nf;
-            for (int x = 0; x < 3; x++) {
-                delta[x] = B[x * 3] * dp[0] + B[x * 3 + 1] * dp[1] + B[x * 3 + 2] * dp[2];
-                if (u) delta[x] += u[(long)J->neighbour[p] * 3 + x] - u[i * 3 + x];
-            }
-            for (int f = 0; f < nf; f++) ti[f] += Jp[f * 3] * delta[0] + Jp[f * 3 + 1] * delta[1] + Jp[f * 3 + 2] * delta[2];
-        }
-}
-
 /* The stress of the kernels other than the descriptors' (they hold no
  * trainable numbers): a whole evaluation's virial (an evaluator of the
  * frame's size) less the network's part W_J, from the same dE/dG and seed. */
@@ -383,8 +336,7 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     if (failed) return -1;
     seed = physm_system_eval_atomic_seed(t->ev);
     double W[9] = {0}, B[9], D[9];
-    if (stress) forces_virial(J, nf, t->dEdG, seed, disp, t->F, W);
-    else if (J) physm_desc_jacobian_forces(J, nf, dim, t->dEdG, seed, t->F);
+    if (J) physm_desc_jacobian_forces(J, nf, dim, t->dEdG, seed, stress ? disp : NULL, t->F, stress ? W : NULL);
     double de = 0;
     if (fl->term->frames & PHYSM_FRAMES_ENERGY) {
         de = (V - fr->energy) / n;
@@ -408,8 +360,8 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     for (long q = 0; with_forces && q < (long)n * dim; q++) t->u[q] *= -cf;
     for (int x = 0; stress && x < 3; x++)
         for (int b = 0; b < 3; b++) B[x * 3 + b] = cs / fr->volume * D[b * 3 + x];
-    if (stress) strain_tangent(J, nf, with_forces ? t->u : NULL, B, disp, t->t);
-    else if (with_forces && J) physm_desc_jacobian_tangent(J, nf, dim, t->u, t->t);
+    if (stress || (with_forces && J))
+        physm_desc_jacobian_tangent(J, nf, dim, with_forces ? t->u : NULL, stress ? B : NULL, disp, t->t);
     else if (with_forces && physm_system_eval_tangent(t->ev, theta, &fr->cfg, t->u, t->t)) return -1;
     const int tangent = with_forces || stress;
     if (physm_atomic_net_train(t->net, theta, n, species, t->G, tangent ? t->t : NULL, t->ybar, t->dybar, t->grad, 1))

@@ -104,6 +104,12 @@ double physm_frames_volume(const physm_frames *f, int i)
     return fabs(det3(f->cell + 9 * i));
 }
 
+double physm_cell_volume(const physrt_cell *c)
+{
+    if (c->dim != 3 || !c->periodic[0] || !c->periodic[1] || !c->periodic[2]) return 0;
+    return fabs(det3(&c->h[0][0]));
+}
+
 /* The periodic cell vectors of frame i must span volume (area, length for
  * slabs and wires): sqrt of the Gram determinant >= 1e-12. */
 static int check_cell(builder *b, int i, int line)

@@ -445,10 +445,17 @@ void physm_desc_jacobian_free(physm_desc_jacobian *jac);
  * evaluator holds no such list. */
 int physm_system_eval_jacobian_vectors(const physm_system_eval *ev, const physm_config *cfg,
                                        const physm_desc_jacobian *jac, double *out);
-/* F += -seed d(sum_i E_i)/dr for w = dE_i/dG_i (atoms x n_features), and
- * the descriptors' tangent t = dG/dr . u (overwritten), from jac. */
-void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed, double *F);
-void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, const double *u, double *t);
+/* From jac: F += -seed d(sum_i E_i)/dr for w = dE_i/dG_i (atoms x
+ * n_features) and, with the pairs' displacements disp
+ * (physm_system_eval_jacobian_vectors; NULL: no W), the virial of those
+ * forces, W_ab += -seed sum_p disp_p,a (J_p^T w_i)_b (dim x dim); and the
+ * descriptors' tangent t (overwritten) when each pair's neighbour moves
+ * from its centre by (u_j - u_i) + B disp_p: displacements u (NULL: none)
+ * and a homogeneous deformation B (dim x dim, row-major; NULL: none). */
+void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed,
+                                const double *disp, double *F, double *W);
+void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, const double *u, const double *B,
+                                 const double *disp, double *t);
 /* With 1, physm_system_eval_with leaves out the descriptor kernels: the
  * caller adds the atomic network's forces (from a physm_desc_jacobian). */
 void physm_system_eval_skip_descriptors(physm_system_eval *ev, int skip);
@@ -681,6 +688,9 @@ int physm_frames_write_n2p2(FILE *out, const char *display, const physm_frames *
 int physm_frames_elements(const physm_frames *f, int *z, long *count);
 /* |det| of frame i's cell (0 for an open cluster's zero cell). */
 double physm_frames_volume(const physm_frames *f, int i);
+/* |det| of a 3-D cell periodic along its three axes; 0 otherwise (open
+ * clusters, slabs: no stress). */
+double physm_cell_volume(const physrt_cell *c);
 /* One line: path, format, frames, atoms per element, the quantities
  * present, periodic and open cells. */
 void physm_frames_summary(FILE *out, const physm_frames *f);

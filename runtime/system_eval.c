@@ -741,7 +741,8 @@ int physm_system_eval_jacobian_vectors(const physm_system_eval *ev, const physm_
     return -1;
 }
 
-void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed, double *F)
+void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed,
+                                const double *disp, double *F, double *W)
 {
     for (long i = 0; i < J->n_atoms; i++)
         for (long p = J->start[i]; p < J->start[i + 1]; p++) {
@@ -753,23 +754,30 @@ void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, c
             else
                 for (int x = 0; x < dim; x++)
                     for (int f = 0; f < nf; f++) g[x] += wi[f] * d[f * dim + x];
-            for (int x = 0; x < dim; x++) Fj[x] -= seed * g[x], Fi[x] += seed * g[x];
+            for (int x = 0; x < dim; x++) {
+                Fj[x] -= seed * g[x], Fi[x] += seed * g[x];
+                for (int a = 0; W && a < dim; a++) W[a * dim + x] -= seed * disp[p * dim + a] * g[x];
+            }
         }
 }
 
-void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, const double *u, double *t)
+void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, const double *u, const double *B,
+                                 const double *disp, double *t)
 {
     memset(t, 0, sizeof(double) * (size_t)(J->n_atoms * nf));
     for (long i = 0; i < J->n_atoms; i++)
         for (long p = J->start[i]; p < J->start[i + 1]; p++) {
-            const double *d = J->d + p * nf * dim, *uj = u + (long)J->neighbour[p] * dim, *ui = u + i * dim;
-            double du[3] = {0, 0, 0}, *ti = t + i * nf;
-            for (int x = 0; x < dim; x++) du[x] = uj[x] - ui[x];
+            const double *d = J->d + p * nf * dim;
+            double delta[3] = {0, 0, 0}, *ti = t + i * nf; /* how far the pair's neighbour moves from its centre */
+            for (int x = 0; x < dim; x++) {
+                for (int b = 0; B && b < dim; b++) delta[x] += B[x * dim + b] * disp[p * dim + b];
+                if (u) delta[x] += u[(long)J->neighbour[p] * dim + x] - u[i * dim + x];
+            }
             if (dim == 3)
-                for (int f = 0; f < nf; f++) ti[f] += d[3 * f] * du[0] + d[3 * f + 1] * du[1] + d[3 * f + 2] * du[2];
+                for (int f = 0; f < nf; f++) ti[f] += d[3 * f] * delta[0] + d[3 * f + 1] * delta[1] + d[3 * f + 2] * delta[2];
             else
                 for (int f = 0; f < nf; f++)
-                    for (int x = 0; x < dim; x++) ti[f] += d[f * dim + x] * du[x];
+                    for (int x = 0; x < dim; x++) ti[f] += d[f * dim + x] * delta[x];
         }
 }
 

@@ -117,15 +117,6 @@ void physm_config_free(const physm_layout *lay, physm_config *cfg)
     cfg->arrays = NULL;
 }
 
-/* |det| of the cell of a periodic frame (0: open, or not 3-D). */
-static double cell_volume(const physm_config *cfg)
-{
-    if (!cfg->cell.periodic[0] || !cfg->cell.periodic[1] || !cfg->cell.periodic[2]) return 0;
-    const double (*h)[3] = cfg->cell.h;
-    return fabs(h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) - h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
-                h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]));
-}
-
 /* The frame as read with the model's energy, forces and stress: species,
  * positions, then every other per-atom column of the input (charges,
  * masses, velocities, ...) as it was, then the forces. */
@@ -201,7 +192,7 @@ int physm_system_test(const physm_layout *lay, const physm_simulate_options *o, 
         free(forces);
         forces = calloc((size_t)(x->n * 3 + 1), sizeof *forces);
         physm_system_eval *ev = forces ? physm_system_eval_create(lay, cfg.count, pool) : NULL;
-        double e = NAN, *fs[8] = {forces}, stress[9], volume = cell_volume(&cfg);
+        double e = NAN, *fs[8] = {forces}, stress[9], volume = physm_cell_volume(&cfg.cell);
         int rc = ev ? physm_system_eval_run(ev, theta, &cfg, &e, fs) : -1;
         int has_stress = !rc && volume > 0 && s->dim == 3 && s->combine && !physm_system_eval_virial(ev, theta, &cfg, stress);
         for (int q = 0; has_stress && q < 9; q++) stress[q] = -stress[q] / volume; /* ASE: -virial / volume */
