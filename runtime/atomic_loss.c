@@ -59,7 +59,6 @@ typedef struct {
     double stress[9];             /* reference, ASE's sign, row-major */
     double other_stress[9];       /* the kernels other than the network's (no trainable numbers) */
     int other_known;              /* other_stress computed (the frame's first evaluation) */
-    double *disp;                 /* fits_stress and cached: the pairs' displacements, n_pairs x dim */
     int cached;                   /* 1: G and jac kept, -1: not (over the budget), 0: not yet tried */
     double *G;                    /* n x n_features, unscaled */
     physm_desc_jacobian jac;
@@ -71,7 +70,6 @@ typedef struct {
     double *G, *t, *dEdG, *e, *de, *ybar, *dybar, *F, *u;
     double *grad;                 /* n_theta */
     physm_desc_jacobian jac;      /* a frame's J when it is not kept (fits_stress) */
-    double *disp;
     double sum_e, sum_f, sum_s;
     long cache_bytes;             /* kept by this thread's frames, at most cache_limit / n_tasks */
     int failed;
@@ -100,7 +98,6 @@ static void free_task(fl_task *t)
     free(t->G), free(t->t), free(t->dEdG), free(t->e), free(t->de), free(t->ybar), free(t->dybar);
     free(t->F), free(t->u), free(t->grad);
     physm_desc_jacobian_free(&t->jac);
-    free(t->disp);
 }
 
 void physm_frames_loss_destroy(physm_frames_loss *fl)
@@ -111,7 +108,6 @@ void physm_frames_loss_destroy(physm_frames_loss *fl)
         physm_config_free(fl->lay, &fr->cfg);
         free(fr->forces);
         free(fr->G);
-        free(fr->disp);
         physm_desc_jacobian_free(&fr->jac);
     }
     for (int t = 0; fl->tasks && t < fl->n_tasks; t++) free_task(&fl->tasks[t]);
@@ -259,18 +255,16 @@ static void cache_frame(physm_frames_loss *fl, fl_task *t, fl_frame *fr)
     const size_t nf = (size_t)s->atomic->n_features, dim = (size_t)s->dim;
     const long share = fl->cache_limit / fl->n_tasks;
     fr->cached = -1;
-    if (t->cache_bytes >= share || physm_system_eval_jacobian(t->ev, fl->theta, &fr->cfg, &fr->jac)) return;
+    if (t->cache_bytes >= share || physm_system_eval_jacobian(t->ev, fl->theta, &fr->cfg, &fr->jac, fr->fits_stress))
+        return;
     const size_t pairs = (size_t)fr->jac.n_pairs;
     const long bytes = (long)(sizeof(double) * (pairs * nf * dim + (size_t)fr->n * nf + (fr->fits_stress ? pairs * dim : 0)) +
                               sizeof(long) * (size_t)fr->n + sizeof(int) * pairs);
     /* the evaluator's descriptors are for its largest frame: through t->G */
     if (t->cache_bytes + bytes > share || !(fr->G = malloc(sizeof(double) * ((size_t)fr->n * nf + 1))) ||
-        (fr->fits_stress && (!(fr->disp = malloc(sizeof(double) * (pairs * dim + 1))) ||
-                             physm_system_eval_jacobian_vectors(t->ev, &fr->cfg, &fr->jac, fr->disp))) ||
         physm_system_eval_descriptors(t->ev, fl->theta, &fr->cfg, t->G)) {
         free(fr->G);
-        free(fr->disp);
-        fr->G = fr->disp = NULL;
+        fr->G = NULL;
         physm_desc_jacobian_free(&fr->jac);
         return;
     }
@@ -312,15 +306,10 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     if (!fr->cached) cache_frame(fl, t, fr);
     const int cached = fr->cached == 1, nf = a->n_features, stress = fr->fits_stress;
     const physm_desc_jacobian *J = cached ? &fr->jac : NULL;
-    const double *disp = fr->disp;
     if (stress && !cached) { /* over the budget: this step's J */
         physm_desc_jacobian_free(&t->jac);
-        free(t->disp);
-        if (physm_system_eval_jacobian(t->ev, theta, &fr->cfg, &t->jac) ||
-            !(t->disp = malloc(sizeof(double) * (size_t)(t->jac.n_pairs * dim + 1))) ||
-            physm_system_eval_jacobian_vectors(t->ev, &fr->cfg, &t->jac, t->disp))
-            return -1;
-        J = &t->jac, disp = t->disp;
+        if (physm_system_eval_jacobian(t->ev, theta, &fr->cfg, &t->jac, 1)) return -1;
+        J = &t->jac;
     }
     if (cached) memcpy(t->G, fr->G, sizeof(double) * (size_t)n * (size_t)nf);
     if ((!cached && physm_system_eval_descriptors(t->ev, theta, &fr->cfg, t->G)) ||
@@ -336,7 +325,7 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     if (failed) return -1;
     seed = physm_system_eval_atomic_seed(t->ev);
     double W[9] = {0}, B[9], D[9];
-    if (J) physm_desc_jacobian_forces(J, nf, dim, t->dEdG, seed, stress ? disp : NULL, t->F, stress ? W : NULL);
+    if (J) physm_desc_jacobian_forces(J, nf, dim, t->dEdG, seed, t->F, stress ? W : NULL);
     double de = 0;
     if (fl->term->frames & PHYSM_FRAMES_ENERGY) {
         de = (V - fr->energy) / n;
@@ -361,7 +350,7 @@ static int frame_loss(physm_frames_loss *fl, fl_task *t, fl_frame *fr, double ce
     for (int x = 0; stress && x < 3; x++)
         for (int b = 0; b < 3; b++) B[x * 3 + b] = cs / fr->volume * D[b * 3 + x];
     if (stress || (with_forces && J))
-        physm_desc_jacobian_tangent(J, nf, dim, with_forces ? t->u : NULL, stress ? B : NULL, disp, t->t);
+        physm_desc_jacobian_tangent(J, nf, dim, with_forces ? t->u : NULL, stress ? B : NULL, t->t);
     else if (with_forces && physm_system_eval_tangent(t->ev, theta, &fr->cfg, t->u, t->t)) return -1;
     const int tangent = with_forces || stress;
     if (physm_atomic_net_train(t->net, theta, n, species, t->G, tangent ? t->t : NULL, t->ybar, t->dybar, t->grad, 1))

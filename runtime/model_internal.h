@@ -432,30 +432,26 @@ typedef struct {
     long *start;
     int *neighbour;
     double *d;
+    double *disp;                 /* the pairs' displacements r_j + shift - r_i (n_pairs x dim), or NULL */
 } physm_desc_jacobian;
-/* Fills jac (its arrays malloc'ed; physm_desc_jacobian_free) for cfg: -1
- * with physm_system_eval_error, also when the descriptor kernels have no
- * Jacobian or not one shared list of pairs. */
+/* Fills jac (its arrays malloc'ed; physm_desc_jacobian_free) for cfg, with
+ * the pairs' displacements (what a homogeneous strain moves) when
+ * with_disp: -1 with physm_system_eval_error, also when the descriptor
+ * kernels have no Jacobian or not one shared list of pairs. */
 int physm_system_eval_jacobian(physm_system_eval *ev, const double *theta, const physm_config *cfg,
-                               physm_desc_jacobian *jac);
+                               physm_desc_jacobian *jac, int with_disp);
 void physm_desc_jacobian_free(physm_desc_jacobian *jac);
-/* After physm_system_eval_jacobian on cfg (same evaluator, nothing
- * between): each of jac's pairs' displacement r_j + shift - r_i (n_pairs x
- * dim, jac's order), what a homogeneous strain moves. -1 when the
- * evaluator holds no such list. */
-int physm_system_eval_jacobian_vectors(const physm_system_eval *ev, const physm_config *cfg,
-                                       const physm_desc_jacobian *jac, double *out);
 /* From jac: F += -seed d(sum_i E_i)/dr for w = dE_i/dG_i (atoms x
- * n_features) and, with the pairs' displacements disp
- * (physm_system_eval_jacobian_vectors; NULL: no W), the virial of those
- * forces, W_ab += -seed sum_p disp_p,a (J_p^T w_i)_b (dim x dim); and the
- * descriptors' tangent t (overwritten) when each pair's neighbour moves
- * from its centre by (u_j - u_i) + B disp_p: displacements u (NULL: none)
- * and a homogeneous deformation B (dim x dim, row-major; NULL: none). */
-void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed,
-                                const double *disp, double *F, double *W);
+ * n_features) and, given W (jac with its displacements), the virial of
+ * those forces, W_ab += -seed sum_p disp_p,a (J_p^T w_i)_b (dim x dim);
+ * and the descriptors' tangent t (overwritten) when each pair's neighbour
+ * moves from its centre by (u_j - u_i) + B disp_p: displacements u (NULL:
+ * none) and a homogeneous deformation B (dim x dim, row-major; NULL:
+ * none; else jac with its displacements). */
+void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed, double *F,
+                                double *W);
 void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, const double *u, const double *B,
-                                 const double *disp, double *t);
+                                 double *t);
 /* With 1, physm_system_eval_with leaves out the descriptor kernels: the
  * caller adds the atomic network's forces (from a physm_desc_jacobian). */
 void physm_system_eval_skip_descriptors(physm_system_eval *ev, int skip);

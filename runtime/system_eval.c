@@ -641,6 +641,7 @@ void physm_desc_jacobian_free(physm_desc_jacobian *jac)
     free(jac->start);
     free(jac->neighbour);
     free(jac->d);
+    free(jac->disp);
     memset(jac, 0, sizeof *jac);
 }
 
@@ -673,7 +674,7 @@ static void add_kernel_jacobian(physm_system_eval *ev, const double *theta, cons
 }
 
 int physm_system_eval_jacobian(physm_system_eval *ev, const double *theta, const physm_config *cfg,
-                               physm_desc_jacobian *jac)
+                               physm_desc_jacobian *jac, int with_disp)
 {
     const physm_system *s = ev->sys;
     const physm_atomic *a = s->atomic;
@@ -708,8 +709,9 @@ int physm_system_eval_jacobian(physm_system_eval *ev, const double *theta, const
     jac->start = malloc(sizeof *jac->start * (size_t)(n + 1));
     jac->neighbour = malloc(sizeof *jac->neighbour * (size_t)(P->n + 1));
     jac->d = calloc((size_t)P->n * row + 1, sizeof *jac->d);
+    if (with_disp) jac->disp = malloc(sizeof *jac->disp * (size_t)(P->n * s->dim + 1));
     double *buf = malloc(sizeof *buf * (size_t)CHUNK * (size_t)max_nj);
-    if (!jac->start || !jac->neighbour || !jac->d || !buf) {
+    if (!jac->start || !jac->neighbour || !jac->d || (with_disp && !jac->disp) || !buf) {
         free(buf);
         physm_desc_jacobian_free(jac);
         snprintf(ev->error, sizeof ev->error, "out of memory for the descriptors' derivatives");
@@ -717,32 +719,18 @@ int physm_system_eval_jacobian(physm_system_eval *ev, const double *theta, const
     }
     memcpy(jac->start, P->start, sizeof *jac->start * (size_t)(n + 1));
     memcpy(jac->neighbour, P->j, sizeof *jac->neighbour * (size_t)P->n);
+    const double *r = positions(s, cfg, a->set);
+    for (long p = 0; with_disp && p < P->n; p++)
+        for (int x = 0; x < s->dim; x++)
+            jac->disp[p * s->dim + x] = r[(long)P->j[p] * s->dim + x] + P->shift[p * s->dim + x] - r[(long)P->i[p] * s->dim + x];
     for (int k = 0; k < s->n_kernels; k++)
         if (s->kernels[k].n_features) add_kernel_jacobian(ev, theta, cfg, k, jac, buf);
     free(buf);
     return 0;
 }
 
-int physm_system_eval_jacobian_vectors(const physm_system_eval *ev, const physm_config *cfg,
-                                       const physm_desc_jacobian *jac, double *out)
-{
-    const physm_system *s = ev->sys;
-    const int dim = s->dim;
-    for (int k = 0; k < s->n_kernels; k++) {
-        if (!s->kernels[k].n_features || !ev->lists[k].nl) continue;
-        const physrt_pairs *P = physrt_neighbors_pairs(ev->lists[k].nl);
-        const double *r = positions(s, cfg, s->atomic->set);
-        if (P->n != jac->n_pairs) break;
-        for (long p = 0; p < P->n; p++)
-            for (int x = 0; x < dim; x++)
-                out[p * dim + x] = r[(long)P->j[p] * dim + x] + P->shift[p * dim + x] - r[(long)P->i[p] * dim + x];
-        return 0;
-    }
-    return -1;
-}
-
-void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed,
-                                const double *disp, double *F, double *W)
+void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, const double *w, double seed, double *F,
+                                double *W)
 {
     for (long i = 0; i < J->n_atoms; i++)
         for (long p = J->start[i]; p < J->start[i + 1]; p++) {
@@ -756,13 +744,13 @@ void physm_desc_jacobian_forces(const physm_desc_jacobian *J, int nf, int dim, c
                     for (int f = 0; f < nf; f++) g[x] += wi[f] * d[f * dim + x];
             for (int x = 0; x < dim; x++) {
                 Fj[x] -= seed * g[x], Fi[x] += seed * g[x];
-                for (int a = 0; W && a < dim; a++) W[a * dim + x] -= seed * disp[p * dim + a] * g[x];
+                for (int a = 0; W && a < dim; a++) W[a * dim + x] -= seed * J->disp[p * dim + a] * g[x];
             }
         }
 }
 
 void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, const double *u, const double *B,
-                                 const double *disp, double *t)
+                                 double *t)
 {
     memset(t, 0, sizeof(double) * (size_t)(J->n_atoms * nf));
     for (long i = 0; i < J->n_atoms; i++)
@@ -770,7 +758,7 @@ void physm_desc_jacobian_tangent(const physm_desc_jacobian *J, int nf, int dim, 
             const double *d = J->d + p * nf * dim;
             double delta[3] = {0, 0, 0}, *ti = t + i * nf; /* how far the pair's neighbour moves from its centre */
             for (int x = 0; x < dim; x++) {
-                for (int b = 0; B && b < dim; b++) delta[x] += B[x * dim + b] * disp[p * dim + b];
+                for (int b = 0; B && b < dim; b++) delta[x] += B[x * dim + b] * J->disp[p * dim + b];
                 if (u) delta[x] += u[(long)J->neighbour[p] * dim + x] - u[i * dim + x];
             }
             if (dim == 3)
