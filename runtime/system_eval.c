@@ -320,8 +320,10 @@ static int make_within(se_list *L, const physrt_pairs *P, long n, int dim, const
     const size_t bytes = sizeof(double) * (size_t)(n * dim);
     if (L->made_at && L->made_n == n && L->builds == physrt_neighbors_builds(L->nl) && !memcmp(L->made_at, r, bytes))
         return 0;
-    free(L->made_at);
-    if (!(L->made_at = malloc(bytes + 1))) return -1;
+    if (L->made_n != n || !L->made_at) { /* room for this many particles; kept while n stays */
+        free(L->made_at);
+        if (!(L->made_at = malloc(bytes + 1))) return -1;
+    }
     memcpy(L->made_at, r, bytes);
     L->made_n = n;
     L->builds = physrt_neighbors_builds(L->nl);
@@ -347,7 +349,7 @@ static int make_within(se_list *L, const physrt_pairs *P, long n, int dim, const
             for (long a = 0; a < m; a++) {
                 const long p = L->near[a];
                 L->i[L->n] = (int)i;
-                L->j[L->n] = L->k[L->n] = P->j[p];
+                L->j[L->n] = P->j[p];
                 L->pair_j[L->n] = p;
                 for (int x = 0; x < dim; x++) L->shift[L->n * dim + x] = P->shift[p * dim + x];
                 L->n++;
