@@ -527,9 +527,9 @@ int lw_lower_simulation(lctx *c, const phys_node *d)
                                     "(dynamics newton(F, mass = m))");
             return 0;
         }
-        /* temperature in kelvin for energies in eV (k_B = 8.617333262e-5 eV/K), or kT itself */
+        /* temperature in kelvin for energies in eV, or kT itself */
         sim->kT = phys_node_named_arg(call, "kT") ? lw_arg_or(c, call, "kT", 0)
-                                                  : 8.617333262e-5 * lw_arg_or(c, call, "temperature", 0);
+                                                  : PHYSM_BOLTZMANN_EV_PER_K * lw_arg_or(c, call, "temperature", 0);
         sim->damping = lw_arg_or(c, call, "damping", 100 * lw_arg_or(c, call, "dt", 0.01));
         sim->seed = (long)lw_arg_or(c, call, "seed", 1);
     }

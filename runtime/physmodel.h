@@ -244,6 +244,9 @@ typedef struct {
 
 typedef enum { PHYSM_INT_LEAPFROG, PHYSM_INT_MIDPOINT, PHYSM_INT_RK4, PHYSM_INT_LANGEVIN } physm_integrator;
 
+/* k_B in eV/K: langevin's temperature in kelvin for energies in eV. */
+#define PHYSM_BOLTZMANN_EV_PER_K 8.617333262e-5
+
 /* A simulate declaration: integrate from start for steps steps of dt,
  * writing every every-th state. leapfrog (also spelled verlet) is
  * Stormer-Verlet, generalised to non-separable H by fixed-point iteration

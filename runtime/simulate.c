@@ -319,7 +319,7 @@ static int setup(const physm_layout *lay, const physm_simulate_options *o, physm
         return PHYSM_EXIT_USAGE;
     }
     if (su->integrator == PHYSM_INT_LANGEVIN) {
-        su->kT = o->temperature > 0 ? 8.617333262e-5 * o->temperature : dc ? dc->kT : 0;
+        su->kT = o->temperature > 0 ? PHYSM_BOLTZMANN_EV_PER_K * o->temperature : dc ? dc->kT : 0;
         su->damping = dc && dc->damping > 0 ? dc->damping : 100 * su->dt;
         su->seed = dc && dc->integrator == PHYSM_INT_LANGEVIN ? dc->seed : 1;
         if (!system) {

@@ -475,7 +475,7 @@ int physm_simulate_system(const physm_layout *lay, const physm_simulate_options 
     for (int x = 0; x < s->dim; x++) fprintf(fc, ",P_%c", "xyz"[x]);
     fprintf(fc, ",neighbour_builds\n");
 
-    const double h = su->dt, k_B = 8.617333262e-5; /* eV/K */
+    const double h = su->dt, k_B = PHYSM_BOLTZMANN_EV_PER_K;
     const int has_energy = s->combine != NULL, langevin = su->integrator == PHYSM_INT_LANGEVIN;
     const double c_friction = langevin ? exp(-h / su->damping) : 1;
     long dof = 0;
