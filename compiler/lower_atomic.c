@@ -221,6 +221,17 @@ static int angular_term(lctx *c, const sf_params *p, int cos_theta)
     return mul(c, num(c, pow(2.0, 1 - p->zeta)), pw);
 }
 
+/* One symmetry function's value on the item: kind 0 (g2) of r_ij; kinds 1
+ * (g4: with r_jk's Gaussian and cutoff) and 2 (g5) of the triplet. */
+static int sf_value(lctx *c, const acsf_spec *a, int kind, const sf_params *p, int rij, int rik, int rjk, int cos_theta)
+{
+    if (!kind) return mul(c, dag_unary(c->dag, X_EXP, gaussian(c, p->eta, p->rs, rij)), cutoff_value(c, a, rij));
+    int g = add(c, gaussian(c, p->eta, p->rs, rij), gaussian(c, p->eta, p->rs, rik));
+    int cut = mul(c, cutoff_value(c, a, rij), cutoff_value(c, a, rik));
+    if (kind == 1) g = add(c, g, gaussian(c, p->eta, p->rs, rjk)), cut = mul(c, cut, cutoff_value(c, a, rjk));
+    return mul(c, angular_term(c, p, cos_theta), mul(c, dag_unary(c->dag, X_EXP, g), cut));
+}
+
 /* 1 when the item's particle of role is of element e (the species array
  * holds element indices), else 0; 1 with one element. */
 static int is_element(lctx *c, const lw_atomic *at, int role, int e)
@@ -234,12 +245,10 @@ static int is_element(lctx *c, const lw_atomic *at, int role, int e)
  * element of j. */
 static void radial_features(lctx *c, const phys_node *where, const acsf_spec *a, const lw_atomic *at, int *out)
 {
-    int r = lw_pair_geometry(c, "dist", lw_item_displacement(c, where, 1, 0))->el[0];
-    int fc = cutoff_value(c, a, r), n = 0;
+    int r = lw_pair_geometry(c, "dist", lw_item_displacement(c, where, 1, 0))->el[0], n = 0;
     for (int e = 0; e < at->n_elements; e++) {
         int ind = is_element(c, at, 1, e);
-        for (int f = 0; f < a->n[0]; f++)
-            out[n++] = mul(c, ind, mul(c, dag_unary(c->dag, X_EXP, gaussian(c, a->sf[0][f].eta, a->sf[0][f].rs, r)), fc));
+        for (int f = 0; f < a->n[0]; f++) out[n++] = mul(c, ind, sf_value(c, a, 0, &a->sf[0][f], r, -1, -1, -1));
     }
 }
 
@@ -264,16 +273,9 @@ static void angular_features(lctx *c, const phys_node *where, const acsf_spec *a
 {
     int rij, rik, rjk, cos_theta;
     triplet_geometry(c, where, &rij, &rik, &rjk, &cos_theta);
-    int fij = cutoff_value(c, a, rij), fik = cutoff_value(c, a, rik), fjk = cutoff_value(c, a, rjk);
     int values[LW_MAX_FEATURES], n = 0;
     for (int w = 1; w <= 2; w++)
-        for (int f = 0; f < a->n[w]; f++) {
-            const sf_params *p = &a->sf[w][f];
-            int g = add(c, gaussian(c, p->eta, p->rs, rij), gaussian(c, p->eta, p->rs, rik));
-            int cut = mul(c, fij, fik);
-            if (w == 1) g = add(c, g, gaussian(c, p->eta, p->rs, rjk)), cut = mul(c, cut, fjk);
-            values[n++] = mul(c, angular_term(c, p, cos_theta), mul(c, dag_unary(c->dag, X_EXP, g), cut));
-        }
+        for (int f = 0; f < a->n[w]; f++) values[n++] = sf_value(c, a, w, &a->sf[w][f], rij, rik, rjk, cos_theta);
     int m = 0;
     for (int e1 = 0; e1 < at->n_elements; e1++)
         for (int e2 = e1; e2 < at->n_elements; e2++) {
@@ -299,21 +301,14 @@ static void listed_features(lctx *c, const phys_node *where, const acsf_spec *a,
             const listed_sf *s = &l->sf[e][k];
             acsf_spec cut = *a;
             cut.rc = s->rc;
-            int g, ind = mul(c, is_element(c, at, 0, e), is_element(c, at, 1, s->el[1]));
-            if (!w) {
-                g = mul(c, dag_unary(c->dag, X_EXP, gaussian(c, s->p.eta, s->p.rs, rij)), cutoff_value(c, &cut, rij));
-            } else {
+            int ind = mul(c, is_element(c, at, 0, e), is_element(c, at, 1, s->el[1]));
+            if (w) {
                 ind = mul(c, ind, is_element(c, at, 2, s->el[2]));
                 if (s->el[1] != s->el[2])
                     ind = add(c, ind, mul(c, is_element(c, at, 0, e),
                                           mul(c, is_element(c, at, 1, s->el[2]), is_element(c, at, 2, s->el[1]))));
-                int ex = add(c, gaussian(c, s->p.eta, s->p.rs, rij), gaussian(c, s->p.eta, s->p.rs, rik));
-                int fc = mul(c, cutoff_value(c, &cut, rij), cutoff_value(c, &cut, rik));
-                if (s->kind == 1)
-                    ex = add(c, ex, gaussian(c, s->p.eta, s->p.rs, rjk)), fc = mul(c, fc, cutoff_value(c, &cut, rjk));
-                g = mul(c, angular_term(c, &s->p, cos_theta), mul(c, dag_unary(c->dag, X_EXP, ex), fc));
             }
-            v = add(c, v, mul(c, ind, g));
+            v = add(c, v, mul(c, ind, sf_value(c, &cut, s->kind, &s->p, rij, rik, rjk, cos_theta)));
         }
         out[k - l->lo[w]] = v;
     }
