@@ -12,16 +12,13 @@
 # the Hessian verb runs on the imported model; the importer's named errors.
 set -u
 physc=$1 root=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-fail=0
+. "$(dirname "$0")/harness.sh"
 for pot in tanhu poly2 gauss; do
   cp -r "$root/tests/e2e/n2p2/$pot" "$pot.nnp"
-  "$physc" import-n2p2 "$pot.nnp" -o "$pot" > /dev/null || { echo "FAIL import $pot"; fail=$((fail + 1)); continue; }
-  "$physc" "$pot.phys" -o "$pot" || { echo "FAIL compile $pot"; fail=$((fail + 1)); continue; }
+  "$physc" import-n2p2 "$pot.nnp" -o "$pot" > /dev/null || { bad "import $pot"; continue; }
+  "$physc" "$pot.phys" -o "$pot" || { bad "compile $pot"; continue; }
   ./"$pot" test "$root/tests/e2e/n2p2/${pot}_frames.data" --checkpoint "$pot.ckpt" --write "$pot.xyz" > "$pot.txt" 2>&1 \
-    || { echo "FAIL test $pot: $(cat "$pot.txt")"; fail=$((fail + 1)); continue; }
+    || { bad "test $pot: $(cat "$pot.txt")"; continue; }
   /usr/bin/python3 - "$root/tests/e2e/n2p2/${pot}_frames.data" "$pot.xyz" "$pot" <<'PY' || fail=$((fail + 1))
 import re, sys
 ref, got, name = sys.argv[1:4]
@@ -68,9 +65,9 @@ if ./tanhu hessian cluster.data --checkpoint tanhu.ckpt > hess.txt 2>&1 &&
    head -n 1 hess.txt | awk '{ for (i = 1; i <= NF; i++) { if ($i == "H^T|") a = $(i + 1); if ($i == "|H|") b = $(i + 1) } }
                              END { exit !(b > 0 && a <= 1e-12 * b) }' &&
    grep -q "6 translations and rotations" hess.txt; then
-  echo "ok   hessian of the imported potential: $(head -n 1 hess.txt)"
+  ok "hessian of the imported potential: $(head -n 1 hess.txt)"
 else
-  echo "FAIL hessian: $(cat hess.txt)"; fail=$((fail + 1))
+  bad "hessian: $(cat hess.txt)"
 fi
 
 # the C library (--emit=lib) carries the imported checkpoint: nnp-predict's
@@ -116,15 +113,15 @@ print('%s --emit=lib of the imported potential: energies max rel error %.2e, for
 sys.exit(0 if ok else 1)
 PY
 else
-  echo "FAIL --emit=lib: $(cat lib.txt)"; fail=$((fail + 1))
+  bad "--emit=lib: $(cat lib.txt)"
 fi
 
 # named errors: file:line: error:, status 1
 expect() { # description, pattern, directory
   "$physc" import-n2p2 "$3" -o bad > /dev/null 2> err.txt
   status=$?
-  if [ $status -eq 1 ] && grep -qE "$2" err.txt; then echo "ok   $1: $(head -n 1 err.txt)"
-  else echo "FAIL $1: status $status, stderr: $(cat err.txt)"; fail=$((fail + 1)); fi
+  if [ $status -eq 1 ] && grep -qE "$2" err.txt; then ok "$1: $(head -n 1 err.txt)"
+  else bad "$1: status $status, stderr: $(cat err.txt)"; fi
 }
 fresh() { rm -rf bad.nnp; cp -r "$root/tests/e2e/n2p2/tanhu" bad.nnp; }
 fresh; rm bad.nnp/weights.014.data
